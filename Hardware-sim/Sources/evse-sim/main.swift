@@ -1,0 +1,1 @@
+print("evse-sim: not built yet")

@@ -1,0 +1,75 @@
+// swift-tools-version:6.1
+// SwiftEVSE: open firmware for Linux-based EV chargers. See ../shared/DESIGN.md (mirrored in
+// README.md) for the layers: HAL primitives -> Drivers -> ChargingCore -> OCPP -> Station.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "SwiftEVSE",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "evsectl", targets: ["evsectl"]),
+        .executable(name: "evse-sim", targets: ["evse-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries of the system, found through pkg-config (Debian's -dev packages).
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // HAL primitives: protocols, the clock, errors. No I/O, no C.
+        .target(name: "HAL", swiftSettings: strict),
+        // In-process backend for unit tests.
+        .target(name: "HALFake", dependencies: ["HAL"], swiftSettings: strict),
+        // Real hardware: libgpiod, sysfs PWM, IIO ADC, libmodbus, /dev/i2c-N, evdev.
+        .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"], swiftSettings: strict),
+        // The hardware simulator, reached over its line protocol (Hardware-sim/PROTOCOL.md).
+        .target(name: "HALSim", dependencies: ["HAL"], swiftSettings: strict),
+
+        // Drivers: all hardware logic (debounce, weld detection, Wiegand, register maps).
+        .target(name: "Drivers", dependencies: ["HAL"], swiftSettings: strict),
+        // Board files and meter register maps: parse, validate, describe. No backends.
+        .target(name: "BoardDescription", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
+        // Turns a validated board description into live drivers on the backend it names.
+        .target(name: "BoardAssembly",
+                dependencies: ["BoardDescription", "Drivers", "HAL", "HALLinux", "HALSim"],
+                swiftSettings: strict),
+
+        .executableTarget(name: "evsectl",
+                          dependencies: ["BoardAssembly", "BoardDescription", "Drivers", "HAL",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
+
+        // The hardware simulator (never linked into the firmware).
+        .target(name: "EVSESimulator",
+                dependencies: ["BoardDescription", "Drivers", "HAL",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Logging", package: "swift-log")],
+                path: "Hardware-sim/Sources/EVSESimulator",
+                swiftSettings: strict),
+        .executableTarget(name: "evse-sim",
+                          dependencies: ["EVSESimulator",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Hardware-sim/Sources/evse-sim",
+                          swiftSettings: strict),
+
+        .testTarget(name: "HALTests", dependencies: ["HAL", "HALFake"], swiftSettings: strict),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "HAL", "HALFake"], swiftSettings: strict),
+        .testTarget(name: "BoardDescriptionTests",
+                    dependencies: ["BoardDescription", "BoardAssembly", "Drivers", "HAL", "HALFake"],
+                    swiftSettings: strict),
+        .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
+        .testTarget(name: "SimulatorTests",
+                    dependencies: ["EVSESimulator", "HALSim", "Drivers", "HAL", "BoardAssembly",
+                                   "BoardDescription"],
+                    swiftSettings: strict),
+    ]
+)

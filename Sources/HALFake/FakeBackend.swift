@@ -1,0 +1,313 @@
+import HAL
+import Synchronization
+
+/// The in-process backend for unit tests: every primitive is a plain object whose state a
+/// test sets and reads. Lines, channels and buses are created on first open and can be
+/// fetched again by address to poke at them.
+public final class FakeBackend: HardwareBackend {
+    public let backendName = "fake"
+    private let state = Mutex(State())
+
+    private struct State {
+        var lines: [GPIOLineAddress: FakeGPIOLine] = [:]
+        var pwms: [PWMAddress: FakePWMOutput] = [:]
+        var adcs: [ADCAddress: FakeADCInput] = [:]
+        var buses: [String: FakeModbusBus] = [:]
+        var i2c: [String: FakeI2CDevice] = [:]
+        var keys: [String: FakeKeyEventSource] = [:]
+        /// Addresses a test declared missing: opening them throws deviceMissing.
+        var missing: Set<String> = []
+    }
+
+    public init() {}
+
+    /// Makes the next open of something whose description equals `what` fail.
+    public func markMissing(_ what: String) { state.withLock { _ = $0.missing.insert(what) } }
+
+    private func checkPresent(_ what: String) throws {
+        if state.withLock({ $0.missing.contains(what) }) {
+            throw HardwareError(.deviceMissing, device: what, "no such device (fake backend)")
+        }
+    }
+
+    public func openGPIOLine(_ address: GPIOLineAddress, config: GPIOLineConfig) throws -> any GPIOLine {
+        try checkPresent(address.description)
+        return state.withLock { s in
+            if let l = s.lines[address] { l.reconfigure(config); return l }
+            let l = FakeGPIOLine(address: address, config: config)
+            s.lines[address] = l
+            return l
+        }
+    }
+
+    public func line(_ address: GPIOLineAddress) -> FakeGPIOLine? { state.withLock { $0.lines[address] } }
+    public func line(named name: String) -> FakeGPIOLine? { line(.name(name)) }
+
+    public func openPWM(_ address: PWMAddress) throws -> any PWMOutput {
+        try checkPresent(address.description)
+        return state.withLock { s in
+            if let p = s.pwms[address] { return p }
+            let p = FakePWMOutput(name: address.description)
+            s.pwms[address] = p
+            return p
+        }
+    }
+
+    public func pwm(_ address: PWMAddress) -> FakePWMOutput? { state.withLock { $0.pwms[address] } }
+
+    public func openADC(_ address: ADCAddress) throws -> any ADCInput {
+        try checkPresent(address.description)
+        return adcChannel(address)
+    }
+
+    /// The channel at `address`, created if needed, so a test can set its voltage before the
+    /// driver opens it.
+    public func adcChannel(_ address: ADCAddress) -> FakeADCInput {
+        state.withLock { s in
+            if let a = s.adcs[address] { return a }
+            let a = FakeADCInput(name: address.description)
+            s.adcs[address] = a
+            return a
+        }
+    }
+
+    public func openModbusBus(_ config: ModbusBusConfig) throws -> any ModbusBus {
+        try checkPresent(config.name)
+        return modbusBus(config.name)
+    }
+
+    public func modbusBus(_ name: String) -> FakeModbusBus {
+        state.withLock { s in
+            if let b = s.buses[name] { return b }
+            let b = FakeModbusBus(name: name)
+            s.buses[name] = b
+            return b
+        }
+    }
+
+    public func openI2CDevice(bus: String, address: UInt8) throws -> any I2CDevice {
+        try checkPresent(bus)
+        return state.withLock { s in
+            let key = "\(bus)@\(address)"
+            if let d = s.i2c[key] { return d }
+            let d = FakeI2CDevice(bus: bus, address: address)
+            s.i2c[key] = d
+            return d
+        }
+    }
+
+    public func i2cDevice(bus: String, address: UInt8) -> FakeI2CDevice? {
+        state.withLock { $0.i2c["\(bus)@\(address)"] }
+    }
+
+    public func openKeyEventSource(device: String) throws -> any KeyEventSource {
+        try checkPresent(device)
+        return keySource(device)
+    }
+
+    public func keySource(_ device: String) -> FakeKeyEventSource {
+        state.withLock { s in
+            if let k = s.keys[device] { return k }
+            let k = FakeKeyEventSource(name: device)
+            s.keys[device] = k
+            return k
+        }
+    }
+}
+
+/// A GPIO line whose logical level a test sets (inputs) or reads (outputs).
+public final class FakeGPIOLine: GPIOLine {
+    public let address: GPIOLineAddress
+    private struct State {
+        var config: GPIOLineConfig
+        var level: Bool
+        var pending: [GPIOEdgeEvent] = []
+        var writes: [Bool] = []
+        var closed = false
+        var failing: HardwareError?
+    }
+    private let state: Mutex<State>
+
+    init(address: GPIOLineAddress, config: GPIOLineConfig) {
+        self.address = address
+        var initial = false
+        if case let .output(v) = config.direction { initial = v }
+        state = Mutex(State(config: config, level: initial))
+    }
+
+    func reconfigure(_ config: GPIOLineConfig) { state.withLock { $0.config = config } }
+
+    public var config: GPIOLineConfig { state.withLock { $0.config } }
+    /// The current logical level.
+    public var level: Bool { state.withLock { $0.level } }
+    /// Every value written, in order.
+    public var writes: [Bool] { state.withLock { $0.writes } }
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Makes every further call throw `error` (nil: work again).
+    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
+
+    /// Sets an input's level as the outside world would; queues an edge event stamped `at`
+    /// when the level changes and the line asked for that edge.
+    public func drive(_ active: Bool, at timestamp: MonotonicInstant) {
+        state.withLock { s in
+            guard s.level != active else { return }
+            s.level = active
+            let edge: GPIOEdge = active ? .rising : .falling
+            switch s.config.edges {
+            case .both: s.pending.append(GPIOEdgeEvent(edge: edge, timestamp: timestamp))
+            case .rising where edge == .rising: s.pending.append(GPIOEdgeEvent(edge: edge, timestamp: timestamp))
+            case .falling where edge == .falling: s.pending.append(GPIOEdgeEvent(edge: edge, timestamp: timestamp))
+            default: break
+            }
+        }
+    }
+
+    /// Queues an edge event without changing the level (for pulses shorter than a poll).
+    public func injectEdge(_ event: GPIOEdgeEvent) { state.withLock { $0.pending.append(event) } }
+
+    public func read() throws -> Bool {
+        try state.withLock { s in
+            if let e = s.failing { throw e }
+            return s.level
+        }
+    }
+
+    public func write(_ active: Bool) throws {
+        try state.withLock { s in
+            if let e = s.failing { throw e }
+            guard case .output = s.config.direction else {
+                throw HardwareError(.invalidArgument, device: address.description, "write to an input line")
+            }
+            s.level = active
+            s.writes.append(active)
+        }
+    }
+
+    public func drainEdgeEvents() throws -> [GPIOEdgeEvent] {
+        try state.withLock { s in
+            if let e = s.failing { throw e }
+            defer { s.pending.removeAll() }
+            return s.pending
+        }
+    }
+
+    public func close() { state.withLock { $0.closed = true } }
+}
+
+public final class FakePWMOutput: PWMOutput {
+    public let name: String
+    public struct Setting: Hashable, Sendable {
+        public var periodNanoseconds: UInt64 = 0
+        public var dutyNanoseconds: UInt64 = 0
+        public var polarity: PWMPolarity = .normal
+        public var enabled = false
+        /// Duty as a percentage of the period (0 when the period is not set).
+        public var dutyPercent: Double {
+            periodNanoseconds == 0 ? 0 : Double(dutyNanoseconds) * 100 / Double(periodNanoseconds)
+        }
+    }
+    private let state = Mutex(Setting())
+    init(name: String) { self.name = name }
+
+    public var setting: Setting { state.withLock { $0 } }
+
+    public func configure(periodNanoseconds: UInt64, dutyNanoseconds: UInt64) throws {
+        guard dutyNanoseconds <= periodNanoseconds, periodNanoseconds > 0 else {
+            throw HardwareError(.invalidArgument, device: name, "duty \(dutyNanoseconds) ns > period \(periodNanoseconds) ns")
+        }
+        state.withLock { $0.periodNanoseconds = periodNanoseconds; $0.dutyNanoseconds = dutyNanoseconds }
+    }
+    public func setPolarity(_ polarity: PWMPolarity) throws { state.withLock { $0.polarity = polarity } }
+    public func setEnabled(_ enabled: Bool) throws { state.withLock { $0.enabled = enabled } }
+}
+
+public final class FakeADCInput: ADCInput {
+    public let name: String
+    private let state = Mutex<(volts: Double, failing: HardwareError?)>((0, nil))
+    init(name: String) { self.name = name }
+    public func set(volts: Double) { state.withLock { $0.volts = volts } }
+    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
+    public func readVolts() throws -> Double {
+        try state.withLock { s in
+            if let e = s.failing { throw e }
+            return s.volts
+        }
+    }
+}
+
+/// A Modbus bus backed by a register table per unit and function. Tests can make it time out.
+public final class FakeModbusBus: ModbusBus {
+    public let name: String
+    private struct Key: Hashable { var unit: UInt8; var function: ModbusFunction; var address: UInt16 }
+    private struct State {
+        var registers: [Key: UInt16] = [:]
+        var failing: HardwareError?
+        var requests = 0
+    }
+    private let state = Mutex(State())
+    init(name: String) { self.name = name }
+
+    /// Sets consecutive registers starting at `address`.
+    public func setRegisters(unit: UInt8, function: ModbusFunction, address: UInt16, _ values: [UInt16]) {
+        state.withLock { s in
+            for (i, v) in values.enumerated() {
+                s.registers[Key(unit: unit, function: function, address: address &+ UInt16(i))] = v
+            }
+        }
+    }
+
+    /// Makes every request throw (e.g. `.timeout`) until called with nil.
+    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
+    public var requestCount: Int { state.withLock { $0.requests } }
+
+    public func readRegisters(unit: UInt8, function: ModbusFunction, address: UInt16, count: UInt16) throws -> [UInt16] {
+        try state.withLock { s in
+            s.requests += 1
+            if let e = s.failing { throw e }
+            var out: [UInt16] = []
+            for i in 0..<count {
+                guard let v = s.registers[Key(unit: unit, function: function, address: address &+ i)] else {
+                    throw HardwareError(.protocolError, device: name,
+                                        "unit \(unit): illegal data address \(address &+ i) (exception 2)")
+                }
+                out.append(v)
+            }
+            return out
+        }
+    }
+
+    public func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16]) throws {
+        try state.withLock { s in
+            s.requests += 1
+            if let e = s.failing { throw e }
+            for (i, v) in values.enumerated() {
+                s.registers[Key(unit: unit, function: .readHoldingRegisters, address: address &+ UInt16(i))] = v
+            }
+        }
+    }
+}
+
+public final class FakeI2CDevice: I2CDevice {
+    public let bus: String
+    public let address: UInt8
+    private let state = Mutex<[UInt8]>([])
+    init(bus: String, address: UInt8) {
+        self.bus = bus
+        self.address = address
+    }
+    /// Every byte written, in order.
+    public var written: [UInt8] { state.withLock { $0 } }
+    public func clearWritten() { state.withLock { $0.removeAll() } }
+    public func write(_ bytes: [UInt8]) throws { state.withLock { $0.append(contentsOf: bytes) } }
+}
+
+public final class FakeKeyEventSource: KeyEventSource {
+    public let name: String
+    private let state = Mutex<[KeyEvent]>([])
+    init(name: String) { self.name = name }
+    public func inject(_ events: [KeyEvent]) { state.withLock { $0.append(contentsOf: events) } }
+    public func drainKeyEvents() throws -> [KeyEvent] {
+        state.withLock { s in defer { s.removeAll() }; return s }
+    }
+}

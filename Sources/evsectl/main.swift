@@ -1,0 +1,1 @@
+print("evsectl: not built yet")

@@ -1,0 +1,1 @@
+// Tests for BoardDescription land with it.

@@ -1,0 +1,1 @@
+// Tests for Drivers land with it.
