@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "evsectl", targets: ["evsectl"]),
         .executable(name: "evse-sim", targets: ["evse-sim"]),
+        .executable(name: "evsed", targets: ["evsed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,22 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
+        // Persistence: our own thin SQLite wrapper (WAL, numbered migrations) and the stores.
+        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        // The heart: connector state machine, sessions, authorization, power allocation,
+        // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
+        .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
+        // Wires a board's drivers + the core + storage into a running station (event loop).
+        .target(name: "Station",
+                dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "Drivers", "HAL",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .executableTarget(name: "evsed",
+                          dependencies: ["Station", "BoardDescription", "HAL",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
+
         // The hardware simulator (never linked into the firmware).
         .target(name: "EVSESimulator",
                 dependencies: ["BoardDescription", "Drivers", "HAL",
@@ -65,6 +82,12 @@ let package = Package(
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "HAL", "HALFake"], swiftSettings: strict),
         .testTarget(name: "BoardDescriptionTests",
                     dependencies: ["BoardDescription", "BoardAssembly", "Drivers", "HAL", "HALFake"],
+                    swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(name: "ChargingCoreTests", dependencies: ["ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
+        .testTarget(name: "StationTests",
+                    dependencies: ["Station", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
+                                   "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",
