@@ -135,6 +135,32 @@ struct ControlPilotOutputTests {
         }
     }
 
+    @Test func polarityAndEnableAreWrittenOnceAndAfterAFailure() throws {
+        final class RecordingPWM: PWMOutput, @unchecked Sendable {
+            let name = "rec"
+            var calls: [String] = []
+            var failNext = false
+            func configure(periodNanoseconds: UInt64, dutyNanoseconds: UInt64) throws {
+                if failNext { failNext = false; throw HardwareError(.ioFailed, device: name, "write failed") }
+                calls.append("configure \(periodNanoseconds) \(dutyNanoseconds)")
+            }
+            func setPolarity(_ polarity: PWMPolarity) throws { calls.append("polarity \(polarity.rawValue)") }
+            func setEnabled(_ enabled: Bool) throws { calls.append("enabled \(enabled)") }
+        }
+        let pwm = RecordingPWM()
+        let backend = FakeBackend()
+        let pilot = try ControlPilot(config: ControlPilotConfig(), pwm: pwm, highLevel: try backend.openADC(.named("a")))
+        try pilot.setNotReady()
+        try pilot.offer(current: 6)
+        #expect(pwm.calls == ["polarity normal", "configure 1000000 1000000", "enabled true", "configure 1000000 100000"])
+        pwm.calls = []
+        pwm.failNext = true
+        #expect(throws: HardwareError.self) { try pilot.offer(current: 16) }
+        try pilot.offer(current: 16)
+        #expect(pwm.calls == ["polarity normal", "configure 1000000 266667", "enabled true"], "redone in full after the failure")
+        #expect(!pwm.calls.contains("enabled false"), "never disabled: that would show the vehicle −12 V")
+    }
+
     @Test func failingPWMPropagatesTheHardwareError() throws {
         final class BrokenPWM: PWMOutput {
             let name = "broken"
