@@ -90,6 +90,7 @@ let package = Package(
                                    "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
+        .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",
                     dependencies: ["EVSESimulator", "HALSim", "Drivers", "HAL", "BoardAssembly",
                                    "BoardDescription"],
