@@ -30,7 +30,8 @@ let package = Package(
         // In-process backend for unit tests.
         .target(name: "HALFake", dependencies: ["HAL"], swiftSettings: strict),
         // Real hardware: libgpiod, sysfs PWM, IIO ADC, libmodbus, /dev/i2c-N, evdev.
-        .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"], swiftSettings: strict),
+        .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"],
+                exclude: ["GPIO/GPIOv2.md"], swiftSettings: strict),
         // The hardware simulator, reached over its line protocol (Hardware-sim/PROTOCOL.md).
         .target(name: "HALSim", dependencies: ["HAL"], swiftSettings: strict),
 
