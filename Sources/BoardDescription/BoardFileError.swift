@@ -15,7 +15,9 @@ public struct BoardFileError: Error, Equatable, Sendable, CustomStringConvertibl
         self.message = message
     }
 
+    /// Line 0 means the file as a whole (it cannot be read).
     public var description: String {
-        field.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(field): \(message)"
+        let place = line > 0 ? "\(file):\(line)" : file
+        return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
     }
 }

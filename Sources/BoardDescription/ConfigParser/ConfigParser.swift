@@ -40,7 +40,8 @@ private struct BlockParser {
         var number = 0
         var sawContent = false
         var sawDocumentStart = false
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it has to be named as a separator of its own.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             var chars = Array(raw)
             if chars.last == "\r" { chars.removeLast() }
