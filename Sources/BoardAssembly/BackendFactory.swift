@@ -12,7 +12,11 @@ public enum BackendFactory {
         case .linux:
             return LinuxBackend()
         case let .sim(host, port):
-            return try makeSimBackend(host: host, port: port)
+            guard let p = UInt16(exactly: port) else {
+                throw HardwareError(.invalidArgument, device: "simulator \(host):\(port)", "port out of range")
+            }
+            return SimBackend(host: host, port: p, firmwareName: "evsectl",
+                              modbusBusFactory: { try LinuxModbusBus(config: $0) })
         }
     }
 
