@@ -65,25 +65,152 @@ public final class BoardHardware {
     /// Throws `BoardAssemblyError` listing every part that failed; then nothing is returned.
     public static func assemble(board: BoardDescription, backend: any HardwareBackend,
                                 modbus: ((ModbusBusConfig) throws -> any ModbusBus)? = nil) throws -> BoardHardware {
-        let a = Assembler(board: board, backend: backend, openBus: modbus ?? { try backend.openModbusBus($0) })
-        return try a.run()
+        try Assembler(parts: PartFactory(board: board, backend: backend, modbus: modbus)).run()
+    }
+}
+
+/// Builds one driver at a time from a board description, for tools that need only one part
+/// (`evsectl pilot sense` should not fail because the display is unplugged).
+public struct PartFactory {
+    public let board: BoardDescription
+    public let backend: any HardwareBackend
+    let openBus: (ModbusBusConfig) throws -> any ModbusBus
+
+    public init(board: BoardDescription, backend: any HardwareBackend,
+                modbus: ((ModbusBusConfig) throws -> any ModbusBus)? = nil) {
+        self.board = board
+        self.backend = backend
+        self.openBus = modbus ?? { try backend.openModbusBus($0) }
+    }
+
+    public func input(_ ref: GPIOLineRef, edges: GPIOEdgeDetection = .none) throws -> any GPIOLine {
+        try backend.openGPIOLine(ref.address, config: ref.config(.input, edges: edges, consumer: "evse"))
+    }
+
+    public func output(_ ref: GPIOLineRef) throws -> any GPIOLine {
+        try backend.openGPIOLine(ref.address, config: ref.config(.output(initial: false), consumer: "evse"))
+    }
+
+    static func faultConfig(_ kind: FaultKind, _ ref: GPIOLineRef) -> FaultInputConfig {
+        ref.debounce == .zero ? FaultInputConfig(kind: kind) : FaultInputConfig(kind: kind, debounce: ref.debounce)
+    }
+
+    public func pilot(_ c: ConnectorDescription) throws -> ControlPilot {
+        var config = ControlPilotConfig(pwmPolarity: c.pilot.pwm.polarity, highCalibration: c.pilot.high.calibration,
+                                        lowCalibration: c.pilot.low?.calibration ?? .identity,
+                                        diodeCheck: c.pilot.low != nil)
+        config.maximumCurrent = c.ceilingAmps
+        return try ControlPilot(config: config, pwm: backend.openPWM(c.pilot.pwm.address),
+                                highLevel: backend.openADC(c.pilot.high.address),
+                                lowLevel: c.pilot.low.map { try backend.openADC($0.address) })
+    }
+
+    public func proximity(_ c: ConnectorDescription) throws -> ProximityPilot {
+        switch c.kind {
+        case let .fixedCable(rating):
+            return try ProximityPilot(config: .init(rating: .fixed(amps: rating)), adc: nil)
+        case .socket:
+            guard let pp = c.proximity else {
+                throw HardwareError(.invalidArgument, device: "c\(c.id).proximity", "socket without proximity pilot")
+            }
+            let circuit = ProximityCircuit(pullUpOhms: pp.pullUpOhms, supplyVolts: pp.supplyVolts, calibration: pp.adc.calibration)
+            return try ProximityPilot(config: .init(rating: .measured(circuit)), adc: backend.openADC(pp.adc.address))
+        }
+    }
+
+    /// Nil when the connector has no lock (fixed cable).
+    public func lock(_ c: ConnectorDescription) throws -> CableLock? {
+        guard let l = c.lock else { return nil }
+        let drive: CableLockConfig.Drive
+        switch l.mode {
+        case .level: drive = .level
+        case let .pulse(d): drive = .pulse(duration: d)
+        }
+        return try CableLock(config: CableLockConfig(drive: drive, feedbackTimeout: l.timeout),
+                             drive: output(l.drive), unlockDrive: l.unlock.map { try output($0) },
+                             feedback: l.feedback.map { try input($0) })
+    }
+
+    public func contactor(_ c: ConnectorDescription) throws -> Contactor {
+        let k = c.contactor
+        return try Contactor(config: ContactorConfig(closeTimeout: k.feedbackTimeout, weldTimeout: k.feedbackTimeout),
+                             coils: k.coils.map { try output($0) }, feedback: k.feedback.map { try input($0) },
+                             phaseSwitch: k.phaseSwitch.map { try output($0) })
+    }
+
+    public func rcd(_ c: ConnectorDescription) throws -> FaultInput? {
+        guard let r = c.rcd else { return nil }
+        return FaultInput(config: Self.faultConfig(.rcd, r.trip), line: try input(r.trip))
+    }
+
+    public func rcdSelfTest(_ c: ConnectorDescription, rcd: FaultInput) throws -> RCDSelfTest? {
+        guard let t = c.rcd?.test else { return nil }
+        return RCDSelfTest(config: .init(), testOutput: try output(t), rcd: rcd)
+    }
+
+    public func modbusBus(_ name: String) throws -> any ModbusBus {
+        guard let config = board.modbusBus(named: name) else {
+            throw HardwareError(.invalidArgument, device: name, "no such Modbus bus on the board")
+        }
+        return try openBus(config)
+    }
+
+    /// `bus`: an already opened bus to share between meters on one line.
+    public func meter(_ c: ConnectorDescription, bus: (any ModbusBus)? = nil) throws -> EnergyMeter? {
+        guard let m = c.meter else { return nil }
+        return EnergyMeter(bus: try bus ?? modbusBus(m.bus), unit: m.unit, map: m.map)
+    }
+
+    public func statusLED(_ l: StatusLEDDescription?) throws -> StatusLED? {
+        guard let l else { return nil }
+        return try StatusLED(lines: .rgb(red: l.red.map { try output($0) }, green: l.green.map { try output($0) },
+                                         blue: l.blue.map { try output($0) }))
+    }
+
+    public func cardReader() throws -> (any CardReader)? {
+        switch board.station.rfid {
+        case let .wiegand(d0, d1, bits, timeout)?:
+            let format: WiegandFormat = bits == 26 ? .wiegand26 : bits == 34 ? .wiegand34 : .raw(bits: bits)
+            return WiegandReader(d0: try input(d0, edges: .both), d1: try input(d1, edges: .both),
+                                 config: WiegandConfig(formats: [format], frameGap: timeout))
+        case let .hid(device)?:
+            return HIDKeyboardReader(source: try backend.openKeyEventSource(device: device))
+        case nil:
+            return nil
+        }
+    }
+
+    /// `consoleSink` receives the console display's lines.
+    public func display(consoleSink: @escaping @Sendable (String) -> Void = { print($0) }) throws -> (any TextDisplay)? {
+        switch board.station.display {
+        case let .hd44780(bus, address, columns, rows)?:
+            return try HD44780Display(i2c: backend.openI2CDevice(bus: bus, address: address), columns: columns, rows: rows)
+        case .console?:
+            return try ConsoleDisplay(columns: 20, rows: 4, sink: consoleSink)
+        case nil:
+            return nil
+        }
+    }
+
+    public func emergencyStop() throws -> FaultInput? {
+        guard let e = board.station.emergencyStop else { return nil }
+        return FaultInput(config: Self.faultConfig(.emergencyStop, e), line: try input(e))
+    }
+
+    public func overTemperature() throws -> FaultInput? {
+        guard let t = board.station.overTemperature else { return nil }
+        return FaultInput(config: Self.faultConfig(.overTemperature, t), line: try input(t))
     }
 }
 
 /// Builds the drivers part by part, collecting failures so that one report names them all.
 private final class Assembler {
-    let board: BoardDescription
-    let backend: any HardwareBackend
-    let openBus: (ModbusBusConfig) throws -> any ModbusBus
+    let parts: PartFactory
     var failures: [PartFailure] = []
     var assembled: [String] = []
     var buses: [String: any ModbusBus] = [:]
 
-    init(board: BoardDescription, backend: any HardwareBackend, openBus: @escaping (ModbusBusConfig) throws -> any ModbusBus) {
-        self.board = board
-        self.backend = backend
-        self.openBus = openBus
-    }
+    init(parts: PartFactory) { self.parts = parts }
 
     func attempt<T>(_ part: String, _ build: () throws -> T) -> T? {
         do {
@@ -96,153 +223,71 @@ private final class Assembler {
         }
     }
 
-    func input(_ ref: GPIOLineRef, edges: GPIOEdgeDetection = .none) throws -> any GPIOLine {
-        try backend.openGPIOLine(ref.address, config: ref.config(.input, edges: edges))
-    }
-
-    func output(_ ref: GPIOLineRef) throws -> any GPIOLine {
-        try backend.openGPIOLine(ref.address, config: ref.config(.output(initial: false)))
-    }
-
-    static func faultConfig(_ kind: FaultKind, _ ref: GPIOLineRef) -> FaultInputConfig {
-        ref.debounce == .zero ? FaultInputConfig(kind: kind) : FaultInputConfig(kind: kind, debounce: ref.debounce)
-    }
-
-    func bus(_ name: String) throws -> any ModbusBus {
-        if let b = buses[name] { return b }
-        guard let config = board.modbusBus(named: name) else {
-            throw HardwareError(.invalidArgument, device: name, "no such Modbus bus on the board")
-        }
-        let b = try openBus(config)
-        buses[name] = b
-        return b
-    }
-
     func run() throws -> BoardHardware {
         var connectors: [ConnectorHardware] = []
-        for c in board.connectors {
+        for c in parts.board.connectors {
             if let hw = connector(c) { connectors.append(hw) }
         }
         let station = stationParts()
         guard failures.isEmpty, let station else {
             throw BoardAssemblyError(failures: failures, assembled: assembled)
         }
-        return BoardHardware(board: board, backend: backend, connectors: connectors, station: station)
+        return BoardHardware(board: parts.board, backend: parts.backend, connectors: connectors, station: station)
     }
 
     func connector(_ c: ConnectorDescription) -> ConnectorHardware? {
         let p = "c\(c.id)"
-        let pilot = attempt("\(p).pilot") {
-            var config = ControlPilotConfig(pwmPolarity: c.pilot.pwm.polarity, highCalibration: c.pilot.high.calibration,
-                                            lowCalibration: c.pilot.low?.calibration ?? .identity,
-                                            diodeCheck: c.pilot.low != nil)
-            config.maximumCurrent = c.ceilingAmps
-            return try ControlPilot(config: config, pwm: backend.openPWM(c.pilot.pwm.address),
-                                    highLevel: backend.openADC(c.pilot.high.address),
-                                    lowLevel: c.pilot.low.map { try backend.openADC($0.address) })
-        }
-        let proximity = attempt("\(p).proximity") { () throws -> ProximityPilot in
-            switch c.kind {
-            case let .fixedCable(rating):
-                return try ProximityPilot(config: .init(rating: .fixed(amps: rating)), adc: nil)
-            case .socket:
-                guard let pp = c.proximity else {
-                    throw HardwareError(.invalidArgument, device: "\(p).proximity", "socket without proximity pilot")
-                }
-                let circuit = ProximityCircuit(pullUpOhms: pp.pullUpOhms, supplyVolts: pp.supplyVolts, calibration: pp.adc.calibration)
-                return try ProximityPilot(config: .init(rating: .measured(circuit)), adc: backend.openADC(pp.adc.address))
-            }
-        }
-        var lock: CableLock?
-        if let l = c.lock {
-            lock = attempt("\(p).lock") {
-                let drive: CableLockConfig.Drive
-                switch l.mode {
-                case .level: drive = .level
-                case let .pulse(d): drive = .pulse(duration: d)
-                }
-                return try CableLock(config: CableLockConfig(drive: drive, feedbackTimeout: l.timeout),
-                                     drive: output(l.drive), unlockDrive: l.unlock.map { try output($0) },
-                                     feedback: l.feedback.map { try input($0) })
-            }
-        }
-        let contactor = attempt("\(p).contactor") {
-            let k = c.contactor
-            return try Contactor(config: ContactorConfig(closeTimeout: k.feedbackTimeout, weldTimeout: k.feedbackTimeout),
-                                 coils: k.coils.map { try output($0) }, feedback: k.feedback.map { try input($0) },
-                                 phaseSwitch: k.phaseSwitch.map { try output($0) })
-        }
-        var rcd: FaultInput?
+        let pilot = attempt("\(p).pilot") { try parts.pilot(c) }
+        let proximity = attempt("\(p).proximity") { try parts.proximity(c) }
+        let lock = c.lock == nil ? nil : attempt("\(p).lock") { try parts.lock(c) } ?? nil
+        let contactor = attempt("\(p).contactor") { try parts.contactor(c) }
+        let rcd = c.rcd == nil ? nil : attempt("\(p).rcd") { try parts.rcd(c) } ?? nil
         var rcdSelfTest: RCDSelfTest?
-        if let r = c.rcd {
-            rcd = attempt("\(p).rcd") { FaultInput(config: Self.faultConfig(.rcd, r.trip), line: try input(r.trip)) }
-            if let t = r.test, let rcd {
-                rcdSelfTest = attempt("\(p).rcd.test") { RCDSelfTest(config: .init(), testOutput: try output(t), rcd: rcd) }
-            }
+        if c.rcd?.test != nil, let rcd {
+            rcdSelfTest = attempt("\(p).rcd.test") { try parts.rcdSelfTest(c, rcd: rcd) } ?? nil
         }
         var meter: EnergyMeter?
         if let m = c.meter {
-            meter = attempt("\(p).meter") { EnergyMeter(bus: try bus(m.bus), unit: m.unit, map: m.map) }
+            meter = attempt("\(p).meter") { () throws -> EnergyMeter? in
+                let bus = try buses[m.bus] ?? parts.modbusBus(m.bus)
+                buses[m.bus] = bus
+                return try parts.meter(c, bus: bus)
+            } ?? nil
         }
-        var led: StatusLED?
-        if let l = c.led { led = attempt("\(p).led") { try statusLED(l) } }
+        let led = c.led == nil ? nil : attempt("\(p).led") { try parts.statusLED(c.led) } ?? nil
 
         guard let pilot, let proximity, let contactor,
               (c.lock == nil) == (lock == nil), (c.rcd == nil) == (rcd == nil),
+              (c.rcd?.test == nil) == (rcdSelfTest == nil),
               (c.meter == nil) == (meter == nil), (c.led == nil) == (led == nil) else { return nil }
         return ConnectorHardware(description: c, pilot: pilot, proximity: proximity, lock: lock, contactor: contactor,
                                  rcd: rcd, rcdSelfTest: rcdSelfTest, meter: meter, led: led)
     }
 
-    func statusLED(_ l: StatusLEDDescription) throws -> StatusLED {
-        try StatusLED(lines: .rgb(red: l.red.map { try output($0) }, green: l.green.map { try output($0) },
-                                  blue: l.blue.map { try output($0) }))
-    }
-
     func stationParts() -> StationHardware? {
-        let s = board.station
-        var reader: (any CardReader)?
+        let s = parts.board.station
         var ok = true
-        switch s.rfid {
-        case let .wiegand(d0, d1, bits, timeout)?:
-            let format: WiegandFormat = bits == 26 ? .wiegand26 : bits == 34 ? .wiegand34 : .raw(bits: bits)
-            reader = attempt("station.rfid") {
-                WiegandReader(d0: try input(d0, edges: .both), d1: try input(d1, edges: .both),
-                              config: WiegandConfig(formats: [format], frameGap: timeout))
-            }
+        var reader: (any CardReader)?
+        if s.rfid != nil {
+            reader = attempt("station.rfid") { try parts.cardReader() } ?? nil
             ok = ok && reader != nil
-        case let .hid(device)?:
-            reader = attempt("station.rfid") { HIDKeyboardReader(source: try backend.openKeyEventSource(device: device)) }
-            ok = ok && reader != nil
-        case nil: break
         }
         var display: (any TextDisplay)?
-        switch s.display {
-        case let .hd44780(bus, address, columns, rows)?:
-            display = attempt("station.display") {
-                try HD44780Display(i2c: backend.openI2CDevice(bus: bus, address: address), columns: columns, rows: rows)
-            }
+        if s.display != nil {
+            display = attempt("station.display") { try parts.display() } ?? nil
             ok = ok && display != nil
-        case .console?:
-            display = attempt("station.display") { try ConsoleDisplay(columns: 20, rows: 4) { print($0) } }
-            ok = ok && display != nil
-        case nil: break
         }
         var led: StatusLED?
-        if let l = s.led {
-            led = attempt("station.led") { try statusLED(l) }
+        if s.led != nil {
+            led = attempt("station.led") { try parts.statusLED(s.led) } ?? nil
             ok = ok && led != nil
         }
         var inputs: [FaultInput] = []
-        if let e = s.emergencyStop {
-            if let f = attempt("station.estop", { FaultInput(config: Self.faultConfig(.emergencyStop, e), line: try input(e)) }) {
-                inputs.append(f)
-            } else { ok = false }
+        if s.emergencyStop != nil {
+            if let f = attempt("station.estop", { try parts.emergencyStop() }) ?? nil { inputs.append(f) } else { ok = false }
         }
-        if let t = s.overTemperature {
-            if let f = attempt("station.overtemp", { FaultInput(config: Self.faultConfig(.overTemperature, t), line: try input(t)) }) {
-                inputs.append(f)
-            } else { ok = false }
+        if s.overTemperature != nil {
+            if let f = attempt("station.overtemp", { try parts.overTemperature() }) ?? nil { inputs.append(f) } else { ok = false }
         }
         guard ok else { return nil }
         return StationHardware(cardReader: reader, display: display, led: led, faults: FaultInputs(inputs: inputs))
