@@ -12,21 +12,18 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "HTTP control API and web page (HOST:PORT; port 0 picks a free one).")
     var http: String = "127.0.0.1:8088"
 
-    @Option(help: "Firmware line-protocol socket (HOST:PORT), see Hardware-sim/PROTOCOL.md.")
-    var hal: String = "127.0.0.1:8089"
+    @Option(help: "Firmware line-protocol socket (HOST:PORT), see Hardware-sim/PROTOCOL.md. Default: the board's simulator.address, else 127.0.0.1:8089.")
+    var hal: String?
 
-    @Option(help: "Modbus TCP meters (HOST:PORT); unit id = connector id.")
-    var modbus: String = "127.0.0.1:5020"
+    @Option(help: "Modbus TCP meters (HOST:PORT); unit id = connector id. Default: the board's meter bus, else 127.0.0.1:5020.")
+    var modbus: String?
 
-    func addresses() throws -> SimulatorRuntime.Addresses {
-        func parse(_ s: String, _ option: String) throws -> HostPort {
-            guard let hp = HostPort(s) else { throw ValidationError("--\(option) must be HOST:PORT, got \"\(s)\"") }
-            return hp
-        }
-        return .init(http: try parse(http, "http"), hal: try parse(hal, "hal"), modbus: try parse(modbus, "modbus"))
+    func parse(_ s: String, _ option: String) throws -> HostPort {
+        guard let hp = HostPort(s) else { throw ValidationError("--\(option) must be HOST:PORT, got \"\(s)\"") }
+        return hp
     }
 
-    func simulatorConfig() throws -> SimulatorConfig {
+    func load() throws -> BoardConfigLoader.Loaded {
         if let board {
             do {
                 return try BoardConfigLoader.load(path: board)
@@ -35,12 +32,16 @@ struct ServerOptions: ParsableArguments {
             }
         }
         guard (1...16).contains(connectors) else { throw ValidationError("--connectors must be within 1…16, got \(connectors)") }
-        return .standard(connectors: connectors)
+        return .init(config: .standard(connectors: connectors), halAddress: nil, modbusAddress: nil)
     }
 
     func start() async throws -> SimulatorRuntime {
-        let config = try simulatorConfig()
-        let addrs = try addresses()
+        let loaded = try load()
+        let config = loaded.config
+        let addrs = SimulatorRuntime.Addresses(
+            http: try parse(http, "http"),
+            hal: try hal.map { try parse($0, "hal") } ?? loaded.halAddress ?? HostPort(host: "127.0.0.1", port: 8089),
+            modbus: try modbus.map { try parse($0, "modbus") } ?? loaded.modbusAddress ?? HostPort(host: "127.0.0.1", port: 5020))
         do {
             return try await SimulatorRuntime(config: config, addresses: addrs)
         } catch {
@@ -74,7 +75,7 @@ struct EVSESim: AsyncParsableCommand {
 
         func run() async throws {
             let runtime = try await options.start()
-            let host = try options.addresses().http.host
+            let host = try options.parse(options.http, "http").host
             try await runtime.run { port in announce(runtime, httpHost: host, httpPort: port) }
         }
     }
@@ -95,7 +96,7 @@ struct EVSESim: AsyncParsableCommand {
                 throw ExitCode(2)
             }
             let runtime = try await options.start()
-            let host = try options.addresses().http.host
+            let host = try options.parse(options.http, "http").host
             let ok = try await withThrowingTaskGroup(of: Bool?.self) { group in
                 group.addTask {
                     try await runtime.run { port in announce(runtime, httpHost: host, httpPort: port) }
