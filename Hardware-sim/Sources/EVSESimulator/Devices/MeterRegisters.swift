@@ -54,7 +54,9 @@ public enum MeterRegisterImage {
                                  values: [Measurand: Double]) -> [UInt16: UInt16] {
         var image: [UInt16: UInt16] = [:]
         for (measurand, def) in map.registers where def.function == function {
-            let words = encode(values[measurand] ?? 0, def)
+            let value = values[measurand] ?? 0
+            // The drivers' encoder is the one the firmware decodes with; ours covers what it refuses.
+            let words = (try? RegisterEncoder.encode(value, def)) ?? encode(value, def)
             for (i, w) in words.enumerated() { image[def.address &+ UInt16(i)] = w }
         }
         return image

@@ -86,8 +86,8 @@ public enum ControlAPI {
                 throw SimulatorError.badRequest("body {\"connector\":1,\"kind\":\"rcd\",\"active\":true} is required")
             }
             try allowKeys(body, ["connector", "kind", "active"], in: "faults body")
-            guard let kindText = body["kind"]?.string, let kind = FaultKind(rawValue: kindText) else {
-                throw SimulatorError.badRequest("kind must be one of \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(body["kind"]?.serialized ?? "nothing")")
+            guard let kindText = body["kind"]?.string, let kind = InjectedFault(rawValue: kindText) else {
+                throw SimulatorError.badRequest("kind must be one of \(InjectedFault.allCases.map(\.rawValue).joined(separator: ", ")), got \(body["kind"]?.serialized ?? "nothing")")
             }
             guard let active = body["active"]?.boolValue else { throw SimulatorError.badRequest("active must be true or false") }
             var connector: Int?

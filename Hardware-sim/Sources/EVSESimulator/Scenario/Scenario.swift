@@ -52,7 +52,7 @@ public struct Scenario: Sendable {
         case evState(Int, EVPilotRequest)
         case unplug(Int, force: Bool)
         case card(String)
-        case fault(FaultKind, Int?, Bool)
+        case fault(InjectedFault, Int?, Bool)
         case sleep(EVSEDuration)
         case wait(EVSEDuration, Condition)
         case expect(Condition)
@@ -150,8 +150,8 @@ public struct Scenario: Sendable {
             // fault [CONNECTOR] KIND on|off
             guard (2...3).contains(args.count) else { throw fail("usage: fault [CONNECTOR] KIND on|off") }
             let c: Int? = try args.count == 3 ? connector(args[0]) : nil
-            guard let kind = FaultKind(rawValue: args[args.count - 2]) else {
-                throw fail("unknown fault \"\(args[args.count - 2])\" (\(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            guard let kind = InjectedFault(rawValue: args[args.count - 2]) else {
+                throw fail("unknown fault \"\(args[args.count - 2])\" (\(InjectedFault.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard let onOff = ["on": true, "off": false][args[args.count - 1]] else { throw fail("fault state must be on or off") }
             if !kind.isStationWide && c == nil { throw fail("fault \(kind.rawValue) needs a connector: fault 1 \(kind.rawValue) on") }

@@ -2,7 +2,7 @@ import Drivers
 import HAL
 
 /// Faults a person (or a scenario) can inject.
-public enum FaultKind: String, Sendable, CaseIterable, Comparable {
+public enum InjectedFault: String, Sendable, CaseIterable, Comparable {
     case rcd, estop, overtemp
     case contactorWeld = "contactor-weld"
     case contactorFailClose = "contactor-fail-close"
@@ -59,7 +59,7 @@ public struct ConnectorModel: Sendable {
     // Physics.
     public internal(set) var contactorClosed = false
     public internal(set) var locked = false
-    public internal(set) var faults: Set<FaultKind> = []
+    public internal(set) var faults: Set<InjectedFault> = []
     public internal(set) var energyImportWh = 0.0
     public internal(set) var currentA: [Double] = [0, 0, 0]
     public internal(set) var pilotState: PilotState = .A
@@ -90,8 +90,8 @@ public struct World: Sendable {
     public let config: SimulatorConfig
     public private(set) var now: MonotonicInstant
     public private(set) var connectors: [ConnectorModel]
-    public private(set) var stationFaults: Set<FaultKind> = []
-    public private(set) var display: HD44780Display
+    public private(set) var stationFaults: Set<InjectedFault> = []
+    public private(set) var display: SimulatedLCD
     public private(set) var firmwareSessions = 0
     public private(set) var firmwareName: String?
     /// Levels of every input line and millivolts of every ADC channel as last published.
@@ -108,7 +108,7 @@ public struct World: Sendable {
         self.config = config
         self.now = start
         self.connectors = config.connectors.map { ConnectorModel(spec: $0) }
-        self.display = HD44780Display(columns: config.displayColumns, rows: config.displayRows)
+        self.display = SimulatedLCD(columns: config.displayColumns, rows: config.displayRows)
         // Publish the initial levels without events: nobody has opened anything yet.
         settle()
         outbox.removeAll()
@@ -266,7 +266,7 @@ public struct World: Sendable {
         return bytes
     }
 
-    public mutating func setFault(_ kind: FaultKind, connector: Int?, active: Bool) throws(SimulatorError) {
+    public mutating func setFault(_ kind: InjectedFault, connector: Int?, active: Bool) throws(SimulatorError) {
         if kind.isStationWide {
             if let c = connector { _ = try index(of: c) }
             if active { stationFaults.insert(kind) } else { stationFaults.remove(kind) }

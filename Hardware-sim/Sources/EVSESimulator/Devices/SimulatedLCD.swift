@@ -3,7 +3,7 @@
 /// The controller latches on the falling edge of EN; after power-up it is in 8-bit mode and
 /// the usual 0x3, 0x3, 0x3, 0x2 sequence puts it into 4-bit mode, exactly as the real chip
 /// does, so a firmware restarting mid-byte resynchronises the same way.
-public struct HD44780Display: Sendable {
+public struct SimulatedLCD: Sendable {
     public let columns: Int
     public let rows: Int
     /// 0x00–0x27 for line 1, 0x40–0x67 for line 2 (a 20×4 shows lines 3/4 at 0x14/0x54).
@@ -101,8 +101,8 @@ public struct HD44780Display: Sendable {
 
     /// The rows as the glass shows them, each exactly `columns` characters.
     public var rowsText: [String] {
-        HD44780Display.rowAddresses(columns: columns, rows: rows).map { base in
-            String((0..<columns).map { HD44780Display.character(ddram[(base + $0) & 0x7F]) })
+        SimulatedLCD.rowAddresses(columns: columns, rows: rows).map { base in
+            String((0..<columns).map { SimulatedLCD.character(ddram[(base + $0) & 0x7F]) })
         }
     }
 
