@@ -65,7 +65,6 @@ public struct PilotPWM: Sendable, Equatable {
     }
 
     public static func offeredCurrent(dutyPercent d: Double) -> Double {
-        let d = (d * 10).rounded() / 10   // what an EV's duty measurement resolves
         if d < 8 { return 0 }              // 5 %: digital communication only; below: invalid
         if d < 10 { return 6 }
         if d <= 85 { return d * 0.6 }
