@@ -134,8 +134,9 @@ struct MeterCommand: ParsableCommand {
                         }
                     } catch {
                         failed = true
-                        let device = board == nil ? " on \(meter.bus.name)" : ""
-                        complain("meter \(label)\(device) (unit \(meter.unit)): no valid answer: \(Self.explainFault(error))")
+                        let which = board == nil ? "meter at \(meter.bus.name) unit \(meter.unit)"
+                            : "connector \(label) meter (bus \(meter.bus.name) unit \(meter.unit))"
+                        complain("\(which): no valid answer: \(Self.explainFault(error))")
                     }
                 }
                 if json, !objects.isEmpty {
