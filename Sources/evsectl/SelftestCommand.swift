@@ -199,7 +199,7 @@ struct SelftestCommand: ParsableCommand {
         }
         if board.station.display != nil {
             report.check("station.display") {
-                guard let display = try parts.display() else { return (false, "not built") }
+                guard let display = try parts.display(consoleSink: { emit($0) }) else { return (false, "not built") }
                 try display.show(lines: TextLayout.wrap("SwiftEVSE selftest \(board.model)", columns: display.columns, rows: display.rows))
                 return (true, "\(display.columns)x\(display.rows) test screen shown (check by eye)")
             }

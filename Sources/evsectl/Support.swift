@@ -127,6 +127,8 @@ func bootstrapLogging(verbose: Bool) {
 func explain(_ error: any Error) -> String {
     switch error {
     case let e as HardwareError:
+        // Backends that already say what to check end their detail with a question.
+        if e.detail.contains("?") { return e.description }
         switch e.kind {
         case .deviceMissing: return "\(e) (device missing: check the wiring, the device tree overlay and the board file)"
         case .permissionDenied: return "\(e) (permission denied: run as root or add the user to the gpio/dialout/i2c/input group)"
