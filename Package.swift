@@ -72,6 +72,7 @@ let package = Package(
                     dependencies: ["BoardDescription", "BoardAssembly", "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
+        .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",
                     dependencies: ["EVSESimulator", "HALSim", "Drivers", "HAL", "BoardAssembly",
                                    "BoardDescription"],
