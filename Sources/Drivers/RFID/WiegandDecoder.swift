@@ -115,13 +115,14 @@ public struct WiegandDecoder: Sendable {
         low[line] = true
         if otherHeldLow || tooClose {
             noisePulses += 1
-            // Both lines low together: the other line's pulse was not a bit either.
-            if lastFallingAccepted, let lastBit = lastBitAt,
-               otherHeldLow || event.timestamp - lastBit < config.minimumBitInterval,
-               lastBitLine == other {
+            // Both lines low together: the other line's pulse, already taken as a bit, was
+            // part of the same disturbance. Without level information (falling edges only)
+            // nothing can be said about it; a frame with an extra bit fails its checks anyway.
+            if otherHeldLow, lastFallingAccepted, lastBitLine == other, !bits.isEmpty {
                 bits.removeLast()
                 noisePulses += 1
                 lastBitAt = nil
+                lastBitLine = nil
             }
             lastFallingAccepted = false
         } else {
