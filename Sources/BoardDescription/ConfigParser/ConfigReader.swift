@@ -122,8 +122,11 @@ struct Fields {
         for k in keys where !known.contains(k) { known.append(k) }
         let present = keys.filter { has($0) }
         guard present.count == 1, let key = present.first else {
-            if present.count > 1, let second = entries.first(where: { $0.key == present[1] }) {
-                throw reader.error(line: second.keyLine, sub(present[1]),
+            // Point at the one written second: the first is most likely the intended one.
+            let inFile = entries.filter { keys.contains($0.key) }
+            if inFile.count > 1 {
+                let second = inFile[1]
+                throw reader.error(line: second.keyLine, sub(second.key),
                                    "give only one of \(keys.joined(separator: ", ")) (\(what))")
             }
             throw reader.error(line: node.line, path, "expected one of \(keys.joined(separator: ", ")) (\(what))")
