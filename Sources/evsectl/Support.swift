@@ -29,7 +29,10 @@ private func writeAll(fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            return write(fd, base + offset, buffer.count - offset)
+        }
         if n <= 0 {
             if n < 0, errno == EINTR { continue }
             return
