@@ -6,8 +6,8 @@ struct GPIOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpio", abstract: "Read, drive or watch one GPIO line.",
         discussion: """
-        LINE-REF is a part name from `evsectl board check` (c1.contactor.coil, station.estop), a
-        line name (CONTACTOR_1, c1.rcd) or CHIP:OFFSET (gpiochip0:17). Lines the board does not
+        LINE-REF is a part name from `evsectl board check` (c1.contactor.coil, station.estop), a \
+        line name (CONTACTOR_1, c1.rcd) or CHIP:OFFSET (gpiochip0:17). Lines the board does not \
         name are opened plain (active-high, no bias).
         """,
         subcommands: [Get.self, Set.self, Watch.self])
