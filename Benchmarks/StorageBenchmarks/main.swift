@@ -3,6 +3,8 @@
 // cost of the journal that every billing-relevant change pays.
 //
 //   swift run -c release StorageBenchmarks [entries] [lookups]
+//
+// `StorageBenchmarks crash-writer DIR` is the helper process of StorageTests' kill -9 test.
 import Glibc
 import Storage
 
@@ -123,7 +125,11 @@ func run() throws {
 }
 
 do {
-    try run()
+    if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "crash-writer" {
+        try runCrashWriter(dataDirectory: CommandLine.arguments[2])
+    } else {
+        try run()
+    }
 } catch {
     print("benchmark failed: \(error)")
     exit(1)
