@@ -55,6 +55,9 @@ let package = Package(
 
         // Persistence: our own thin SQLite wrapper (WAL, numbered migrations) and the stores.
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
+        .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
+                          path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
