@@ -188,3 +188,95 @@ struct CompositeScheduleTests {
         #expect(PowerAllocator.allocate(input).allocation(for: 1)?.amps == 10.6)  // 7360 W / 690 V = 10.67 A, rounded down
     }
 }
+
+@Suite("Charging profiles: properties over random profile sets")
+struct CompositeSchedulePropertyTests {
+    private func randomCalculator(_ rng: inout AllocationTestRNG, around base: Int64) -> CompositeScheduleCalculator {
+        var c = CompositeScheduleCalculator()
+        for id in 1...Int.random(in: 1...7, using: &rng) {
+            let purpose = ChargingProfilePurpose.allCases.randomElement(using: &rng) ?? .txDefaultProfile
+            let connector: Int
+            switch purpose {
+            case .chargingStationMaxProfile: connector = 0
+            case .txProfile: connector = Int.random(in: 1...2, using: &rng)
+            case .txDefaultProfile: connector = Int.random(in: 0...2, using: &rng)
+            }
+            let kind: ChargingProfileKind = [.absolute, .recurring(.daily), .recurring(.weekly), .relative]
+                .randomElement(using: &rng) ?? .absolute
+            let unit: ChargingRateUnit = Bool.random(using: &rng) ? .amps : .watts
+            var periods: [ChargingSchedulePeriod] = []
+            var start = 0
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let limit = unit == .amps ? Double(Int.random(in: 0...64, using: &rng)) : Double(Int.random(in: 0...44_000, using: &rng))
+                periods.append(ChargingSchedulePeriod(startPeriod: start, limit: limit, numberPhases: [nil, 1, 3].randomElement(using: &rng) ?? nil))
+                start += Int.random(in: 60...30_000, using: &rng)
+            }
+            let validFrom: Int64? = Bool.random(using: &rng) ? base + Int64.random(in: -86_400...172_800, using: &rng) : nil
+            let validTo: Int64? = Bool.random(using: &rng) ? (validFrom ?? base) + Int64.random(in: 1...259_200, using: &rng) : nil
+            let profile = ChargingProfile(
+                id: id, stackLevel: Int.random(in: 0...3, using: &rng), purpose: purpose, kind: kind,
+                validFrom: validFrom, validTo: validTo,
+                transactionId: purpose == .txProfile ? ["T1", "T2", nil].randomElement(using: &rng) ?? nil : nil,
+                schedule: ChargingSchedule(unit: unit, periods: periods,
+                                           duration: Bool.random(using: &rng) ? Int.random(in: 600...200_000, using: &rng) : nil,
+                                           startSchedule: kind == .relative ? nil : base + Int64.random(in: -700_000...200_000, using: &rng)))
+            do {
+                c.install(try InstalledChargingProfile(connectorId: connector, profile: profile))
+            } catch {
+                Issue.record("generator made an invalid profile: \(error)")
+            }
+        }
+        return c
+    }
+
+    @Test func compositeAgreesWithPointQueriesAndIsWellFormed() {
+        var rng = AllocationTestRNG(seed: 0xC0_0051)
+        for _ in 0..<1_000 {
+            let base = t0 + Int64.random(in: 0...(30 * day), using: &rng)
+            let c = randomCalculator(&rng, around: base)
+            let connector = Int.random(in: 0...2, using: &rng)
+            let unit: ChargingRateUnit = Bool.random(using: &rng) ? .amps : .watts
+            let tx = ChargingTransactionContext(transactionId: Bool.random(using: &rng) ? "T1" : "T9",
+                                                startedAt: base + Int64.random(in: -7_200...7_200, using: &rng))
+            let duration = Int.random(in: 1...259_200, using: &rng)
+            let s = c.compositeSchedule(connectorId: connector, start: base, duration: duration, unit: unit, transaction: tx)
+            #expect(s.periods.first?.startPeriod == 0)
+            for (a, b) in zip(s.periods, s.periods.dropFirst()) {
+                #expect(a.startPeriod < b.startPeriod)
+                #expect(a.limit != b.limit || a.numberPhases != b.numberPhases)
+            }
+            #expect(s.periods.allSatisfy { $0.startPeriod < duration })
+            for _ in 0..<20 {
+                let offset = Int.random(in: 0..<duration, using: &rng)
+                let expected = c.limit(at: base + Int64(offset), connectorId: connector, transaction: tx, unit: unit)
+                let period = s.periods.last { $0.startPeriod <= offset }
+                #expect(period?.limit == expected?.value, "offset \(offset): \(String(describing: period)) vs \(String(describing: expected))")
+                #expect(period?.numberPhases == expected?.numberPhases)
+                if let cap = c.limit(at: base + Int64(offset), connectorId: 0, transaction: tx, unit: unit), let l = expected {
+                    #expect(l.value <= cap.value, "the station maximum did not cap connector \(connector)")
+                }
+            }
+        }
+    }
+}
+
+@Suite("Charging profiles: bad input")
+struct ChargingProfileRangeTests {
+    @Test func timesAndDurationsOutOfRangeAreRejected() {
+        func error(_ p: ChargingProfile) -> ChargingProfileError? {
+            do { try p.validate(connectorId: 1); return nil } catch { return error }
+        }
+        #expect(error(profile(1, [(0, 16)], start: Int64.max)) == .outOfRange(profileId: 1, field: "startSchedule"))
+        #expect(error(profile(1, [(0, 16)], validFrom: -5)) == .outOfRange(profileId: 1, field: "validFrom"))
+        #expect(error(profile(1, [(0, 16)], duration: Int.max)) == .outOfRange(profileId: 1, field: "duration"))
+        #expect(error(profile(1, [(0, 16), (Int.max, 8)])) == .outOfRange(profileId: 1, field: "startPeriod"))
+    }
+
+    @Test func absurdRequestsAreClampedNotTrapped() throws {
+        let c = try calculator([(1, profile(1, kind: .recurring(.daily), [(0, 16)]))])
+        #expect(c.limit(at: .max, connectorId: 1)?.value == 16)
+        let s = c.compositeSchedule(connectorId: 1, start: .min, duration: .max, transaction: ChargingTransactionContext(transactionId: "x", startedAt: .max))
+        #expect(s.periods.first?.startPeriod == 0)
+        #expect(s.duration == CompositeScheduleCalculator.longestComposite)
+    }
+}
