@@ -67,4 +67,14 @@ struct PowerAllocationRateLimiterTests {
             }
         }
     }
+
+    @Test func takesAWholeAllocationResult() {
+        var limiter = PWMChangeRateLimiter()
+        let result = PowerAllocator.allocate(AllocationInput(now: .zero, gridLimitAmps: 32, connectors: [
+            AllocationConnectorInput(connectorId: 1, wantsEnergy: true, boardMaxAmps: 16),
+            AllocationConnectorInput(connectorId: 2, wantsEnergy: false, boardMaxAmps: 16)]))
+        let signals = limiter.apply(result, now: at(0))
+        #expect(signals.map(\.amps) == [16, 0])
+        #expect(limiter.signalled == [1: 16, 2: 0])
+    }
 }

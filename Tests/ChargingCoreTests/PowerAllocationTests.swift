@@ -178,4 +178,31 @@ struct PowerAllocationTests {
         #expect(ChargingLimit.watts(3_680, phases: 1).ampsPerPhase() == 16)
         #expect(ChargingLimit.watts(11_040, phases: 3).converted(to: .amps) == .amps(16, phases: 3))
     }
+
+    @Test func amongEqualWaitsTheSessionThatHadLessGoesFirst() {
+        let policy = AllocationPolicy(rotationInterval: .seconds(Int64(900)))
+        var a = active(1, suspended: 0)
+        a.chargedTimeBeforeStint = .seconds(Int64(3_600))
+        var b = active(2, suspended: 0)
+        b.chargedTimeBeforeStint = .seconds(Int64(600))
+        let r = PowerAllocator.allocate(AllocationInput(now: at(60), gridLimitAmps: 10, connectors: [a, b], policy: policy))
+        #expect(r.allocation(for: 2)?.decision == .charging)
+        #expect(r.allocation(for: 1)?.decision == .suspendedForSharing)
+    }
+
+    @Test func carryOverFeedsTheRotationStateBack() {
+        var c = active(1, charging: 100)
+        c.chargedTimeBeforeStint = .seconds(Int64(50))
+        // Suspended at 400 because a waiting session took the only slot.
+        var waiting = active(2, suspended: 0)
+        waiting.chargedTimeBeforeStint = .zero
+        let policy = AllocationPolicy(rotationInterval: .seconds(Int64(300)))
+        let r = PowerAllocator.allocate(AllocationInput(now: at(400), gridLimitAmps: 8, connectors: [c, waiting], policy: policy))
+        let out = r.allocation(for: 1)
+        #expect(out?.decision == .suspendedForSharing)
+        #expect(out?.chargedTimeBeforeStint == .seconds(Int64(350)))
+        if let out { c.carryOver(from: out) }
+        #expect(c.chargingSince == nil && c.suspendedSince == at(400) && c.previousAllocationAmps == 0)
+        #expect(c.chargedTimeBeforeStint == .seconds(Int64(350)))
+    }
 }
