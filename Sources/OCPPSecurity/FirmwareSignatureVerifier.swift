@@ -7,8 +7,7 @@ import Darwin
 #endif
 import CCrypto
 
-/// Why a SignedUpdateFirmware image was refused. `signedFirmwareStatus` is the status the
-/// station reports in SignedFirmwareStatusNotification.
+/// Why a SignedUpdateFirmware image was refused.
 public enum FirmwareVerificationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The signing certificate does not parse or does not chain to an installed ManufacturerRootCertificate.
     case invalidCertificate(String)
@@ -17,11 +16,23 @@ public enum FirmwareVerificationError: Error, Sendable, Equatable, CustomStringC
     /// The downloaded file cannot be read.
     case unreadableFile(SecurityFileError)
 
+    /// The status to report: "InvalidCertificate" is the SignedUpdateFirmware.conf status (the
+    /// certificate is checked on receipt, see `validateSigningCertificate`); the others are
+    /// SignedFirmwareStatusNotification statuses after the download.
     public var signedFirmwareStatus: String {
         switch self {
         case .invalidCertificate: return "InvalidCertificate"
         case .invalidSignature: return "InvalidSignature"
-        case .unreadableFile: return "InvalidSignature"
+        case .unreadableFile: return "InstallVerificationFailed"
+        }
+    }
+
+    /// The whitepaper's SecurityEventNotification type for this refusal, if it has one.
+    public var securityEventType: String? {
+        switch self {
+        case .invalidCertificate: return "InvalidFirmwareSigningCertificate"
+        case .invalidSignature: return "InvalidFirmwareSignature"
+        case .unreadableFile: return nil
         }
     }
 
@@ -50,11 +61,11 @@ public struct FirmwareSignatureVerifier: Sendable {
         self.init(manufacturerRoots: try store.certificates(of: .manufacturerRootCertificate), chunkSize: chunkSize)
     }
 
+    /// The check made when SignedUpdateFirmware.req arrives, before downloading anything.
     /// `signingCertificatePEM` is the message's signingCertificate: the signing certificate,
-    /// optionally followed by intermediates. Returns the verified signing certificate.
+    /// optionally followed by intermediates. Returns the signing certificate.
     @discardableResult
-    public func verify(firmwareAt path: String, signatureBase64: String, signingCertificatePEM: String,
-                       at time: Int64) throws -> X509Certificate {
+    public func validateSigningCertificate(_ signingCertificatePEM: String, at time: Int64) throws -> X509Certificate {
         let chain: [X509Certificate]
         do {
             chain = try X509Certificate.chain(fromPEM: signingCertificatePEM)
@@ -66,6 +77,15 @@ public struct FirmwareSignatureVerifier: Sendable {
             leaf: signer, intermediates: Array(chain.dropFirst()), roots: manufacturerRoots, at: time) {
             throw FirmwareVerificationError.invalidCertificate(error.description)
         }
+        return signer
+    }
+
+    /// The check after the download: the certificate again (it may have expired meanwhile),
+    /// then the signature over the file. Returns the verified signing certificate.
+    @discardableResult
+    public func verify(firmwareAt path: String, signatureBase64: String, signingCertificatePEM: String,
+                       at time: Int64) throws -> X509Certificate {
+        let signer = try validateSigningCertificate(signingCertificatePEM, at: time)
         let signature: [UInt8]
         do {
             signature = try Base64.decode(signatureBase64)

@@ -37,11 +37,11 @@ public enum DeleteCertificateOutcome: String, Sendable, Equatable {
 /// named by SHA-256 fingerprint so reinstalling the same certificate is a no-op.
 public struct InstalledCertificateStore: Sendable {
     public let directory: String
-    /// Over all types, as the CertificateStoreMaxLength configuration key counts.
+    /// Over all types, as the CertificateStoreMaxLength configuration key counts (0 or less:
+    /// every install is refused as storeFull).
     public let maximumCount: Int
 
     public init(directory: String, maximumCount: Int = 20) throws {
-        precondition(maximumCount > 0, "maximumCount must be positive")
         self.directory = directory
         self.maximumCount = maximumCount
         try SecurityFiles.ensureDirectory(directory, mode: 0o700)

@@ -62,6 +62,7 @@ import Testing
         try fixture.pki.writeBytes("tampered.bin", firmware)
         let error = fixture.refusal(signer: "signer", signature: signature, file: "tampered.bin")
         #expect(error?.signedFirmwareStatus == "InvalidSignature")
+        #expect(error?.securityEventType == "InvalidFirmwareSignature")
         // A signature made by another key of the same manufacturer is just as wrong.
         let rsaSignature = try fixture.signature(by: "rsaSigner")
         #expect(fixture.refusal(signer: "signer", signature: rsaSignature)?.signedFirmwareStatus == "InvalidSignature")
@@ -75,10 +76,27 @@ import Testing
         let signature = try fixture.signature(by: "stranger")
         let error = fixture.refusal(signer: "stranger", signature: signature)
         #expect(error?.signedFirmwareStatus == "InvalidCertificate")
+        #expect(error?.securityEventType == "InvalidFirmwareSigningCertificate")
         if case .invalidCertificate(let detail) = error {
             #expect(detail.contains("untrustedRoot"))
         } else {
             Issue.record("expected invalidCertificate, got \(String(describing: error))")
+        }
+    }
+
+    @Test func signingCertificateIsCheckedOnReceiptBeforeAnyDownload() throws {
+        let fixture = try Fixture()
+        let verifier = FirmwareSignatureVerifier(manufacturerRoots: [fixture.manufacturerRoot])
+        #expect(try verifier.validateSigningCertificate(fixture.pki.read("signer.pem") + fixture.pki.read("manufacturerRoot.pem"),
+                                                        at: fixture.pki.now + 60).subjectCommonName == "signer")
+        #expect(throws: FirmwareVerificationError.self) {
+            try verifier.validateSigningCertificate(fixture.pki.read("stranger.pem"), at: fixture.pki.now + 60)
+        }
+        #expect(throws: FirmwareVerificationError.self) {
+            try verifier.validateSigningCertificate("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", at: fixture.pki.now)
+        }
+        #expect(throws: FirmwareVerificationError.self) {
+            try FirmwareSignatureVerifier(manufacturerRoots: []).validateSigningCertificate(fixture.pki.read("signer.pem"), at: fixture.pki.now + 60)
         }
     }
 
