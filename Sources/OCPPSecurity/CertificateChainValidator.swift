@@ -9,6 +9,7 @@ public struct ChainValidationError: Error, Sendable, Equatable, CustomStringConv
         case untrustedRoot
         /// A signature in the chain does not verify (tampered or wrongly issued certificate).
         case badSignature
+        /// The host name or IP address does not match the certificate.
         case hostnameMismatch
         /// The certificate's key usage / extended key usage does not allow the requested purpose.
         case wrongPurpose
@@ -101,9 +102,16 @@ public enum CertificateChainValidator {
             }
         }
         if let hostname {
-            guard let parameters = X509_STORE_CTX_get0_param(context),
-                  X509_VERIFY_PARAM_set1_host(parameters, hostname, hostname.utf8.count) == 1 else {
-                throw OpenSSLError.drain("X509_VERIFY_PARAM_set1_host")
+            guard let parameters = X509_STORE_CTX_get0_param(context) else { throw OpenSSLError.drain("X509_STORE_CTX_get0_param") }
+            // A CSMS reached by address (common on a depot LAN) is matched against IP SANs.
+            if isIPAddressLiteral(hostname) {
+                guard X509_VERIFY_PARAM_set1_ip_asc(parameters, hostname) == 1 else {
+                    throw OpenSSLError.drain("X509_VERIFY_PARAM_set1_ip_asc(\(hostname))")
+                }
+            } else {
+                guard X509_VERIFY_PARAM_set1_host(parameters, hostname, hostname.utf8.count) == 1 else {
+                    throw OpenSSLError.drain("X509_VERIFY_PARAM_set1_host")
+                }
             }
         }
 
@@ -137,6 +145,14 @@ public enum CertificateChainValidator {
                                              detail: detail, openSSLCode: code))
     }
 
+    static func isIPAddressLiteral(_ host: String) -> Bool {
+        if host.contains(":") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+        }
+    }
+
     static func reason(for code: Int32) -> ChainValidationError.Reason {
         switch code {
         case X509_V_ERR_CERT_HAS_EXPIRED, X509_V_ERR_CRL_HAS_EXPIRED:
@@ -150,7 +166,7 @@ public enum CertificateChainValidator {
         case X509_V_ERR_CERT_SIGNATURE_FAILURE, X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE,
              X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
             return .badSignature
-        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
             return .hostnameMismatch
         case X509_V_ERR_INVALID_PURPOSE:
             return .wrongPurpose

@@ -32,14 +32,16 @@ func string(fromNulTerminated buffer: [CChar]) -> String {
 final class MemoryBIO {
     let pointer: OpaquePointer
 
-    init() throws {
-        guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError.drain("BIO_new") }
+    /// `secure`: for private key material; the buffer comes from OpenSSL's secure heap when one
+    /// is configured and is cleared when freed either way.
+    init(secure: Bool = false) throws {
+        guard let bio = BIO_new(secure ? BIO_s_secmem() : BIO_s_mem()) else { throw OpenSSLError.drain("BIO_new") }
         pointer = bio
     }
 
     /// The bytes are copied, so the BIO never points into Swift-managed memory.
-    convenience init(bytes: [UInt8]) throws {
-        try self.init()
+    convenience init(bytes: [UInt8], secure: Bool = false) throws {
+        try self.init(secure: secure)
         if bytes.isEmpty { return }
         let written = bytes.withUnsafeBytes { BIO_write(pointer, $0.baseAddress, Int32(clamping: $0.count)) }
         guard written == Int32(clamping: bytes.count) else { throw OpenSSLError.drain("BIO_write") }

@@ -54,7 +54,7 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
     /// Parses an unencrypted PEM private key (PKCS#8 or the traditional EC/RSA forms).
     public convenience init(privateKeyPEM: [UInt8]) throws {
         ERR_clear_error()
-        let bio = try MemoryBIO(bytes: privateKeyPEM)
+        let bio = try MemoryBIO(bytes: privateKeyPEM, secure: true)
         guard let key = PEM_read_bio_PrivateKey(bio.pointer, nil, nil, nil) else {
             throw OpenSSLError.drain("PEM_read_bio_PrivateKey")
         }
@@ -64,7 +64,7 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
     /// PKCS#8 PEM of the private key, only for writing the key file.
     func privateKeyPEM() throws -> [UInt8] {
         ERR_clear_error()
-        let bio = try MemoryBIO()
+        let bio = try MemoryBIO(secure: true)
         guard PEM_write_bio_PrivateKey(bio.pointer, pointer, nil, nil, 0, nil, nil) == 1 else {
             throw OpenSSLError.drain("PEM_write_bio_PrivateKey")
         }

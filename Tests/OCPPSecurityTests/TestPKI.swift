@@ -39,6 +39,11 @@ final class TestPKI: @unchecked Sendable {
         subjectKeyIdentifier = hash
         authorityKeyIdentifier = keyid
         subjectAltName = DNS:csms.example.test
+        [v3_ip]
+        basicConstraints = critical,CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = serverAuth
+        subjectAltName = IP:127.0.0.1,IP:::1
         [v3_server_only]
         basicConstraints = critical,CA:FALSE
         keyUsage = critical,digitalSignature

@@ -178,6 +178,17 @@ import Testing
         #expect(failure(fixture.validate(serverOnly, purpose: .tlsClient))?.reason == .wrongPurpose)
     }
 
+    @Test func addressLiteralsMatchIPSubjectAltNames() throws {
+        let fixture = try Fixture()
+        let byAddress = try X509Certificate(pem: fixture.pki.makeCertificate("byAddress", issuer: "intermediate", extensions: "v3_ip"))
+        #expect(throws: Never.self) { try fixture.validate(byAddress, purpose: .tlsServer, hostname: "127.0.0.1").get() }
+        #expect(throws: Never.self) { try fixture.validate(byAddress, purpose: .tlsServer, hostname: "::1").get() }
+        #expect(failure(fixture.validate(byAddress, hostname: "127.0.0.2"))?.reason == .hostnameMismatch)
+        #expect(failure(fixture.validate(byAddress, hostname: "localhost"))?.reason == .hostnameMismatch)
+        #expect(CertificateChainValidator.isIPAddressLiteral("10.0.0.1"))
+        #expect(!CertificateChainValidator.isIPAddressLiteral("10.0.0.example"))
+    }
+
     @Test func leafUsedAsIssuerIsRefused() throws {
         let fixture = try Fixture()
         let underLeaf = try X509Certificate(pem: fixture.pki.makeCertificate("underLeaf", issuer: "leaf"))
