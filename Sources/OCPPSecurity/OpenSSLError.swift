@@ -61,9 +61,6 @@ final class MemoryBIO {
     func contentsAsString() -> String { String(decoding: contents(), as: UTF8.self) }
 }
 
-/// SHA-256 as EVP_MD; fetched once per call (cheap: OpenSSL caches the implementation).
-func sha256Digest() -> OpaquePointer? { EVP_sha256() }
-
 func hexString(_ bytes: [UInt8]) -> String {
     let digits: [Character] = Array("0123456789abcdef")
     var result = ""

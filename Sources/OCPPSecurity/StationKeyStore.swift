@@ -143,6 +143,10 @@ public struct StationKeyStore: Sendable {
             }
             try SecurityFiles.move(keyPath(.pending), to: keyPath(.active))
         } else if SecurityFiles.exists(certificateChainPath(.active)) {
+            // Same key, new certificate: the previous pair is this key with the old certificate.
+            var pem = try SecurityFiles.readAll(keyPath(.active), limit: 64 * 1024)
+            defer { wipe(&pem) }
+            try SecurityFiles.writeAtomically(pem, to: keyPath(.previous), mode: 0o600)
             try SecurityFiles.move(certificateChainPath(.active), to: certificateChainPath(.previous))
         }
         try SecurityFiles.move(staged, to: certificateChainPath(.active))

@@ -129,6 +129,20 @@ import Testing
         #expect(check.contains("OK"))
     }
 
+    @Test func renewalForTheActiveKeyKeepsThePreviousPairConsistent() throws {
+        let fixture = try Fixture()
+        let keys = try StationKeyStore(directory: fixture.pki.file("renewal"))
+        let key = try keys.generateKey()
+        let first = try keys.installSignedCertificate(chainPEM: fixture.signedChain(for: key, name: "first"),
+                                                      trustedRoots: [fixture.root], at: fixture.pki.now + 60)
+        try keys.installSignedCertificate(chainPEM: fixture.signedChain(for: key, name: "second"),
+                                          trustedRoots: [fixture.root], at: fixture.pki.now + 60)
+        #expect(try keys.loadCertificateChain(.previous) == first)
+        let previousKey = try keys.loadKey(.previous)
+        #expect(previousKey.matches(first[0]))
+        #expect(try keys.loadKey().publicKeyPEM() == key.publicKeyPEM())
+    }
+
     @Test func certificateForAnotherKeyChangesNothing() throws {
         let fixture = try Fixture()
         let stranger = try StationKey.generate()
