@@ -1,1 +1,0 @@
-// Tests for Drivers land with it.
