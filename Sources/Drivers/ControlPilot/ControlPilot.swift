@@ -144,7 +144,8 @@ public final class ControlPilot: Sendable {
 
     private struct State {
         var output: PilotOutput?
-        var polarityApplied = false
+        /// Polarity set and channel enabled.
+        var pwmPrepared = false
         var lastRaw: CPState?
         var candidate: Observation?
         var candidateSince: MonotonicInstant = .zero
@@ -229,14 +230,18 @@ public final class ControlPilot: Sendable {
     private func apply(_ output: PilotOutput, dutyPercent: Double) throws {
         let dutyNs = dutyNanoseconds(forDutyPercent: dutyPercent)
         try state.withLock { s in
-            if !s.polarityApplied {
-                // sysfs accepts a polarity change only while the channel is disabled.
-                try pwm.setEnabled(false)
-                try pwm.setPolarity(config.pwmPolarity)
-                s.polarityApplied = true
+            do {
+                // Polarity and enable are written once: each write is a sysfs access or a
+                // simulator round trip, and disabling even briefly would show the vehicle −12 V.
+                if !s.pwmPrepared { try pwm.setPolarity(config.pwmPolarity) }
+                try pwm.configure(periodNanoseconds: config.pwmPeriodNanoseconds, dutyNanoseconds: dutyNs)
+                if !s.pwmPrepared { try pwm.setEnabled(true) }
+                s.pwmPrepared = true
+            } catch {
+                // The channel is in an unknown state: set everything again next time.
+                s.pwmPrepared = false
+                throw error
             }
-            try pwm.configure(periodNanoseconds: config.pwmPeriodNanoseconds, dutyNanoseconds: dutyNs)
-            try pwm.setEnabled(true)
             s.output = output
         }
     }

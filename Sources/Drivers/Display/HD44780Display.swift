@@ -21,12 +21,17 @@ import Synchronization
 ///
 /// Initialisation (`initialize()`), one I2C write, BL = 0x08 with the backlight on:
 /// 1. `BL` (all lines low),
-/// 2. nibble 0x3, wait ≥ 4.1 ms; nibble 0x3, wait ≥ 100 µs; nibble 0x3; nibble 0x2
-///    (now in 4-bit mode) – the datasheet's "initialisation by instruction",
+/// 2. nibble 0x3, wait ≥ 4.1 ms; nibble 0x3, wait ≥ 100 µs; nibble 0x3, wait ≥ 100 µs;
+///    nibble 0x2 (now in 4-bit mode) – the datasheet's "initialisation by instruction",
+///    which works whether the LCD was in 8-bit mode (power-on) or already in 4-bit mode
+///    (firmware restart),
 /// 3. commands 0x28 (function set: 4-bit, 2 lines, 5×8 dots), 0x08 (display off),
 ///    0x01 (clear, wait ≥ 1.52 ms), 0x06 (entry mode: increment, no shift),
-/// 4. command 0x40 (CGRAM address 0) and the 8 pattern rows of the euro sign as data,
+/// 4. command 0x40 (CGRAM address 0) and the 8 pattern rows of the euro sign as data, so
+///    character code 0x00 shows € (see `HD44780Charset`),
 /// 5. command 0x0C (display on, cursor off, blink off).
+///
+/// A decoder (the simulator) acts on falling EN edges only, so padding bytes are no-ops.
 ///
 /// `show(lines:)` writes, per row, command `0x80 | address` (row starts 0x00, 0x40,
 /// 0x00 + columns, 0x40 + columns) then `columns` characters as data, padded with spaces:

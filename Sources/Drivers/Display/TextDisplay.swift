@@ -1,5 +1,7 @@
 /// A character display of fixed size. Backends: `HD44780Display` (an LCD on a PCF8574 I2C
-/// backpack, real or simulated), `ConsoleDisplay` (log lines).
+/// backpack: on a real board through /dev/i2c-N, on the simulated board through the
+/// simulator's I2C bus `sim`, address 0x27, which decodes the same bytes), `ConsoleDisplay`
+/// (log lines).
 public protocol TextDisplay: AnyObject, Sendable {
     var columns: Int { get }
     var rows: Int { get }
@@ -26,9 +28,8 @@ public enum DisplayError: Error, Hashable, Sendable, CustomStringConvertible {
 public enum TextLayout {
     /// Word-wraps `text` into at most `rows` lines of at most `columns` characters. Explicit
     /// newlines start a new line; runs of spaces collapse at line breaks; a word longer than
-    /// a line is split hard. Text beyond `rows` lines is dropped; when that happens the last
-    /// kept line ends in `…`-free form (the HD44780 has no ellipsis): its last character
-    /// is replaced by `>` to show that more text was cut.
+    /// a line is split hard. Text beyond `rows` lines is dropped, and the last kept line then
+    /// ends in `>` (the HD44780 ROM has no ellipsis) so a reader sees that text was cut.
     public static func wrap(_ text: String, columns: Int, rows: Int) -> [String] {
         guard columns > 0, rows > 0 else { return [] }
         var out: [String] = []
