@@ -591,6 +591,23 @@ struct ConnectorStateMachineTests {
         #expect(h.send(.tick) == [.openContactor(.notPermitted), .setPilot(.notReady), .statusChanged(.available, nil)])
     }
 
+    @Test("wall-clock timestamps are extrapolated from the last one the station gave")
+    func wallClock() {
+        var m = ConnectorStateMachine(connectorId: 1, config: ConnectorConfig(fixedCableAmps: 32))
+        let t0 = MonotonicInstant(microseconds: 10_000_000)
+        _ = m.handle(.meterSample(MeterSample(energyWh: 0)), at: t0, unixMs: 1_000_000)
+        _ = m.handle(.pilotChanged(.b), at: t0 + .milliseconds(1_000))
+        _ = m.handle(.authorizationRequested(card), at: t0 + .milliseconds(2_000))
+        let out = m.handle(.authorizationResult(card, .accepted), at: t0 + .milliseconds(2_500))
+        #expect(out.startedSessions.first?.startedAtUnixMs == 1_002_500)
+        #expect(m.nextDeadline() == nil)
+    }
+
+    @Test("lockFailed is the lock's failedToLock fault")
+    func lockFailedAlias() {
+        #expect(ConnectorEvent.lockFailed == .faultRaised(.lock(.failedToLock)))
+    }
+
     @Test("a reader failure is reported but does not stop energy")
     func readerFailure() {
         var h = ConnectorHarness()

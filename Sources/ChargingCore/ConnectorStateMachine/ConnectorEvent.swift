@@ -61,6 +61,11 @@ public enum ConnectorEvent: Hashable, Sendable {
     case tick
 }
 
+extension ConnectorEvent {
+    /// The lock did not reach its position (`CableLock` reported `failedToLock`).
+    public static let lockFailed = ConnectorEvent.faultRaised(.lock(.failedToLock))
+}
+
 /// What the pilot should signal.
 public enum PilotCommand: Hashable, Sendable {
     /// PWM offering this current (state x2).
