@@ -185,6 +185,9 @@ struct ConnectorStateMachineTests {
         #expect(back.closes)
         #expect(h.machine.session?.id == session?.id)
         #expect(h.machine.session?.suspendedPeriods.contains { $0.cause == .evse && $0.toUnixMs != nil } == true)
+        let began = h.log.contains { if case .persist(.suspensionBegan(_, let p)) = $0 { p.cause == .evse } else { false } }
+        let ended = h.log.contains { if case .persist(.suspensionEnded) = $0 { true } else { false } }
+        #expect(began && ended)
     }
 
     @Test("emergency stop while charging: open first, then the session ends (EmergencyStop), Faulted until cleared")
@@ -559,7 +562,7 @@ struct ConnectorStateMachineTests {
         for i in 1...20 {
             h.now = h.now + .milliseconds(500)
             let out = h.send(.meterSample(MeterSample(energyWh: 1_000 + Double(i) * 10, currentsA: [16])))
-            persisted += out.filter { if case .persist(.updated) = $0 { true } else { false } }.count
+            persisted += out.filter { if case .persist(.sampled) = $0 { true } else { false } }.count
         }
         #expect(persisted == 10)
         let values = h.machine.session?.sampledValues ?? []

@@ -1,4 +1,5 @@
 import ChargingCore
+import HAL
 import Testing
 
 @Suite("Sessions and recovery")
@@ -108,10 +109,13 @@ struct SessionTests {
         h.send(.pilotChanged(.c))
         // What the database holds: the last persisted record of the open session.
         var persisted: Session?
+        h.now = h.now + .milliseconds(60_000)
+        h.send(.meterSample(MeterSample(energyWh: 2_000, currentsA: [16])))
         for c in h.log {
             if case let .persist(.started(s)) = c { persisted = s }
-            if case let .persist(.updated(s)) = c { persisted = s }
+            if case let .persist(.sampled(id, value)) = c, id == persisted?.id { persisted?.sampledValues.append(value) }
         }
+        #expect(persisted?.lastKnownEnergyWh == 2_000)
         #expect(persisted?.isEnded == false)
         // Restart: the EV left while the daemon was down, the meter moved on.
         let hw = HardwareSnapshot(vehiclePlugged: false, contactor: .open, meterEnergyWh: 3_500, unixMs: 99_000)
