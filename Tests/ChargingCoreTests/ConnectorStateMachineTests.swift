@@ -611,6 +611,36 @@ struct ConnectorStateMachineTests {
         #expect(ConnectorEvent.lockFailed == .faultRaised(.lock(.failedToLock)))
     }
 
+    @Test("every blocking fault while charging: open first, end the session with its reason, report its error kind",
+          arguments: [
+            (ConnectorEvent.faultRaised(.input(.emergencyStop)), StopReason.emergencyStop, ConnectorErrorKind.emergencyStop),
+            (.faultRaised(.input(.rcd)), .groundFault, .groundFailure),
+            (.faultRaised(.input(.dcResidual)), .groundFault, .groundFailure),
+            (.faultRaised(.input(.overTemperature)), .other, .overTemperature),
+            (.contactorFault(.failedToClose), .other, .powerSwitchFailure),
+            (.contactorFault(.openedUnexpectedly), .other, .powerSwitchFailure),
+            (.faultRaised(.lock(.lostLock)), .other, .lockFailure),
+            (.faultRaised(.meter), .other, .meterFailure),
+            (.faultRaised(.diode), .other, .diodeFault),
+          ])
+    func blockingFaults(event: ConnectorEvent, reason: StopReason, kind: ConnectorErrorKind) {
+        var h = ConnectorHarness(ConnectorConfig(lockRequired: true))
+        h.send(.cableRatingChanged(amps: 32))
+        h.startSession()
+        h.send(.pilotChanged(.c))
+        #expect(h.contactorClosed)
+        let out = h.send(event)
+        #expect(out.first == .openContactor(.fault))
+        #expect(out.endedSessions.first?.stopReason == reason)
+        #expect(h.status == .faulted && h.machine.errorKind == kind)
+        // Whatever happens next, no energy until the fault is gone.
+        h.send(.authorizationRequested(card))
+        h.send(.authorizationResult(card, .accepted))
+        h.send(.lockConfirmed)
+        h.send(.pilotChanged(.c))
+        #expect(!h.contactorClosed)
+    }
+
     @Test("a reader failure is reported but does not stop energy")
     func readerFailure() {
         var h = ConnectorHarness()
