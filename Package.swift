@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
         .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",
-                    dependencies: ["EVSESimulator", "HALSim", "Drivers", "HAL", "BoardAssembly",
+                    dependencies: ["EVSESimulator", "HALSim", "HALLinux", "Drivers", "HAL", "BoardAssembly",
                                    "BoardDescription"],
                     swiftSettings: strict),
     ]
