@@ -1,6 +1,7 @@
 import Foundation
 import HAL
 @testable import HALSim
+import Synchronization
 import Testing
 
 @Suite struct SimBackendTests {
@@ -206,6 +207,22 @@ import Testing
         // Within the interval nothing is tried, even though the simulator is back.
         #expect(throws: HardwareError.self) { try backend.connect() }
         #expect(restarted.connectionCount == 0)
+    }
+
+    @Test func concurrentCallersEachGetTheirOwnReply() throws {
+        // Replies are routed by ID: each channel's open reply carries its own number.
+        let sim = try FakeSimulator { words in
+            if words.first == "adc.open", let n = Int(words[1].dropFirst(3)) { return .reply("ok \(n * 100)") }
+            return FakeSimulator.standard(words)
+        }
+        let backend = backend(sim)
+        try backend.connect()
+        let volts = Mutex([Int: Double]())
+        DispatchQueue.concurrentPerform(iterations: 24) { n in
+            let v = try? backend.openADC(.named("adc\(n)")).readVolts()
+            volts.withLock { $0[n] = v }
+        }
+        #expect(volts.withLock { $0 } == Dictionary(uniqueKeysWithValues: (0..<24).map { ($0, Double($0) / 10) }))
     }
 
     @Test func chipOffsetAddressesAreNotSimulatorLines() throws {

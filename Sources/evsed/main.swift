@@ -1,0 +1,1 @@
+print("evsed: not built yet")
