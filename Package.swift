@@ -19,9 +19,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        // Already pulled in by Hummingbird; named here because the simulator's Modbus TCP and
-        // HAL line-protocol servers are plain NIO servers.
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         // C libraries of the system, found through pkg-config (Debian's -dev packages).
