@@ -104,8 +104,12 @@ public final class OCPPFrameLog: Sendable {
         case .array(let elements):
             return .array(elements.map(redact))
         case .object(let object):
-            let namesSecret = [object["key"], object["name"]].contains { entry in
-                entry?.stringValue.map { secretKeys.contains($0.lowercased()) } ?? false
+            // 2.0.1 names the variable one level down: {"attributeValue": …, "variable": {"name": …}}.
+            let nested = object.values.compactMap { $0.objectValue }
+            let namesSecret = ([object] + nested).contains { candidate in
+                [candidate["key"], candidate["name"]].contains { entry in
+                    entry?.stringValue.map { secretKeys.contains($0.lowercased()) } ?? false
+                }
             }
             var members: [(String, JSONValue)] = []
             for (key, member) in object.members {

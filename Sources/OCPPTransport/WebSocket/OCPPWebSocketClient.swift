@@ -293,9 +293,7 @@ final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             pendingError = error
             return
         }
-        if let error = error as? NIOSSLError {
-            upgraded.fail(OCPPTransportError.tlsFailed("\(error)"))
-        } else if let error = error as? BoringSSLError {
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             upgraded.fail(OCPPTransportError.tlsFailed("\(error)"))
         } else {
             upgraded.fail(OCPPTransportError.connectFailed("\(error)"))
