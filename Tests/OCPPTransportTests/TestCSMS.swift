@@ -12,6 +12,10 @@ final class TestCSMS: Sendable {
         var choose: @Sendable ([String]) -> String? = { $0.last }
         var answerPings = true
         var tls: NIOSSLContext? = nil
+        /// When set, an upgrade request without exactly this Authorization header gets 401.
+        var requiredAuthorization: String? = nil
+        /// Accept TCP and never answer (handshake timeout).
+        var silent = false
     }
 
     let group: MultiThreadedEventLoopGroup
@@ -35,10 +39,15 @@ final class TestCSMS: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if options.silent { return }
                     if let tls = options.tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     let upgrader = NIOWebSocketServerUpgrader(
                         shouldUpgrade: { channel, head in
                             csms.upgradeRequests.withLock { $0.append(head) }
+                            if let required = options.requiredAuthorization,
+                               head.headers.first(name: "Authorization") != required {
+                                return channel.eventLoop.makeSucceededFuture(nil)
+                            }
                             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
                             var headers = HTTPHeaders()
                             if let chosen = options.choose(offered) {
@@ -52,7 +61,12 @@ final class TestCSMS: Sendable {
                             }
                         })
                     try sync.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.removeHandler(name: "unauthorized", promise: nil)
+                        }))
+                    if options.requiredAuthorization != nil {
+                        try sync.addHandler(Unauthorized(), name: "unauthorized")
+                    }
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -63,6 +77,24 @@ final class TestCSMS: Sendable {
         let channel = serverChannel.withLock { $0 }
         try? await channel?.close()
         try? await group.shutdownGracefully()
+    }
+
+    /// Answers any request that was not upgraded with 401.
+    final class Unauthorized: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard case .end = unwrapInboundIn(data) else { return }
+            var headers = HTTPHeaders()
+            headers.add(name: "WWW-Authenticate", value: "Basic realm=\"ocpp\"")
+            headers.add(name: "Content-Length", value: "0")
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .unauthorized,
+                                                                 headers: headers))), promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     final class ServerFrames: ChannelInboundHandler {

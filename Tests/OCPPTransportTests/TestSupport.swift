@@ -15,6 +15,8 @@ final class SentFrames: Sendable {
 
     func append(_ text: String) { frames.withLock { $0.append(text) } }
 
+    func since(_ index: Int) -> [String] { frames.withLock { Array($0[min(index, $0.count)...]) } }
+
     var send: @Sendable (String) -> Void { { [self] text in append(text) } }
 
     func frame(_ index: Int) -> OCPPRPCFrame? {

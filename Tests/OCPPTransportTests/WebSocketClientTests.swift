@@ -1,3 +1,4 @@
+import Glibc
 import HAL
 import NIOCore
 import NIOPosix
@@ -158,5 +159,70 @@ struct WebSocketClientTests {
             tls: OCPPTLSSettings(trustedRoots: [.bytes([1])], clientCertificateChain: [.bytes([2])],
                                  clientPrivateKey: .bytes([3])))
         #expect(p3.basicAuth == nil && p3.tls != nil)
+    }
+
+    @Test("a wrong AuthorizationKey: the CSMS answers 401 and the error says so")
+    func unauthorized() async throws {
+        var options = TestCSMS.Options()
+        options.requiredAuthorization = "Basic Q1AwMDE6AAH/QQ=="
+        let csms = try await TestCSMS(options)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var configuration = OCPPWebSocketConfiguration(
+            endpoint: try OCPPEndpoint(backendURL: "ws://127.0.0.1:\(csms.port)", identity: "CP001"),
+            subprotocols: ["ocpp1.6"])
+        configuration.basicAuth = try OCPPBasicAuthCredentials(username: "CP001", hexAuthorizationKey: "0001ff42")
+        let wrong = try OCPPWebSocketClient(configuration: configuration, group: group, logger: quietLogger)
+        #expect(await connectError(wrong) == .upgradeRejected(status: 401, reason: "Unauthorized"))
+        configuration.basicAuth = try OCPPBasicAuthCredentials(username: "CP001", hexAuthorizationKey: "0001FF41")
+        let right = try OCPPWebSocketClient(configuration: configuration, group: group, logger: quietLogger)
+        #expect(await connectError(right) == nil)
+        try await group.shutdownGracefully()
+        await csms.shutdown()
+    }
+
+    @Test("a server that accepts TCP but never answers the upgrade: handshakeTimedOut")
+    func handshakeTimeout() async throws {
+        var options = TestCSMS.Options()
+        options.silent = true
+        let csms = try await TestCSMS(options)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var configuration = OCPPWebSocketConfiguration(
+            endpoint: try OCPPEndpoint(backendURL: "ws://127.0.0.1:\(csms.port)", identity: "CP1"),
+            subprotocols: ["ocpp1.6"])
+        configuration.connectTimeout = .milliseconds(100)
+        let client = try OCPPWebSocketClient(configuration: configuration, group: group, logger: quietLogger)
+        #expect(await connectError(client) == .handshakeTimedOut)
+        try await group.shutdownGracefully()
+        await csms.shutdown()
+    }
+
+    @Test("the frame log of a live RPC session has both directions and no secrets")
+    func frameLogOnSession() async throws {
+        let csms = try await TestCSMS()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let configuration = OCPPWebSocketConfiguration(
+            endpoint: try OCPPEndpoint(backendURL: "ws://127.0.0.1:\(csms.port)", identity: "CP1"),
+            subprotocols: ["ocpp1.6"])
+        let client = try OCPPWebSocketClient(configuration: configuration, group: group, logger: quietLogger)
+        let connection = OCPPConnection(connector: client, backoff: ReconnectBackoff(), timerLoop: group.next(),
+                                        logger: quietLogger)
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), logger: quietLogger, handler: testHandler)
+        let path = "/tmp/ocpp-frames-\(UInt64.random(in: 0...UInt64.max)).log"
+        let frameLog = OCPPFrameLog(path: path)
+        connection.start(rpc: rpc, frameLog: frameLog)
+        // The echo server sends our CALL back: we answer it (NotImplemented) and the answer
+        // comes back as an ignored CALLERROR.
+        let call = Task { await callError(rpc, "ChangeConfiguration") }
+        _ = call
+        try await eventually("echoed CALL answered") { csms.receivedTexts.count >= 2 }
+        call.cancel()
+        await connection.stop()
+        let text = String(decoding: readWholeFile(path) ?? [], as: UTF8.self)
+        #expect(text.contains(" >> [2,"))
+        #expect(text.contains(" << [2,"))
+        #expect(text.contains(" >> [4,"))
+        unlink(path)
+        try await group.shutdownGracefully()
+        await csms.shutdown()
     }
 }

@@ -74,13 +74,20 @@ public final class OCPPConnection: Sendable {
     }
 
     /// Starts connecting with `rpc` on top: connected/disconnected drive its transport state,
-    /// messages go to it. `observer` sees every event too.
-    public func start(rpc: OCPPRPC, observer: (@Sendable (OCPPConnectionEvent) -> Void)? = nil) {
+    /// messages go to it. `observer` sees every event too; `frameLog` gets every frame.
+    public func start(rpc: OCPPRPC, frameLog: OCPPFrameLog? = nil,
+                      observer: (@Sendable (OCPPConnectionEvent) -> Void)? = nil) {
         start { [self] event in
             switch event {
-            case .connected: rpc.transportUp { [self] text in send(text) }
+            case .connected:
+                rpc.transportUp { [self] text in
+                    frameLog?.record(.outbound, text)
+                    send(text)
+                }
             case .disconnected: rpc.transportDown()
-            case .message(let text): rpc.receive(text)
+            case .message(let text):
+                frameLog?.record(.inbound, text)
+                rpc.receive(text)
             case .reconnectScheduled: break
             }
             observer?(event)
