@@ -126,4 +126,24 @@ struct ConnectionTests {
         #expect(session.sent.all[1].hasPrefix(#"[3,"s1","#))
         await connection.stop()
     }
+
+    @Test("a replaced connector (new URL, credentials or profile) is used for the next connection")
+    func replaceConnector() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let old = ScriptedConnector(failFirst: 0)
+        let new = ScriptedConnector(failFirst: 0)
+        let connection = OCPPConnection(connector: old, backoff: ReconnectBackoff(minimum: .seconds(Int64(2)),
+                                        randomRange: .zero), timerLoop: loop, random: { 0 }, logger: quietLogger)
+        let log = EventLog()
+        connection.start { log.append($0) }
+        try await eventually("connected with the old connector") { connection.isConnected && old.attempts == 1 }
+        connection.replaceConnector(new, reconnectNow: true)
+        try await eventually("old session closed, wait scheduled") { log.scheduledDelays.count == 1 }
+        #expect(log.all.contains(.disconnected(.closedLocally)))
+        #expect(new.attempts == 0)
+        await loop.advanceTime(by: .seconds(2))
+        try await eventually("connected with the new connector") { new.attempts == 1 && connection.isConnected }
+        #expect(old.attempts == 1)
+        await connection.stop()
+    }
 }
