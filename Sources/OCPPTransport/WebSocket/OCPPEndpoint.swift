@@ -1,0 +1,85 @@
+/// Where to connect: the backend URL with the percent-encoded charge point identity appended.
+public struct OCPPEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var isSecure: Bool
+    public var host: String
+    public var port: Int
+    /// Request target, starting with "/" and ending with the encoded identity.
+    public var path: String
+
+    /// `backendURL` is `ws://host[:port][/path]` or `wss://…`; the identity is appended as
+    /// one more path segment, percent-encoded.
+    public init(backendURL: String, identity: String) throws(OCPPTransportError) {
+        guard !identity.isEmpty else { throw .invalidConfiguration("the charge point identity is empty") }
+        let rest: Substring
+        if backendURL.lowercased().hasPrefix("wss://") {
+            isSecure = true
+            rest = backendURL.dropFirst(6)
+        } else if backendURL.lowercased().hasPrefix("ws://") {
+            isSecure = false
+            rest = backendURL.dropFirst(5)
+        } else {
+            throw .invalidURL("\"\(backendURL)\" must start with ws:// or wss://")
+        }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        var basePath = String(rest[authorityEnd...])
+        if basePath.contains("?") || basePath.contains("#") {
+            throw .invalidURL("\"\(backendURL)\" has a query or fragment; the identity must be the last path segment")
+        }
+        if authority.contains("@") { throw .invalidURL("\"\(backendURL)\" carries credentials; configure them separately") }
+        var hostPart = Substring(authority)
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw .invalidURL("\"\(backendURL)\" has an unclosed IPv6 address") }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw .invalidURL("\"\(backendURL)\": junk after the IPv6 address") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            hostPart = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard !hostPart.isEmpty else { throw .invalidURL("\"\(backendURL)\" has no host") }
+        host = String(hostPart)
+        if let portText {
+            guard let value = Int(portText), (1...65535).contains(value) else {
+                throw .invalidURL("\"\(backendURL)\" has an invalid port \"\(portText)\"")
+            }
+            port = value
+        } else {
+            port = isSecure ? 443 : 80
+        }
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        path = basePath + "/" + Self.percentEncode(identity)
+    }
+
+    /// RFC 3986 unreserved characters stay, every other UTF-8 byte becomes %XX.
+    public static func percentEncode(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out.append("%")
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+
+    /// Value of the Host header.
+    public var hostHeader: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        let defaultPort = isSecure ? 443 : 80
+        return port == defaultPort ? h : "\(h):\(port)"
+    }
+
+    public var description: String { "\(isSecure ? "wss" : "ws")://\(hostHeader)\(path)" }
+}

@@ -1,0 +1,311 @@
+import HAL
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+
+/// One established connection to the CSMS.
+public protocol OCPPTransportSession: Sendable {
+    /// The subprotocol the server chose.
+    var subprotocol: String { get }
+    /// Queues one text message (fire and forget; a dead connection drops it).
+    func send(_ text: String)
+    /// Closes with a close frame; `closeReason()` then answers `.closedLocally`.
+    func close()
+    /// Waits until the connection has ended and tells why.
+    func closeReason() async -> OCPPDisconnectReason
+}
+
+/// Makes connections; `OCPPConnection` uses one to reconnect, tests substitute fakes.
+public protocol OCPPConnector: Sendable {
+    /// `onText` is called for every inbound text message, in order.
+    func connect(onText: @escaping @Sendable (String) -> Void) async throws(OCPPTransportError) -> any OCPPTransportSession
+}
+
+/// The WebSocket connection of a live session.
+public final class OCPPWebSocketSession: OCPPTransportSession {
+    public let subprotocol: String
+    let channel: any Channel
+    let closed: EventLoopFuture<OCPPDisconnectReason>
+
+    init(subprotocol: String, channel: any Channel, closed: EventLoopFuture<OCPPDisconnectReason>) {
+        self.subprotocol = subprotocol
+        self.channel = channel
+        self.closed = closed
+    }
+
+    public func send(_ text: String) {
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(),
+                                   data: channel.allocator.buffer(string: text))
+        channel.writeAndFlush(frame, promise: nil)
+    }
+
+    public func close() {
+        channel.pipeline.fireUserInboundEventTriggered(LocalCloseEvent())
+    }
+
+    public func closeReason() async -> OCPPDisconnectReason {
+        do {
+            return try await closed.get()
+        } catch {
+            return .connectionError("\(error)")
+        }
+    }
+}
+
+/// WebSocket client for OCPP-J on swift-nio: URL + identity, offered subprotocols checked
+/// against the server's choice, HTTP Basic auth, TLS 1.2+ with checked server certificate
+/// and host name, optional client certificate.
+public struct OCPPWebSocketClient: OCPPConnector {
+    public let configuration: OCPPWebSocketConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let sslContext: NIOSSLContext?
+
+    /// Loads the certificates now, so a bad file or key is reported here and not at connect.
+    public init(configuration: OCPPWebSocketConfiguration, group: any EventLoopGroup,
+                logger: Logger = Logger(label: "ocpp.websocket")) throws(OCPPTransportError) {
+        guard !configuration.subprotocols.isEmpty else {
+            throw .invalidConfiguration("no OCPP subprotocol to offer")
+        }
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        if configuration.endpoint.isSecure {
+            guard let tls = configuration.tls else {
+                throw .invalidConfiguration("wss:// needs TLS settings with the CSMS root certificate(s)")
+            }
+            sslContext = try Self.makeSSLContext(tls)
+        } else {
+            sslContext = nil
+        }
+    }
+
+    static func makeSSLContext(_ settings: OCPPTLSSettings) throws(OCPPTransportError) -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .fullVerification
+        do {
+            if settings.trustedRoots.isEmpty {
+                guard settings.useSystemTrustRoots else {
+                    throw OCPPTransportError.invalidConfiguration("no CSMS root certificate installed")
+                }
+                tls.trustRoots = .default
+            } else {
+                var roots: [NIOSSLCertificate] = []
+                for source in settings.trustedRoots { roots += try loadCertificates(source) }
+                tls.trustRoots = .certificates(roots)
+            }
+            if !settings.clientCertificateChain.isEmpty {
+                guard let keySource = settings.clientPrivateKey else {
+                    throw OCPPTransportError.invalidConfiguration("client certificate without its private key")
+                }
+                var chain: [NIOSSLCertificate] = []
+                for source in settings.clientCertificateChain { chain += try loadCertificates(source) }
+                tls.certificateChain = chain.map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: try readPEM(keySource), format: .pem))
+            }
+            return try NIOSSLContext(configuration: tls)
+        } catch let error as OCPPTransportError {
+            throw error
+        } catch {
+            throw .invalidCertificate("\(error)")
+        }
+    }
+
+    private static func loadCertificates(_ source: OCPPPEMSource) throws -> [NIOSSLCertificate] {
+        let certificates = try NIOSSLCertificate.fromPEMBytes(try readPEM(source))
+        guard !certificates.isEmpty else {
+            throw OCPPTransportError.invalidCertificate("no PEM certificate in \(source.label)")
+        }
+        return certificates
+    }
+
+    private static func readPEM(_ source: OCPPPEMSource) throws -> [UInt8] {
+        switch source {
+        case .bytes(let bytes): return bytes
+        case .file(let path):
+            guard let bytes = readWholeFile(path) else {
+                throw OCPPTransportError.invalidCertificate("cannot read \(path)")
+            }
+            return bytes
+        }
+    }
+
+    public func connect(onText: @escaping @Sendable (String) -> Void) async throws(OCPPTransportError)
+        -> any OCPPTransportSession
+    {
+        let configuration = configuration
+        let endpoint = configuration.endpoint
+        let loop = group.next()
+        let upgraded = loop.makePromise(of: OCPPWebSocketSession.self)
+        let sslContext = sslContext
+        let logger = logger
+
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: endpoint.hostHeader)
+        headers.add(name: "Sec-WebSocket-Protocol", value: configuration.subprotocols.joined(separator: ", "))
+        if let basicAuth = configuration.basicAuth {
+            headers.add(name: "Authorization", value: basicAuth.authorizationHeaderValue)
+        }
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
+
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(.microseconds(max(1, configuration.connectTimeout.microseconds)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext {
+                        let sniHost = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
+                        let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: sniHost)
+                        try sync.addHandler(handler)
+                    }
+                    let requestHandler = UpgradeRequestHandler(head: head, upgraded: upgraded)
+                    let closed = channel.eventLoop.makePromise(of: OCPPDisconnectReason.self)
+                    let upgrader = NIOWebSocketClientUpgrader(
+                        maxFrameSize: max(1 << 14, min(configuration.maxMessageBytes, Int(UInt32.max))),
+                        automaticErrorHandling: true
+                    ) { channel, response in
+                        let chosen = response.headers.first(name: "Sec-WebSocket-Protocol")?
+                            .trimmingCharacters(in: " ")
+                        guard let chosen, configuration.subprotocols.contains(chosen) else {
+                            upgraded.fail(OCPPTransportError.subprotocolMismatch(
+                                offered: configuration.subprotocols, chosen: chosen))
+                            return channel.close()
+                        }
+                        let frameHandler = OCPPWebSocketFrameHandler(
+                            maxMessageBytes: configuration.maxMessageBytes,
+                            pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout,
+                            closed: closed, onText: onText)
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(frameHandler)
+                        }.map {
+                            upgraded.succeed(OCPPWebSocketSession(subprotocol: chosen, channel: channel,
+                                                                  closed: closed.futureResult))
+                        }
+                    }
+                    let upgradeConfiguration: NIOHTTPClientUpgradeConfiguration = (
+                        upgraders: [upgrader],
+                        completionHandler: { context in
+                            context.channel.pipeline.removeHandler(name: UpgradeRequestHandler.name, promise: nil)
+                        }
+                    )
+                    try sync.addHTTPClientHandlers(withClientUpgrade: upgradeConfiguration)
+                    try sync.addHandler(requestHandler, name: UpgradeRequestHandler.name)
+                    channel.closeFuture.whenComplete { _ in
+                        upgraded.fail(OCPPTransportError.closedDuringHandshake)
+                        closed.succeed(.connectionError("connection closed"))
+                    }
+                }
+            }
+
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            throw .connectFailed("\(endpoint.hostHeader): \(error)")
+        }
+        let deadline = loop.scheduleTask(in: .microseconds(max(1, configuration.connectTimeout.microseconds))) {
+            upgraded.fail(OCPPTransportError.handshakeTimedOut)
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        do {
+            let session = try await upgraded.futureResult.get()
+            logger.info("connected", metadata: ["url": "\(endpoint)", "subprotocol": "\(session.subprotocol)"])
+            return session
+        } catch let error as OCPPTransportError {
+            channel.close(promise: nil)
+            throw error
+        } catch {
+            channel.close(promise: nil)
+            throw .connectFailed("\(error)")
+        }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}
+
+extension OCPPPEMSource {
+    var label: String {
+        switch self {
+        case .file(let path): return path
+        case .bytes: return "PEM bytes"
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var slice = Substring(self)
+        while slice.first == set { slice = slice.dropFirst() }
+        while slice.last == set { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
+
+/// Sends the upgrade request once the channel is up, and turns any non-upgrade outcome into a
+/// clear error (HTTP status, TLS failure, early close).
+final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+    static let name = "ocpp-upgrade-request"
+
+    private let head: HTTPRequestHead
+    private let upgraded: EventLoopPromise<OCPPWebSocketSession>
+    private var pendingError: (any Error)?
+
+    init(head: HTTPRequestHead, upgraded: EventLoopPromise<OCPPWebSocketSession>) {
+        self.head = head
+        self.upgraded = upgraded
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { sendRequest(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendRequest(context: context)
+        context.fireChannelActive()
+    }
+
+    private func sendRequest(context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let response) = unwrapInboundIn(data) {
+            upgraded.fail(OCPPTransportError.upgradeRejected(status: Int(response.status.code),
+                                                             reason: response.status.reasonPhrase))
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOHTTPClientUpgradeError {
+            // The response head follows and names the refusal better.
+            pendingError = error
+            return
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            upgraded.fail(OCPPTransportError.tlsFailed("\(error)"))
+        } else {
+            upgraded.fail(OCPPTransportError.connectFailed("\(error)"))
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let pendingError {
+            upgraded.fail(OCPPTransportError.connectFailed("\(pendingError)"))
+        }
+        upgraded.fail(OCPPTransportError.closedDuringHandshake)
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,204 @@
+import HAL
+import NIOCore
+import NIOWebSocket
+
+/// The OCPP side of an upgraded WebSocket: text messages only (fragments reassembled up to a
+/// limit), pings every interval with a pong deadline, server pings answered, close handshake.
+final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let maxMessageBytes: Int
+    private let pingInterval: TimeAmount?
+    private let pongTimeout: TimeAmount
+    private let onText: @Sendable (String) -> Void
+    private let closed: EventLoopPromise<OCPPDisconnectReason>
+
+    private var fragments: ByteBuffer?
+    private var pingTask: RepeatedTask?
+    private var pongDeadline: Scheduled<Void>?
+    private var reason: OCPPDisconnectReason?
+    private var pingCounter: UInt32 = 0
+
+    init(maxMessageBytes: Int, pingInterval: EVSEDuration?, pongTimeout: EVSEDuration,
+         closed: EventLoopPromise<OCPPDisconnectReason>, onText: @escaping @Sendable (String) -> Void) {
+        self.maxMessageBytes = maxMessageBytes
+        if let pingInterval, pingInterval.microseconds > 0 {
+            self.pingInterval = .microseconds(pingInterval.microseconds)
+        } else {
+            self.pingInterval = nil
+        }
+        self.pongTimeout = .microseconds(max(1, pongTimeout.microseconds))
+        self.closed = closed
+        self.onText = onText
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startPinging(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startPinging(context: context)
+        context.fireChannelActive()
+    }
+
+    private func startPinging(context: ChannelHandlerContext) {
+        guard let pingInterval, pingTask == nil else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
+            let (handler, context) = loopBound.value
+            handler.sendPing(context: context)
+        }
+    }
+
+    private func sendPing(context: ChannelHandlerContext) {
+        guard context.channel.isActive, pongDeadline == nil else { return }
+        pingCounter &+= 1
+        var payload = context.channel.allocator.buffer(capacity: 4)
+        payload.writeInteger(pingCounter)
+        let frame = WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: payload)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        pongDeadline = context.eventLoop.scheduleTask(in: pongTimeout) {
+            let (handler, context) = loopBound.value
+            handler.pongDeadline = nil
+            handler.closeConnection(context: context, reason: .pongTimeout, code: .goingAway)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            if fragments != nil {
+                return violation(context, "a new text message began before the fragmented one ended", .protocolError)
+            }
+            var data = frame.unmaskedData
+            if frame.fin {
+                deliver(context: context, &data)
+            } else {
+                fragments = data
+                checkSize(context: context)
+            }
+        case .continuation:
+            guard var buffer = fragments else {
+                return violation(context, "continuation frame without a message to continue", .protocolError)
+            }
+            var data = frame.unmaskedData
+            buffer.writeBuffer(&data)
+            fragments = buffer
+            guard checkSize(context: context) else { return }
+            if frame.fin {
+                fragments = nil
+                deliver(context: context, &buffer)
+            }
+        case .binary:
+            violation(context, "binary frames are not used by OCPP-J", .unacceptableData)
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            pongDeadline?.cancel()
+            pongDeadline = nil
+        case .connectionClose:
+            var data = frame.unmaskedData
+            let code = data.readInteger(as: UInt16.self)
+            let text = data.readString(length: data.readableBytes) ?? ""
+            if reason == nil { reason = .closedByServer(code: code, reason: text) }
+            var echo = context.channel.allocator.buffer(capacity: 2)
+            echo.writeInteger(code ?? 1000)
+            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        default:
+            violation(context, "unknown frame opcode", .protocolError)
+        }
+    }
+
+    @discardableResult
+    private func checkSize(context: ChannelHandlerContext) -> Bool {
+        guard let fragments, fragments.readableBytes > maxMessageBytes else { return true }
+        self.fragments = nil
+        violation(context, "message larger than \(maxMessageBytes) bytes", .messageTooLarge)
+        return false
+    }
+
+    private func deliver(context: ChannelHandlerContext, _ buffer: inout ByteBuffer) {
+        guard buffer.readableBytes <= maxMessageBytes else {
+            return violation(context, "message larger than \(maxMessageBytes) bytes", .messageTooLarge)
+        }
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        guard let text = Self.validUTF8(bytes) else {
+            return violation(context, "text message is not valid UTF-8", .dataInconsistentWithMessage)
+        }
+        onText(text)
+    }
+
+    static func validUTF8(_ bytes: [UInt8]) -> String? {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var scalars = String.UnicodeScalarView()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): scalars.append(scalar)
+            case .emptyInput: return String(scalars)
+            case .error: return nil
+            }
+        }
+    }
+
+    private func violation(_ context: ChannelHandlerContext, _ text: String, _ code: WebSocketErrorCode) {
+        closeConnection(context: context, reason: .protocolViolation(text), code: code)
+    }
+
+    private func closeConnection(context: ChannelHandlerContext, reason: OCPPDisconnectReason, code: WebSocketErrorCode) {
+        if self.reason == nil { self.reason = reason }
+        guard context.channel.isActive else { return }
+        var data = context.channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: code)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)
+        let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Local close (shutdown): close frame 1000, then the socket.
+    func closeLocally(context: ChannelHandlerContext) {
+        closeConnection(context: context, reason: .closedLocally, code: .normalClosure)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if reason == nil {
+            if let error = error as? NIOWebSocketError {
+                reason = .protocolViolation("\(error)")
+            } else {
+                reason = .connectionError("\(error)")
+            }
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pingTask?.cancel()
+        pingTask = nil
+        pongDeadline?.cancel()
+        pongDeadline = nil
+        closed.succeed(reason ?? .connectionError("connection closed without a close frame"))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        pingTask?.cancel()
+        pongDeadline?.cancel()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event as? LocalCloseEvent != nil {
+            closeLocally(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// Asks the frame handler to close with a proper close frame.
+struct LocalCloseEvent: Sendable {}

@@ -1,0 +1,45 @@
+import Foundation
+import OCPPJSON
+import Testing
+@testable import OCPPTransport
+
+@Suite("OCPP frame log")
+struct FrameLogTests {
+    @Test("secrets are redacted: 1.6 AuthorizationKey, 2.0.1 BasicAuthPassword")
+    func scrubbing() {
+        let change = #"[2,"1","ChangeConfiguration",{"key":"AuthorizationKey","value":"0011aabb"}]"#
+        #expect(OCPPFrameLog.scrubbed(change) == #"[2,"1","ChangeConfiguration",{"key":"AuthorizationKey","value":"***"}]"#)
+        let other = #"[2,"1","ChangeConfiguration",{"key":"HeartbeatInterval","value":"60"}]"#
+        #expect(OCPPFrameLog.scrubbed(other) == other)
+        let variables = #"[2,"2","SetVariables",{"setVariableData":[{"attributeValue":"pw","variable":{"name":"BasicAuthPassword"}}]}]"#
+        #expect(!OCPPFrameLog.scrubbed(variables).contains("\"pw\""))
+        #expect(!OCPPFrameLog.scrubbed(#"[2,"1","ChangeConfiguration",{"key":"AuthorizationKey","value":"00"#).contains("00\""))
+    }
+
+    @Test("timestamps are ISO 8601 UTC")
+    func timestamps() {
+        #expect(OCPPFrameLog.timestamp(seconds: 0, nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(OCPPFrameLog.timestamp(seconds: 1_795_999_999, nanoseconds: 123_456_789) == "2026-11-30T00:53:19.123Z")
+    }
+
+    @Test("both directions are logged, one line per frame, and the files rotate")
+    func rotation() throws {
+        let directory = NSTemporaryDirectory() + "ocpp-log-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/frames.log"
+        let log = OCPPFrameLog(path: path, maxFileBytes: 1024, fileCount: 3, wallClock: { (0, 0) })
+        log.record(.outbound, #"[2,"1","Heartbeat",{}]"#)
+        log.record(.inbound, "[3,\"1\",\n{}]")
+        let first = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(first == "1970-01-01T00:00:00.000Z >> [2,\"1\",\"Heartbeat\",{}]\n1970-01-01T00:00:00.000Z << [3,\"1\", {}]\n")
+        for index in 0..<100 { log.record(.outbound, #"[2,"\#(index)","Heartbeat",{"pad":"\#(String(repeating: "x", count: 100))"}]"#) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(files == ["frames.log", "frames.log.1", "frames.log.2"])
+        for file in files {
+            let size = (try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.size] as? Int) ?? 0
+            #expect(size <= 1024)
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains(#""99""#))
+    }
+}

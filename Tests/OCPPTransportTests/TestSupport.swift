@@ -1,0 +1,82 @@
+import HAL
+import Logging
+import NIOCore
+import NIOEmbedded
+import OCPPJSON
+import Synchronization
+@testable import OCPPTransport
+
+/// Collects what the RPC layer sends.
+final class SentFrames: Sendable {
+    private let frames = Mutex<[String]>([])
+
+    var all: [String] { frames.withLock { $0 } }
+    var count: Int { frames.withLock { $0.count } }
+
+    func append(_ text: String) { frames.withLock { $0.append(text) } }
+
+    func since(_ index: Int) -> [String] { frames.withLock { Array($0[min(index, $0.count)...]) } }
+
+    var send: @Sendable (String) -> Void { { [self] text in append(text) } }
+
+    func frame(_ index: Int) -> OCPPRPCFrame? {
+        let all = self.all
+        guard index < all.count else { return nil }
+        return try? OCPPRPCFrame.decode(all[index]).get()
+    }
+}
+
+struct ConditionTimedOut: Error { let what: String }
+
+/// Waits (bounded, real time) for something another task does; never a fixed sleep.
+func eventually(_ what: String, within seconds: Double = 5, _ condition: @Sendable () -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .milliseconds(Int(seconds * 1000))
+    while !condition() {
+        if clock.now > deadline { throw ConditionTimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}
+
+/// Deterministic PRNG for the property tests (SplitMix64).
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func parse(_ text: String) -> JSONValue? { try? JSONParser.parse(text) }
+
+/// The handler the tests install: Heartbeat answers, "Reject" answers a schema error, every
+/// other action is unknown.
+let testHandler: OCPPCallHandler = { action, _ in
+    switch action {
+    case "Heartbeat": return .success(["currentTime": "2026-01-01T00:00:00Z"])
+    case "Reject": return .failure(OCPPCallError(.occurrenceConstraintViolation, "idTag missing"))
+    case "Weird": return .success(.integer(3))
+    default: return .failure(OCPPCallError(.notImplemented, "unknown action \(action)"))
+    }
+}
+
+/// Makes a CALL and returns its error (nil when it succeeded).
+func callError(_ rpc: OCPPRPC, _ action: String) async -> OCPPRPCError? {
+    do throws(OCPPRPCError) {
+        _ = try await rpc.call(action, payload: [:])
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Tests provoke warnings by the thousand; only failures matter here.
+let quietLogger: Logger = {
+    var logger = Logger(label: "ocpp.test")
+    logger.logLevel = .critical
+    return logger
+}()
