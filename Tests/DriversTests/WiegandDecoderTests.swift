@@ -69,7 +69,7 @@ struct WiegandDecoderTests {
         var wire = try WiegandWire()
         let reader = WiegandReader(d0: wire.d0, d1: wire.d1)
         wire.send(wiegandFrame(payload: 0x04A2_B3C4, payloadBits: 32))
-        #expect(try reader.poll(at: wire.t + .milliseconds(25)).map(\.uid) == ["04A2B3C4"])
+        #expect(try reader.poll(at: wire.t + .milliseconds(25) + reader.reorderWindow).map(\.uid) == ["04A2B3C4"])
     }
 
     @Test("raw N-bit frames: every bit is payload, left-padded to whole bytes")
@@ -155,8 +155,8 @@ struct WiegandDecoderTests {
         wire.send(Array(frame[..<13]))
         #expect(try reader.poll(at: wire.t + .milliseconds(1)).isEmpty)
         wire.send(Array(frame[13...]))
-        #expect(try reader.poll(at: wire.t + .milliseconds(24)).isEmpty, "gap not over yet")
-        #expect(try reader.poll(at: wire.t + .milliseconds(25)).map(\.uid) == ["654321"])
+        #expect(try reader.poll(at: wire.t + .milliseconds(24) + reader.reorderWindow).isEmpty, "gap not over yet")
+        #expect(try reader.poll(at: wire.t + .milliseconds(25) + reader.reorderWindow).map(\.uid) == ["654321"])
         #expect(reader.drainRejections().isEmpty)
     }
 
@@ -195,5 +195,38 @@ struct WiegandDecoderTests {
         #expect(throws: HardwareError.self) { try reader.poll(at: wire.t + .milliseconds(30)) }
         wire.d1.fail(with: nil)
         #expect(try reader.poll(at: wire.t + .milliseconds(30)).map(\.uid) == ["123456"])
+    }
+}
+
+@Suite("Wiegand reader: edges of the two lines arriving out of order")
+struct WiegandReorderTests {
+    /// Each line is drained on its own, so a D1 edge can reach the reader one poll after a
+    /// newer D0 edge was already drained (seen against the simulator under load). The reader
+    /// must still decode the frame as the wire carried it.
+    @Test func lateEdgesOfOneLineAreMergedInTimestampOrder() throws {
+        var wire = try WiegandWire()
+        let reader = WiegandReader(d0: wire.d0, d1: wire.d1)
+        let frame = wiegandFrame(payload: 0x12_3455, payloadBits: 24)
+        // The frame is on the wire; the first poll comes 1 ms after its last bit, when D0 has
+        // delivered every edge but D1's edges of the last 4 ms are still on their way.
+        var pulses: [(FakeGPIOLine, MonotonicInstant)] = []
+        for bit in frame {
+            wire.t = wire.t + .milliseconds(2)
+            pulses.append((bit ? wire.d1 : wire.d0, wire.t))
+        }
+        let lastBit = wire.t
+        let firstPoll = lastBit + .milliseconds(1)
+        let late = pulses.filter { $0.0 === wire.d1 && $0.1 > firstPoll - .milliseconds(5) }
+        #expect(!late.isEmpty, "the test frame must have a D1 bit among its last bits")
+        #expect(pulses.last.map { $0.0 === wire.d0 } == true, "…followed by a D0 bit that arrives first")
+        for (line, t) in pulses where !late.contains(where: { $0.1 == t }) { wire.pulse(line, at: t) }
+        #expect(try reader.poll(at: firstPoll).isEmpty)
+        for (_, t) in late {
+            wire.d1.injectEdge(GPIOEdgeEvent(edge: .falling, timestamp: t))
+            wire.d1.injectEdge(GPIOEdgeEvent(edge: .rising, timestamp: t + .microseconds(50)))
+        }
+        let cards = try reader.poll(at: lastBit + .milliseconds(25) + reader.reorderWindow)
+        #expect(cards.map(\.uid) == ["123455"])
+        #expect(reader.drainRejections().isEmpty)
     }
 }
