@@ -28,6 +28,7 @@ public struct AuthorizeRequest: OCPP16RequestPayload {
         object["idTag"] = .string(self.idTag)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .authorize }
     public typealias Response = AuthorizeResponse
 }
@@ -58,5 +59,6 @@ public struct AuthorizeResponse: OCPP16ResponsePayload {
         object["idTagInfo"] = self.idTagInfo.toJSON()
         return .object(object)
     }
+
     public static var action: OCPP16Action { .authorize }
 }

@@ -89,6 +89,7 @@ public struct BootNotificationRequest: OCPP16RequestPayload {
         if let value = self.meterSerialNumber { object["meterSerialNumber"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .bootNotification }
     public typealias Response = BootNotificationResponse
 }
@@ -129,6 +130,7 @@ public struct BootNotificationResponse: OCPP16ResponsePayload {
         object["interval"] = .integer(Int64(self.interval))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .bootNotification }
 
     public enum RegistrationStatus: String, Sendable, Hashable, CaseIterable {

@@ -28,6 +28,7 @@ public struct CancelReservationRequest: OCPP16RequestPayload {
         object["reservationId"] = .integer(Int64(self.reservationId))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .cancelReservation }
     public typealias Response = CancelReservationResponse
 }
@@ -58,6 +59,7 @@ public struct CancelReservationResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .cancelReservation }
 
     public enum CancelReservationStatus: String, Sendable, Hashable, CaseIterable {

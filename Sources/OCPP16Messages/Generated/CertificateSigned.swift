@@ -28,6 +28,7 @@ public struct CertificateSignedRequest: OCPP16RequestPayload {
         object["certificateChain"] = .string(self.certificateChain)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .certificateSigned }
     public typealias Response = CertificateSignedResponse
 }
@@ -58,6 +59,7 @@ public struct CertificateSignedResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .certificateSigned }
 
     public enum CertificateSignedStatusEnumType: String, Sendable, Hashable, CaseIterable {

@@ -33,6 +33,7 @@ public struct ChangeAvailabilityRequest: OCPP16RequestPayload {
         object["type"] = .string(self.type.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .changeAvailability }
     public typealias Response = ChangeAvailabilityResponse
 
@@ -68,6 +69,7 @@ public struct ChangeAvailabilityResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .changeAvailability }
 
     public enum AvailabilityStatus: String, Sendable, Hashable, CaseIterable {

@@ -33,6 +33,7 @@ public struct ChangeConfigurationRequest: OCPP16RequestPayload {
         object["value"] = .string(self.value)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .changeConfiguration }
     public typealias Response = ChangeConfigurationResponse
 }
@@ -63,6 +64,7 @@ public struct ChangeConfigurationResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .changeConfiguration }
 
     public enum ConfigurationStatus: String, Sendable, Hashable, CaseIterable {

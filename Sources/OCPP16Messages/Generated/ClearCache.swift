@@ -4,9 +4,7 @@ import OCPPJSON
 
 /// The `ClearCache` request.
 public struct ClearCacheRequest: OCPP16RequestPayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -22,6 +20,7 @@ public struct ClearCacheRequest: OCPP16RequestPayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .clearCache }
     public typealias Response = ClearCacheResponse
 }
@@ -52,6 +51,7 @@ public struct ClearCacheResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .clearCache }
 
     public enum ClearCacheStatus: String, Sendable, Hashable, CaseIterable {

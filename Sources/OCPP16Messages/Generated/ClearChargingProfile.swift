@@ -55,6 +55,7 @@ public struct ClearChargingProfileRequest: OCPP16RequestPayload {
         if let value = self.stackLevel { object["stackLevel"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .clearChargingProfile }
     public typealias Response = ClearChargingProfileResponse
 }
@@ -85,6 +86,7 @@ public struct ClearChargingProfileResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .clearChargingProfile }
 
     public enum ClearChargingProfileStatus: String, Sendable, Hashable, CaseIterable {

@@ -44,6 +44,7 @@ public struct DataTransferRequest: OCPP16RequestPayload {
         if let value = self.data { object["data"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .dataTransfer }
     public typealias Response = DataTransferResponse
 }
@@ -82,6 +83,7 @@ public struct DataTransferResponse: OCPP16ResponsePayload {
         if let value = self.data { object["data"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .dataTransfer }
 
     public enum DataTransferStatus: String, Sendable, Hashable, CaseIterable {

@@ -28,6 +28,7 @@ public struct DeleteCertificateRequest: OCPP16RequestPayload {
         object["certificateHashData"] = self.certificateHashData.toJSON()
         return .object(object)
     }
+
     public static var action: OCPP16Action { .deleteCertificate }
     public typealias Response = DeleteCertificateResponse
 }
@@ -58,6 +59,7 @@ public struct DeleteCertificateResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .deleteCertificate }
 
     public enum DeleteCertificateStatusEnumType: String, Sendable, Hashable, CaseIterable {

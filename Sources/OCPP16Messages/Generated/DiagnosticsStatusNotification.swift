@@ -28,6 +28,7 @@ public struct DiagnosticsStatusNotificationRequest: OCPP16RequestPayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .diagnosticsStatusNotification }
     public typealias Response = DiagnosticsStatusNotificationResponse
 
@@ -41,9 +42,7 @@ public struct DiagnosticsStatusNotificationRequest: OCPP16RequestPayload {
 
 /// The `DiagnosticsStatusNotification` response (CALLRESULT payload).
 public struct DiagnosticsStatusNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -59,5 +58,6 @@ public struct DiagnosticsStatusNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .diagnosticsStatusNotification }
 }

@@ -36,6 +36,7 @@ public struct ExtendedTriggerMessageRequest: OCPP16RequestPayload {
         if let value = self.connectorId { object["connectorId"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .extendedTriggerMessage }
     public typealias Response = ExtendedTriggerMessageResponse
 
@@ -76,6 +77,7 @@ public struct ExtendedTriggerMessageResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .extendedTriggerMessage }
 
     public enum TriggerMessageStatusEnumType: String, Sendable, Hashable, CaseIterable {

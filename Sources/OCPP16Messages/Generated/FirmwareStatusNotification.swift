@@ -28,6 +28,7 @@ public struct FirmwareStatusNotificationRequest: OCPP16RequestPayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .firmwareStatusNotification }
     public typealias Response = FirmwareStatusNotificationResponse
 
@@ -44,9 +45,7 @@ public struct FirmwareStatusNotificationRequest: OCPP16RequestPayload {
 
 /// The `FirmwareStatusNotification` response (CALLRESULT payload).
 public struct FirmwareStatusNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -62,5 +61,6 @@ public struct FirmwareStatusNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .firmwareStatusNotification }
 }

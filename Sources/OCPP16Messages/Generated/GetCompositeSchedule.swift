@@ -41,6 +41,7 @@ public struct GetCompositeScheduleRequest: OCPP16RequestPayload {
         if let value = self.chargingRateUnit { object["chargingRateUnit"] = .string(value.rawValue) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getCompositeSchedule }
     public typealias Response = GetCompositeScheduleResponse
 }
@@ -95,6 +96,7 @@ public struct GetCompositeScheduleResponse: OCPP16ResponsePayload {
         if let value = self.chargingSchedule { object["chargingSchedule"] = value.toJSON() }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getCompositeSchedule }
 
     public enum GetCompositeScheduleStatus: String, Sendable, Hashable, CaseIterable {

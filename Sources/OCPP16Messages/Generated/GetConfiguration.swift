@@ -31,6 +31,7 @@ public struct GetConfigurationRequest: OCPP16RequestPayload {
         if let value = self.key { object["key"] = .array(value.map { .string($0) }) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getConfiguration }
     public typealias Response = GetConfigurationResponse
 }
@@ -72,6 +73,7 @@ public struct GetConfigurationResponse: OCPP16ResponsePayload {
         if let value = self.unknownKey { object["unknownKey"] = .array(value.map { .string($0) }) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getConfiguration }
 
     public struct KeyValue: Sendable, Hashable {

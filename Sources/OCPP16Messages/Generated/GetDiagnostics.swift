@@ -60,6 +60,7 @@ public struct GetDiagnosticsRequest: OCPP16RequestPayload {
         if let value = self.stopTime { object["stopTime"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getDiagnostics }
     public typealias Response = GetDiagnosticsResponse
 }
@@ -93,5 +94,6 @@ public struct GetDiagnosticsResponse: OCPP16ResponsePayload {
         if let value = self.fileName { object["fileName"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getDiagnostics }
 }

@@ -28,6 +28,7 @@ public struct GetInstalledCertificateIdsRequest: OCPP16RequestPayload {
         object["certificateType"] = .string(self.certificateType.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getInstalledCertificateIds }
     public typealias Response = GetInstalledCertificateIdsResponse
 }
@@ -66,6 +67,7 @@ public struct GetInstalledCertificateIdsResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getInstalledCertificateIds }
 
     public enum GetInstalledCertificateStatusEnumType: String, Sendable, Hashable, CaseIterable {

@@ -4,9 +4,7 @@ import OCPPJSON
 
 /// The `GetLocalListVersion` request.
 public struct GetLocalListVersionRequest: OCPP16RequestPayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -22,6 +20,7 @@ public struct GetLocalListVersionRequest: OCPP16RequestPayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .getLocalListVersion }
     public typealias Response = GetLocalListVersionResponse
 }
@@ -52,5 +51,6 @@ public struct GetLocalListVersionResponse: OCPP16ResponsePayload {
         object["listVersion"] = .integer(Int64(self.listVersion))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getLocalListVersion }
 }

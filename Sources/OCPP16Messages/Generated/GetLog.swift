@@ -54,6 +54,7 @@ public struct GetLogRequest: OCPP16RequestPayload {
         if let value = self.retryInterval { object["retryInterval"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getLog }
     public typealias Response = GetLogResponse
 
@@ -140,6 +141,7 @@ public struct GetLogResponse: OCPP16ResponsePayload {
         if let value = self.filename { object["filename"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .getLog }
 
     public enum LogStatusEnumType: String, Sendable, Hashable, CaseIterable {

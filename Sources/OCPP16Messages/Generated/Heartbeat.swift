@@ -4,9 +4,7 @@ import OCPPJSON
 
 /// The `Heartbeat` request.
 public struct HeartbeatRequest: OCPP16RequestPayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -22,6 +20,7 @@ public struct HeartbeatRequest: OCPP16RequestPayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .heartbeat }
     public typealias Response = HeartbeatResponse
 }
@@ -52,5 +51,6 @@ public struct HeartbeatResponse: OCPP16ResponsePayload {
         object["currentTime"] = .string(self.currentTime)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .heartbeat }
 }

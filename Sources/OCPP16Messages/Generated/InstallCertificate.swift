@@ -33,6 +33,7 @@ public struct InstallCertificateRequest: OCPP16RequestPayload {
         object["certificate"] = .string(self.certificate)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .installCertificate }
     public typealias Response = InstallCertificateResponse
 }
@@ -63,6 +64,7 @@ public struct InstallCertificateResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .installCertificate }
 
     public enum InstallCertificateStatusEnumType: String, Sendable, Hashable, CaseIterable {

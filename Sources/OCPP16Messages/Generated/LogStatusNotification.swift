@@ -36,6 +36,7 @@ public struct LogStatusNotificationRequest: OCPP16RequestPayload {
         if let value = self.requestId { object["requestId"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .logStatusNotification }
     public typealias Response = LogStatusNotificationResponse
 
@@ -52,9 +53,7 @@ public struct LogStatusNotificationRequest: OCPP16RequestPayload {
 
 /// The `LogStatusNotification` response (CALLRESULT payload).
 public struct LogStatusNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -70,5 +69,6 @@ public struct LogStatusNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .logStatusNotification }
 }

@@ -41,6 +41,7 @@ public struct MeterValuesRequest: OCPP16RequestPayload {
         object["meterValue"] = .array(self.meterValue.map { $0.toJSON() })
         return .object(object)
     }
+
     public static var action: OCPP16Action { .meterValues }
     public typealias Response = MeterValuesResponse
 
@@ -175,9 +176,7 @@ public struct MeterValuesRequest: OCPP16RequestPayload {
 
 /// The `MeterValues` response (CALLRESULT payload).
 public struct MeterValuesResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -193,5 +192,6 @@ public struct MeterValuesResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .meterValues }
 }

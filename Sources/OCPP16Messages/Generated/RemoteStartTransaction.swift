@@ -44,6 +44,7 @@ public struct RemoteStartTransactionRequest: OCPP16RequestPayload {
         if let value = self.chargingProfile { object["chargingProfile"] = value.toJSON() }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .remoteStartTransaction }
     public typealias Response = RemoteStartTransactionResponse
 }
@@ -74,5 +75,6 @@ public struct RemoteStartTransactionResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .remoteStartTransaction }
 }

@@ -28,6 +28,7 @@ public struct RemoteStopTransactionRequest: OCPP16RequestPayload {
         object["transactionId"] = .integer(Int64(self.transactionId))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .remoteStopTransaction }
     public typealias Response = RemoteStopTransactionResponse
 }
@@ -58,5 +59,6 @@ public struct RemoteStopTransactionResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .remoteStopTransaction }
 }

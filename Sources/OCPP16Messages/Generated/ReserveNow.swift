@@ -51,6 +51,7 @@ public struct ReserveNowRequest: OCPP16RequestPayload {
         object["reservationId"] = .integer(Int64(self.reservationId))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .reserveNow }
     public typealias Response = ReserveNowResponse
 }
@@ -81,6 +82,7 @@ public struct ReserveNowResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .reserveNow }
 
     public enum ReservationStatus: String, Sendable, Hashable, CaseIterable {

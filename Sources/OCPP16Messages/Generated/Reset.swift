@@ -28,6 +28,7 @@ public struct ResetRequest: OCPP16RequestPayload {
         object["type"] = .string(self.type.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .reset }
     public typealias Response = ResetResponse
 
@@ -63,6 +64,7 @@ public struct ResetResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .reset }
 
     public enum ResetStatus: String, Sendable, Hashable, CaseIterable {

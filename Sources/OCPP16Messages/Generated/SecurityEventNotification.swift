@@ -41,15 +41,14 @@ public struct SecurityEventNotificationRequest: OCPP16RequestPayload {
         if let value = self.techInfo { object["techInfo"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .securityEventNotification }
     public typealias Response = SecurityEventNotificationResponse
 }
 
 /// The `SecurityEventNotification` response (CALLRESULT payload).
 public struct SecurityEventNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -65,5 +64,6 @@ public struct SecurityEventNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .securityEventNotification }
 }

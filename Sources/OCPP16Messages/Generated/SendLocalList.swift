@@ -41,6 +41,7 @@ public struct SendLocalListRequest: OCPP16RequestPayload {
         object["updateType"] = .string(self.updateType.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .sendLocalList }
     public typealias Response = SendLocalListResponse
 
@@ -111,6 +112,7 @@ public struct SendLocalListResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .sendLocalList }
 
     public enum UpdateStatus: String, Sendable, Hashable, CaseIterable {

@@ -33,6 +33,7 @@ public struct SetChargingProfileRequest: OCPP16RequestPayload {
         object["csChargingProfiles"] = self.csChargingProfiles.toJSON()
         return .object(object)
     }
+
     public static var action: OCPP16Action { .setChargingProfile }
     public typealias Response = SetChargingProfileResponse
 }
@@ -63,6 +64,7 @@ public struct SetChargingProfileResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .setChargingProfile }
 
     public enum ChargingProfileStatus: String, Sendable, Hashable, CaseIterable {

@@ -28,6 +28,7 @@ public struct SignCertificateRequest: OCPP16RequestPayload {
         object["csr"] = .string(self.csr)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .signCertificate }
     public typealias Response = SignCertificateResponse
 }
@@ -58,6 +59,7 @@ public struct SignCertificateResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .signCertificate }
 
     public enum GenericStatusEnumType: String, Sendable, Hashable, CaseIterable {

@@ -36,6 +36,7 @@ public struct SignedFirmwareStatusNotificationRequest: OCPP16RequestPayload {
         if let value = self.requestId { object["requestId"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .signedFirmwareStatusNotification }
     public typealias Response = SignedFirmwareStatusNotificationResponse
 
@@ -59,9 +60,7 @@ public struct SignedFirmwareStatusNotificationRequest: OCPP16RequestPayload {
 
 /// The `SignedFirmwareStatusNotification` response (CALLRESULT payload).
 public struct SignedFirmwareStatusNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -77,5 +76,6 @@ public struct SignedFirmwareStatusNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .signedFirmwareStatusNotification }
 }

@@ -49,6 +49,7 @@ public struct SignedUpdateFirmwareRequest: OCPP16RequestPayload {
         object["firmware"] = self.firmware.toJSON()
         return .object(object)
     }
+
     public static var action: OCPP16Action { .signedUpdateFirmware }
     public typealias Response = SignedUpdateFirmwareResponse
 
@@ -129,6 +130,7 @@ public struct SignedUpdateFirmwareResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .signedUpdateFirmware }
 
     public enum UpdateFirmwareStatusEnumType: String, Sendable, Hashable, CaseIterable {

@@ -51,6 +51,7 @@ public struct StartTransactionRequest: OCPP16RequestPayload {
         object["timestamp"] = .string(self.timestamp)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .startTransaction }
     public typealias Response = StartTransactionResponse
 }
@@ -86,5 +87,6 @@ public struct StartTransactionResponse: OCPP16ResponsePayload {
         object["transactionId"] = .integer(Int64(self.transactionId))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .startTransaction }
 }

@@ -70,6 +70,7 @@ public struct StatusNotificationRequest: OCPP16RequestPayload {
         if let value = self.vendorErrorCode { object["vendorErrorCode"] = .string(value) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .statusNotification }
     public typealias Response = StatusNotificationResponse
 
@@ -107,9 +108,7 @@ public struct StatusNotificationRequest: OCPP16RequestPayload {
 
 /// The `StatusNotification` response (CALLRESULT payload).
 public struct StatusNotificationResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -125,5 +124,6 @@ public struct StatusNotificationResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .statusNotification }
 }

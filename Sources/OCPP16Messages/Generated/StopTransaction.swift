@@ -62,6 +62,7 @@ public struct StopTransactionRequest: OCPP16RequestPayload {
         if let value = self.transactionData { object["transactionData"] = .array(value.map { $0.toJSON() }) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .stopTransaction }
     public typealias Response = StopTransactionResponse
 
@@ -236,5 +237,6 @@ public struct StopTransactionResponse: OCPP16ResponsePayload {
         if let value = self.idTagInfo { object["idTagInfo"] = value.toJSON() }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .stopTransaction }
 }

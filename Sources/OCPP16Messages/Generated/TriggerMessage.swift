@@ -36,6 +36,7 @@ public struct TriggerMessageRequest: OCPP16RequestPayload {
         if let value = self.connectorId { object["connectorId"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .triggerMessage }
     public typealias Response = TriggerMessageResponse
 
@@ -75,6 +76,7 @@ public struct TriggerMessageResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .triggerMessage }
 
     public enum TriggerMessageStatus: String, Sendable, Hashable, CaseIterable {

@@ -28,6 +28,7 @@ public struct UnlockConnectorRequest: OCPP16RequestPayload {
         object["connectorId"] = .integer(Int64(self.connectorId))
         return .object(object)
     }
+
     public static var action: OCPP16Action { .unlockConnector }
     public typealias Response = UnlockConnectorResponse
 }
@@ -58,6 +59,7 @@ public struct UnlockConnectorResponse: OCPP16ResponsePayload {
         object["status"] = .string(self.status.rawValue)
         return .object(object)
     }
+
     public static var action: OCPP16Action { .unlockConnector }
 
     public enum UnlockStatus: String, Sendable, Hashable, CaseIterable {

@@ -49,15 +49,14 @@ public struct UpdateFirmwareRequest: OCPP16RequestPayload {
         if let value = self.retryInterval { object["retryInterval"] = .integer(Int64(value)) }
         return .object(object)
     }
+
     public static var action: OCPP16Action { .updateFirmware }
     public typealias Response = UpdateFirmwareResponse
 }
 
 /// The `UpdateFirmware` response (CALLRESULT payload).
 public struct UpdateFirmwareResponse: OCPP16ResponsePayload {
-
-    public init() {
-    }
+    public init() {}
 
     static let memberNames: Set<String> = []
 
@@ -73,5 +72,6 @@ public struct UpdateFirmwareResponse: OCPP16ResponsePayload {
     public func toJSON() -> JSONValue {
         return .object(JSONObject())
     }
+
     public static var action: OCPP16Action { .updateFirmware }
 }
