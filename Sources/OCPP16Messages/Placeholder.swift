@@ -1,1 +1,0 @@
-// Placeholder until the OCPP16Messages work lands.
