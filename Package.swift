@@ -76,6 +76,13 @@ let package = Package(
                                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
+        // one file per operation, one service per feature profile. Holds no charging logic.
+        .target(name: "OCPP16",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity",
+                               "ChargingCore", "Storage", "HAL",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
         .target(name: "OCPPSecurity", dependencies: ["CCrypto"], swiftSettings: strict),
 
@@ -85,7 +92,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
-                          dependencies: ["Station", "BoardDescription", "HAL",
+                          dependencies: ["Station", "OCPP16", "BoardDescription", "HAL",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -125,6 +132,10 @@ let package = Package(
                                    .product(name: "NIOHTTP1", package: "swift-nio"),
                                    .product(name: "NIOWebSocket", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPP16Tests",
+                    dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
+                                   "Storage", "HAL"],
                     swiftSettings: strict),
         .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity"], swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),

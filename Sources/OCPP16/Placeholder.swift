@@ -1,0 +1,1 @@
+// Placeholder until the OCPP 1.6J adapter lands.
