@@ -66,6 +66,8 @@ let package = Package(
         // OCPP 1.6J message types generated from the official JSON schemas
         // (scripts/generate-ocpp-messages.py; output committed, never hand-written).
         .target(name: "OCPP16Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
+        // OCPP 2.0.1 message types, generated the same way from the 2.0.1 schemas.
+        .target(name: "OCPP201Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
                 dependencies: ["OCPPJSON", "HAL",
@@ -123,7 +125,8 @@ let package = Package(
                     dependencies: ["Station", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
                                    "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
-        .testTarget(name: "OCPPMessagesTests", dependencies: ["OCPP16Messages", "OCPPJSON"], swiftSettings: strict),
+        .testTarget(name: "OCPPMessagesTests", dependencies: ["OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
+                    swiftSettings: strict),
         .testTarget(name: "OCPPTransportTests",
                     dependencies: ["OCPPTransport", "OCPPJSON", "HAL",
                                    .product(name: "NIOCore", package: "swift-nio"),

@@ -8,7 +8,7 @@ def test_generated_ocpp16_messages_are_up_to_date(repo_root):
         [sys.executable, str(repo_root / "scripts" / "generate-ocpp-messages.py"), "--check"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr + result.stdout
-    assert "up to date" in result.stdout
+    assert "OCPP 1.6:" in result.stdout and "OCPP 2.0.1:" in result.stdout
 
 
 def test_check_notices_a_stale_file(repo_root, tmp_path):
@@ -26,7 +26,7 @@ def test_check_notices_a_stale_file(repo_root, tmp_path):
     (changed / "BootNotification.json").write_text(json.dumps(boot))
     result = subprocess.run(
         [sys.executable, str(repo_root / "scripts" / "generate-ocpp-messages.py"), "--check",
-         "--schemas", str(changed)],
+         "--version", "1.6", "--schemas", str(changed)],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "BootNotification.swift" in result.stderr

@@ -1,13 +1,14 @@
-import OCPPJSON
-
-/// Why a payload does not match its OCPP 1.6 schema, as the CALLERROR code the spec assigns
-/// (OCPP-J 1.6 §4.2.3), with the path of the offending field (`meterValue[0].sampledValue[2].unit`;
+/// Why a payload does not match its OCPP schema, as the CALLERROR code the spec assigns
+/// (OCPP-J 1.6 §4.2.3, OCPP-J 2.0.1 §4.3), with the path of the offending field (`meterValue[0].sampledValue[2].unit`;
 /// empty for the payload itself).
 ///
-/// Unknown members are reported as `formationViolation`: every 1.6 schema says
-/// `additionalProperties: false`, so such a payload does "not conform the PDU structure for
-/// Action" (FormationViolation), rather than carrying "an invalid value" in a known field
-/// (PropertyConstraintViolation).
+/// Unknown members are reported as `formationViolation`: every 1.6 schema (and every 2.0.1
+/// object but CustomDataType) says `additionalProperties: false`, so such a payload does "not
+/// conform the PDU structure for Action" (FormationViolation; FormatViolation in 2.0.1), rather
+/// than carrying "an invalid value" in a known field (PropertyConstraintViolation).
+///
+/// Lives here rather than in a message module because the 1.6 and 2.0.1 generated types and the
+/// RPC layer all use it.
 public enum OCPPPayloadError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The payload is not a JSON object, or has a member the schema does not define.
     case formationViolation(path: String)
@@ -26,6 +27,17 @@ public enum OCPPPayloadError: Error, Hashable, Sendable, CustomStringConvertible
         case .formationViolation: return "FormationViolation"
         case .typeConstraintViolation: return "TypeConstraintViolation"
         case .occurrenceConstraintViolation: return "OccurenceConstraintViolation"
+        case .propertyConstraintViolation: return "PropertyConstraintViolation"
+        }
+    }
+
+    /// The CALLERROR `errorCode` as OCPP-J 2.0.1 spells it (FormatViolation,
+    /// OccurrenceConstraintViolation).
+    public var ocpp201ErrorCode: String {
+        switch self {
+        case .formationViolation: return "FormatViolation"
+        case .typeConstraintViolation: return "TypeConstraintViolation"
+        case .occurrenceConstraintViolation: return "OccurrenceConstraintViolation"
         case .propertyConstraintViolation: return "PropertyConstraintViolation"
         }
     }

@@ -1,7 +1,5 @@
-import OCPPJSON
-
-/// Field readers used by the generated `init(json:)`s. Paths are only built when something is
-/// wrong, so a valid payload costs no string work beyond its own values.
+/// Field readers used by the generated `init(json:)`s of the OCPP message modules. Paths are
+/// only built when something is wrong, so a valid payload costs no string work beyond its values.
 public enum PayloadField {
     public static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
@@ -22,10 +20,16 @@ public enum PayloadField {
     public static func rejectUnknownMembers(_ object: JSONObject, known: Set<String>, path: @autoclosure () -> String)
         throws(OCPPPayloadError)
     {
-        // Cheap common case: every member is known when the count fits and all are found.
         for key in object.keys where !known.contains(key) {
             throw .formationViolation(path: join(path(), key))
         }
+    }
+
+    /// The members of an open object (2.0.1's CustomDataType) that the schema does not name.
+    public static func additionalMembers(_ object: JSONObject, known: Set<String>) -> JSONObject {
+        var extra = JSONObject()
+        for (key, value) in object.members where !known.contains(key) { extra[key] = value }
+        return extra
     }
 
     @inline(__always)
@@ -50,22 +54,31 @@ public enum PayloadField {
         return s
     }
 
-    public static func integer(_ value: JSONValue, path: @autoclosure () -> String) throws(OCPPPayloadError) -> Int {
+    public static func integer(
+        _ value: JSONValue, path: @autoclosure () -> String, minimum: Int? = nil, maximum: Int? = nil
+    ) throws(OCPPPayloadError) -> Int {
+        let v: Int
         switch value {
         case .integer(let i):
-            guard let v = Int(exactly: i) else { throw .propertyConstraintViolation(path: path()) }
-            return v
+            guard let exact = Int(exactly: i) else { throw .propertyConstraintViolation(path: path()) }
+            v = exact
         case .double(let d):
             // JSON does not tell 5 from 5.0; a fraction makes it a different type.
             guard d.rounded(.towardZero) == d else { throw .typeConstraintViolation(path: path()) }
-            guard let v = Int(exactly: d) else { throw .propertyConstraintViolation(path: path()) }
-            return v
+            guard let exact = Int(exactly: d) else { throw .propertyConstraintViolation(path: path()) }
+            v = exact
         default:
             throw .typeConstraintViolation(path: path())
         }
+        if let minimum, v < minimum { throw .propertyConstraintViolation(path: path()) }
+        if let maximum, v > maximum { throw .propertyConstraintViolation(path: path()) }
+        return v
     }
 
-    public static func number(_ value: JSONValue, path: @autoclosure () -> String, multipleOf: Double? = nil) throws(OCPPPayloadError) -> Double {
+    public static func number(
+        _ value: JSONValue, path: @autoclosure () -> String, multipleOf: Double? = nil,
+        minimum: Double? = nil, maximum: Double? = nil
+    ) throws(OCPPPayloadError) -> Double {
         let d: Double
         switch value {
         case .integer(let i): d = Double(i)
@@ -79,6 +92,8 @@ public enum PayloadField {
                 throw .propertyConstraintViolation(path: path())
             }
         }
+        if let minimum, d < minimum { throw .propertyConstraintViolation(path: path()) }
+        if let maximum, d > maximum { throw .propertyConstraintViolation(path: path()) }
         return d
     }
 
@@ -162,31 +177,4 @@ public enum RFC3339 {
         else { return false }
         return true
     }
-}
-
-/// What every generated payload type offers.
-public protocol OCPP16Payload: Sendable, Hashable {
-    /// Decodes and validates a payload received from the other side.
-    init(json: JSONValue) throws(OCPPPayloadError)
-    /// The payload as JSON, members in schema order, absent optionals left out.
-    func toJSON() -> JSONValue
-}
-
-extension OCPP16Payload {
-    /// Checks an outbound payload against the same schema rules as inbound ones (lengths,
-    /// array sizes, date-time shapes), so we never send what we would refuse.
-    public func validate() throws(OCPPPayloadError) {
-        _ = try Self(json: toJSON())
-    }
-}
-
-/// A request of one action (`BootNotificationRequest`, …).
-public protocol OCPP16RequestPayload: OCPP16Payload {
-    associatedtype Response: OCPP16ResponsePayload
-    static var action: OCPP16Action { get }
-}
-
-/// The response to one action (`BootNotificationResponse`, …).
-public protocol OCPP16ResponsePayload: OCPP16Payload {
-    static var action: OCPP16Action { get }
 }
