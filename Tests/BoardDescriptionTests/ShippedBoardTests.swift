@@ -61,7 +61,7 @@ struct ShippedBoardTests {
         }
         #expect(d0.address == .name("rfid.d0"))
         #expect(d1.address == .name("rfid.d1"))
-        #expect(bits == 26)
+        #expect(bits == 34)
         #expect(board.station.display == .hd44780(bus: "sim", address: 0x27, columns: 20, rows: 4))
         #expect(board.station.emergencyStop?.address == .name("estop"))
         #expect(board.station.overTemperature?.address == .name("overtemp"))

@@ -89,14 +89,14 @@ def test_rfid_watch_prints_the_presented_card(bin_dir, sim, board):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().startswith("waiting for cards")
-        status, _ = sim.post("/api/rfid", {"uid": "04A1B2"})
+        status, _ = sim.post("/api/rfid", {"uid": "04A1B2C3"})
         assert status == 200
         out, err = proc.communicate(timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert "card 04A1B2" in out
+    assert "card 04A1B2C3" in out
 
 
 def test_missing_simulator_is_a_clear_error(bin_dir, sim, board):
