@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already pulled in by Hummingbird; named here because the simulator's Modbus TCP and
+        // HAL line-protocol servers are plain NIO servers.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         // C libraries of the system, found through pkg-config (Debian's -dev packages).
@@ -69,6 +72,8 @@ let package = Package(
         .target(name: "EVSESimulator",
                 dependencies: ["BoardDescription", "Drivers", "HAL",
                                .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 path: "Hardware-sim/Sources/EVSESimulator",
                 swiftSettings: strict),

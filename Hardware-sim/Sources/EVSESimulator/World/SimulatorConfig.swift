@@ -1,0 +1,61 @@
+import Drivers
+import HAL
+
+/// What the simulated charger is made of. Built from a sim board file, or from
+/// `--connectors N` with the defaults of `Board/sim-2x22kw.yaml`.
+public struct SimulatorConfig: Sendable {
+    public struct Connector: Sendable {
+        public var id: Int
+        /// The most the charger's hardware allows; the firmware's limit, not the EV's.
+        public var maxCurrentA: Double
+        public var phases: Int
+        /// nil: a Type 2 socket (a cable with a PP resistor is plugged in);
+        /// a value: a fixed cable with that rating (no PP).
+        public var fixedCableA: Double?
+        public var meterMap: MeterRegisterMap
+
+        public init(id: Int, maxCurrentA: Double = 32, phases: Int = 3, fixedCableA: Double? = nil,
+                    meterMap: MeterRegisterMap = SDM630.registerMap) {
+            self.id = id
+            self.maxCurrentA = maxCurrentA
+            self.phases = phases
+            self.fixedCableA = fixedCableA
+            self.meterMap = meterMap
+        }
+    }
+
+    public enum WiegandFormat: Sendable, Equatable {
+        /// 26 bit for UIDs of up to 3 bytes, 34 bit for longer ones (first 4 bytes).
+        case automatic
+        case bits(Int)
+    }
+
+    public var model: String
+    public var connectors: [Connector]
+    public var nominalVoltage: Double
+    public var frequency: Double
+    public var displayBus: String
+    public var displayAddress: UInt8
+    public var displayColumns: Int
+    public var displayRows: Int
+    public var wiegand: WiegandFormat
+
+    public init(model: String = "evse-sim", connectors: [Connector], nominalVoltage: Double = 230,
+                frequency: Double = 50, displayBus: String = "sim", displayAddress: UInt8 = 39,
+                displayColumns: Int = 20, displayRows: Int = 4, wiegand: WiegandFormat = .automatic) {
+        self.model = model
+        self.connectors = connectors
+        self.nominalVoltage = nominalVoltage
+        self.frequency = frequency
+        self.displayBus = displayBus
+        self.displayAddress = displayAddress
+        self.displayColumns = displayColumns
+        self.displayRows = displayRows
+        self.wiegand = wiegand
+    }
+
+    /// N Type 2 sockets, 3-phase 32 A, SDM630 meters: the sim-2x22kw board.
+    public static func standard(connectors n: Int) -> SimulatorConfig {
+        SimulatorConfig(model: "sim-\(n)x22kw", connectors: (1...max(1, n)).map { Connector(id: $0) })
+    }
+}
