@@ -48,6 +48,15 @@ public struct GPIOLineRef: Sendable, Equatable, CustomStringConvertible {
     /// Where it was written, to point duplicate-use errors at both places.
     public var line: Int
 
+    public init(address: GPIOLineAddress, activeLow: Bool = false, bias: GPIOBias = .asIs,
+                debounce: EVSEDuration = .zero, line: Int = 0) {
+        self.address = address
+        self.activeLow = activeLow
+        self.bias = bias
+        self.debounce = debounce
+        self.line = line
+    }
+
     public func config(_ direction: GPIOLineConfig.Direction, edges: GPIOEdgeDetection = .none,
                        consumer: String = "evsed") -> GPIOLineConfig {
         GPIOLineConfig(direction: direction, activeLow: activeLow, bias: bias, edges: edges, consumer: consumer)

@@ -1,0 +1,174 @@
+/// The words and numbers on the display, per state and language, fitted to the display.
+///
+/// Each screen is a list of segments with a priority. They are word-wrapped to the width; short
+/// figures (kW, kWh, time) may share a line. When the screen has too few rows, the least
+/// important segment goes first (e.g. on a 16×2 display the elapsed time gives way before the
+/// energy). Lengths are counted in characters; replacing characters the display cannot draw
+/// (é, ü, ß) is the display driver's job.
+public enum DisplayContent {
+    public static func screen(for state: DisplayState, language: DisplayLanguage, columns: Int, rows: Int) -> [String] {
+        layout(segments(for: state, language: language), columns: columns, rows: rows)
+    }
+
+    // MARK: Layout
+
+    struct Segment {
+        var text: String
+        /// Higher stays longer.
+        var priority: Int
+        /// May share a line with a neighbouring inline segment.
+        var inline: Bool = false
+    }
+
+    static func layout(_ segments: [Segment], columns: Int, rows: Int) -> [String] {
+        guard columns > 0, rows > 0 else { return [] }
+        var kept = segments.filter { !$0.text.isEmpty }
+        while true {
+            let lines = pack(kept, columns: columns)
+            if lines.count <= rows || kept.count <= 1 { return Array(lines.prefix(rows)) }
+            // Drop the least important; among equals, the last one.
+            var drop = kept.count - 1
+            for i in kept.indices.reversed() where kept[i].priority < kept[drop].priority { drop = i }
+            kept.remove(at: drop)
+        }
+    }
+
+    static func pack(_ segments: [Segment], columns: Int) -> [String] {
+        var lines: [String] = []
+        var lastWasInline = false
+        for s in segments {
+            let wrapped = wrap(s.text, columns: columns)
+            if s.inline, lastWasInline, wrapped.count == 1, let last = lines.last,
+               last.count + 1 + wrapped[0].count <= columns {
+                lines[lines.count - 1] = last + " " + wrapped[0]
+            } else {
+                lines.append(contentsOf: wrapped)
+            }
+            lastWasInline = s.inline
+        }
+        return lines
+    }
+
+    /// Greedy word wrap; words longer than a line are split.
+    static func wrap(_ text: String, columns: Int) -> [String] {
+        guard columns > 0 else { return [] }
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            var w = Substring(word)
+            while w.count > columns {
+                if !current.isEmpty { lines.append(current); current = "" }
+                lines.append(String(w.prefix(columns)))
+                w = w.dropFirst(columns)
+            }
+            if w.isEmpty { continue }
+            if current.isEmpty {
+                current = String(w)
+            } else if current.count + 1 + w.count <= columns {
+                current += " " + w
+            } else {
+                lines.append(current)
+                current = String(w)
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    // MARK: Numbers
+
+    static func decimal(_ x: Double, places: Int, language: DisplayLanguage) -> String {
+        let v = x.isFinite ? max(0, x) : 0
+        var scale = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = Int((min(v, 1e12) * Double(scale)).rounded())
+        let whole = scaled / scale
+        guard places > 0 else { return String(whole) }
+        var frac = String(scaled % scale)
+        while frac.count < places { frac = "0" + frac }
+        return "\(whole)\(language == .en ? "." : ",")\(frac)"
+    }
+
+    static func duration(_ seconds: Int) -> String {
+        let s = max(0, seconds)
+        let h = s / 3600, m = (s / 60) % 60, sec = s % 60
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        return "\(h):\(two(m)):\(two(sec))"
+    }
+
+    // MARK: Texts
+
+    static func segments(for state: DisplayState, language l: DisplayLanguage) -> [Segment] {
+        func t(_ en: String, _ de: String, _ fr: String, _ nl: String) -> String {
+            switch l {
+            case .en: return en
+            case .de: return de
+            case .fr: return fr
+            case .nl: return nl
+            }
+        }
+        let kWh = { (e: Double) in Segment(text: decimal(e, places: 2, language: l) + " kWh", priority: 4, inline: true) }
+        let time = { (s: Int) in Segment(text: duration(s), priority: 2, inline: true) }
+        switch state {
+        case .idle:
+            return [Segment(text: t("Ready", "Bereit", "Disponible", "Beschikbaar"), priority: 2),
+                    Segment(text: t("Present your card", "Karte vorhalten", "Présentez votre badge", "Houd uw pas voor de lezer"), priority: 3),
+                    Segment(text: t("to start charging", "um zu laden", "pour charger", "om te laden"), priority: 1)]
+        case .reserved:
+            return [Segment(text: t("Reserved", "Reserviert", "Réservé", "Gereserveerd"), priority: 3),
+                    Segment(text: t("Present your card", "Karte vorhalten", "Présentez votre badge", "Houd uw pas voor de lezer"), priority: 2)]
+        case .authorizing:
+            return [Segment(text: t("Checking card", "Karte wird geprüft", "Vérification du badge", "Pas wordt gecontroleerd"), priority: 3),
+                    Segment(text: t("Please wait", "Bitte warten", "Veuillez patienter", "Even geduld"), priority: 1)]
+        case .authorizationRejected:
+            return [Segment(text: t("Card rejected", "Karte abgelehnt", "Badge refusé", "Pas geweigerd"), priority: 3),
+                    Segment(text: t("Not authorized to charge here", "Keine Ladeberechtigung", "Recharge non autorisée", "Niet gemachtigd om hier te laden"), priority: 1)]
+        case .plugInCable:
+            return [Segment(text: t("Card accepted", "Karte akzeptiert", "Badge accepté", "Pas geaccepteerd"), priority: 2),
+                    Segment(text: t("Plug in the cable", "Kabel einstecken", "Branchez le câble", "Steek de kabel in"), priority: 3)]
+        case let .charging(kW, energy, elapsed):
+            return [Segment(text: t("Charging", "Lädt", "En charge", "Laden"), priority: 3, inline: true),
+                    Segment(text: decimal(kW, places: 1, language: l) + " kW", priority: 4, inline: true),
+                    kWh(energy), time(elapsed)]
+        case let .suspended(byVehicle, energy, elapsed):
+            let title = byVehicle
+                ? t("Paused by vehicle", "Pause durch Fahrzeug", "Pause par le véhicule", "Gepauzeerd door auto")
+                : t("Waiting for power", "Warten auf Leistung", "En attente de puissance", "Wacht op vermogen")
+            return [Segment(text: title, priority: 5), kWh(energy), time(elapsed)]
+        case let .finished(energy, duration):
+            return [Segment(text: t("Charging finished", "Laden beendet", "Charge terminée", "Laden voltooid"), priority: 5),
+                    kWh(energy), time(duration),
+                    Segment(text: t("Unplug the cable", "Kabel abziehen", "Débranchez le câble", "Koppel de kabel los"), priority: 1)]
+        case .unavailable:
+            return [Segment(text: t("Out of service", "Außer Betrieb", "Hors service", "Buiten gebruik"), priority: 3),
+                    Segment(text: t("Please use another charger", "Bitte andere Ladestation nutzen", "Utilisez une autre borne", "Gebruik een andere laadpaal"), priority: 1)]
+        case let .faulted(fault):
+            return [Segment(text: t("Fault", "Störung", "Défaut", "Storing"), priority: 2),
+                    Segment(text: faultText(fault, t), priority: 3),
+                    Segment(text: t("Call service", "Service anrufen", "Appelez le service", "Bel de service"), priority: 1)]
+        }
+    }
+
+    static func faultText(_ f: DisplayFault, _ t: (String, String, String, String) -> String) -> String {
+        switch f {
+        case .groundFailure:
+            return t("Earth fault (RCD tripped)", "Fehlerstrom (FI ausgelöst)", "Défaut de terre (différentiel)", "Aardlek (aardlekschakelaar)")
+        case .emergencyStop:
+            return t("Emergency stop pressed", "Not-Halt betätigt", "Arrêt d'urgence activé", "Noodstop ingedrukt")
+        case .overTemperature:
+            return t("Too hot, cooling down", "Zu heiß, kühlt ab", "Surchauffe, refroidissement", "Te warm, koelt af")
+        case .contactorWelded:
+            return t("Power switch stuck", "Schütz verklebt", "Contacteur soudé", "Schakelaar vastgelast")
+        case .lockFailure:
+            return t("Cable lock failure", "Kabelverriegelung defekt", "Défaut du verrou de câble", "Kabelvergrendeling defect")
+        case .meterFailure:
+            return t("Energy meter failure", "Zähler defekt", "Défaut du compteur", "Energiemeter defect")
+        case .readerFailure:
+            return t("Card reader failure", "Kartenleser defekt", "Défaut du lecteur de badge", "Paslezer defect")
+        case .pilotFault:
+            return t("Vehicle signal fault", "Fehler im Fahrzeugsignal", "Défaut du signal véhicule", "Fout in voertuigsignaal")
+        case .overCurrent:
+            return t("Vehicle drew too much current", "Überstrom vom Fahrzeug", "Surintensité du véhicule", "Te hoge stroom van auto")
+        }
+    }
+}

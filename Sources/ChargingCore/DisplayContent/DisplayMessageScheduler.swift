@@ -1,0 +1,131 @@
+/// Backend display messages (OCPP 2.0.1 SetDisplayMessage, 1.6 DataTransfer-based variants).
+
+public enum DisplayMessagePriority: String, Hashable, Sendable, CaseIterable {
+    /// Shown alone, in front of everything; the newest one wins; nothing of the station's own
+    /// replaces it (OCPP 2.0.1 AlwaysFront).
+    case alwaysFront
+    /// Shown in front of the normal cycle: they rotate with the station's own screen and the
+    /// normal-cycle messages wait until they are gone (OCPP 2.0.1 InFront).
+    case inFront
+    /// Rotates with the station's own screen (OCPP 2.0.1 NormalCycle).
+    case normalCycle
+}
+
+/// The station states a message can be limited to (OCPP 2.0.1 MessageStateEnumType + 2.1's Suspended).
+public enum DisplayMessageStateFilter: String, Hashable, Sendable, CaseIterable {
+    case idle, charging, suspended, faulted, unavailable
+}
+
+public struct DisplayMessage: Hashable, Sendable {
+    public var id: Int
+    public var priority: DisplayMessagePriority
+    public var text: String
+    /// Unix seconds: shown from `startsAt` (inclusive) until `endsAt` (exclusive); `nil` = open.
+    public var startsAt: Int64?
+    public var endsAt: Int64?
+    /// Shown only in these states; empty = in every state.
+    public var states: Set<DisplayMessageStateFilter>
+    /// Shown only while this transaction runs.
+    public var transactionId: String?
+
+    public init(id: Int, priority: DisplayMessagePriority, text: String, startsAt: Int64? = nil, endsAt: Int64? = nil,
+                states: Set<DisplayMessageStateFilter> = [], transactionId: String? = nil) {
+        self.id = id
+        self.priority = priority
+        self.text = text
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.states = states
+        self.transactionId = transactionId
+    }
+
+    public func isShown(at now: Int64, state: DisplayMessageStateFilter, transactionId current: String?) -> Bool {
+        if let s = startsAt, now < s { return false }
+        if let e = endsAt, now >= e { return false }
+        if !states.isEmpty && !states.contains(state) { return false }
+        if let bound = transactionId, bound != current { return false }
+        return true
+    }
+}
+
+/// Decides what the display shows at an instant. Pure: the caller passes the time, the state
+/// and the running transaction; the same inputs give the same frame.
+///
+/// Rotation: the screens to cycle (station screen first, then messages by id) each get
+/// `cycleSeconds`; which one is up is `(now / cycleSeconds) mod count`, so the display needs no
+/// memory of what it showed before and a restart does not reshuffle it.
+public struct DisplayMessageScheduler: Hashable, Sendable {
+    public var language: DisplayLanguage
+    public var columns: Int
+    public var rows: Int
+    public var cycleSeconds: Int
+    public private(set) var messages: [DisplayMessage] = []
+    /// Order of arrival: the newest AlwaysFront message wins.
+    private var arrival: [Int: Int] = [:]
+    private var arrivals = 0
+
+    public init(language: DisplayLanguage = .en, columns: Int = 20, rows: Int = 4, cycleSeconds: Int = 8) {
+        self.language = language
+        self.columns = columns
+        self.rows = rows
+        self.cycleSeconds = cycleSeconds
+    }
+
+    /// Adds a message, or replaces the one with the same id.
+    public mutating func set(_ message: DisplayMessage) {
+        messages.removeAll { $0.id == message.id }
+        messages.append(message)
+        messages.sort { $0.id < $1.id }
+        arrivals += 1
+        arrival[message.id] = arrivals
+    }
+
+    /// Removes the message with `id`; false when there was none.
+    @discardableResult
+    public mutating func clear(id: Int) -> Bool {
+        let had = messages.contains { $0.id == id }
+        messages.removeAll { $0.id == id }
+        arrival[id] = nil
+        return had
+    }
+
+    public mutating func clearAll() {
+        messages.removeAll()
+        arrival.removeAll()
+    }
+
+    /// Drops messages whose window has ended; returns their ids (to report or unpersist).
+    @discardableResult
+    public mutating func removeExpired(at now: Int64) -> [Int] {
+        let gone = messages.filter { m in m.endsAt.map { now >= $0 } ?? false }.map(\.id)
+        for id in gone { _ = clear(id: id) }
+        return gone
+    }
+
+    /// What is up at `now` (unix seconds): the message id shown, or `nil` for the station screen.
+    public func current(at now: Int64, state: DisplayState, transactionId: String?) -> DisplayMessage? {
+        let filter = state.messageState
+        let shown = messages.filter { $0.isShown(at: now, state: filter, transactionId: transactionId) }
+        if let front = shown.filter({ $0.priority == .alwaysFront }).max(by: { (arrival[$0.id] ?? 0) < (arrival[$1.id] ?? 0) }) {
+            return front
+        }
+        let inFront = shown.filter { $0.priority == .inFront }
+        let cycle: [DisplayMessage?] = [nil] + (inFront.isEmpty ? shown.filter { $0.priority == .normalCycle } : inFront)
+        let slot = Self.floorDiv(now, Int64(max(1, cycleSeconds)))
+        let index = Int(((slot % Int64(cycle.count)) + Int64(cycle.count)) % Int64(cycle.count))
+        return cycle[index]
+    }
+
+    /// The lines to show at `now`.
+    public func frame(at now: Int64, state: DisplayState, transactionId: String?) -> [String] {
+        if let m = current(at: now, state: state, transactionId: transactionId) {
+            return DisplayContent.layout([DisplayContent.Segment(text: m.text, priority: 1)], columns: columns, rows: rows)
+        }
+        return DisplayContent.screen(for: state, language: language, columns: columns, rows: rows)
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}

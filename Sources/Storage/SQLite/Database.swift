@@ -1,0 +1,75 @@
+import CSQLite
+import Synchronization
+
+/// The station's SQLite database file.
+///
+/// Opened with:
+/// - `journal_mode=WAL`: writers never block readers, and a commit is one append to the WAL,
+///   which survives a power cut at any point (the file is either before or after the commit).
+/// - `synchronous=FULL`: every COMMIT waits for the WAL fsync. With WAL the cheaper `NORMAL` keeps
+///   the file consistent but may lose the last commits on power loss; here a commit is a billing
+///   fact (a session ended with this meter value, a transaction event queued for the CSMS), and
+///   it must not be reported as done and then vanish. The cost is one fsync per transaction,
+///   which is why bulk writes (local list updates) run in a single transaction.
+/// - `foreign_keys=ON`, and a busy timeout so a concurrent tool (sqlite3 shell, backup) that holds
+///   the lock briefly makes us wait instead of fail.
+///
+/// Threading: one `Database` object per owner (the station uses it from its one executor). It is
+/// `Sendable` because every access goes through a mutex that hands the single connection to one
+/// caller at a time; the mutex is not re-entrant, so code inside `withConnection`/`transaction`
+/// uses the `Connection` it is given and never calls back into the `Database`.
+public final class Database: Sendable {
+    public let path: String
+    private let connection: Mutex<Connection?>
+
+    /// Opens (creating if needed) the database at `path`; `":memory:"` gives a private in-memory
+    /// database for tests (WAL does not apply there).
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+        self.path = path
+        let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        try connection.executeScript("PRAGMA foreign_keys = ON")
+        let mode = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.string(0) } ?? ""
+        guard mode.lowercased() == "wal" || (path == ":memory:" && mode.lowercased() == "memory") else {
+            throw StorageError.sqlite(code: SQLITE_ERROR,
+                                      message: "'\(path)' could not be switched to WAL (journal mode is '\(mode)')",
+                                      sql: "PRAGMA journal_mode = WAL")
+        }
+        try connection.executeScript("PRAGMA synchronous = FULL")
+        self.connection = Mutex(connection)
+    }
+
+    public static func inMemory() throws -> Database { try Database(path: ":memory:") }
+
+    /// Runs `body` with exclusive use of the connection (no transaction is opened).
+    public func withConnection<T: Sendable>(_ body: (Connection) throws -> T) throws -> T {
+        try connection.withLock { connection throws -> T in
+            guard let connection else { throw StorageError.databaseClosed }
+            return try body(connection)
+        }
+    }
+
+    /// Runs `body` in one transaction (`BEGIN IMMEDIATE` … `COMMIT`, `ROLLBACK` if it throws).
+    public func transaction<T: Sendable>(_ body: (Connection) throws -> T) throws -> T {
+        try withConnection { try $0.transaction(body) }
+    }
+
+    public func execute(_ sql: String, _ bindings: [SQLValue] = []) throws {
+        try withConnection { try $0.execute(sql, bindings) }
+    }
+
+    public func query<T: Sendable>(_ sql: String, _ bindings: [SQLValue] = [],
+                                   row: (Statement) throws -> T) throws -> [T] {
+        try withConnection { try $0.query(sql, bindings, row: row) }
+    }
+
+    /// The journal mode in effect: `"wal"` for a file database.
+    public func journalMode() throws -> String {
+        try withConnection { try $0.queryFirst("PRAGMA journal_mode") { try $0.string(0) } ?? "" }
+    }
+
+    /// Closes the connection (checkpointing the WAL). Later calls throw `databaseClosed`.
+    /// Dropping the last reference closes it too.
+    public func close() {
+        connection.withLock { $0 = nil }
+    }
+}

@@ -1,1 +1,0 @@
-print("evsectl: not built yet")
