@@ -34,6 +34,16 @@ public indirect enum StorageError: Error, Equatable, Sendable, CustomStringConve
         return nil
     }
 
+    /// SQLite's extended result code (e.g. `SQLITE_CONSTRAINT_PRIMARYKEY`), if this came from SQLite.
+    public var sqliteExtendedCode: Int32? {
+        if case .sqlite(let code, _, _) = self { return code }
+        return nil
+    }
+
+    /// A UNIQUE/PRIMARY KEY clash (`SQLITE_CONSTRAINT_PRIMARYKEY`, which the C macro spells as
+    /// an expression Swift does not import).
+    public var isPrimaryKeyViolation: Bool { sqliteExtendedCode == SQLITE_CONSTRAINT | (6 << 8) }
+
     public var description: String {
         switch self {
         case .sqlite(let code, let message, let sql):

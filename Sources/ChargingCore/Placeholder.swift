@@ -1,1 +1,0 @@
-// Placeholder until the ChargingCore work lands.

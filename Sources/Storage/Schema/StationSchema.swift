@@ -1,0 +1,97 @@
+/// The station database's schema history. Append new steps at the end; never edit a shipped one.
+///
+/// Times: `*_at` columns are unix seconds (authorization expiry and use), `*_at_ms` unix
+/// milliseconds (sessions, queue, security log). Energies are watt-hours from the meter's register.
+public enum StationSchema {
+    public static let migrations: [Migration] = [
+        Migration(version: 1, summary: "station configuration and connector availability", sql: """
+            CREATE TABLE config (
+                key   TEXT PRIMARY KEY NOT NULL CHECK (key <> ''),
+                value TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE connector_availability (
+                connector_id INTEGER PRIMARY KEY CHECK (connector_id >= 0),
+                availability TEXT NOT NULL CHECK (availability IN ('Operative', 'Inoperative'))
+            );
+            """),
+        Migration(version: 2, summary: "authorization cache and local authorization list", sql: """
+            CREATE TABLE authorization_cache (
+                id_token        TEXT PRIMARY KEY NOT NULL,
+                status          TEXT NOT NULL,
+                expires_at      INTEGER,
+                parent_id_token TEXT,
+                last_used_at    INTEGER NOT NULL,
+                -- Strictly increasing on every put/lookup: the LRU order, immune to clock steps
+                -- and to many uses within the same second.
+                use_order       INTEGER NOT NULL
+            );
+            CREATE INDEX authorization_cache_by_use ON authorization_cache (use_order);
+            CREATE TABLE local_list (
+                id_token        TEXT PRIMARY KEY NOT NULL,
+                status          TEXT NOT NULL,
+                expires_at      INTEGER,
+                parent_id_token TEXT
+            ) WITHOUT ROWID;
+            CREATE TABLE local_list_version (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                version   INTEGER NOT NULL CHECK (version >= 0)
+            );
+            """),
+        Migration(version: 3, summary: "session journal and transaction queue", sql: """
+            CREATE TABLE sessions (
+                id              TEXT PRIMARY KEY NOT NULL,
+                connector_id    INTEGER NOT NULL,
+                id_token        TEXT,
+                parent_id_token TEXT,
+                transaction_id  TEXT,
+                state           TEXT NOT NULL,
+                start_reason    TEXT,
+                started_at_ms   INTEGER NOT NULL,
+                meter_start_wh  REAL NOT NULL,
+                updated_at_ms   INTEGER NOT NULL,
+                stop_reason     TEXT,
+                meter_stop_wh   REAL,
+                ended_at_ms     INTEGER,
+                CHECK ((ended_at_ms IS NULL) = (meter_stop_wh IS NULL))
+            );
+            CREATE INDEX sessions_open ON sessions (started_at_ms) WHERE ended_at_ms IS NULL;
+            CREATE TABLE session_meter_samples (
+                seq         INTEGER PRIMARY KEY,
+                session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                taken_at_ms INTEGER NOT NULL,
+                energy_wh   REAL NOT NULL,
+                power_w     REAL
+            );
+            CREATE INDEX session_meter_samples_by_session ON session_meter_samples (session_id, seq);
+            CREATE TABLE session_suspensions (
+                session_id    TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                started_at_ms INTEGER NOT NULL,
+                ended_at_ms   INTEGER,
+                reason        TEXT NOT NULL,
+                PRIMARY KEY (session_id, started_at_ms)
+            );
+            -- AUTOINCREMENT: a sequence number is never reused after its row is acknowledged and
+            -- deleted, so a late acknowledgement can never hit a newer message.
+            CREATE TABLE transaction_queue (
+                seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind               TEXT NOT NULL,
+                payload            TEXT NOT NULL,
+                session_id         TEXT,
+                enqueued_at_ms     INTEGER NOT NULL,
+                attempts           INTEGER NOT NULL DEFAULT 0,
+                last_attempt_at_ms INTEGER
+            );
+            """),
+        Migration(version: 4, summary: "security event log", sql: """
+            CREATE TABLE security_events (
+                seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+                occurred_at_ms INTEGER NOT NULL,
+                kind           TEXT NOT NULL,
+                detail         TEXT
+            );
+            """),
+    ]
+
+    public static let migrator = Migrator(migrations)
+    public static var latestVersion: Int { migrator.latestVersion }
+}

@@ -1,0 +1,3 @@
+import ChargingCore
+import Drivers
+import HAL
