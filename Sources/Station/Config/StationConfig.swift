@@ -1,7 +1,8 @@
 import BoardDescription
+import HAL
 
 /// How a station decides who may charge when no backend answers (standalone or offline).
-public enum AuthorizationMode: String, Sendable, CaseIterable {
+public enum StationAuthorizationMode: String, Sendable, CaseIterable {
     /// Anyone may charge: plugging in starts a session with no card.
     case freeVend = "free_vend"
     /// Only cards on the local authorization list (the demo cards, or a list a backend sent).
@@ -39,7 +40,7 @@ public struct OfflinePolicy: Sendable, Equatable {
 }
 
 public struct AuthorizationSettings: Sendable, Equatable {
-    public var mode: AuthorizationMode = .localList
+    public var mode: StationAuthorizationMode = .localList
     public var offline = OfflinePolicy()
     public var cards: [DemoCard] = []
     public init() {}
@@ -122,7 +123,7 @@ public struct StationConfig: Sendable, Equatable {
     static func authorization(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> AuthorizationSettings {
         var a = AuthorizationSettings()
         var f = try r.mapping(node, "authorization")
-        if let n = f.optional("mode") { a.mode = try r.oneOf(n, "authorization.mode", AuthorizationMode.self) }
+        if let n = f.optional("mode") { a.mode = try r.oneOf(n, "authorization.mode", StationAuthorizationMode.self) }
         if let n = f.optional("offline") {
             var o = try r.mapping(n, "authorization.offline")
             if let v = o.optional("from_local_list") { a.offline.authorizeFromLocalList = try r.bool(v, o.sub("from_local_list")) }
