@@ -48,7 +48,7 @@ struct Evsed: ParsableCommand {
         do {
             if let config { station = try StationConfig.load(path: config) }
         } catch {
-            fputs("<3>evsed: \(error)\n", stderr)
+            StandardError.write("<3>evsed: \(error)\n")
             throw ExitCode(78)  // EX_CONFIG: restarting does not fix a file
         }
         if let dataDir { station.dataDirectory = dataDir }
@@ -172,5 +172,11 @@ enum Entropy {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return value ^ UInt64(truncatingIfNeeded: ts.tv_nsec) ^ (UInt64(truncatingIfNeeded: ts.tv_sec) << 20)
+    }
+}
+
+enum StandardError {
+    static func write(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
     }
 }

@@ -22,7 +22,7 @@ enum Repo {
 /// A fresh directory under /tmp for one test's database.
 func temporaryDirectory() -> String {
     var template = Array("/tmp/station-test-XXXXXX".utf8CString)
-    guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress) }) else { return "/tmp" }
+    guard let p = template.withUnsafeMutableBufferPointer({ buf in buf.baseAddress.flatMap { mkdtemp($0) } }) else { return "/tmp" }
     return String(cString: p)
 }
 

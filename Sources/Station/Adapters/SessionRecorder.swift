@@ -8,71 +8,75 @@ import Storage
 /// the recorder remembers per session what is already on disk and writes only the difference.
 final class SessionRecorder {
     let journal: SessionJournal
-    private var lastSampleMs: [String: UInt64] = [:]
-    private var openSuspension: [String: UInt64] = [:]
-    private var closedSuspensions: [String: Set<UInt64>] = [:]
+
+    /// What of one session is on disk: samples up to `lastSampleMs`, the first `begun`
+    /// suspended periods begun and the first `ended` ended (the core only appends periods and
+    /// only closes the last), `lastStartMs` the latest period start written (starts are unique
+    /// per session in the journal; two periods starting in the same millisecond are written a
+    /// millisecond apart).
+    struct Written: Sendable {
+        var lastSampleMs: UInt64?
+        var begun = 0
+        var ended = 0
+        var lastStartMs: Int64?
+    }
+    private var written: [String: Written] = [:]
 
     init(journal: SessionJournal) { self.journal = journal }
 
     func started(_ s: Session, state: String) throws {
-        try journal.atomically { w in
+        written[s.id] = try journal.atomically { w in
             _ = try w.beginSession(SessionStart(id: s.id, connectorId: s.connectorId, idToken: s.idToken.value,
                                                 parentIdToken: s.parentIdToken?.value, state: state,
                                                 startReason: s.startReason.rawValue,
                                                 startedAtMs: Int64(s.startedAtUnixMs), meterStartWh: s.meterStartWh))
-            try Self.writeDelta(s, w, lastSampleMs: nil, openSuspension: nil, closed: [])
+            return try Self.writeDelta(s, w, Written())
         }
-        remember(s)
     }
 
     func updated(_ s: Session, state: String) throws {
-        let (last, open, closed) = (lastSampleMs[s.id], openSuspension[s.id], closedSuspensions[s.id] ?? [])
-        try journal.atomically { w in
+        let before = written[s.id] ?? Written()
+        written[s.id] = try journal.atomically { w in
             try w.updateSession(s.id, atMs: Int64(s.sampledValues.last?.atUnixMs ?? s.startedAtUnixMs), state: state)
-            try Self.writeDelta(s, w, lastSampleMs: last, openSuspension: open, closed: closed)
+            return try Self.writeDelta(s, w, before)
         }
-        remember(s)
     }
 
     /// Ends the session in the journal, once. An already ended session is reported by the
     /// journal as `sessionAlreadyEnded` and changes nothing.
     func ended(_ s: Session, state: String) throws {
         guard let reason = s.stopReason else { return }
-        let (last, open, closed) = (lastSampleMs[s.id], openSuspension[s.id], closedSuspensions[s.id] ?? [])
-        try journal.atomically { w in
-            try Self.writeDelta(s, w, lastSampleMs: last, openSuspension: open, closed: closed)
+        let before = written[s.id] ?? Written()
+        _ = try journal.atomically { w in
+            let after = try Self.writeDelta(s, w, before)
             _ = try w.endSession(s.id, stopReason: reason.rawValue, meterStopWh: s.meterStopWh ?? s.lastKnownEnergyWh,
                                  atMs: Int64(s.stoppedAtUnixMs ?? s.startedAtUnixMs), state: state)
+            return after
         }
-        lastSampleMs[s.id] = nil
-        openSuspension[s.id] = nil
-        closedSuspensions[s.id] = nil
+        written[s.id] = nil
     }
 
-    private func remember(_ s: Session) {
-        if let t = s.sampledValues.last?.atUnixMs { lastSampleMs[s.id] = max(t, lastSampleMs[s.id] ?? 0) }
-        openSuspension[s.id] = s.suspendedPeriods.last.flatMap { $0.toUnixMs == nil ? $0.fromUnixMs : nil }
-        closedSuspensions[s.id] = Set(s.suspendedPeriods.filter { $0.toUnixMs != nil }.map(\.fromUnixMs))
-    }
-
-    private static func writeDelta(_ s: Session, _ w: SessionJournal.Writer, lastSampleMs: UInt64?,
-                                   openSuspension: UInt64?, closed: Set<UInt64>) throws {
-        for v in s.sampledValues where lastSampleMs.map({ v.atUnixMs > $0 }) ?? true {
+    private static func writeDelta(_ s: Session, _ w: SessionJournal.Writer, _ before: Written) throws -> Written {
+        var out = before
+        for v in s.sampledValues where before.lastSampleMs.map({ v.atUnixMs > $0 }) ?? true {
             try w.appendMeterSample(SessionMeterSample(takenAtMs: Int64(v.atUnixMs), energyWh: v.energyWh, powerW: v.powerW),
                                     toSession: s.id)
+            out.lastSampleMs = max(out.lastSampleMs ?? 0, v.atUnixMs)
         }
-        var open = openSuspension
-        for p in s.suspendedPeriods where !closed.contains(p.fromUnixMs) {
-            if open != p.fromUnixMs {
-                if open != nil { _ = try w.endSuspension(ofSession: s.id, atMs: Int64(p.fromUnixMs)) }
-                try w.beginSuspension(ofSession: s.id, atMs: Int64(p.fromUnixMs), reason: p.cause.rawValue)
-                open = p.fromUnixMs
+        for (i, p) in s.suspendedPeriods.enumerated() {
+            if i >= out.begun {
+                var start = Int64(p.fromUnixMs)
+                if let last = out.lastStartMs, start <= last { start = last + 1 }
+                try w.beginSuspension(ofSession: s.id, atMs: start, reason: p.cause.rawValue)
+                out.begun = i + 1
+                out.lastStartMs = start
             }
-            if let to = p.toUnixMs {
-                _ = try w.endSuspension(ofSession: s.id, atMs: Int64(to))
-                open = nil
+            if let to = p.toUnixMs, i >= out.ended {
+                _ = try w.endSuspension(ofSession: s.id, atMs: max(Int64(to), out.lastStartMs ?? 0))
+                out.ended = i + 1
             }
         }
+        return out
     }
 
     /// The sessions the journal holds open (a crash or power cut left them), as core sessions.
@@ -93,7 +97,9 @@ final class SessionRecorder {
                                                 fromUnixMs: UInt64(max(0, $0.startedAtMs)),
                                                 toUnixMs: $0.endedAtMs.map { UInt64(max(0, $0)) })
                             })
-            remember(s)
+            written[s.id] = Written(lastSampleMs: samples.last.map { UInt64(max(0, $0.takenAtMs)) },
+                                    begun: suspensions.count, ended: suspensions.filter { $0.endedAtMs != nil }.count,
+                                    lastStartMs: suspensions.last?.startedAtMs)
             return s
         }
     }

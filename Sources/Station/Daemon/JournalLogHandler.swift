@@ -42,11 +42,10 @@ public struct JournalLogHandler: LogHandler {
         return line.replacingNewlines() + "\n"
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var all = metadata
-        if let explicit { all.merge(explicit) { $1 } }
-        let text = Self.format(level: level, label: label, message: message.description, metadata: all)
+        if let explicit = event.metadata { all.merge(explicit) { $1 } }
+        let text = Self.format(level: event.level, label: label, message: event.message.description, metadata: all)
         // One write per line: lines of concurrent loggers never interleave.
         _ = text.utf8CString.withUnsafeBufferPointer { buf in
             Glibc.write(STDERR_FILENO, buf.baseAddress, buf.count - 1)

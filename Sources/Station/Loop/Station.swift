@@ -148,6 +148,7 @@ public final class Station {
     public struct RecoveryReport: Sendable, Equatable {
         public var resumed: [String] = []
         public var ended: [String] = []
+        public init() {}
     }
 
     /// Puts every output in its safe state, reads the hardware (pilot, contactor feedback,
