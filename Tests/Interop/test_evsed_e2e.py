@@ -115,8 +115,11 @@ def test_session_stored_with_metered_energy_and_c_to_b_latency(sim, setup):
     e1 = c1(sim)["meter"]["energy_wh"]
     mark = len(evsed.log())
     wait_meter_read(evsed, e1, start=mark)
-    assert sim.post("/api/connectors/1/unplug")[0] == 200
+    # The car end of the cable comes out while the socket end is still locked (EV-side
+    # disconnect: the simulator's forced unplug): the session ends, then the lock opens.
+    assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
     evsed.wait_log(r"c1: session .* ended \(EVDisconnected\)", start=mark)
+    wait_for(lambda: not c1(sim)["lock"]["locked"], what="lock released after the session")
 
     rows = sessions(data)
     assert len(rows) == 1
@@ -156,13 +159,16 @@ def test_kill_minus_9_mid_session_is_recovered_and_ended_once(sim, setup):
     e1 = c1(sim)["meter"]["energy_wh"]
     mark = len(evsed.log())
     wait_meter_read(evsed, e1, start=mark)
-    sim.post("/api/connectors/1/unplug")
-    evsed.wait_log(r"c1: session " + session_id + r" ended", start=mark)
+    # This time the driver stops with the card, the lock opens, then the cable comes out.
+    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    evsed.wait_log(r"c1: session " + session_id + r" ended \(Local\)", start=mark)
+    wait_for(lambda: not c1(sim)["lock"]["locked"], what="lock released after the card stop")
+    assert sim.post("/api/connectors/1/unplug")[0] == 200
 
     rows = sessions(data)
     assert [r["id"] for r in rows] == [session_id]
     s = rows[0]
-    assert s["ended_at_ms"] is not None and s["stop_reason"] == "EVDisconnected"
+    assert s["ended_at_ms"] is not None and s["stop_reason"] == "Local"
     assert abs(s["meter_start_wh"] - e0) <= 1
     assert abs(s["meter_stop_wh"] - e1) <= 1
     print(f"\nrecovered session energy {s['meter_stop_wh'] - s['meter_start_wh']:.1f} Wh, simulator {e1 - e0:.1f} Wh")
