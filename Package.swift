@@ -54,6 +54,9 @@ let package = Package(
 
         // Persistence: our own thin SQLite wrapper (WAL, numbered migrations) and the stores.
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
+        .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
+                          path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
@@ -95,8 +98,9 @@ let package = Package(
                                    "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
+        .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",
-                    dependencies: ["EVSESimulator", "HALSim", "Drivers", "HAL", "BoardAssembly",
+                    dependencies: ["EVSESimulator", "HALSim", "HALLinux", "Drivers", "HAL", "BoardAssembly",
                                    "BoardDescription"],
                     swiftSettings: strict),
     ]

@@ -25,6 +25,8 @@ final class SimConnection: @unchecked Sendable {
 
     struct State {
         var fd: Int32 = -1
+        /// Connected, hello answered and everything re-opened: other callers may use the link.
+        var ready = false
         var generation: UInt64 = 0
         var nextID: UInt64 = 1
         var pending: [UInt64: ReplySlot] = [:]
@@ -145,15 +147,15 @@ final class SimConnection: @unchecked Sendable {
 
     // MARK: Connection
 
-    var isConnected: Bool { state.withLock { $0.fd >= 0 } }
+    var isConnected: Bool { state.withLock { $0.ready } }
 
     /// Connects, says hello and re-opens what was open, unless already connected. Attempts are
     /// spaced by `reconnectInterval`; in between, calls fail fast with `disconnected`.
     func ensureConnected() throws {
-        if state.withLock({ $0.fd >= 0 }) { return }
+        if state.withLock({ $0.ready }) { return }
         try connectLock.withLock { _ in
-            let (connected, shutDown, lastAttempt) = state.withLock { ($0.fd >= 0, $0.shutDown, $0.lastAttempt) }
-            if connected { return }
+            let (ready, shutDown, lastAttempt) = state.withLock { ($0.ready, $0.shutDown, $0.lastAttempt) }
+            if ready { return }
             if shutDown { throw HardwareError(.disconnected, device: "simulator link", "\(endpoint): backend was closed") }
             let now = monotonicMicroseconds()
             if let last = lastAttempt, Int64(now - last) < reconnectInterval.microseconds {
@@ -183,6 +185,9 @@ final class SimConnection: @unchecked Sendable {
                 connectionLost(generation: generation, closing: nil)
                 throw error
             }
+            // A registration the restarted simulator refuses is reported to this caller; the
+            // link itself is good, so other callers go ahead.
+            defer { state.withLock { if $0.generation == generation && $0.fd >= 0 { $0.ready = true } } }
             try reopenAll()
         }
     }
@@ -327,6 +332,7 @@ final class SimConnection: @unchecked Sendable {
                 guard s.generation == generation else { return [] }
                 if s.fd >= 0 { shutdown(s.fd, Int32(SHUT_RDWR)) }
                 s.fd = -1
+                s.ready = false
                 defer { s.pending.removeAll() }
                 return Array(s.pending.values)
             }

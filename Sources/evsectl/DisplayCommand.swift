@@ -13,7 +13,7 @@ struct DisplayCommand: ParsableCommand {
 
         func run() throws {
             let parts = try options.parts()
-            guard let display = try hardware("station.display", { try parts.display() }) else {
+            guard let display = try hardware("station.display", { try parts.display(consoleSink: { emit($0) }) }) else {
                 complain("\(parts.board.file): the board has no display (station.display)")
                 throw Exit.usage
             }

@@ -6,8 +6,8 @@ struct GPIOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpio", abstract: "Read, drive or watch one GPIO line.",
         discussion: """
-        LINE-REF is a part name from `evsectl board check` (c1.contactor.coil, station.estop), a
-        line name (CONTACTOR_1, c1.rcd) or CHIP:OFFSET (gpiochip0:17). Lines the board does not
+        LINE-REF is a part name from `evsectl board check` (c1.contactor.coil, station.estop), a \
+        line name (CONTACTOR_1, c1.rcd) or CHIP:OFFSET (gpiochip0:17). Lines the board does not \
         name are opened plain (active-high, no bias).
         """,
         subcommands: [Get.self, Set.self, Watch.self])
@@ -33,13 +33,18 @@ struct GPIOCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a line's logical level (1 = active).")
         @OptionGroup var options: BoardOptions
         @Argument(help: "LINE-REF") var line: String
+        @Flag(name: .long, help: "Read a line the board declares as an output (it is reconfigured as an input).")
+        var asInput = false
 
         func run() throws {
             let parts = try options.parts()
             let r = GPIOCommand.resolve(line, on: parts.board)
+            // Requesting a line as input turns a driven output off; that must be asked for.
+            if r.isOutput == true, !asInput {
+                complain("\(GPIOCommand.label(r)) is an output on this board: reading it would reconfigure it as an input (use --as-input)")
+                throw Exit.usage
+            }
             let level = try hardware(GPIOCommand.label(r)) {
-                // Outputs are read back by opening them as outputs would reset them: read as input
-                // only lines the board does not drive.
                 let l = try parts.backend.openGPIOLine(r.ref.address, config: r.ref.config(.input, consumer: "evsectl"))
                 defer { l.close() }
                 return try l.read()

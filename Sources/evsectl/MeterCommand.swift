@@ -12,12 +12,15 @@ struct MeterCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read every measurand of a meter.",
             discussion: """
-            Two ways to name the meter:
-              --board FILE [--connector N]   the meter(s) the board file wires (all connectors by default)
-              --map NAME-OR-PATH (--tcp HOST:PORT | --rtu DEVICE [--baud --parity --stop-bits]) [--unit N]
-                                             any meter, with a map from Board/meters (or a path)
-            --json prints one JSON object per reading: measurand → value (V, A, W, Wh, Hz); with
-            --board and several meters, an object per connector id.
+            Board mode: --board FILE [--connector N] reads the meters the board file wires \
+            (every connector's by default).
+
+            Direct mode: --map NAME-OR-PATH with --tcp HOST:PORT or --rtu DEVICE \
+            [--baud --parity --stop-bits], and --unit N, reads any meter with a map from \
+            --meters-dir (default Board/meters) or a path.
+
+            --json prints one JSON object per reading, measurand → value in V, A, W, Wh, Hz; \
+            in board mode without --connector, an object per connector id.
             """)
 
         @Option(name: .long, help: "The board description file.") var board: String?
@@ -134,8 +137,9 @@ struct MeterCommand: ParsableCommand {
                         }
                     } catch {
                         failed = true
-                        let device = board == nil ? " on \(meter.bus.name)" : ""
-                        complain("meter \(label)\(device) (unit \(meter.unit)): no valid answer: \(Self.explainFault(error))")
+                        let which = board == nil ? "meter at \(meter.bus.name) unit \(meter.unit)"
+                            : "connector \(label) meter (bus \(meter.bus.name) unit \(meter.unit))"
+                        complain("\(which): no valid answer: \(Self.explainFault(error))")
                     }
                 }
                 if json, !objects.isEmpty {

@@ -9,9 +9,9 @@ struct SelftestCommand: ParsableCommand {
         commandName: "selftest",
         abstract: "Walk every driver of the board and report pass/fail per part.",
         discussion: """
-        Safe by default: the pilot is set to not-ready (+12 V), the contactors are commanded
-        open and must read open, fault inputs must be clear, the RCD module's self-test runs,
-        an empty socket's lock is cycled, meters are read, the display shows a test screen.
+        Safe by default: the pilot is set to not-ready (+12 V), the contactors are commanded \
+        open and must read open, fault inputs must be clear, the RCD module's self-test runs, \
+        an empty socket's lock is cycled, meters are read, the display shows a test screen. \
         --cycle-contactors also closes each contactor briefly (no EV needed: be careful).
         """)
 
@@ -199,7 +199,7 @@ struct SelftestCommand: ParsableCommand {
         }
         if board.station.display != nil {
             report.check("station.display") {
-                guard let display = try parts.display() else { return (false, "not built") }
+                guard let display = try parts.display(consoleSink: { emit($0) }) else { return (false, "not built") }
                 try display.show(lines: TextLayout.wrap("SwiftEVSE selftest \(board.model)", columns: display.columns, rows: display.rows))
                 return (true, "\(display.columns)x\(display.rows) test screen shown (check by eye)")
             }

@@ -29,7 +29,10 @@ private func writeAll(fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            return write(fd, base + offset, buffer.count - offset)
+        }
         if n <= 0 {
             if n < 0, errno == EINTR { continue }
             return
@@ -127,6 +130,8 @@ func bootstrapLogging(verbose: Bool) {
 func explain(_ error: any Error) -> String {
     switch error {
     case let e as HardwareError:
+        // Backends that already say what to check end their detail with a question.
+        if e.detail.contains("?") { return e.description }
         switch e.kind {
         case .deviceMissing: return "\(e) (device missing: check the wiring, the device tree overlay and the board file)"
         case .permissionDenied: return "\(e) (permission denied: run as root or add the user to the gpio/dialout/i2c/input group)"

@@ -265,6 +265,11 @@ struct BoardLoaderErrorTests {
         expectError(text, field: "connectors[0].lock", line: try line(of: "lock:", in: text), "a fixed cable has no cable lock")
     }
 
+    @Test func pulseLockWithoutUnlockLine() throws {
+        let text = try editOnce(Self.simBoard, "      drive: {name: c1.lock.drive}\n", "      drive: {name: c1.lock.drive}\n      mode: pulse\n      pulse_ms: 200\n")
+        expectError(text, field: "connectors[0].lock.unlock", line: try line(of: "mode: pulse", in: text), "mode: pulse needs an unlock output")
+    }
+
     @Test func socketWithCableRating() throws {
         let text = try editOnce(Self.simBoard, "    type: socket\n", "    type: socket\n    cable_rating: 32\n")
         expectError(text, field: "connectors[0].cable_rating", line: try line(of: "cable_rating", in: text), "only for type: cable")

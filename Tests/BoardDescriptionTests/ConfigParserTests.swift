@@ -123,6 +123,12 @@ struct ConfigParserTests {
         #expect(root["b"]?.line == 3)
     }
 
+    @Test func byteOrderMarkAndApostrophesBeforeComments() throws {
+        let root = try parse("\u{FEFF}model: Bob 's board # comment\nb: 1\n")
+        #expect(root["model"]?.scalarText == "Bob 's board")
+        #expect(root["b"]?.int == 1)
+    }
+
     @Test func emptyDocumentIsNull() throws {
         #expect(try parse("# only a comment\n\n").isNull)
     }

@@ -33,9 +33,11 @@ import Testing
         #expect(EvdevEvent.decode(raw, longSize: 8).count == 1)
     }
 
-    @Test func onlyKeyPressesAndReleasesAreKeyEvents() {
-        #expect(EvdevEvent(seconds: 0, microseconds: 0, type: 1, code: 28, value: 1).keyEvent! == (28, true))
-        #expect(EvdevEvent(seconds: 0, microseconds: 0, type: 1, code: 28, value: 0).keyEvent! == (28, false))
+    @Test func onlyKeyPressesAndReleasesAreKeyEvents() throws {
+        let press = try #require(EvdevEvent(seconds: 0, microseconds: 0, type: 1, code: 28, value: 1).keyEvent)
+        #expect(press.code == 28 && press.pressed)
+        let release = try #require(EvdevEvent(seconds: 0, microseconds: 0, type: 1, code: 28, value: 0).keyEvent)
+        #expect(release.code == 28 && !release.pressed)
         #expect(EvdevEvent(seconds: 0, microseconds: 0, type: 1, code: 28, value: 2).keyEvent == nil)   // autorepeat
         #expect(EvdevEvent(seconds: 0, microseconds: 0, type: 4, code: 4, value: 458_782).keyEvent == nil) // EV_MSC scan
     }

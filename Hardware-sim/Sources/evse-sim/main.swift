@@ -97,22 +97,20 @@ struct EVSESim: AsyncParsableCommand {
             }
             let runtime = try await options.start()
             let host = try options.parse(options.http, "http").host
-            let ok = try await withThrowingTaskGroup(of: Bool?.self) { group in
-                group.addTask {
-                    try await runtime.run { port in announce(runtime, httpHost: host, httpPort: port) }
-                    return nil
+            let (ready, readySignal) = AsyncStream<Void>.makeStream()
+            let server = Task {
+                try await runtime.run { port in
+                    announce(runtime, httpHost: host, httpPort: port)
+                    readySignal.yield()
                 }
-                group.addTask {
-                    await ScenarioRunner(simulator: runtime.simulator, log: { say($0) }).run(script)
-                }
-                var result = false
-                while let r = try await group.next() {
-                    if let r { result = r; break }
-                }
-                group.cancelAll()
-                return result
             }
-            if !ok { throw ExitCode(1) }
+            // Steps start once the page is up, so a person can watch the run.
+            var it = ready.makeAsyncIterator()
+            _ = await it.next()
+            let ok = await ScenarioRunner(simulator: runtime.simulator, log: { say($0) }).run(script)
+            server.cancel()
+            // The servers need no orderly goodbye: leave with the scenario's verdict.
+            Foundation.exit(ok ? 0 : 1)
         }
     }
 }

@@ -296,6 +296,9 @@ private struct BoardValidator {
         if mode == .level, unlock != nil, let n = f.optional("unlock") {
             throw r.error(n, f.sub("unlock"), "only for mode: pulse (a level-driven lock unlocks by releasing drive)")
         }
+        if case .pulse = mode, unlock == nil, let n = f.optional("mode") {
+            throw r.error(n, f.sub("unlock"), "required field missing: mode: pulse needs an unlock output (the unlock pulse)")
+        }
         let feedback = try f.optional("feedback").map { n throws(BoardFileError) in try gpio(n, f.sub("feedback"), input: true) }
         var timeout = EVSEDuration.milliseconds(1000)
         if let n = f.optional("timeout_ms") { timeout = .milliseconds(Int64(try r.int(n, f.sub("timeout_ms"), in: 50...10_000, unit: "ms"))) }

@@ -12,7 +12,8 @@
 public enum ConfigParser {
     public static func parse(_ text: String, file: String) throws(BoardFileError) -> ConfigNode {
         var p = BlockParser(file: file)
-        try p.split(text)
+        // Editors on Windows may save a byte-order mark; it is not part of the first key.
+        try p.split(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
         return try p.parseDocument()
     }
 }
@@ -276,6 +277,8 @@ private struct InlineParser {
     mutating func parseWholeValue() throws(BoardFileError) -> ConfigNode {
         let node = try parseValue(inFlow: false)
         skipSpaces()
+        // A comment the line-level scan kept because an apostrophe looked like a quote.
+        if current == "#", pos > 0, text[pos - 1] == " " { return node }
         if !atEnd {
             throw fail("unexpected \"\(String(text[pos...]))\" after the value")
         }

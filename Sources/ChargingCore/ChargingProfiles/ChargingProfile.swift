@@ -110,6 +110,8 @@ public enum ChargingProfileError: Error, Hashable, Sendable, CustomStringConvert
     case txProfileOnStation(profileId: Int)
     case transactionIdOutsideTxProfile(profileId: Int)
     case negativeConnectorId(profileId: Int, connectorId: Int)
+    /// A time outside 1970...9999, or a period/duration beyond what OCPP's 32-bit integers carry.
+    case outOfRange(profileId: Int, field: String)
 
     public var description: String {
         switch self {
@@ -127,11 +129,15 @@ public enum ChargingProfileError: Error, Hashable, Sendable, CustomStringConvert
         case let .txProfileOnStation(id): return "charging profile \(id): a TxProfile needs a connector, not 0"
         case let .transactionIdOutsideTxProfile(id): return "charging profile \(id): only a TxProfile may name a transaction"
         case let .negativeConnectorId(id, c): return "charging profile \(id): connector id \(c) is negative"
+        case let .outOfRange(id, field): return "charging profile \(id): \(field) is out of range"
         }
     }
 }
 
 extension ChargingProfile {
+    /// 1970-01-01 ... 9999-12-31 23:59:59 UTC: keeps all schedule arithmetic far from overflow.
+    public static let validUnixTimes: ClosedRange<Int64> = 0...253_402_300_799
+
     /// Checks what both OCPP versions require of a profile installed on `connectorId` (0 = station).
     public func validate(connectorId: Int) throws(ChargingProfileError) {
         if connectorId < 0 { throw .negativeConnectorId(profileId: id, connectorId: connectorId) }
@@ -141,6 +147,12 @@ extension ChargingProfile {
         }
         if purpose == .txProfile && connectorId == 0 { throw .txProfileOnStation(profileId: id) }
         if purpose != .txProfile && transactionId != nil { throw .transactionIdOutsideTxProfile(profileId: id) }
+        let times = ChargingProfile.validUnixTimes
+        if let f = validFrom, !times.contains(f) { throw .outOfRange(profileId: id, field: "validFrom") }
+        if let t = validTo, !times.contains(t) { throw .outOfRange(profileId: id, field: "validTo") }
+        if let s = schedule.startSchedule, !times.contains(s) { throw .outOfRange(profileId: id, field: "startSchedule") }
+        if let d = schedule.duration, d > Int(Int32.max) { throw .outOfRange(profileId: id, field: "duration") }
+        if schedule.periods.contains(where: { $0.startPeriod > Int(Int32.max) }) { throw .outOfRange(profileId: id, field: "startPeriod") }
         if let f = validFrom, let t = validTo, f >= t { throw .validityEmpty(profileId: id, validFrom: f, validTo: t) }
         switch kind {
         case .absolute, .recurring:
@@ -161,8 +173,8 @@ extension ChargingProfile {
 
 /// A profile as installed on the station: on connector 0 (station-wide) or on one connector.
 public struct InstalledChargingProfile: Hashable, Sendable {
-    public var connectorId: Int
-    public var profile: ChargingProfile
+    public private(set) var connectorId: Int
+    public private(set) var profile: ChargingProfile
 
     /// Validates the profile for `connectorId`.
     public init(connectorId: Int, profile: ChargingProfile) throws(ChargingProfileError) {

@@ -101,13 +101,20 @@ public struct CompositeScheduleCalculator: Hashable, Sendable {
     /// The limit in force at `time` on `connectorId` (0 = station), in `unit`; `nil` = unlimited.
     public func limit(at time: Int64, connectorId: Int, transaction: ChargingTransactionContext? = nil,
                       unit: ChargingRateUnit = .amps) -> ChargingLimit? {
-        combined(at: time, connectorId: connectorId, transaction: transaction, relativeBase: time, unit: unit)
+        let t = Self.clampTime(time)
+        return combined(at: t, connectorId: connectorId, transaction: Self.clamp(transaction), relativeBase: t, unit: unit)
     }
+
+    /// Windows longer than this (a leap year) are cut to it; the result's `duration` says so.
+    public static let longestComposite = 366 * 86_400
 
     /// GetCompositeSchedule: what applies on `connectorId` over [start, start + duration).
     public func compositeSchedule(connectorId: Int, start: Int64, duration: Int, unit: ChargingRateUnit = .amps,
                                   transaction: ChargingTransactionContext? = nil) -> CompositeSchedule {
-        let span = Int64(max(0, duration))
+        // Out-of-range requests are clamped rather than trapping: the request comes from the network.
+        let start = Self.clampTime(start)
+        let transaction = Self.clamp(transaction)
+        let span = Int64(min(max(0, duration), Self.longestComposite))
         let end = start + span
         var points: Set<Int64> = [start]
         for p in relevant(connectorId: connectorId) {
@@ -219,13 +226,20 @@ public struct CompositeScheduleCalculator: Hashable, Sendable {
             let period = r.periodSeconds
             let first = Self.floorDiv(s - anchor, period)
             let last = Self.floorDiv(e - anchor, period)
-            // A bound on work for absurd windows: ~27 years of daily repetitions.
             var k = first
-            while k <= last && k - first < 10_000 {
+            while k <= last {
                 addSchedule(at: anchor + k * period, cutAt: period)
                 k += 1
             }
         }
+    }
+
+    private static func clampTime(_ t: Int64) -> Int64 {
+        min(max(t, ChargingProfile.validUnixTimes.lowerBound), ChargingProfile.validUnixTimes.upperBound)
+    }
+
+    private static func clamp(_ tx: ChargingTransactionContext?) -> ChargingTransactionContext? {
+        tx.map { ChargingTransactionContext(transactionId: $0.transactionId, startedAt: clampTime($0.startedAt)) }
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

@@ -49,9 +49,19 @@ public enum DisplayContent {
         return lines
     }
 
-    /// Greedy word wrap; words longer than a line are split.
+    /// Greedy word wrap; words longer than a line are split; line breaks in the text are kept,
+    /// other control characters become spaces (a backend message may carry anything).
     static func wrap(_ text: String, columns: Int) -> [String] {
         guard columns > 0 else { return [] }
+        var lines: [String] = []
+        for paragraph in text.split(whereSeparator: { $0.isNewline }) {
+            let clean = String(paragraph.map { $0.isWhitespace || $0.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) ? " " : $0 })
+            lines.append(contentsOf: wrapParagraph(clean, columns: columns))
+        }
+        return lines
+    }
+
+    private static func wrapParagraph(_ text: String, columns: Int) -> [String] {
         var lines: [String] = []
         var current = ""
         for word in text.split(separator: " ", omittingEmptySubsequences: true) {

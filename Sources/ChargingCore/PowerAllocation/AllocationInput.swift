@@ -151,12 +151,16 @@ public struct AllocationConnectorInput: Hashable, Sendable {
     /// Feed back `ConnectorAllocation.chargingSince` / `.suspendedSince` from the previous result.
     public var chargingSince: MonotonicInstant?
     public var suspendedSince: MonotonicInstant?
+    /// Feed back `ConnectorAllocation.chargedTimeBeforeStint`: how long this session had energy
+    /// before its current stint. Among sessions that waited equally long, the one that has had
+    /// less goes first.
+    public var chargedTimeBeforeStint: EVSEDuration
 
     public init(connectorId: Int, wantsEnergy: Bool, boardMaxAmps: Double, cableMaxAmps: Double? = nil,
                 evMaxAmps: Double? = nil, phaseUse: AllocationPhaseUse = .threePhase,
                 measuredAmps: [Double]? = nil, externalLimit: ChargingLimit? = nil,
                 previousAllocationAmps: Double = 0, chargingSince: MonotonicInstant? = nil,
-                suspendedSince: MonotonicInstant? = nil) {
+                suspendedSince: MonotonicInstant? = nil, chargedTimeBeforeStint: EVSEDuration = .zero) {
         self.connectorId = connectorId
         self.wantsEnergy = wantsEnergy
         self.boardMaxAmps = boardMaxAmps
@@ -168,6 +172,15 @@ public struct AllocationConnectorInput: Hashable, Sendable {
         self.previousAllocationAmps = previousAllocationAmps
         self.chargingSince = chargingSince
         self.suspendedSince = suspendedSince
+        self.chargedTimeBeforeStint = chargedTimeBeforeStint
+    }
+
+    /// Feeds the rotation state of a previous result back into this input.
+    public mutating func carryOver(from previous: ConnectorAllocation) {
+        previousAllocationAmps = previous.amps
+        chargingSince = previous.chargingSince
+        suspendedSince = previous.suspendedSince
+        chargedTimeBeforeStint = previous.chargedTimeBeforeStint
     }
 }
 
@@ -220,6 +233,7 @@ public struct ConnectorAllocation: Hashable, Sendable {
     /// Pass these back in the next `AllocationConnectorInput`: they drive rotation.
     public var chargingSince: MonotonicInstant?
     public var suspendedSince: MonotonicInstant?
+    public var chargedTimeBeforeStint: EVSEDuration
 }
 
 public struct AllocationResult: Hashable, Sendable {

@@ -59,9 +59,12 @@ public enum PowerAllocator {
                     own = min(own, max(minimum, draw + sane(policy.giveBackHeadroomAmps)))
                 }
             }
+            // A session that stops wanting energy keeps what it has had (a new session starts at zero
+            // because the caller builds a fresh input for it).
             var r = ConnectorAllocation(connectorId: c.connectorId, amps: 0, decision: .idle,
                                         ownLimitAmps: own, phaseUse: phaseUse,
-                                        chargingSince: nil, suspendedSince: nil)
+                                        chargingSince: nil, suspendedSince: nil,
+                                        chargedTimeBeforeStint: c.chargedTimeBeforeStint + (c.chargingSince.map { input.now - $0 } ?? .zero))
             if !c.wantsEnergy {
                 r.decision = .idle
             } else if own + eps < minimum || own <= 0 {
@@ -70,6 +73,7 @@ public enum PowerAllocator {
                 r.decision = .suspendedForSharing  // until admitted below
                 r.chargingSince = c.chargingSince
                 r.suspendedSince = c.suspendedSince
+                r.chargedTimeBeforeStint = c.chargedTimeBeforeStint
                 candidates.append(results.count)
                 ownCap.append(own)
             }
@@ -78,16 +82,18 @@ public enum PowerAllocator {
 
         // Admission in rotation order.
         let now = input.now
-        func rank(_ i: Int) -> (Int, Int64, Int) {
+        // Ties go to the session that has had less energy time, then to the lower connector id.
+        func rank(_ i: Int) -> (Int, Int64, Int64, Int) {
             let r = results[i]
             if let since = r.chargingSince {
                 let stint = now - since
                 // Shorter stints first in both charging tiers: the longest-charging session is
                 // the first to give way.
-                return (stint < policy.rotationInterval ? 0 : 2, stint.microseconds, r.connectorId)
+                return (stint < policy.rotationInterval ? 0 : 2, stint.microseconds,
+                        (r.chargedTimeBeforeStint + stint).microseconds, r.connectorId)
             }
             let waited = r.suspendedSince.map { now - $0 } ?? .zero
-            return (1, -waited.microseconds, r.connectorId)
+            return (1, -waited.microseconds, r.chargedTimeBeforeStint.microseconds, r.connectorId)
         }
         let order = candidates.indices.sorted { rank(candidates[$0]) < rank(candidates[$1]) }
         var used = [0.0, 0.0, 0.0]
@@ -140,6 +146,7 @@ public enum PowerAllocator {
         }
         for k in candidates.indices where !admitted.contains(k) {
             let i = candidates[k]
+            if let since = results[i].chargingSince { results[i].chargedTimeBeforeStint = results[i].chargedTimeBeforeStint + (now - since) }
             results[i].chargingSince = nil
             results[i].suspendedSince = results[i].suspendedSince ?? now
         }

@@ -2,7 +2,8 @@ import Dispatch
 import HAL
 import Synchronization
 
-/// What the poller hands to the firmware.
+/// What the poller hands to the firmware. Every failed read is reported (`.fault` with
+/// `.readFailed`, then `.offline` on each read while the meter stays silent).
 public enum MeterPollerEvent: Equatable, Sendable {
     case sample(MeterSample)
     case fault(MeterFault, at: MonotonicInstant)
@@ -58,9 +59,9 @@ public final class MeterPoller: Sendable {
         }
     }
 
-    /// Stops polling. Returns at once; a read in progress finishes on the poller's queue but
-    /// its result is dropped. No event is delivered after `stop` returns, except from a read
-    /// that had already delivered its result.
+    /// Stops polling. Returns at once, also when called from the event callback. A read in
+    /// progress finishes on the poller's queue and its result is dropped; only a read that had
+    /// already passed that check may still deliver its one event.
     public func stop() {
         let timer: (any DispatchSourceTimer)? = state.withLock { s in
             s.stopped = true

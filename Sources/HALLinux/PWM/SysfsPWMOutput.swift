@@ -73,13 +73,16 @@ final class SysfsPWMOutput: PWMOutput {
             throw HardwareError(.invalidArgument, device: name, "duty \(duty) ns > period \(period) ns")
         }
         try current.withLock { cur in
-            let (oldPeriod, oldDuty) = try cur ?? (readNumber("period"), readNumber("duty_cycle"))
+            let known = cur
+            // After a failed write the kernel's state is unknown: read it back next time.
+            cur = nil
+            let (oldPeriod, oldDuty) = try known ?? (readNumber("period"), readNumber("duty_cycle"))
             if period < oldPeriod {
                 if duty != oldDuty { try io.write(String(duty), to: attribute("duty_cycle")) }
                 try io.write(String(period), to: attribute("period"))
             } else {
                 if period != oldPeriod { try io.write(String(period), to: attribute("period")) }
-                if duty != oldDuty || cur == nil { try io.write(String(duty), to: attribute("duty_cycle")) }
+                if duty != oldDuty || known == nil { try io.write(String(duty), to: attribute("duty_cycle")) }
             }
             cur = (period, duty)
         }

@@ -60,11 +60,15 @@ public final class Connection {
 
     private func prepare(_ sql: String) throws -> Statement {
         var stmt: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, &tail)
+        // `tail` points into the C string, so it is examined while that string is alive.
+        let (rc, trailing) = sql.withCString { text -> (Int32, String) in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, &tail)
+            return (rc, tail.map { String(cString: $0) } ?? "")
+        }
         guard rc == SQLITE_OK else { throw error(rc, sql: sql) }
         guard let stmt else { throw StorageError.invalidArgument("SQL holds no statement: '\(sql)'") }
-        if let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespace) {
+        if !trailing.allSatisfy(\.isWhitespace) {
             sqlite3_finalize(stmt)
             throw StorageError.invalidArgument("more than one statement (use executeScript): '\(sql)'")
         }

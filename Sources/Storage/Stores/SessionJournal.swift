@@ -63,6 +63,12 @@ public struct SessionSuspension: Equatable, Sendable {
     public var startedAtMs: Int64
     public var endedAtMs: Int64?
     public var reason: String
+
+    public init(startedAtMs: Int64, endedAtMs: Int64? = nil, reason: String) {
+        self.startedAtMs = startedAtMs
+        self.endedAtMs = endedAtMs
+        self.reason = reason
+    }
 }
 
 /// A message for the CSMS waiting in the transaction queue until acknowledged.

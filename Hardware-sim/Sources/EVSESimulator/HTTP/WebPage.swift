@@ -57,12 +57,20 @@ let built = false;
 
 function showError(msg) { $("error").textContent = msg || ""; }
 
+// A state read that started before an action finished would show the world before the action
+// (and undo the checkbox the user just ticked): reads are dropped while actions are in flight.
+let actions = 0, epoch = 0;
+
 async function call(method, path, body) {
   const opts = { method, headers: {} };
   if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-  const r = await fetch(path, opts);
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) { showError(data.error || ("HTTP " + r.status)); return null; }
+  actions++; epoch++;
+  let r, data;
+  try {
+    r = await fetch(path, opts);
+    data = await r.json().catch(() => ({}));
+  } finally { actions--; epoch++; }
+  if (!r.ok) { showError(data.error || ("HTTP " + r.status)); refresh(); return null; }
   showError("");
   render(data.connectors ? data : null);
   return data;
@@ -158,8 +166,10 @@ function render(state) {
 let pending = null;
 async function refresh() {
   try {
+    const started = epoch;
     const r = await fetch("/api/state", { cache: "no-store" });
-    render(await r.json());
+    const state = await r.json();
+    if (actions === 0 && started === epoch) render(state);
   } catch (e) { showError("simulator unreachable: " + e); }
 }
 function scheduleRefresh() { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 50); }

@@ -15,11 +15,16 @@ public struct ScenarioRunner: Sendable {
     /// True when every step passed.
     public func run(_ scenario: Scenario) async -> Bool {
         log("scenario \(scenario.name): \(scenario.steps.count) steps")
+        // `event KIND` conditions look at what happened since the last action step began.
+        var actionSeq = simulator.lastEventSeq
         for (n, step) in scenario.steps.enumerated() {
             let label = "step \(n + 1) (line \(step.line)): \(step.text)"
             let started = simulator.clock.now()
-            let startSeq = simulator.lastEventSeq
-            let outcome = await execute(step.action, sinceSeq: startSeq)
+            switch step.action {
+            case .wait, .expect, .sleep: break
+            default: actionSeq = simulator.lastEventSeq
+            }
+            let outcome = await execute(step.action, sinceSeq: actionSeq)
             let took = simulator.clock.now() - started
             if let failure = outcome {
                 log("FAIL \(label)\n     saw: \(failure)")
@@ -107,7 +112,7 @@ public struct ScenarioRunner: Sendable {
             return ((world.firmwareSessions > 0) == connected, "firmware \(world.firmwareSessions > 0 ? "connected" : "not connected")")
         case let .event(kind):
             let hit = simulator.events(after: sinceSeq).first { $0.kind == kind }
-            return (hit != nil, hit.map { "event \($0.json.serialized)" } ?? "no \(kind) event since the step began")
+            return (hit != nil, hit.map { "event \($0.json.serialized)" } ?? "no \(kind) event since the last action")
         }
     }
 }

@@ -1,0 +1,92 @@
+"""The simulator's page in a real headless browser (Debian's chromium through playwright)."""
+import pathlib
+import re
+import sys
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from sim_process import HALClient, SimProcess  # noqa: E402
+
+
+@pytest.fixture
+def sim(bin_dir):
+    s = SimProcess(bin_dir)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        pg = browser.new_page()
+        yield pg
+        browser.close()
+
+
+def test_plug_card_ev_state_and_live_updates(sim, page):
+    hal = HALClient(sim.hal_port)
+    assert hal.call("gpio.open rfid.d0 in falling") == "ok 1"
+    page.goto(sim.base + "/")
+    expect(page.locator("#c1-ev")).to_have_text("not plugged")
+    expect(page.locator("#c1-pilot")).to_contain_text("state A")
+
+    # Plug in with options.
+    page.select_option("#c1-cable", "20")
+    page.fill("#c1-maxa", "16")
+    page.click("#c1-plug")
+    expect(page.locator("#c1-ev")).to_contain_text("plugged, state B")
+    expect(page.locator("#c1-ev")).to_contain_text("cable 20 A")
+    expect(page.locator("#c1-pilot")).to_contain_text("state B")
+    assert sim.state()["connectors"][0]["ev"]["max_current_a"] == 16
+
+    # Present a card: the firmware side receives the Wiegand frame.
+    page.fill("#uid", "A1B2C3")
+    page.click("#present")
+    hal.wait_push(lambda line: line.startswith("! edge rfid.d0 falling"))
+    expect(page.locator("#log")).to_contain_text("rfid.card")
+
+    # EV state C.
+    page.click("#c1-state-C")
+    expect(page.locator("#c1-pilot")).to_contain_text("state C")
+
+    # Changes made elsewhere (the firmware closing the contactor, writing the display) show
+    # up without a reload.
+    assert hal.call("gpio.open c1.contactor.coil out 1") == "ok 1"
+    expect(page.locator("#c1-contactor")).to_contain_text("closed")
+    text = "Charging"
+    writes = []
+    def nib(n, rs):
+        port = (n << 4) | 0x08 | (1 if rs else 0)
+        writes.extend([port | 0x04, port])
+    for n in (3, 3, 3, 2):
+        nib(n, False)
+    for b in (0x28, 0x0C, 0x06, 0x01):
+        nib(b >> 4, False); nib(b & 15, False)
+    for ch in text.encode():
+        nib(ch >> 4, True); nib(ch & 15, True)
+    assert hal.call("i2c.write sim 39 " + bytes(writes).hex()) == "ok"
+    expect(page.locator("#display")).to_contain_text("Charging")
+
+    # Fault toggles.
+    page.check("#c1-fault-rcd")
+    expect(page.locator("#c1-faults")).to_contain_text("rcd")
+    page.check("#fault-estop")
+    expect(page.locator("#c2-faults")).to_contain_text("estop")
+
+    # An error from the API is shown, and the page keeps working.
+    page.click("#c2-state-C")
+    expect(page.locator("#error")).to_contain_text("no EV plugged in")
+
+    # A cable the firmware locked stays in, unless forced out.
+    assert hal.call("gpio.open c1.lock.drive out 1") == "ok 1"
+    expect(page.locator("#c1-lock")).to_contain_text(re.compile(r"^locked"))
+    page.click("#c1-unplug")
+    expect(page.locator("#error")).to_contain_text("cable is locked")
+    expect(page.locator("#c1-ev")).to_contain_text("plugged, state C")
+    page.check("#c1-force")
+    page.click("#c1-unplug")
+    expect(page.locator("#c1-ev")).to_have_text("not plugged")
+    hal.close()

@@ -1,0 +1,148 @@
+import Storage
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func freshDatabaseGetsEveryStepOnceInOrder() throws {
+        let db = try Database.inMemory()
+        let applied = try StationSchema.migrator.migrate(db)
+        #expect(applied == Array(1...StationSchema.latestVersion))
+        #expect(try StationSchema.migrator.currentVersion(of: db) == StationSchema.latestVersion)
+        #expect(try StationSchema.migrator.migrate(db) == [])
+    }
+
+    /// Writes, with the SQL of schema version `version` itself, data into the tables that version
+    /// introduced — what a station in the field running that firmware would have on disk.
+    static func seedTablesIntroduced(in version: Int, _ db: Database) throws {
+        switch version {
+        case 1:
+            try db.execute("INSERT INTO config (key, value) VALUES ('HeartbeatInterval', '300')")
+            try db.execute("INSERT INTO connector_availability (connector_id, availability) VALUES (2, 'Inoperative')")
+        case 2:
+            try db.execute("""
+                INSERT INTO authorization_cache (id_token, status, expires_at, parent_id_token, last_used_at, use_order)
+                VALUES ('CACHED1', 'Accepted', 2000000000, 'GROUP', 100, 1)
+                """)
+            try db.execute("INSERT INTO local_list (id_token, status) VALUES ('LISTED1', 'Blocked')")
+            try db.execute("INSERT INTO local_list_version (singleton, version) VALUES (1, 7)")
+        case 3:
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, id_token, state, started_at_ms, meter_start_wh, updated_at_ms)
+                VALUES ('s-open', 1, 'LISTED1', 'Charging', 1000, 12345.5, 1000)
+                """)
+            try db.execute("INSERT INTO session_meter_samples (session_id, taken_at_ms, energy_wh) VALUES ('s-open', 2000, 12400)")
+            try db.execute("""
+                INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms) VALUES ('TransactionEvent', '{"a":1}', 's-open', 1000)
+                """)
+        case 4:
+            try db.execute("INSERT INTO security_events (occurred_at_ms, kind) VALUES (5, 'StartupOfTheDevice')")
+        default:
+            Issue.record("no seed for schema version \(version): add one with the new migration")
+        }
+    }
+
+    /// Reads back, through today's stores, what `seedTablesIntroduced(in: version)` wrote.
+    static func expectSeedSurvived(from version: Int, _ storage: StationStorage) throws {
+        switch version {
+        case 1:
+            #expect(try storage.config.value(for: "HeartbeatInterval") == "300")
+            #expect(try storage.connectorAvailability.availability(ofConnector: 2) == .inoperative)
+        case 2:
+            #expect(try storage.localList.currentVersion() == 7)
+            #expect(try storage.localList.lookup("LISTED1") == AuthorizationRecord(idToken: "LISTED1", status: .blocked))
+            #expect(try storage.authorizationCache.lookup("CACHED1", now: 200)
+                == AuthorizationRecord(idToken: "CACHED1", status: .accepted, expiresAt: 2_000_000_000, parentIdToken: "GROUP"))
+        case 3:
+            let open = try storage.journal.openSessions()
+            #expect(open.map(\.id) == ["s-open"])
+            #expect(open.first?.meterStartWh == 12345.5)
+            #expect(try storage.journal.meterSamples(ofSession: "s-open") == [SessionMeterSample(takenAtMs: 2000, energyWh: 12400)])
+            #expect(try storage.journal.pending(limit: 10).map(\.payload) == [#"{"a":1}"#])
+        case 4:
+            #expect(try storage.securityLog.recent(limit: 10).map(\.kind) == ["StartupOfTheDevice"])
+        default:
+            Issue.record("no check for schema version \(version)")
+        }
+    }
+
+    @Test(arguments: 0..<StationSchema.latestVersion)
+    func upgradeFromEarlierVersionKeepsItsData(startingVersion: Int) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file(StationStorage.fileName)
+        do {
+            // The station as it was at `startingVersion`, with data in every table it had.
+            let old = try Database(path: path)
+            #expect(try StationSchema.migrator.migrate(old, upTo: startingVersion) == Array(stride(from: 1, through: startingVersion, by: 1)))
+            for version in stride(from: 1, through: startingVersion, by: 1) { try Self.seedTablesIntroduced(in: version, old) }
+            old.close()
+        }
+        // The new firmware starts: migrations run on open.
+        let storage = try StationStorage(dataDirectory: dir.path)
+        #expect(try StationSchema.migrator.currentVersion(of: storage.database) == StationSchema.latestVersion)
+        for version in stride(from: 1, through: startingVersion, by: 1) { try Self.expectSeedSurvived(from: version, storage) }
+        // The tables added later work too.
+        try storage.config.set("after", for: "migration")
+        try storage.journal.beginSession(SessionStart(id: "new", connectorId: 1, state: "Preparing", startedAtMs: 9, meterStartWh: 0))
+        _ = try storage.securityLog.append(kind: "SettingSystemTime", atMs: 10)
+        #expect(try storage.journal.session("new")?.isOpen == true)
+    }
+
+    @Test func everySchemaVersionHasASeedAndACheck() throws {
+        // Guards the upgrade test above: a new migration without seed/check data would pass vacuously.
+        for version in 1...StationSchema.latestVersion {
+            let db = try Database.inMemory()
+            try StationSchema.migrator.migrate(db, upTo: version)
+            try Self.seedTablesIntroduced(in: version, db)
+        }
+        #expect(StationSchema.migrations.map(\.version) == Array(1...StationSchema.latestVersion))
+    }
+
+    @Test func failingStepIsRolledBackAndNamed() throws {
+        let migrator = Migrator([
+            Migration(version: 1, summary: "ok", sql: "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);"),
+            Migration(version: 2, summary: "broken", sql: "CREATE TABLE b (y INTEGER); UPDATE a SET x = 2; CREATE TABLEE c (z);"),
+        ])
+        let db = try Database.inMemory()
+        let error = try #require(throws: StorageError.self) { try migrator.migrate(db) }
+        guard case .migrationFailed(let version, let underlying) = error, case .sqlite(_, _, let sql) = underlying else {
+            Issue.record("expected migrationFailed(2, sqlite…), got \(error)")
+            return
+        }
+        #expect(version == 2)
+        #expect(sql?.contains("CREATE TABLEE") == true)
+        #expect(try migrator.currentVersion(of: db) == 1)
+        #expect(try db.query("SELECT x FROM a") { try $0.int(0) } == [1])
+        #expect(try db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'b'") { try $0.int(0) } == [0])
+    }
+
+    @Test func dataTransformingStepKeepsRows() throws {
+        let v1 = Migration(version: 1, summary: "meter in kWh", sql: "CREATE TABLE m (id INTEGER PRIMARY KEY, kwh REAL);")
+        let v2 = Migration(version: 2, summary: "meter in Wh", sql: """
+            ALTER TABLE m ADD COLUMN wh REAL;
+            UPDATE m SET wh = kwh * 1000;
+            ALTER TABLE m DROP COLUMN kwh;
+            """)
+        let db = try Database.inMemory()
+        try Migrator([v1, v2]).migrate(db, upTo: 1)
+        try db.execute("INSERT INTO m (kwh) VALUES (1.5), (2)")
+        #expect(try Migrator([v1, v2]).migrate(db) == [2])
+        #expect(try db.query("SELECT wh FROM m ORDER BY id") { try $0.double(0) } == [1500, 2000])
+    }
+
+    @Test func newerDatabaseIsRefusedUntouched() throws {
+        let db = try Database.inMemory()
+        try db.execute("PRAGMA user_version = 99")
+        #expect(throws: StorageError.schemaTooNew(found: 99, latest: StationSchema.latestVersion)) {
+            try StationSchema.migrator.migrate(db)
+        }
+        #expect(try db.query("SELECT count(*) FROM sqlite_schema") { try $0.int(0) } == [0])
+    }
+
+    @Test func malformedListIsRefused() throws {
+        let db = try Database.inMemory()
+        let migrator = Migrator([Migration(version: 1, summary: "", sql: "CREATE TABLE a (x)"),
+                                 Migration(version: 3, summary: "", sql: "CREATE TABLE b (x)")])
+        #expect(throws: StorageError.self) { try migrator.migrate(db) }
+        #expect(try migrator.currentVersion(of: db) == 0)
+        #expect(throws: StorageError.self) { try StationSchema.migrator.migrate(db, upTo: 99) }
+    }
+}
