@@ -33,11 +33,17 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (overrides log_level).")
     var logLevel: String?
 
-    @Option(name: .customLong("loop-interval-ms"), help: "Milliseconds between two steps of the event loop.")
+    @Option(name: .customLong("loop-interval-ms"), help: "Milliseconds between two steps of the event loop while an EV is plugged in or a session runs.")
     var loopIntervalMs: Int = 2
+
+    @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
+    var idleIntervalMs: Int = 20
 
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
+        guard (loopIntervalMs...100).contains(idleIntervalMs) else {
+            throw ValidationError("--idle-interval-ms must be between --loop-interval-ms and 100")
+        }
         if let l = logLevel, Logger.Level(rawValue: l) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -105,7 +111,8 @@ struct Evsed: ParsableCommand {
         notifier.ready(status: "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")
 
-        let interval = EVSEDuration.milliseconds(Int64(loopIntervalMs))
+        let busyInterval = EVSEDuration.milliseconds(Int64(loopIntervalMs))
+        let idleInterval = EVSEDuration.milliseconds(Int64(idleIntervalMs))
         let watchdogEvery = SystemdNotifier.watchdogInterval().map { EVSEDuration(microseconds: $0) }
         var lastWatchdog = clock.now()
         var next = clock.now()
@@ -119,7 +126,7 @@ struct Evsed: ParsableCommand {
                 notifier.watchdog()
                 lastWatchdog = ended
             }
-            next = next + interval
+            next = next + (evse.isIdle ? idleInterval : busyInterval)
             if next < ended { next = ended }
             Sleep.until(next, clock: clock)
         }

@@ -18,12 +18,12 @@ def sim_board_for(repo_root: pathlib.Path, sim, directory: pathlib.Path) -> path
 
 
 class EvsedProcess:
-    def __init__(self, bin_dir, board, config, data_dir, *extra):
+    def __init__(self, bin_dir, board, config, data_dir, *extra, env=None):
         self.args = [str(pathlib.Path(bin_dir) / "evsed"), "--board", str(board), "--config", str(config),
                      "--data-dir", str(data_dir), "--log-level", "debug", *extra]
         self.lines: list[str] = []
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.wait_log(r"ready: \d+ connector", timeout=20)

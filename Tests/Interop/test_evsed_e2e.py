@@ -24,8 +24,8 @@ def setup(sim, bin_dir, repo_root, tmp_path):
     data = tmp_path / "data"
     started = []
 
-    def start():
-        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data)
+    def start(env=None):
+        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data, env=env)
         started.append(p)
         return p
 
@@ -202,3 +202,34 @@ def test_bad_station_file_names_file_line_and_field(bin_dir, repo_root, tmp_path
                        timeout=20)
     assert r.returncode != 0
     assert f"{bad}:3: authorization.mode: expected one of" in r.stderr
+
+
+def test_sd_notify_ready_then_watchdog_from_the_loop(setup, tmp_path):
+    import os
+    import socket
+    start, _ = setup
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+    evsed = start(env=env)
+    messages = []
+    try:
+        while not any(m.startswith("READY=1") for m in messages):
+            messages.append(sock.recv(512).decode())
+        # Every ~100 ms while the loop runs.
+        got = [sock.recv(512).decode() for _ in range(3)]
+        assert got == ["WATCHDOG=1"] * 3, got
+        evsed.proc.send_signal(signal.SIGTERM)
+        assert evsed.proc.wait(10) == 0
+        rest = []
+        sock.settimeout(1)
+        try:
+            while True:
+                rest.append(sock.recv(512).decode())
+        except socket.timeout:
+            pass
+        assert "STOPPING=1" in rest
+    finally:
+        sock.close()

@@ -144,6 +144,23 @@ struct StationLoopTests {
         #expect(checked)
     }
 
+    @Test func weldedContactorFaultsAndNeverClosesAgain() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        rig.welded.insert(1)
+        rig.setEV(1, .b)
+        #expect(rig.step(until: { rig.view(1)?.status == .faulted }, limit: 1_000) != nil)
+        #expect(rig.view(1)?.error == .powerSwitchFailure)
+        #expect(!rig.coil(1))
+        // A new card and the EV asking again change nothing: a person must clear it.
+        rig.setEV(1, .c)
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        for _ in 0..<500 { rig.step() }
+        #expect(!rig.coil(1))
+        #expect(rig.view(1)?.status == .faulted)
+    }
+
     @Test func shutdownOpensContactorsAndKeepsTheSessionForTheNextStart() throws {
         let rig = try Rig()
         try rig.station.start(at: rig.clock.now())

@@ -38,6 +38,8 @@ final class Rig {
     var energyWh: [Int: Double] = [1: 1_000, 2: 5_000]
     var currents: [Int: Double] = [1: 0, 2: 0]
     let stepInterval = EVSEDuration.milliseconds(2)
+    /// Connectors whose contactor is welded: the feedback stays closed whatever the coil does.
+    var welded: Set<Int> = []
 
     init(config: StationConfig? = nil, fake: FakeBackend = FakeBackend(), clock: VirtualClock = VirtualClock(),
          dataDirectory: String = temporaryDirectory()) throws {
@@ -112,7 +114,7 @@ final class Rig {
     func step() {
         let now = clock.advance(by: stepInterval)
         for id in [1, 2] {
-            fake.line(named: "c\(id).contactor.feedback")?.drive(coil(id), at: now)
+            fake.line(named: "c\(id).contactor.feedback")?.drive(coil(id) || welded.contains(id), at: now)
             fake.line(named: "c\(id).lock.feedback")?.drive(fake.line(named: "c\(id).lock.drive")?.level ?? false, at: now)
         }
         station.step(at: now)

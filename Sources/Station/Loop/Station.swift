@@ -42,6 +42,7 @@ public final class Station {
         var meterFaultRaised = false
         var lastMeterSample: ChargingCore.MeterSample?
         var allocation: ConnectorAllocation?
+        var signalledAmps: Double?
         var lastDenied: (token: IdToken, at: MonotonicInstant)?
         var lastFinished: (energyWh: Double, seconds: Int, at: MonotonicInstant)?
         init(hw: ConnectorHardware, machine: ConnectorStateMachine) {
@@ -68,6 +69,10 @@ public final class Station {
     private(set) public var isShutDown = false
     /// Steps taken; the daemon's watchdog checks that this moves.
     public private(set) var stepCount: UInt64 = 0
+    /// Events handled since the last allocation round: allocation runs when something changed
+    /// (or a held PWM increase falls due, or once a second), not on every idle step.
+    private var eventsSinceAllocation = 0
+    private var nextAllocationAt: MonotonicInstant?
 
     /// Builds the station on `backend` (the daemon: `BackendFactory.make`; tests: `FakeBackend`).
     /// Seeds the local list with the config's cards. Nothing is driven until `start(at:)`.
@@ -284,7 +289,7 @@ public final class Station {
         for c in connectors {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
-        reallocate(at: now)
+        if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)
     }
@@ -464,6 +469,7 @@ public final class Station {
 
     /// Feeds one event to a connector's machine and executes what it answers, in order.
     func dispatch(_ c: Connector, _ event: ConnectorEvent, at now: MonotonicInstant, unixMs: UInt64) {
+        if case .allocatedCurrent = event {} else if case .tick = event {} else { eventsSinceAllocation += 1 }
         execute(c, c.machine.handle(event, at: now, unixMs: unixMs), at: now)
     }
 
@@ -594,13 +600,20 @@ public final class Station {
         let result = PowerAllocator.allocate(input)
         let signals = rateLimiter.apply(targets: result.connectors.map { ($0.connectorId, $0.amps) }, now: now)
         let unix = wallClock.unixMilliseconds()
+        eventsSinceAllocation = 0
+        var next = now + .seconds(Int64(1))
+        for s in signals { if let due = s.nextChangeAllowedAt, due < next { next = due } }
+        nextAllocationAt = next
         for c in connectors {
             guard let a = result.allocation(for: c.id) else { continue }
             let previous = c.allocation?.amps
             c.allocation = a
             let amps = signals.first { $0.connectorId == c.id }?.amps ?? a.amps
             if previous != a.amps { logger.debug("c\(c.id): allocation \(a.amps) A (\(a.decision))") }
-            dispatch(c, .allocatedCurrent(amps: amps), at: now, unixMs: unix)
+            if amps != c.signalledAmps {
+                c.signalledAmps = amps
+                dispatch(c, .allocatedCurrent(amps: amps), at: now, unixMs: unix)
+            }
         }
     }
 
@@ -648,6 +661,15 @@ public final class Station {
     }
 
     public func connector(_ id: Int) -> ConnectorView? { connectorViews.first { $0.id == id } }
+
+    /// Nothing plugged in, no session, every contactor open: the loop may step slower (no
+    /// safety path is armed; a plug-in is seen a few milliseconds later at worst).
+    public var isIdle: Bool {
+        connectors.allSatisfy {
+            $0.machine.session == nil && !$0.machine.contactorClosed && !($0.machine.pilot?.vehicleConnected ?? false)
+                && !$0.machine.hasBlockingFault
+        }
+    }
 }
 
 /// Meter events from the pollers' queues to the loop. The only state the loop shares.
