@@ -17,9 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        // Already pulled in by Hummingbird; named here because the simulator's Modbus TCP and
-        // HAL line-protocol servers are plain NIO servers.
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries of the system, found through pkg-config (Debian's -dev packages).
@@ -33,7 +32,8 @@ let package = Package(
         // In-process backend for unit tests.
         .target(name: "HALFake", dependencies: ["HAL"], swiftSettings: strict),
         // Real hardware: libgpiod, sysfs PWM, IIO ADC, libmodbus, /dev/i2c-N, evdev.
-        .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"], swiftSettings: strict),
+        .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"],
+                exclude: ["GPIO/GPIOv2.md"], swiftSettings: strict),
         // The hardware simulator, reached over its line protocol (Hardware-sim/PROTOCOL.md).
         .target(name: "HALSim", dependencies: ["HAL"], swiftSettings: strict),
 
@@ -60,6 +60,25 @@ let package = Package(
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
+        // OCPP-J: our own small JSON value type, parser and writer (no Foundation), shared by the
+        // generated message types and the RPC layer.
+        .target(name: "OCPPJSON", swiftSettings: strict),
+        // OCPP 1.6J message types generated from the official JSON schemas
+        // (scripts/generate-ocpp-messages.py; output committed, never hand-written).
+        .target(name: "OCPP16Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
+        // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
+        .target(name: "OCPPTransport",
+                dependencies: ["OCPPJSON", "HAL",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOWebSocket", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
+        .target(name: "OCPPSecurity", dependencies: ["CCrypto"], swiftSettings: strict),
+
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
                 dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "Drivers", "HAL",
@@ -97,6 +116,17 @@ let package = Package(
                     dependencies: ["Station", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
                                    "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
+        .testTarget(name: "OCPPMessagesTests", dependencies: ["OCPP16Messages", "OCPPJSON"], swiftSettings: strict),
+        .testTarget(name: "OCPPTransportTests",
+                    dependencies: ["OCPPTransport", "OCPPJSON", "HAL",
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOEmbedded", package: "swift-nio"),
+                                   .product(name: "NIOHTTP1", package: "swift-nio"),
+                                   .product(name: "NIOWebSocket", package: "swift-nio"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity"], swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
         .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",

@@ -141,4 +141,17 @@ import Testing
         #expect(abs((sample.values[.energyImported] ?? -1) - wh) < 1)
         await r.close()
     }
+
+    @Test func hd44780DisplayDriverIsReadBackAsText() async throws {
+        let r = try await rig()
+        let lcd = try HD44780Display(i2c: try r.backend.openI2CDevice(bus: "sim", address: 39), columns: 20, rows: 4)
+        try lcd.initialize()
+        try lcd.show(lines: ["Charging", "11.0 kW 1.23 kWh", "", "Card 04A1B2C3"])
+        let display = r.simulator.snapshot().display
+        #expect(display.lines == ["Charging", "11.0 kW 1.23 kWh", "", "Card 04A1B2C3"])
+        #expect(display.displayOn)
+        try lcd.show(lines: ["Ready"])
+        #expect(r.simulator.snapshot().display.lines == ["Ready", "", "", ""])
+        await r.close()
+    }
 }

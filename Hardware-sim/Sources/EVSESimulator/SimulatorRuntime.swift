@@ -53,9 +53,27 @@ public final class SimulatorRuntime: Sendable {
                     if n % 100 == 0 { sim.keepSubscribersAlive() }
                 }
             }
-            group.addTask { try await app.runService() }
+            // Signals are handled by the caller (`exitOnTerminationSignals`): a graceful HTTP
+            // shutdown would wait forever for the open event streams.
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             try await group.next()
             group.cancelAll()
         }
     }
+}
+
+/// SIGINT/SIGTERM end the simulator at once: it keeps no state worth saving, and open
+/// `/api/events` streams would hold up an orderly shutdown indefinitely.
+public func exitOnTerminationSignals() {
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { exit(0) }
+        source.resume()
+        TerminationSignals.sources.append(source)
+    }
+}
+
+private enum TerminationSignals {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
 }

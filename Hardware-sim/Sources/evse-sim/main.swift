@@ -36,6 +36,7 @@ struct ServerOptions: ParsableArguments {
     }
 
     func start() async throws -> SimulatorRuntime {
+        exitOnTerminationSignals()
         let loaded = try load()
         let config = loaded.config
         let addrs = SimulatorRuntime.Addresses(

@@ -47,7 +47,9 @@ final class HALLineHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        session?.close()
+        // A write of a push (made while the simulator holds its lock) can close the channel
+        // synchronously; closing the session takes that lock, so do it after this stack unwinds.
+        if let s = session { context.eventLoop.execute { s.close() } }
         session = nil
         context.fireChannelInactive()
     }

@@ -1,0 +1,1 @@
+// Placeholder until the OCPP16Messages work lands.

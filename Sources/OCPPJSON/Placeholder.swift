@@ -1,0 +1,1 @@
+// Placeholder until the OCPPJSON work lands.

@@ -1,0 +1,101 @@
+"""The firmware's socket over the wire: request checking, pushes, and a firmware killed with SIGKILL."""
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from sim_process import HALClient, SimProcess  # noqa: E402
+
+
+@pytest.fixture
+def sim(bin_dir):
+    s = SimProcess(bin_dir)
+    yield s
+    s.stop()
+
+
+def test_requests_are_checked_and_refusals_change_nothing(sim):
+    hal = HALClient(sim.hal_port)
+    assert hal.call("hello pytest 1") == "ok evse-sim 1 2"
+    before = sim.state()
+    for request, error in [
+        ("gpio.set c1.contactor.coil 1", "not open"),
+        ("gpio.open c1.contactor.feedback out 1", "cannot be opened as an output"),
+        ("gpio.open c3.contactor.coil out 1", "unknown line"),
+        ("pwm.open c1.cp.high", "not a pwm"),
+        ("teleport c1", "unknown verb"),
+    ]:
+        reply = hal.call(request)
+        assert reply.startswith("err ") and error in reply, (request, reply)
+    assert hal.call("pwm.open c1.cp.pwm") == "ok"
+    assert hal.call("pwm.set c1.cp.pwm 1000000 1000001 normal 1").startswith("err duty 1000001 ns exceeds period")
+    after = sim.state()
+    before.pop("time_us"), after.pop("time_us")
+    before["firmware"], after["firmware"] = None, None
+    assert after == before
+    hal.close()
+
+
+def test_pushes_carry_monotonic_timestamps(sim):
+    hal = HALClient(sim.hal_port)
+    assert hal.call("adc.open c2.cp.high") == "ok 12000"
+    assert hal.call("gpio.open c2.lock.feedback in both") == "ok 0"
+    t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    sim.post("/api/connectors/2/plug")
+    push = hal.wait_push(lambda p: p.startswith("! adc c2.cp.high"))
+    _, _, name, mv, ts = push.split()
+    assert (name, mv) == ("c2.cp.high", "9000")
+    assert t0 <= int(ts) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    assert hal.call("gpio.open c2.lock.drive out 1") == "ok 1"
+    edge = hal.wait_push(lambda p: p.startswith("! edge c2.lock.feedback"))
+    assert edge.split()[3] == "rising"
+    hal.close()
+
+
+FIRMWARE = r"""
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for i, req in enumerate(["hello doomed 1", "gpio.open c1.contactor.coil out 0", "pwm.open c1.cp.pwm",
+                         "pwm.set c1.cp.pwm 1000000 266667 normal 1", "gpio.set c1.contactor.coil 1"], 1):
+    s.sendall(f"{i} {req}\n".encode())
+buf = b""
+while buf.count(b" ok") < 5:
+    buf += s.recv(4096)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_world_goes_on_when_the_firmware_is_killed(sim):
+    sim.post("/api/connectors/1/plug", {"ev": {"max_current_a": 16}})
+    sim.post("/api/connectors/1/ev-state", {"state": "C"})
+    fw = subprocess.Popen([sys.executable, "-c", FIRMWARE, str(sim.hal_port)], stdout=subprocess.PIPE, text=True)
+    assert fw.stdout.readline().strip() == "ready"
+    s = sim.state()
+    assert s["firmware"]["connected"] is True
+    assert s["connectors"][0]["contactor"]["closed"] is True
+    os.kill(fw.pid, signal.SIGKILL)
+    fw.wait()
+    deadline = time.monotonic() + 5
+    while sim.state()["firmware"]["connected"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = sim.state()
+    assert first["firmware"]["connected"] is False
+    c = first["connectors"][0]
+    assert c["ev"]["plugged"] is True and c["contactor"]["closed"] is True
+    time.sleep(0.5)
+    second = sim.state()["connectors"][0]
+    assert second["meter"]["energy_wh"] > c["meter"]["energy_wh"]  # the meter keeps counting
+    # A restarted firmware connects and takes over where the world is.
+    hal = HALClient(sim.hal_port)
+    assert hal.call("hello evsed 1") == "ok evse-sim 1 2"
+    assert hal.call("gpio.open c1.contactor.feedback in both") == "ok 1"
+    assert hal.call("adc.open c1.cp.high") == "ok 6000"
+    assert hal.call("gpio.open c1.contactor.coil out 0") == "ok 0"
+    assert sim.state()["connectors"][0]["contactor"]["closed"] is False
+    hal.close()
