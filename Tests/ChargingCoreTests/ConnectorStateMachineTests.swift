@@ -267,6 +267,18 @@ struct ConnectorStateMachineTests {
         #expect(!h.machine.hasBlockingFault)
     }
 
+    @Test("a real trip after a failed self-test is not mistaken for the test: a later pass does not clear it")
+    func rcdTripAfterFailedSelfTest() {
+        var h = ConnectorHarness(ConnectorConfig(fixedCableAmps: 32, rcdSelfTestAvailable: true))
+        h.send(.rcdSelfTestFinished(passed: false))
+        h.send(.faultRaised(.input(.rcd)))
+        h.send(.rcdSelfTestFinished(passed: true))
+        #expect(h.status == .faulted)
+        #expect(h.send(.faultCleared(.input(.rcd))).contains(.runRCDSelfTest))
+        h.send(.rcdSelfTestFinished(passed: true))
+        #expect(h.status == .available)
+    }
+
     @Test("RCD trip on a board without self-test clears with the input; a failed boot self-test faults")
     func rcdWithoutSelfTest() {
         var h = ConnectorHarness()

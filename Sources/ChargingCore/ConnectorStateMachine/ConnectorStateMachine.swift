@@ -181,7 +181,7 @@ public struct ConnectorStateMachine: Sendable {
             raise(.contactor(kind))
 
         case let .faultRaised(fault):
-            if fault.isResidualCurrent, let phase = faultPhases[fault], phase != .active {
+            if fault.isResidualCurrent, faultPhases[fault] == .awaitingSelfTest {
                 break  // the self-test trips the RCD on purpose; its result decides
             }
             raise(fault)
