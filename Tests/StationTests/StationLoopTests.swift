@@ -52,6 +52,18 @@ struct StationLoopTests {
         #expect(rig.step(until: { rig.view(1)?.status == .available }) != nil)
     }
 
+    @Test func firstOfferAfterBootIsNotHeldBack() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        rig.station.readMetersNow(at: rig.clock.now())
+        rig.plug(1)
+        #expect(rig.step(until: { rig.view(1)?.pilot == .b }) != nil)
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        rig.step(until: { rig.view(1)?.session != nil })
+        // The offer comes with the session start (within a few steps), not 5 s later.
+        #expect(rig.step(until: { (rig.pwm(1)?.dutyPercent ?? 100) < 100 }, limit: 5) != nil)
+    }
+
     @Test func blockedAndUnknownCardsDoNotStartASession() throws {
         let rig = try Rig()
         try rig.station.start(at: rig.clock.now())
@@ -142,6 +154,24 @@ struct StationLoopTests {
             }
         }
         #expect(checked)
+    }
+
+    @Test func noEnergyFlowsWhenTheSessionStartCannotBeJournaled() throws {
+        var config = try StationConfig.load(path: Repo.demoStation)
+        config.authorization.mode = .freeVend
+        let rig = try Rig(config: config)
+        try rig.station.start(at: rig.clock.now())
+        rig.station.readMetersNow(at: rig.clock.now())
+        rig.step()
+        rig.station.storage.database.close()  // the disk is gone
+        rig.plug(1)
+        rig.setEV(1, .c)
+        for _ in 0..<500 {
+            rig.step()
+            #expect(!rig.coil(1), "energy without a journaled session start")
+            if rig.coil(1) { break }
+        }
+        #expect(rig.view(1)?.session == nil)
     }
 
     @Test func weldedContactorFaultsAndNeverClosesAgain() throws {

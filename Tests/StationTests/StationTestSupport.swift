@@ -148,6 +148,9 @@ final class Rig {
         guard step(until: { self.view(id)?.pilot == .b }) != nil else { return false }
         station.presentCard(IdToken(card), at: clock.now())
         guard step(until: { self.view(id)?.session != nil }) != nil else { return false }
+        // The PWM offers before the EV asks (B2), so the EV can go to C.
+        // (A second session waits up to 5 s while the first one follows its reduced share.)
+        guard step(until: { (self.pwm(id)?.dutyPercent ?? 100) < 100 }, limit: 3_000) != nil else { return false }
         setEV(id, .c)
         return step(until: { self.coil(id) }) != nil
     }

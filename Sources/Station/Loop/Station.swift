@@ -553,7 +553,14 @@ public final class Station {
                 logger.notice("c\(c.id): session \(s.id) ended (\(s.stopReason?.rawValue ?? "-")): \(s.energyWh) Wh, meter \(s.meterStartWh) → \(s.meterStopWh ?? -1) Wh")
             case let .authorize(token):
                 let decision = authorization.authorize(token, atUnixMs: wallClock.unixMilliseconds())
-                logger.info("card \(token.value): \(decision)")
+                switch decision {
+                case let .accepted(info, source):
+                    logger.info("card \(token.value): \(info.status.rawValue) by \(source.rawValue)")
+                case let .rejected(info, source):
+                    logger.notice("card \(token.value): \(info.status.rawValue) by \(source.rawValue)")
+                case .pending:
+                    logger.info("card \(token.value): waiting for the backend")
+                }
                 if let info = decision.info { followUps.append(.authorizationResult(token, info)) }
             case let .authorizationDenied(token, status):
                 c.lastDenied = (token, now)
@@ -598,7 +605,13 @@ public final class Station {
         let input = AllocationInput(now: now, grid: board.grid.phases == 1 ? .singlePhase : .threePhase,
                                     gridLimitAmps: board.grid.maxCurrentAmps, connectors: inputs)
         let result = PowerAllocator.allocate(input)
-        let signals = rateLimiter.apply(targets: result.connectors.map { ($0.connectorId, $0.amps) }, now: now)
+        // Idle connectors stay out of the rate limiter: the first offer of a session is a
+        // start (x1 → x2), not a change the EV has to follow, so it is not held back by the
+        // connector's own pacing (the settling after another connector's reduction still applies).
+        let paced = result.connectors.filter { a in
+            inputs.first { $0.connectorId == a.connectorId }?.wantsEnergy == true || (rateLimiter.signalled[a.connectorId] ?? 0) > 0
+        }
+        let signals = rateLimiter.apply(targets: paced.map { ($0.connectorId, $0.amps) }, now: now)
         let unix = wallClock.unixMilliseconds()
         eventsSinceAllocation = 0
         var next = now + .seconds(Int64(1))
