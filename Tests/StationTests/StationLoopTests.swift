@@ -64,6 +64,51 @@ struct StationLoopTests {
         #expect(rig.step(until: { (rig.pwm(1)?.dutyPercent ?? 100) < 100 }, limit: 5) != nil)
     }
 
+    @Test func cardFirstThenPlugWithinTheConnectionTimeout() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        rig.station.readMetersNow(at: rig.clock.now())
+        rig.step()
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        rig.step()
+        #expect(rig.view(1)?.status == .preparing)
+        rig.clock.advance(by: .seconds(Int64(30)))
+        rig.plug(1)
+        #expect(rig.step(until: { rig.view(1)?.session != nil }) != nil)
+        #expect(rig.view(1)?.session?.idToken.value == "A1B2C3")
+    }
+
+    @Test func authorizationLapsesAfterTheConnectionTimeout() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        rig.station.readMetersNow(at: rig.clock.now())
+        rig.step()
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        rig.step()
+        rig.clock.advance(by: .seconds(Int64(61)))  // the demo station waits 60 s
+        rig.step()
+        #expect(rig.view(1)?.status == .available)
+        rig.plug(1)
+        for _ in 0..<100 { rig.step() }
+        #expect(rig.view(1)?.session == nil)
+    }
+
+    @Test func presentingTheSameCardAgainStopsTheSession() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let id = try #require(rig.view(1)?.session?.id)
+        rig.meter(1, addWh: 900)
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        #expect(rig.step(until: { rig.view(1)?.session == nil }, limit: 4_000) != nil)
+        #expect(!rig.coil(1))
+        let stored = try #require(try rig.station.storage.journal.session(id))
+        #expect(stored.stopReason == "Local")
+        #expect(abs((stored.meterStopWh ?? 0) - 1_900) < 0.01)
+        // The lock lets the cable go once the session is over.
+        #expect(rig.step(until: { rig.fake.line(named: "c1.lock.drive")?.level == false }) != nil)
+    }
+
     @Test func blockedAndUnknownCardsDoNotStartASession() throws {
         let rig = try Rig()
         try rig.station.start(at: rig.clock.now())
