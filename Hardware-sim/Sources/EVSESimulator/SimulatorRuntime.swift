@@ -63,17 +63,14 @@ public final class SimulatorRuntime: Sendable {
 }
 
 /// SIGINT/SIGTERM end the simulator at once: it keeps no state worth saving, and open
-/// `/api/events` streams would hold up an orderly shutdown indefinitely.
-public func exitOnTerminationSignals() {
-    for sig in [SIGINT, SIGTERM] {
+/// `/api/events` streams would hold up an orderly shutdown indefinitely. Keep the returned
+/// sources alive for as long as the handling should last.
+public func exitOnTerminationSignals() -> [any DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { sig in
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
         source.setEventHandler { exit(0) }
         source.resume()
-        TerminationSignals.sources.append(source)
+        return source
     }
-}
-
-private enum TerminationSignals {
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
 }

@@ -36,7 +36,6 @@ struct ServerOptions: ParsableArguments {
     }
 
     func start() async throws -> SimulatorRuntime {
-        exitOnTerminationSignals()
         let loaded = try load()
         let config = loaded.config
         let addrs = SimulatorRuntime.Addresses(
@@ -75,9 +74,11 @@ struct EVSESim: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
+            let signals = exitOnTerminationSignals()
             let runtime = try await options.start()
             let host = try options.parse(options.http, "http").host
             try await runtime.run { port in announce(runtime, httpHost: host, httpPort: port) }
+            withExtendedLifetime(signals) {}
         }
     }
 
@@ -96,6 +97,7 @@ struct EVSESim: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("evse-sim: \(error)\n".utf8))
                 throw ExitCode(2)
             }
+            let signals = exitOnTerminationSignals()
             let runtime = try await options.start()
             let host = try options.parse(options.http, "http").host
             let (ready, readySignal) = AsyncStream<Void>.makeStream()
@@ -110,6 +112,7 @@ struct EVSESim: AsyncParsableCommand {
             _ = await it.next()
             let ok = await ScenarioRunner(simulator: runtime.simulator, log: { say($0) }).run(script)
             server.cancel()
+            withExtendedLifetime(signals) {}
             // The servers need no orderly goodbye: leave with the scenario's verdict.
             Foundation.exit(ok ? 0 : 1)
         }
