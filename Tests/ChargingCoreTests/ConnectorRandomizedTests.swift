@@ -180,6 +180,12 @@ struct ConnectorRandomizedTests {
             }
         }
         if !h.contactorClosed { m.withdrawnAt = nil }
+        // Liveness (the 3 s rule): C2 with a persisted session, no fault, the lock confirmed →
+        // the contactor is closed by the end of the same step.
+        if case .offer = h.pilotCommand, m.pilot == .c, h.machine.session != nil, !h.machine.hasBlockingFault,
+           m.activeInputs.isEmpty, !h.machine.config.lockRequired || m.lastLockEvent == .lockConfirmed {
+            ok(&v, h.contactorClosed, "C2 with every condition met but the contactor open: \(ctx)")
+        }
         guard h.contactorClosed else { return }
         // Never a closed contactor while the pilot is not C/D, with a fault, without authorization.
         ok(&v, m.pilot == .c || (m.pilot == .d && h.machine.config.ventilationAvailable), "pilot \(String(describing: m.pilot)): \(ctx)")

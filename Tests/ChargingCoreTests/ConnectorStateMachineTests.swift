@@ -185,6 +185,9 @@ struct ConnectorStateMachineTests {
         #expect(back.closes)
         #expect(h.machine.session?.id == session?.id)
         #expect(h.machine.session?.suspendedPeriods.contains { $0.cause == .evse && $0.toUnixMs != nil } == true)
+        let began = h.log.contains { if case .persist(.suspensionBegan(_, let p)) = $0 { p.cause == .evse } else { false } }
+        let ended = h.log.contains { if case .persist(.suspensionEnded) = $0 { true } else { false } }
+        #expect(began && ended)
     }
 
     @Test("emergency stop while charging: open first, then the session ends (EmergencyStop), Faulted until cleared")
@@ -559,7 +562,7 @@ struct ConnectorStateMachineTests {
         for i in 1...20 {
             h.now = h.now + .milliseconds(500)
             let out = h.send(.meterSample(MeterSample(energyWh: 1_000 + Double(i) * 10, currentsA: [16])))
-            persisted += out.filter { if case .persist(.updated) = $0 { true } else { false } }.count
+            persisted += out.filter { if case .persist(.sampled) = $0 { true } else { false } }.count
         }
         #expect(persisted == 10)
         let values = h.machine.session?.sampledValues ?? []
@@ -589,6 +592,53 @@ struct ConnectorStateMachineTests {
     func firstStep() {
         var h = ConnectorHarness()
         #expect(h.send(.tick) == [.openContactor(.notPermitted), .setPilot(.notReady), .statusChanged(.available, nil)])
+    }
+
+    @Test("wall-clock timestamps are extrapolated from the last one the station gave")
+    func wallClock() {
+        var m = ConnectorStateMachine(connectorId: 1, config: ConnectorConfig(fixedCableAmps: 32))
+        let t0 = MonotonicInstant(microseconds: 10_000_000)
+        _ = m.handle(.meterSample(MeterSample(energyWh: 0)), at: t0, unixMs: 1_000_000)
+        _ = m.handle(.pilotChanged(.b), at: t0 + .milliseconds(1_000))
+        _ = m.handle(.authorizationRequested(card), at: t0 + .milliseconds(2_000))
+        let out = m.handle(.authorizationResult(card, .accepted), at: t0 + .milliseconds(2_500))
+        #expect(out.startedSessions.first?.startedAtUnixMs == 1_002_500)
+        #expect(m.nextDeadline() == nil)
+    }
+
+    @Test("lockFailed is the lock's failedToLock fault")
+    func lockFailedAlias() {
+        #expect(ConnectorEvent.lockFailed == .faultRaised(.lock(.failedToLock)))
+    }
+
+    @Test("every blocking fault while charging: open first, end the session with its reason, report its error kind",
+          arguments: [
+            (ConnectorEvent.faultRaised(.input(.emergencyStop)), StopReason.emergencyStop, ConnectorErrorKind.emergencyStop),
+            (.faultRaised(.input(.rcd)), .groundFault, .groundFailure),
+            (.faultRaised(.input(.dcResidual)), .groundFault, .groundFailure),
+            (.faultRaised(.input(.overTemperature)), .other, .overTemperature),
+            (.contactorFault(.failedToClose), .other, .powerSwitchFailure),
+            (.contactorFault(.openedUnexpectedly), .other, .powerSwitchFailure),
+            (.faultRaised(.lock(.lostLock)), .other, .lockFailure),
+            (.faultRaised(.meter), .other, .meterFailure),
+            (.faultRaised(.diode), .other, .diodeFault),
+          ])
+    func blockingFaults(event: ConnectorEvent, reason: StopReason, kind: ConnectorErrorKind) {
+        var h = ConnectorHarness(ConnectorConfig(lockRequired: true))
+        h.send(.cableRatingChanged(amps: 32))
+        h.startSession()
+        h.send(.pilotChanged(.c))
+        #expect(h.contactorClosed)
+        let out = h.send(event)
+        #expect(out.first == .openContactor(.fault))
+        #expect(out.endedSessions.first?.stopReason == reason)
+        #expect(h.status == .faulted && h.machine.errorKind == kind)
+        // Whatever happens next, no energy until the fault is gone.
+        h.send(.authorizationRequested(card))
+        h.send(.authorizationResult(card, .accepted))
+        h.send(.lockConfirmed)
+        h.send(.pilotChanged(.c))
+        #expect(!h.contactorClosed)
     }
 
     @Test("a reader failure is reported but does not stop energy")

@@ -18,7 +18,17 @@ public struct Reservation: Hashable, Sendable {
 }
 
 /// Everything that can happen to a connector. The station turns driver readings, reader
-/// input, power-allocation results and protocol requests into these.
+/// input, power-allocation results and protocol requests into these:
+///
+/// - `ControlPilot` `PilotStateChange.to` → `.pilotChanged`; `diodeFault` → `.faultRaised(.diode)`.
+/// - `ProximityPilot` rating (sockets) → `.cableRatingChanged`.
+/// - `CableLock` locked/unlocked → `.lockConfirmed`/`.unlockConfirmed`; its faults →
+///   `.faultRaised(.lock(fault))` (and `.faultCleared` when it recovers).
+/// - `Contactor.poll` faults → `.contactorFault(kind)` (cleared only by `.clearFault`).
+/// - `FaultInputs.poll` → `.faultRaised(.input(kind))` / `.faultCleared(.input(kind))` on
+///   changes; an `RCDSelfTest` outcome → `.rcdSelfTestFinished`.
+/// - Meter polls → `.meterSample`; a meter that stops answering → `.faultRaised(.meter)`.
+/// - Reader → `.authorizationRequested`; `AuthorizationService` → `.authorizationResult`.
 public enum ConnectorEvent: Hashable, Sendable {
     /// The debounced pilot state (`ControlPilot`).
     case pilotChanged(CPState)
@@ -59,6 +69,11 @@ public enum ConnectorEvent: Hashable, Sendable {
     case cancelReservation(id: Int)
     /// Time passed: call at or after `nextDeadline()`.
     case tick
+}
+
+extension ConnectorEvent {
+    /// The lock did not reach its position (`CableLock` reported `failedToLock`).
+    public static let lockFailed = ConnectorEvent.faultRaised(.lock(.failedToLock))
 }
 
 /// What the pilot should signal.

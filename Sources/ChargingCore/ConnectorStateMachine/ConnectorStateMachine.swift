@@ -295,11 +295,12 @@ public struct ConnectorStateMachine: Sendable {
             }
             if var s = session, lastSampleAt.map({ now - $0 >= config.sampleInterval }) ?? true {
                 lastSampleAt = now
-                s.sampledValues.append(SampledValue(atUnixMs: unixMs(at: now), energyWh: sample.energyWh,
-                                                    currentsA: sample.currentsA, powerW: sample.powerW))
+                let value = SampledValue(atUnixMs: unixMs(at: now), energyWh: sample.energyWh,
+                                         currentsA: sample.currentsA, powerW: sample.powerW)
+                s.sampledValues.append(value)
                 if s.sampledValues.count > config.maxSampledValues { s.sampledValues.remove(at: 1) }
                 session = s
-                out.append(.persist(.updated(s)))
+                out.append(.persist(.sampled(sessionId: s.id, value)))
             }
 
         case let .allocatedCurrent(amps):
@@ -444,6 +445,9 @@ public struct ConnectorStateMachine: Sendable {
         // 2. End the session once no energy flows.
         if var s = session, let stop = stopRequest, !contactorClosed {
             let meterStop = lastMeter?.energyWh ?? s.lastKnownEnergyWh
+            if !s.isEnded, let last = s.suspendedPeriods.last, last.toUnixMs == nil {
+                out.append(.persist(.suspensionEnded(sessionId: s.id, atUnixMs: unixMs(at: now))))
+            }
             if s.end(reason: stop.reason, meterStopWh: meterStop, atUnixMs: unixMs(at: now),
                      stopIdToken: stop.idToken == s.idToken ? nil : stop.idToken) {
                 out.append(.persist(.ended(s)))
@@ -534,10 +538,16 @@ public struct ConnectorStateMachine: Sendable {
             let open = s.suspendedPeriods.last.flatMap { $0.toUnixMs == nil ? $0.cause : nil }
             if open != cause {
                 let t = unixMs(at: now)
-                if open != nil, let last = s.suspendedPeriods.indices.last { s.suspendedPeriods[last].toUnixMs = t }
-                if let cause { s.suspendedPeriods.append(SuspendedPeriod(cause: cause, fromUnixMs: t)) }
+                if open != nil, let last = s.suspendedPeriods.indices.last {
+                    s.suspendedPeriods[last].toUnixMs = t
+                    out.append(.persist(.suspensionEnded(sessionId: s.id, atUnixMs: t)))
+                }
+                if let cause {
+                    let period = SuspendedPeriod(cause: cause, fromUnixMs: t)
+                    s.suspendedPeriods.append(period)
+                    out.append(.persist(.suspensionBegan(sessionId: s.id, period)))
+                }
                 session = s
-                out.append(.persist(.updated(s)))
             }
         }
         if newStatus != status || newError != errorKind {

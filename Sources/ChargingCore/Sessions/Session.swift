@@ -169,9 +169,14 @@ public struct Session: Hashable, Sendable, Codable {
 public enum SessionRecordChange: Hashable, Sendable {
     /// A new open session (insert).
     case started(Session)
-    /// An open session changed (samples, suspended periods): upsert by `id`.
-    case updated(Session)
-    /// The session ended (final upsert; never emitted twice for one id).
+    /// A reading kept in the open session (every `sampleInterval`).
+    case sampled(sessionId: String, SampledValue)
+    /// The open session became suspended (by the EV or the station).
+    case suspensionBegan(sessionId: String, SuspendedPeriod)
+    /// The open suspension of the session ended.
+    case suspensionEnded(sessionId: String, atUnixMs: UInt64)
+    /// The session ended (never emitted twice for one id). Its open suspension, if any, was
+    /// closed by a `suspensionEnded` just before.
     case ended(Session)
     /// The connector's availability as requested (persisted so it survives a reboot, even
     /// while the change is still scheduled).
