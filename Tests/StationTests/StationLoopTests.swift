@@ -49,6 +49,11 @@ struct StationLoopTests {
         #expect(stored.meterStartWh == 1_000)
         #expect(abs((stored.meterStopWh ?? 0) - 3_500) < 0.01)
         #expect(try rig.station.storage.journal.openSessions().isEmpty)
+        // The EV's pause in B is in the journal as a suspension by the EV, closed at the end.
+        let suspensions = try rig.station.storage.journal.suspensions(ofSession: session.id)
+        #expect(suspensions.contains { $0.reason == "ev" })
+        #expect(suspensions.allSatisfy { $0.endedAtMs != nil })
+        #expect(try rig.station.storage.journal.meterSamples(ofSession: session.id).first?.energyWh == 1_000)
         #expect(rig.step(until: { rig.view(1)?.status == .available }) != nil)
     }
 

@@ -189,7 +189,7 @@ public final class Station {
                 logger.error("journal: open session \(session.id) on connector \(session.connectorId), which this board does not have: ending it")
                 var ended = session
                 ended.end(reason: .powerLoss, meterStopWh: session.lastKnownEnergyWh, atUnixMs: unix)
-                try recorder.ended(ended, state: "Finishing")
+                try recorder.record(.ended(ended), state: "Finishing")
                 report.ended.append(session.id)
                 continue
             }
@@ -484,12 +484,10 @@ public final class Station {
             switch command {
             case let .persist(change):
                 do {
-                    switch change {
-                    case let .started(s): try recorder.started(s, state: status)
-                    case let .updated(s): try recorder.updated(s, state: status)
-                    case let .ended(s): try recorder.ended(s, state: status)
-                    case let .availability(id, operative):
+                    if case let .availability(id, operative) = change {
                         try storage.connectorAvailability.set(operative ? .operative : .inoperative, forConnector: id)
+                    } else {
+                        try recorder.record(change, state: status)
                     }
                 } catch StorageError.sessionAlreadyEnded(let id) {
                     logger.warning("c\(c.id): session \(id) was already ended in the journal; not ending it twice")
@@ -642,9 +640,7 @@ public final class Station {
             do { try c.hw.contactor.open(at: now) } catch { logger.critical("c\(c.id): contactor open at shutdown: \(error)") }
             do { try c.hw.pilot.setNotReady() } catch { logger.error("c\(c.id): pilot at shutdown: \(error)") }
             if let s = c.machine.session {
-                do { try recorder.updated(s, state: "SuspendedEVSE") } catch {
-                    logger.error("c\(c.id): journal at shutdown: \(error)")
-                }
+                // Every change of the session is already on disk (the journal is written as it happens).
                 logger.notice("c\(c.id): energy suspended for shutdown; session \(s.id) stays open for the next start")
             }
         }
