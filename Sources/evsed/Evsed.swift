@@ -37,7 +37,7 @@ struct Evsed: ParsableCommand {
     var loopIntervalMs: Int = 2
 
     @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
-    var idleIntervalMs: Int = 20
+    var idleIntervalMs: Int = 50
 
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
