@@ -8,7 +8,7 @@ import pytest
 from evsed_process import EvsedProcess, sim_board_for
 from sim_process import EventStream, SimProcess
 
-CARD = "A1B2C3"  # accepted by Board/station-demo.yaml; the sim board reads Wiegand 26
+CARD = "A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 26
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def setup(sim, bin_dir, repo_root, tmp_path):
     started = []
 
     def start(env=None):
-        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data, env=env)
+        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data, env=env)
         started.append(p)
         return p
 
