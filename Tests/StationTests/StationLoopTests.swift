@@ -241,6 +241,17 @@ struct StationLoopTests {
         #expect(rig.view(1)?.status == .faulted)
     }
 
+    @Test func aPilotThatCannotBeReadOpensTheContactorInTheSameStep() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        rig.fake.adcChannel(.named("c1.cp.high")).fail(with: HardwareError(.ioFailed, device: "c1.cp.high", "ADC gone"))
+        rig.step()
+        #expect(!rig.coil(1))
+        #expect(rig.view(1)?.status == .faulted)
+        #expect(rig.view(1)?.error == .pilotFault)
+    }
+
     @Test func shutdownOpensContactorsAndKeepsTheSessionForTheNextStart() throws {
         let rig = try Rig()
         try rig.station.start(at: rig.clock.now())

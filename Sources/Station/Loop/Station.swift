@@ -33,6 +33,8 @@ public final class Station {
         var machine: ConnectorStateMachine
         var meter: EnergyMeter?
         var pilotReadFailing = false
+        var contactorReadFailing = false
+        var lockReadFailing = false
         var lastPPCheck: MonotonicInstant?
         var cableAmps: Double?
         var lockState: CableLockState?
@@ -325,8 +327,10 @@ public final class Station {
                 dispatch(c, .contactorFault(f.kind), at: now, unixMs: unix)
             }
             if faults.isEmpty { c.knownContactorFaults.removeAll() }
+            if c.contactorReadFailing { c.contactorReadFailing = false; logger.notice("c\(c.id): contactor feedback readable again") }
         } catch {
-            logger.error("c\(c.id): contactor feedback: \(error)")
+            // Once per outage, not once per step.
+            if !c.contactorReadFailing { c.contactorReadFailing = true; logger.error("c\(c.id): contactor feedback: \(error)") }
         }
 
         // RCD (unless its self-test is tripping it on purpose).
@@ -361,8 +365,11 @@ public final class Station {
 
         // Lock feedback while it moves.
         if let lock = c.hw.lock, lock.needsPolling || c.lockState == nil {
-            do { noteLock(c, try lock.poll(at: now), at: now, unixMs: unix) } catch {
-                logger.error("c\(c.id): lock feedback: \(error)")
+            do {
+                noteLock(c, try lock.poll(at: now), at: now, unixMs: unix)
+                c.lockReadFailing = false
+            } catch {
+                if !c.lockReadFailing { c.lockReadFailing = true; logger.error("c\(c.id): lock feedback: \(error)") }
             }
         }
 
