@@ -4,12 +4,10 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
-import BoardAssembly
 import BoardDescription
 import HAL
 import Logging
 import Station
-import Storage
 import Synchronization
 
 /// Set by SIGTERM/SIGINT; the loop checks it every step.
@@ -77,24 +75,20 @@ struct Evsed: ParsableCommand {
         }
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
 
-        let storage: StationStorage
         do {
             try DataDirectory.ensure(station.dataDirectory)
-            storage = try StationStorage(dataDirectory: station.dataDirectory)
         } catch {
-            log.critical("storage in \(station.dataDirectory): \(error)")
+            log.critical("data directory \(station.dataDirectory): \(error)")
             throw ExitCode.failure
         }
 
         let clock = SystemMonotonicClock()
         let evse: Station
         do {
-            let backend = try BackendFactory.make(for: boardDescription)
-            evse = try Station(board: boardDescription, backend: backend, modbus: BackendFactory.openModbusBus,
-                               config: station, storage: storage, clock: clock,
-                               logger: Logger(label: "station"), sessionIdSeed: Entropy.seed())
+            evse = try Station.open(board: boardDescription, config: station, clock: clock,
+                                    logger: Logger(label: "station"), sessionIdSeed: Entropy.seed())
         } catch {
-            log.critical("board bring-up failed: \(error)")
+            log.critical("bring-up failed: \(error)")
             throw ExitCode.failure
         }
         do {
@@ -134,7 +128,7 @@ struct Evsed: ParsableCommand {
         notifier.stopping()
         log.notice("signal \(sig): suspending energy and shutting down")
         evse.shutdown(at: clock.now())
-        storage.database.close()
+        evse.close()
         log.notice("stopped")
     }
 }
