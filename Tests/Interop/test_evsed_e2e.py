@@ -30,8 +30,11 @@ def setup(sim, bin_dir, repo_root, tmp_path):
         return p
 
     yield start, data
-    for p in started:
+    for n, p in enumerate(started):
         p.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- evsed run {n + 1} ({' '.join(p.args[1:])}), last lines:")
+        print("\n".join(p.log()[-60:]))
 
 
 def c1(sim):
