@@ -8,7 +8,7 @@ import pytest
 from evsed_process import EvsedProcess, sim_board_for
 from sim_process import EventStream, SimProcess
 
-CARD = "A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 26
+CARD = "04A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 34
 
 
 @pytest.fixture()
