@@ -7,7 +7,8 @@ import HALSim
 public enum BackendFactory {
     /// `linux` → `LinuxBackend` (libgpiod, sysfs, IIO, /dev/i2c, evdev);
     /// `sim` → `SimBackend` connected to the simulator at the board's address.
-    public static func make(for board: BoardDescription) throws -> any HardwareBackend {
+    /// `program` names the firmware to the simulator (shown on its page and in its events).
+    public static func make(for board: BoardDescription, program: String = "evsectl") throws -> any HardwareBackend {
         switch board.backend {
         case .linux:
             return LinuxBackend()
@@ -15,7 +16,7 @@ public enum BackendFactory {
             guard let p = UInt16(exactly: port) else {
                 throw HardwareError(.invalidArgument, device: "simulator \(host):\(port)", "port out of range")
             }
-            return SimBackend(host: host, port: p, firmwareName: "evsectl",
+            return SimBackend(host: host, port: p, firmwareName: program,
                               modbusBusFactory: { try LinuxModbusBus(config: $0) })
         }
     }

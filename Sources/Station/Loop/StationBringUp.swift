@@ -10,7 +10,7 @@ extension Station {
     /// directory (migrated), then the station.
     public static func open(board: BoardDescription, config: StationConfig, clock: any EVSEClock,
                             logger: Logger = Logger(label: "station"), sessionIdSeed: UInt64 = 0) throws -> Station {
-        let backend = try BackendFactory.make(for: board)
+        let backend = try BackendFactory.make(for: board, program: "evsed")
         let storage = try StationStorage(dataDirectory: config.dataDirectory)
         return try Station(board: board, backend: backend, modbus: BackendFactory.openModbusBus, config: config,
                            storage: storage, clock: clock, logger: logger, sessionIdSeed: sessionIdSeed)
