@@ -1,0 +1,73 @@
+import ChargingCore
+import Storage
+
+/// Writes the core's `SessionRecordChange`s into the `SessionJournal` (each change one fsynced
+/// transaction) and rebuilds core `Session`s from it after a restart.
+final class SessionRecorder {
+    let journal: SessionJournal
+    /// The latest suspension start written per open session: the journal keys suspensions by
+    /// (session, start ms), so a period that starts in the same millisecond as the previous
+    /// one is written a millisecond later.
+    private var lastSuspensionStartMs: [String: Int64] = [:]
+
+    init(journal: SessionJournal) { self.journal = journal }
+
+    func record(_ change: SessionRecordChange, state: String) throws {
+        switch change {
+        case let .started(s):
+            try journal.atomically { w in
+                _ = try w.beginSession(SessionStart(id: s.id, connectorId: s.connectorId, idToken: s.idToken.value,
+                                                    parentIdToken: s.parentIdToken?.value, state: state,
+                                                    startReason: s.startReason.rawValue,
+                                                    startedAtMs: Int64(s.startedAtUnixMs), meterStartWh: s.meterStartWh))
+                for v in s.sampledValues {
+                    try w.appendMeterSample(SessionMeterSample(takenAtMs: Int64(v.atUnixMs), energyWh: v.energyWh, powerW: v.powerW),
+                                            toSession: s.id)
+                }
+            }
+        case let .sampled(id, v):
+            try journal.atomically { w in
+                try w.appendMeterSample(SessionMeterSample(takenAtMs: Int64(v.atUnixMs), energyWh: v.energyWh, powerW: v.powerW),
+                                        toSession: id)
+                try w.updateSession(id, atMs: Int64(v.atUnixMs), state: state)
+            }
+        case let .suspensionBegan(id, p):
+            var start = Int64(p.fromUnixMs)
+            if let last = lastSuspensionStartMs[id], start <= last { start = last + 1 }
+            try journal.beginSuspension(ofSession: id, atMs: start, reason: p.cause.rawValue)
+            lastSuspensionStartMs[id] = start
+        case let .suspensionEnded(id, at):
+            try journal.endSuspension(ofSession: id, atMs: max(Int64(at), lastSuspensionStartMs[id] ?? 0))
+        case let .ended(s):
+            guard let reason = s.stopReason else { return }
+            try journal.endSession(s.id, stopReason: reason.rawValue, meterStopWh: s.meterStopWh ?? s.lastKnownEnergyWh,
+                                   atMs: Int64(s.stoppedAtUnixMs ?? s.startedAtUnixMs), state: state)
+            lastSuspensionStartMs[s.id] = nil
+        case .availability:
+            break  // the station writes availability to its own store
+        }
+    }
+
+    /// The sessions the journal holds open (a crash or power cut left them), as core sessions.
+    func openSessions() throws -> [Session] {
+        try journal.openSessions().map { r in
+            let samples = try journal.meterSamples(ofSession: r.id)
+            let suspensions = try journal.suspensions(ofSession: r.id)
+            let reason = r.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
+            let token = IdToken(r.idToken ?? "", kind: reason == .freeVend ? .noAuthorization : reason == .remote ? .central : .iso14443)
+            let s = Session(id: r.id, connectorId: r.connectorId, idToken: token,
+                            parentIdToken: r.parentIdToken.map { IdToken($0) }, startReason: reason,
+                            meterStartWh: r.meterStartWh, startedAtUnixMs: UInt64(max(0, r.startedAtMs)),
+                            sampledValues: samples.map {
+                                SampledValue(atUnixMs: UInt64(max(0, $0.takenAtMs)), energyWh: $0.energyWh, powerW: $0.powerW)
+                            },
+                            suspendedPeriods: suspensions.map {
+                                SuspendedPeriod(cause: $0.reason == "evse" ? .evse : .ev,
+                                                fromUnixMs: UInt64(max(0, $0.startedAtMs)),
+                                                toUnixMs: $0.endedAtMs.map { UInt64(max(0, $0)) })
+                            })
+            lastSuspensionStartMs[r.id] = suspensions.last?.startedAtMs
+            return s
+        }
+    }
+}

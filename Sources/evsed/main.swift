@@ -1,1 +1,0 @@
-print("evsed: not built yet")

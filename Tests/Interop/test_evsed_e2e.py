@@ -1,0 +1,235 @@
+"""evsed + evse-sim as processes: whole sessions, C→B latency, kill -9 and recovery, SIGTERM."""
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from evsed_process import EvsedProcess, sim_board_for
+from sim_process import EventStream, SimProcess
+
+CARD = "A1B2C3"  # accepted by Board/station-demo.yaml; the sim board reads Wiegand 26
+
+
+@pytest.fixture()
+def sim(bin_dir, repo_root):
+    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def setup(sim, bin_dir, repo_root, tmp_path):
+    board = sim_board_for(repo_root, sim, tmp_path)
+    data = tmp_path / "data"
+    started = []
+
+    def start(env=None):
+        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data, env=env)
+        started.append(p)
+        return p
+
+    yield start, data
+    for p in started:
+        p.stop()
+
+
+def c1(sim):
+    return next(c for c in sim.state()["connectors"] if c["id"] == 1)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sessions(data):
+    db = sqlite3.connect(str(data / "swiftevse.sqlite"))
+    try:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM sessions ORDER BY started_at_ms")]
+    finally:
+        db.close()
+
+
+def wait_meter_read(evsed, at_least_wh, start=0, timeout=10.0):
+    """Waits until evsed has read connector 1's meter at or above `at_least_wh`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in evsed.log()[start:]:
+            if "c1: meter " in line:
+                wh = float(line.split("c1: meter ")[1].split(" Wh")[0])
+                if wh >= at_least_wh - 0.05:
+                    return wh
+        time.sleep(0.05)
+    raise AssertionError(f"evsed did not read {at_least_wh} Wh")
+
+
+def plug_and_authorize(sim, evsed):
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    evsed.wait_log(r"c1: session .* started by " + CARD, start=mark)
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed after C")
+
+
+def c_to_b_latency_ms(sim):
+    """EV to B; returns ms from the simulator's pilot change to evsed's contactor-open command."""
+    stream = EventStream(sim, since=None)
+    try:
+        assert sim.post("/api/connectors/1/ev-state", {"state": "B"})[0] == 200
+        evs = stream.events(timeout=5, until=lambda e: e["kind"] == "contactor.command" and not e.get("commanded"))
+    finally:
+        stream.close()
+    pilot = [e for e in evs if e["kind"] == "pilot.state" and e.get("connector") == 1 and e.get("state") == "B"]
+    cmd = [e for e in evs if e["kind"] == "contactor.command" and e.get("connector") == 1 and not e.get("commanded")]
+    assert pilot and cmd, [e["kind"] for e in evs]
+    return (cmd[-1]["t_us"] - pilot[-1]["t_us"]) / 1000
+
+
+def test_session_stored_with_metered_energy_and_c_to_b_latency(sim, setup):
+    start, data = setup
+    evsed = start()
+    e0 = c1(sim)["meter"]["energy_wh"]
+    plug_and_authorize(sim, evsed)
+    wait_for(lambda: c1(sim)["meter"]["energy_wh"] >= e0 + 5, timeout=20, what="energy counted")
+
+    latencies = [c_to_b_latency_ms(sim)]
+    wait_for(lambda: not c1(sim)["contactor"]["closed"], what="contactor open after B")
+    # Two more C→B cycles in the same session, for more than one latency figure.
+    for _ in range(2):
+        sim.post("/api/connectors/1/ev-state", {"state": "C"})
+        wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed again")
+        latencies.append(c_to_b_latency_ms(sim))
+        wait_for(lambda: not c1(sim)["contactor"]["closed"], what="contactor open")
+    print(f"\nC→B latency (pilot change → contactor-open command), ms: {latencies}")
+    assert max(latencies) < 100, latencies
+
+    e1 = c1(sim)["meter"]["energy_wh"]
+    mark = len(evsed.log())
+    wait_meter_read(evsed, e1, start=mark)
+    # The car end of the cable comes out while the socket end is still locked (EV-side
+    # disconnect: the simulator's forced unplug): the session ends, then the lock opens.
+    assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
+    evsed.wait_log(r"c1: session .* ended \(EVDisconnected\)", start=mark)
+    wait_for(lambda: not c1(sim)["lock"]["locked"], what="lock released after the session")
+
+    rows = sessions(data)
+    assert len(rows) == 1
+    s = rows[0]
+    assert s["ended_at_ms"] is not None and s["stop_reason"] == "EVDisconnected"
+    assert s["connector_id"] == 1 and s["id_token"] == CARD
+    assert abs(s["meter_start_wh"] - e0) <= 1
+    assert abs(s["meter_stop_wh"] - e1) <= 1
+    print(f"session energy {s['meter_stop_wh'] - s['meter_start_wh']:.1f} Wh, simulator {e1 - e0:.1f} Wh")
+
+    assert evsed.terminate() == 0
+
+
+def test_kill_minus_9_mid_session_is_recovered_and_ended_once(sim, setup):
+    start, data = setup
+    evsed = start()
+    e0 = c1(sim)["meter"]["energy_wh"]
+    plug_and_authorize(sim, evsed)
+    wait_for(lambda: c1(sim)["meter"]["energy_wh"] >= e0 + 5, timeout=20, what="energy counted")
+    open_rows = sessions(data)
+    assert len(open_rows) == 1 and open_rows[0]["ended_at_ms"] is None
+    session_id = open_rows[0]["id"]
+
+    evsed.kill9()
+    # The world goes on: the EV still draws while the firmware is dead.
+    e_dead = c1(sim)["meter"]["energy_wh"]
+    wait_for(lambda: c1(sim)["meter"]["energy_wh"] >= e_dead + 3, timeout=10, what="energy while evsed is dead")
+
+    evsed = start()
+    evsed.wait_log(r"resuming session " + session_id)
+    wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed again after recovery")
+    e_resumed = c1(sim)["meter"]["energy_wh"]
+    wait_for(lambda: c1(sim)["meter"]["energy_wh"] >= e_resumed + 3, timeout=10, what="energy after recovery")
+
+    sim.post("/api/connectors/1/ev-state", {"state": "B"})
+    wait_for(lambda: not c1(sim)["contactor"]["closed"], what="contactor open")
+    e1 = c1(sim)["meter"]["energy_wh"]
+    mark = len(evsed.log())
+    wait_meter_read(evsed, e1, start=mark)
+    # This time the driver stops with the card, the lock opens, then the cable comes out.
+    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    evsed.wait_log(r"c1: session " + session_id + r" ended \(Local\)", start=mark)
+    wait_for(lambda: not c1(sim)["lock"]["locked"], what="lock released after the card stop")
+    assert sim.post("/api/connectors/1/unplug")[0] == 200
+
+    rows = sessions(data)
+    assert [r["id"] for r in rows] == [session_id]
+    s = rows[0]
+    assert s["ended_at_ms"] is not None and s["stop_reason"] == "Local"
+    assert abs(s["meter_start_wh"] - e0) <= 1
+    assert abs(s["meter_stop_wh"] - e1) <= 1
+    print(f"\nrecovered session energy {s['meter_stop_wh'] - s['meter_start_wh']:.1f} Wh, simulator {e1 - e0:.1f} Wh")
+
+    # A third start finds nothing open and ends nothing twice.
+    assert evsed.terminate() == 0
+    evsed = start()
+    assert not any("resuming" in l or "ending session" in l for l in evsed.log())
+    assert len(sessions(data)) == 1
+
+
+def test_sigterm_opens_the_contactor_and_exits_0(sim, setup):
+    start, data = setup
+    evsed = start()
+    plug_and_authorize(sim, evsed)
+    evsed.proc.send_signal(signal.SIGTERM)
+    assert evsed.proc.wait(10) == 0
+    state = c1(sim)
+    assert state["contactor"]["commanded"] is False
+    rows = sessions(data)
+    assert len(rows) == 1 and rows[0]["ended_at_ms"] is None  # kept for the next start
+    assert any("energy suspended for shutdown" in l for l in evsed.log())
+
+
+def test_bad_station_file_names_file_line_and_field(bin_dir, repo_root, tmp_path):
+    import subprocess
+    bad = tmp_path / "station.yaml"
+    bad.write_text("identity: X\nauthorization:\n  mode: everyone\n")
+    r = subprocess.run([str(bin_dir / "evsed"), "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"),
+                        "--config", str(bad), "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode != 0
+    assert f"{bad}:3: authorization.mode: expected one of" in r.stderr
+
+
+def test_sd_notify_ready_then_watchdog_from_the_loop(setup, tmp_path):
+    import os
+    import socket
+    start, _ = setup
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+    evsed = start(env=env)
+    messages = []
+    try:
+        while not any(m.startswith("READY=1") for m in messages):
+            messages.append(sock.recv(512).decode())
+        # Every ~100 ms while the loop runs.
+        got = [sock.recv(512).decode() for _ in range(3)]
+        assert got == ["WATCHDOG=1"] * 3, got
+        evsed.proc.send_signal(signal.SIGTERM)
+        assert evsed.proc.wait(10) == 0
+        rest = []
+        sock.settimeout(1)
+        try:
+            while True:
+                rest.append(sock.recv(512).decode())
+        except socket.timeout:
+            pass
+        assert "STOPPING=1" in rest
+    finally:
+        sock.close()
