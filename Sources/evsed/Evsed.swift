@@ -39,6 +39,15 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
     var idleIntervalMs: Int = 50
 
+    @Option(name: .long, help: "The CSMS's WebSocket URL (ws://host:port/path); without it the charger runs standalone.")
+    var csms: String?
+
+    @Option(name: .long, help: "The charge point identity the CSMS knows this charger by (default: the station file's identity).")
+    var identity: String?
+
+    @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS (1.6).")
+    var ocppVersion: String = "1.6"
+
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
         guard (loopIntervalMs...100).contains(idleIntervalMs) else {
@@ -72,7 +81,7 @@ struct Evsed: ParsableCommand {
             log.critical("\(error)")
             throw ExitCode(78)  // EX_CONFIG: systemd's Restart=on-failure would only loop
         }
-        if let b = station.backend {
+        if let b = station.backend, csms == nil {
             log.notice("station file line \(b.line): backend section (\(b.keys.joined(separator: ", "))) is reserved for the OCPP issues; running standalone")
         }
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
@@ -86,6 +95,19 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
 
+        var ocpp: OCPPWiring?
+        if let csms {
+            OCPPWiring.applyStoredConfiguration(to: &station, storage: storage)
+            do {
+                ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
+                                      station: station, boardModel: boardDescription.model,
+                                      connectorCount: boardDescription.connectors.count, storage: storage)
+            } catch {
+                log.critical("OCPP: \(error)")
+                throw ExitCode(78)
+            }
+        }
+
         let clock = SystemMonotonicClock()
         let evse: Station
         do {
@@ -97,6 +119,7 @@ struct Evsed: ParsableCommand {
             log.critical("board bring-up failed: \(error)")
             throw ExitCode.failure
         }
+        ocpp?.attach(to: evse)
         do {
             let report = try evse.start(at: clock.now())
             if !report.resumed.isEmpty || !report.ended.isEmpty {
@@ -108,6 +131,7 @@ struct Evsed: ParsableCommand {
         }
         let pollInterval = boardDescription.connectors.compactMap { $0.meter?.pollInterval }.min() ?? .milliseconds(1_000)
         evse.startMeterPolling(interval: pollInterval)
+        ocpp?.start()
         notifier.ready(status: "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")
 
@@ -119,6 +143,7 @@ struct Evsed: ParsableCommand {
         while shutdownSignal.load(ordering: .relaxed) == 0 {
             let began = clock.now()
             evse.step(at: began)
+            ocpp?.afterStep(evse, at: began)
             let ended = clock.now()
             // The watchdog is kept only by a loop that still steps in time: a step that
             // hangs (a driver stuck in I/O) stops the pings and systemd restarts us.
@@ -134,8 +159,10 @@ struct Evsed: ParsableCommand {
         notifier.stopping()
         log.notice("signal \(sig): suspending energy and shutting down")
         evse.shutdown(at: clock.now())
+        ocpp?.stop()
         storage.database.close()
         log.notice("stopped")
+        if sig == OCPPWiring.restartSignal { OCPPWiring.restartProcess(log: log) }
     }
 }
 
