@@ -63,7 +63,9 @@ class CentralSystemChargePoint(ChargePoint):
 
     @on(Action.meter_values)
     def on_meter_values(self, connector_id, meter_value, **kw):
-        self._record("MeterValues", {"connectorId": connector_id, "meterValue": meter_value, **kw})
+        # The ocpp package hands nested members over in snake_case (sampled_value).
+        self._record("MeterValues", {"connectorId": connector_id, "meterValue": meter_value,
+                                     "transactionId": kw.get("transaction_id")})
         return call_result.MeterValues()
 
 
@@ -120,6 +122,9 @@ class CentralSystem:
         return f"ws://127.0.0.1:{self.port}"
 
     def stop(self):
+        if not self.loop.is_running():
+            return
+
         async def shutdown():
             self.server.close()
             for ws in list(self._connections):

@@ -1,4 +1,5 @@
 """OCPP 1.6J Core profile end to end: evse-sim + evsed as processes, a CSMS on the `ocpp` package."""
+import sqlite3
 import statistics
 import time
 
@@ -70,6 +71,27 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def meter_read_by_evsed(evsed):
+    """The latest connector-1 register evsed logged (debug log level), or -1."""
+    for line in reversed(evsed.log()):
+        if "c1: meter " in line:
+            return float(line.split("c1: meter ")[1].split(" Wh")[0])
+    return -1
+
+
+def data_dir(evsed):
+    return evsed.args[evsed.args.index("--data-dir") + 1]
+
+
+def journal_session(data):
+    db = sqlite3.connect(f"{data}/swiftevse.sqlite")
+    try:
+        db.row_factory = sqlite3.Row
+        return dict(db.execute("SELECT * FROM sessions ORDER BY started_at_ms DESC LIMIT 1").fetchone())
+    finally:
+        db.close()
+
+
 def present_card(sim, evsed, card=CARD, start=0):
     for _ in range(3):
         assert sim.post("/api/rfid", {"uid": card})[0] == 200
@@ -96,6 +118,9 @@ def test_cold_boot_accepted_and_get_configuration_latency(sim, station, csms):
     statuses = cs.received("StatusNotification")
     assert [p["connectorId"] for (_, _, p) in statuses[:3]] == [0, 1, 2]
     assert all(p["status"] == "Available" and p["errorCode"] == "NoError" for (_, _, p) in statuses[:3])
+
+    assert cs.call(IDENTITY, call.ChangeConfiguration(key="HeartbeatInterval", value="1")).status == "Accepted"
+    cs.wait_for("Heartbeat", count=2, timeout=5)
 
     seconds = []
     for _ in range(50):
@@ -155,9 +180,10 @@ def test_session_by_local_card_with_meter_values(sim, station, csms):
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed")
     wait_for(lambda: c1(sim)["meter"]["energy_wh"] >= e0 + 5, timeout=20, what="energy counted")
     mv = cs.wait_for("MeterValues", timeout=10, where=lambda p: p.get("transactionId") == tx)[0]
-    sampled = mv["meterValue"][0]["sampledValue"]
+    sampled = mv["meterValue"][0]["sampled_value"]
     assert any(s.get("measurand") == "Energy.Active.Import.Register" and s.get("unit") == "Wh" for s in sampled)
 
+    wait_for(lambda: meter_read_by_evsed(evsed) >= e0 + 5, timeout=10, what="evsed read the energy")
     mark = len(evsed.log())
     assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
     evsed.wait_log(r"c1: session .* ended \(EVDisconnected\)", start=mark)
@@ -165,7 +191,9 @@ def test_session_by_local_card_with_meter_values(sim, station, csms):
     e1 = c1(sim)["meter"]["energy_wh"]
     assert stop["transactionId"] == tx and stop["reason"] == "EVDisconnected"
     assert stop["meterStop"] >= start["meterStart"] + 5
-    assert abs(stop["meterStop"] - e1) <= 2
+    assert stop["meterStop"] <= e1 + 1
+    row = journal_session(data_dir(evsed))
+    assert stop["meterStop"] == round(row["meter_stop_wh"]) and start["meterStart"] == round(row["meter_start_wh"])
     # The charging connector's status changes were reported.
     reported = [p["status"] for (_, _, p) in cs.received("StatusNotification") if p["connectorId"] == 1]
     assert "Preparing" in reported and "Charging" in reported
@@ -247,3 +275,20 @@ def test_offline_session_delivered_in_order_once_after_reconnect(sim, station, c
     assert order == ["StartTransaction", "StopTransaction"]
     time.sleep(2)  # nothing is sent twice
     assert len(back.received("StartTransaction")) == 1 and len(back.received("StopTransaction")) == 1
+
+
+def test_soft_reset_ends_the_session_then_restarts_and_boots_again(sim, station, csms):
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    start = cs.wait_for("StartTransaction")[0]
+    pid = evsed.proc.pid
+    assert cs.call(IDENTITY, call.Reset(type="Soft")).status == "Accepted"
+    stop = cs.wait_for("StopTransaction")[0]
+    assert stop["transactionId"] == start["assignedTransactionId"] and stop["reason"] == "SoftReset"
+    cs.wait_for("BootNotification", count=2, timeout=20)
+    assert evsed.proc.pid == pid and evsed.proc.poll() is None, "restarted in place"
+    time.sleep(1)
+    assert len(cs.received("StopTransaction")) == 1, "no second StopTransaction after the restart"

@@ -60,6 +60,9 @@ public actor OCPP16ChargePoint {
     public private(set) var csmsTime: String?
 
     private let online = Mutex(false)
+    /// Sessions as the events tell them, ahead of the station's snapshot (which is refreshed
+    /// after the loop step that emitted them): started by connector, and ended ids.
+    private let sessionEvents = Mutex<(started: [Int: Session], ended: Set<String>)>((started: [:], ended: []))
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
     private let outboxKicks: AsyncStream<Void>
@@ -104,8 +107,15 @@ public actor OCPP16ChargePoint {
     /// A station event. Session starts and ends are queued on disk before this returns.
     public nonisolated func stationEvent(_ event: OCPP16StationEvent) {
         switch event {
-        case .sessionStarted(let session): transactions.enqueueStart(session)
-        case .sessionEnded(let session): transactions.enqueueStop(session)
+        case .sessionStarted(let session):
+            sessionEvents.withLock { $0.started[session.connectorId] = session }
+            transactions.enqueueStart(session)
+        case .sessionEnded(let session):
+            sessionEvents.withLock { e in
+                if e.started[session.connectorId]?.id == session.id { e.started[session.connectorId] = nil }
+                e.ended.insert(session.id)
+            }
+            transactions.enqueueStop(session)
         case .statusChanged, .authorizationNeeded: break
         }
         inputContinuation.yield(.station(event))
@@ -114,7 +124,7 @@ public actor OCPP16ChargePoint {
     /// Starts the loops; `stop()` ends them.
     public func start() {
         guard tasks.isEmpty else { return }
-        let initial = station.connectors()
+        let initial = connectorsNow()
         transactions.reconcile(openSessions: initial.compactMap(\.session))
         tasks.append(Task { await self.consumeInputs() })
         tasks.append(Task { await self.deliverOutboxForever() })
@@ -165,6 +175,20 @@ public actor OCPP16ChargePoint {
             outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
+        }
+    }
+
+    /// The station's connectors with the sessions the latest events report.
+    nonisolated func connectorsNow() -> [OCPP16ConnectorSnapshot] {
+        let events = sessionEvents.withLock { $0 }
+        return station.connectors().map { c in
+            var c = c
+            if let started = events.started[c.id] {
+                c.session = started
+            } else if let session = c.session, events.ended.contains(session.id) {
+                c.session = nil
+            }
+            return c
         }
     }
 
@@ -235,12 +259,16 @@ public actor OCPP16ChargePoint {
         heartbeatTask = Task { await self.heartbeatForever() }
     }
 
+    /// Ticks every second so a changed HeartbeatInterval applies at once.
     private func heartbeatForever() async {
+        var elapsed = 0
         while !Task.isCancelled {
-            let seconds = configuration.int("HeartbeatInterval") ?? 0
-            await sleep(.seconds(Int64(seconds > 0 ? seconds : 60)))
+            await sleep(.seconds(Int64(1)))
             if Task.isCancelled { return }
-            guard seconds > 0, mayInitiate else { continue }
+            elapsed += 1
+            let seconds = configuration.int("HeartbeatInterval") ?? 0
+            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
+            elapsed = 0
             do { _ = try await send(HeartbeatRequest()) } catch { logger.info("Heartbeat: \(error)") }
         }
     }
@@ -250,7 +278,7 @@ public actor OCPP16ChargePoint {
     /// After boot (or a reconnect): the status of connector 0 and of every connector now.
     private func queueFullStatusReport() {
         let now = unixMs()
-        let connectors = station.connectors()
+        let connectors = connectorsNow()
         let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
         statusQueue = [Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)]
         for c in connectors {
@@ -345,7 +373,7 @@ public actor OCPP16ChargePoint {
             try transactions.startAnswered(seq: seq, sessionId: sessionId, transactionId: response.transactionId)
             logger.notice("StartTransaction of \(sessionId ?? "?"): transactionId \(response.transactionId), \(response.idTagInfo.status.rawValue)")
             if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
-               let c = station.connectors().first(where: { $0.session?.id == sessionId }) {
+               let c = connectorsNow().first(where: { $0.session?.id == sessionId }) {
                 station.perform(.stopSession(connectorId: c.id, reason: .deAuthorized))
             }
         case .stop, .meterValues:
@@ -417,12 +445,16 @@ public actor OCPP16ChargePoint {
 
     // MARK: Meter values
 
+    /// Ticks every second so a changed MeterValueSampleInterval applies at once.
     private func sampleMeterValuesForever() async {
+        var elapsed = 0
         while !Task.isCancelled {
-            let seconds = configuration.int("MeterValueSampleInterval") ?? 0
-            await sleep(.seconds(Int64(seconds > 0 ? seconds : 5)))
+            await sleep(.seconds(Int64(1)))
             if Task.isCancelled { return }
-            guard seconds > 0 else { continue }
+            elapsed += 1
+            let seconds = configuration.int("MeterValueSampleInterval") ?? 0
+            guard seconds > 0, elapsed >= seconds else { continue }
+            elapsed = 0
             sampleMeterValues()
         }
     }
@@ -431,7 +463,7 @@ public actor OCPP16ChargePoint {
     func sampleMeterValues() {
         let measurands = configuration.measurands("MeterValuesSampledData")
         let now = unixMs()
-        for c in station.connectors() {
+        for c in connectorsNow() {
             guard let session = c.session,
                   let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .samplePeriodic, atUnixMs: now)
             else { continue }

@@ -4,7 +4,7 @@ import OCPP16Messages
 /// session changes when it ends (Scheduled); the core keeps and persists the availability.
 extension OCPP16ChargePoint {
     func changeAvailability(_ request: ChangeAvailabilityRequest) -> ChangeAvailabilityResponse {
-        let connectors = station.connectors()
+        let connectors = connectorsNow()
         let targets = request.connectorId == 0 ? connectors : connectors.filter { $0.id == request.connectorId }
         guard !targets.isEmpty else { return ChangeAvailabilityResponse(status: .rejected) }
         let operative = request.type == .operative

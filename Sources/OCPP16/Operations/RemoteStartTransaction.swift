@@ -7,7 +7,7 @@ import OCPP16Messages
 /// the token is authorized with the CSMS first.
 extension OCPP16ChargePoint {
     func remoteStartTransaction(_ request: RemoteStartTransactionRequest) -> RemoteStartTransactionResponse {
-        let connectors = station.connectors()
+        let connectors = connectorsNow()
         let free: (OCPP16ConnectorSnapshot) -> Bool = {
             $0.session == nil && [.available, .preparing, .finishing, .suspendedEV].contains($0.status ?? .unavailable)
         }

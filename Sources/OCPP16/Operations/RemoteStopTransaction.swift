@@ -4,7 +4,7 @@ import OCPP16Messages
 /// with reason Remote.
 extension OCPP16ChargePoint {
     func remoteStopTransaction(_ request: RemoteStopTransactionRequest) -> RemoteStopTransactionResponse {
-        for c in station.connectors() {
+        for c in connectorsNow() {
             guard let session = c.session, transactions.transactionId(ofSession: session.id) == request.transactionId else { continue }
             station.perform(.stopSession(connectorId: c.id, reason: .remote))
             return RemoteStopTransactionResponse(status: .accepted)

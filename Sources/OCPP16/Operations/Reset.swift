@@ -14,14 +14,14 @@ extension OCPP16ChargePoint {
     }
 
     private func performReset(hard: Bool) async {
-        for c in station.connectors() where c.session != nil {
+        for c in connectorsNow() where c.session != nil {
             station.perform(.stopSession(connectorId: c.id, reason: hard ? .hardReset : .softReset))
         }
         // Up to 10 s for the sessions to end and their messages to be delivered; what is not
         // delivered stays on disk and goes after the restart.
         for _ in 0..<50 {
             await sleep(.milliseconds(Int64(200)))
-            if station.connectors().allSatisfy({ $0.session == nil }) && transactions.pendingCount() == 0 { break }
+            if connectorsNow().allSatisfy({ $0.session == nil }) && transactions.pendingCount() == 0 { break }
         }
         station.perform(.restart(hard: hard))
     }

@@ -4,7 +4,7 @@ import OCPP16Messages
 /// the station releases the cable lock.
 extension OCPP16ChargePoint {
     func unlockConnector(_ request: UnlockConnectorRequest) -> UnlockConnectorResponse {
-        guard let c = station.connectors().first(where: { $0.id == request.connectorId }) else {
+        guard let c = connectorsNow().first(where: { $0.id == request.connectorId }) else {
             return UnlockConnectorResponse(status: .notSupported)
         }
         if c.session != nil { station.perform(.stopSession(connectorId: c.id, reason: .unlockCommand)) }
