@@ -4,12 +4,10 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
-import BoardAssembly
 import BoardDescription
 import HAL
 import Logging
 import Station
-import Storage
 import Synchronization
 
 /// Set by SIGTERM/SIGINT; the loop checks it every step.
@@ -86,40 +84,36 @@ struct Evsed: ParsableCommand {
         }
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
 
-        let storage: StationStorage
         do {
             try DataDirectory.ensure(station.dataDirectory)
-            storage = try StationStorage(dataDirectory: station.dataDirectory)
         } catch {
-            log.critical("storage in \(station.dataDirectory): \(error)")
+            log.critical("data directory \(station.dataDirectory): \(error)")
             throw ExitCode.failure
         }
 
-        var ocpp: OCPPWiring?
-        if let csms {
-            OCPPWiring.applyStoredConfiguration(to: &station, storage: storage)
-            do {
-                ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
-                                      station: station, boardModel: boardDescription.model,
-                                      connectorCount: boardDescription.connectors.count, storage: storage)
-            } catch {
-                log.critical("OCPP: \(error)")
-                throw ExitCode(78)
-            }
-        }
+        if csms != nil { OCPPWiring.applyStoredConfiguration(to: &station, log: log) }
 
         let clock = SystemMonotonicClock()
         let evse: Station
         do {
-            let backend = try BackendFactory.make(for: boardDescription)
-            evse = try Station(board: boardDescription, backend: backend, modbus: BackendFactory.openModbusBus,
-                               config: station, storage: storage, clock: clock,
-                               logger: Logger(label: "station"), sessionIdSeed: Entropy.seed())
+            evse = try Station.open(board: boardDescription, config: station, clock: clock,
+                                    logger: Logger(label: "station"), sessionIdSeed: Entropy.seed())
         } catch {
-            log.critical("board bring-up failed: \(error)")
+            log.critical("bring-up failed: \(error)")
             throw ExitCode.failure
         }
-        ocpp?.attach(to: evse)
+        var ocpp: OCPPWiring?
+        if let csms {
+            do {
+                ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
+                                      station: station, boardModel: boardDescription.model,
+                                      connectorCount: boardDescription.connectors.count, storage: evse.storage)
+            } catch {
+                log.critical("OCPP: \(error)")
+                throw ExitCode(78)
+            }
+            ocpp?.attach(to: evse)
+        }
         do {
             let report = try evse.start(at: clock.now())
             if !report.resumed.isEmpty || !report.ended.isEmpty {
@@ -160,7 +154,7 @@ struct Evsed: ParsableCommand {
         log.notice("signal \(sig): suspending energy and shutting down")
         evse.shutdown(at: clock.now())
         ocpp?.stop()
-        storage.database.close()
+        evse.close()
         log.notice("stopped")
         if sig == OCPPWiring.restartSignal { OCPPWiring.restartProcess(log: log) }
     }

@@ -72,7 +72,13 @@ final class OCPPWiring {
 
     /// Keys the CSMS changed (answered RebootRequired) that the station file also sets: the
     /// CSMS's value wins from the next start on.
-    static func applyStoredConfiguration(to config: inout StationConfig, storage: StationStorage) {
+    static func applyStoredConfiguration(to config: inout StationConfig, log: Logger) {
+        let storage: StationStorage
+        do { storage = try StationStorage(dataDirectory: config.dataDirectory) } catch {
+            log.error("OCPP configuration keys not readable: \(error)")
+            return
+        }
+        defer { storage.database.close() }
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: 0)
         func stored(_ name: String) -> Bool { ((try? storage.config.value(for: ConfigurationService.storePrefix + name)) ?? nil) != nil }
         if stored("StopTransactionOnEVSideDisconnect") { config.sessions.stopOnEVDisconnect = keys.bool("StopTransactionOnEVSideDisconnect") }

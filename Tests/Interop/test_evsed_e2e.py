@@ -8,7 +8,7 @@ import pytest
 from evsed_process import EvsedProcess, sim_board_for
 from sim_process import EventStream, SimProcess
 
-CARD = "A1B2C3"  # accepted by Board/station-demo.yaml; the sim board reads Wiegand 26
+CARD = "A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 26
 
 
 @pytest.fixture()
@@ -25,13 +25,16 @@ def setup(sim, bin_dir, repo_root, tmp_path):
     started = []
 
     def start(env=None):
-        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data, env=env)
+        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data, env=env)
         started.append(p)
         return p
 
     yield start, data
-    for p in started:
+    for n, p in enumerate(started):
         p.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- evsed run {n + 1} ({' '.join(p.args[1:])}), last lines:")
+        print("\n".join(p.log()[-60:]))
 
 
 def c1(sim):
@@ -70,11 +73,28 @@ def wait_meter_read(evsed, at_least_wh, start=0, timeout=10.0):
     raise AssertionError(f"evsed did not read {at_least_wh} Wh")
 
 
+def present_card(sim, evsed):
+    """Presents the demo card; presents it once more if evsed saw no frame at all.
+
+    Seen about once in a dozen runs: the simulator accepts the card but evsed logs neither a
+    card nor a rejected frame (the Wiegand edges never reach the reader). That is a
+    simulator/HAL-link matter, reported to their owners; the retry is printed so it stays visible.
+    """
+    mark = len(evsed.log())
+    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    try:
+        evsed.wait_log(r"card " + CARD + " presented", timeout=3, start=mark)
+    except AssertionError:
+        print(f"\nNOTE: evsed saw no Wiegand frame for {CARD}; presenting it again")
+        assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+        evsed.wait_log(r"card " + CARD + " presented", timeout=3, start=mark)
+
+
 def plug_and_authorize(sim, evsed):
     mark = len(evsed.log())
     assert sim.post("/api/connectors/1/plug")[0] == 200
     evsed.wait_log(r"c1: pilot .*→ B", start=mark)
-    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    present_card(sim, evsed)
     evsed.wait_log(r"c1: session .* started by " + CARD, start=mark)
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed after C")
@@ -160,7 +180,7 @@ def test_kill_minus_9_mid_session_is_recovered_and_ended_once(sim, setup):
     mark = len(evsed.log())
     wait_meter_read(evsed, e1, start=mark)
     # This time the driver stops with the card, the lock opens, then the cable comes out.
-    assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
+    present_card(sim, evsed)
     evsed.wait_log(r"c1: session " + session_id + r" ended \(Local\)", start=mark)
     wait_for(lambda: not c1(sim)["lock"]["locked"], what="lock released after the card stop")
     assert sim.post("/api/connectors/1/unplug")[0] == 200

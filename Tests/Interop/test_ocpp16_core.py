@@ -11,7 +11,7 @@ from csms16 import CentralSystem
 from evsed_process import EvsedProcess, sim_board_for
 from sim_process import SimProcess
 
-CARD = "A1B2C3"  # in Board/station-demo.yaml's local list
+CARD = "A1B2C3"  # in etc/station.demo.yaml's local list
 IDENTITY = "CP1"
 
 
@@ -30,7 +30,7 @@ def station(sim, bin_dir, repo_root, tmp_path):
     started = []
 
     def start(csms_url):
-        p = EvsedProcess(bin_dir, board, repo_root / "Board" / "station-demo.yaml", data,
+        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
                          "--csms", csms_url, "--identity", IDENTITY)
         started.append(p)
         return p

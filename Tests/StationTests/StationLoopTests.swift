@@ -131,6 +131,19 @@ struct StationLoopTests {
         #expect(rig.pwm(1)?.dutyPercent == 100)
     }
 
+    @Test func demoCardsFollowTheStationFile() throws {
+        let rig = try Rig()
+        #expect(try rig.station.storage.localList.currentVersion() == 1)
+        _ = try rig.restart()  // same file: the list is not rewritten
+        #expect(try rig.station.storage.localList.currentVersion() == 1)
+        var config = try StationConfig.load(path: Repo.demoStation)
+        config.authorization.cards = [DemoCard(idToken: "C0FFEE", status: .accepted)]
+        _ = try rig.restart(config: config)
+        #expect(try rig.station.storage.localList.currentVersion() == 2)
+        #expect(try rig.station.storage.localList.lookup("A1B2C3") == nil)
+        #expect(try rig.station.storage.localList.lookup("C0FFEE")?.status == .accepted)
+    }
+
     @Test func freeVendStartsOnPlugIn() throws {
         var config = try StationConfig.load(path: Repo.demoStation)
         config.authorization.mode = .freeVend
@@ -239,6 +252,17 @@ struct StationLoopTests {
         for _ in 0..<500 { rig.step() }
         #expect(!rig.coil(1))
         #expect(rig.view(1)?.status == .faulted)
+    }
+
+    @Test func aPilotThatCannotBeReadOpensTheContactorInTheSameStep() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        rig.fake.adcChannel(.named("c1.cp.high")).fail(with: HardwareError(.ioFailed, device: "c1.cp.high", "ADC gone"))
+        rig.step()
+        #expect(!rig.coil(1))
+        #expect(rig.view(1)?.status == .faulted)
+        #expect(rig.view(1)?.error == .pilotFault)
     }
 
     @Test func shutdownOpensContactorsAndKeepsTheSessionForTheNextStart() throws {

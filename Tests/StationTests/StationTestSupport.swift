@@ -16,7 +16,7 @@ enum Repo {
         return parts.joined(separator: "/")
     }
     static var simBoard: String { root + "/Board/sim-2x22kw.yaml" }
-    static var demoStation: String { root + "/Board/station-demo.yaml" }
+    static var demoStation: String { root + "/etc/station.demo.yaml" }
 }
 
 /// A fresh directory under /tmp for one test's database.

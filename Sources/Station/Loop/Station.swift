@@ -33,6 +33,8 @@ public final class Station {
         var machine: ConnectorStateMachine
         var meter: EnergyMeter?
         var pilotReadFailing = false
+        var contactorReadFailing = false
+        var lockReadFailing = false
         var lastPPCheck: MonotonicInstant?
         var cableAmps: Double?
         var lockState: CableLockState?
@@ -134,19 +136,20 @@ public final class Station {
     }
 
     /// The demo cards of the station file become the local list (a standalone station has no
-    /// backend to send one). A list is only replaced when the cards differ from it.
+    /// backend to send one). The list is replaced only when the cards in the file changed since
+    /// the last start (their fingerprint is kept in the config store), so a card removed from the
+    /// file leaves the list too, and an unchanged file does not bump the list version.
     private func seedLocalList() throws {
         guard !config.authorization.cards.isEmpty else { return }
+        let fingerprint = config.authorization.cards.map { "\($0.idToken)=\($0.status.rawValue)" }.joined(separator: ",")
+        let key = "station.local_list.cards"
+        if try storage.config.value(for: key) == fingerprint { return }
         let store = storage.localList
-        var same = true
-        for card in config.authorization.cards {
-            if try store.lookup(card.idToken)?.status != card.status.stored { same = false; break }
-        }
-        if same { return }
         let version = try store.currentVersion() + 1
         try store.fullUpdate(version: version, entries: config.authorization.cards.map {
             AuthorizationRecord(idToken: $0.idToken, status: $0.status.stored)
         })
+        try storage.config.set(fingerprint, for: key)
         logger.info("local list: \(config.authorization.cards.count) card(s) from \(config.file ?? "the station config"), version \(version)")
     }
 
@@ -328,8 +331,10 @@ public final class Station {
                 dispatch(c, .contactorFault(f.kind), at: now, unixMs: unix)
             }
             if faults.isEmpty { c.knownContactorFaults.removeAll() }
+            if c.contactorReadFailing { c.contactorReadFailing = false; logger.notice("c\(c.id): contactor feedback readable again") }
         } catch {
-            logger.error("c\(c.id): contactor feedback: \(error)")
+            // Once per outage, not once per step.
+            if !c.contactorReadFailing { c.contactorReadFailing = true; logger.error("c\(c.id): contactor feedback: \(error)") }
         }
 
         // RCD (unless its self-test is tripping it on purpose).
@@ -364,8 +369,11 @@ public final class Station {
 
         // Lock feedback while it moves.
         if let lock = c.hw.lock, lock.needsPolling || c.lockState == nil {
-            do { noteLock(c, try lock.poll(at: now), at: now, unixMs: unix) } catch {
-                logger.error("c\(c.id): lock feedback: \(error)")
+            do {
+                noteLock(c, try lock.poll(at: now), at: now, unixMs: unix)
+                c.lockReadFailing = false
+            } catch {
+                if !c.lockReadFailing { c.lockReadFailing = true; logger.error("c\(c.id): lock feedback: \(error)") }
             }
         }
 
