@@ -292,3 +292,59 @@ def test_soft_reset_ends_the_session_then_restarts_and_boots_again(sim, station,
     assert evsed.proc.pid == pid and evsed.proc.poll() is None, "restarted in place"
     time.sleep(1)
     assert len(cs.received("StopTransaction")) == 1, "no second StopTransaction after the restart"
+
+
+def test_remote_start_cable_first_and_availability_scheduled_while_charging(sim, station, csms):
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    cs.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1 and p["status"] == "Preparing")
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1")).status == "Accepted"
+    start = cs.wait_for("StartTransaction")[0]
+    assert start["connectorId"] == 1 and start["idTag"] == "REMOTE1"
+
+    # Busy connector: the change waits for the session's end; the idle one changes now.
+    assert cs.call(IDENTITY, call.ChangeAvailability(connector_id=1, type="Inoperative")).status == "Scheduled"
+    assert cs.call(IDENTITY, call.ChangeAvailability(connector_id=2, type="Inoperative")).status == "Accepted"
+    cs.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 2 and p["status"] == "Unavailable")
+    assert cs.call(IDENTITY, call.ChangeAvailability(connector_id=9, type="Inoperative")).status == "Rejected"
+
+    assert cs.call(IDENTITY, call.UnlockConnector(connector_id=1)).status == "Unlocked"
+    stop = cs.wait_for("StopTransaction")[0]
+    assert stop["transactionId"] == start["assignedTransactionId"] and stop["reason"] == "UnlockCommand"
+    cs.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1 and p["status"] == "Unavailable",
+                timeout=15)
+
+
+def test_kill_minus_9_during_an_offline_session_then_reconnect_delivers_each_message_once(sim, station, csms):
+    cs = csms()
+    port = cs.port
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    cs.stop()
+
+    e0 = c1(sim)["meter"]["energy_wh"]
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, start=mark)
+    evsed.wait_log(r"c1: session .* started by " + CARD, start=mark)
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: meter_read_by_evsed(evsed) >= e0 + 3, timeout=20, what="energy read offline")
+    evsed.kill9()
+
+    back = csms(port=port)
+    again = station(back.url)  # same data directory: the session resumes, the queue is there
+    start = back.wait_for("StartTransaction", timeout=30)[0]
+    assert start["idTag"] == CARD and abs(start["meterStart"] - e0) <= 1
+    mark = len(again.log())
+    assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
+    again.wait_log(r"c1: session .* ended", start=mark)
+    stop = back.wait_for("StopTransaction", timeout=15)[0]
+    assert stop["transactionId"] == start["assignedTransactionId"]
+    assert stop["meterStop"] >= start["meterStart"] + 3
+    time.sleep(2)
+    assert len(back.received("StartTransaction")) == 1 and len(back.received("StopTransaction")) == 1
