@@ -348,3 +348,19 @@ def test_kill_minus_9_during_an_offline_session_then_reconnect_delivers_each_mes
     assert stop["meterStop"] >= start["meterStart"] + 3
     time.sleep(2)
     assert len(back.received("StartTransaction")) == 1 and len(back.received("StopTransaction")) == 1
+
+
+def test_card_refused_by_the_csms_starts_nothing(sim, station, csms):
+    cs = csms()
+    cs.unknown_tags.add(CARD)
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, start=mark)
+    assert cs.wait_for("Authorize")[0]["idTag"] == CARD
+    evsed.wait_log(f"{CARD} refused", start=mark)
+    time.sleep(1)
+    assert cs.received("StartTransaction") == []
+    assert not c1(sim)["contactor"]["closed"]

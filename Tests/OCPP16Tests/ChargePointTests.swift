@@ -310,3 +310,56 @@ struct StationMessageTests {
         #expect(last.last?["vendorErrorCode"] == "diodeFault")
     }
 }
+
+@Suite("OCPP 1.6 authorization")
+struct AuthorizationTests {
+    @Test func theStationsTokenGoesToTheCSMSAndTheAnswerBack() async throws {
+        let csms = FakeCSMS(answer: { action, payload in
+            if action == "Authorize" {
+                let info = payload["idTag"] == "GOOD" ? IdTagInfo(parentIdTag: "FLEET", status: .accepted)
+                    : IdTagInfo(parentIdTag: "FLEET", status: .blocked)
+                return .success(AuthorizeResponse(idTagInfo: info).toJSON())
+            }
+            return FakeCSMS.acceptEverything()(action, payload)
+        })
+        let h = try Harness(csms: csms)
+        await h.chargePoint.start()
+        // Offline: no Authorize, the station decides by its offline rules.
+        h.chargePoint.stationEvent(.authorizationNeeded(IdToken("GOOD")))
+        #expect(await settle { h.station.commands.count == 1 })
+        #expect(h.station.commands == [.authorizationResult(IdToken("GOOD"), nil)])
+        #expect(!h.chargePoint.isOnline)
+
+        h.chargePoint.connectionUp()
+        #expect(await settle { h.chargePoint.isOnline })
+        h.chargePoint.stationEvent(.authorizationNeeded(IdToken("GOOD")))
+        h.chargePoint.stationEvent(.authorizationNeeded(IdToken("BAD")))
+        #expect(await settle { h.station.commands.count == 3 })
+        let results = h.station.commands.dropFirst().compactMap { c -> (String, ChargingCore.AuthorizationStatus?)? in
+            if case let .authorizationResult(token, info) = c { return (token.value, info?.status) }
+            return nil
+        }
+        #expect(results.first { $0.0 == "GOOD" }?.1 == .accepted)
+        #expect(results.first { $0.0 == "BAD" }?.1 == .blocked)
+        #expect(h.csms.payloads("Authorize").count == 2)
+    }
+
+    @Test func authorizeRemoteTxRequestsAuthorizesBeforeStarting() async throws {
+        let csms = FakeCSMS(answer: { action, payload in
+            if action == "Authorize" {
+                return .success(AuthorizeResponse(idTagInfo: IdTagInfo(status: payload["idTag"] == "OK" ? .accepted : .invalid)).toJSON())
+            }
+            return FakeCSMS.acceptEverything()(action, payload)
+        })
+        let h = try Harness(csms: csms)
+        await h.chargePoint.start()
+        h.chargePoint.connectionUp()
+        #expect(await settle { await h.chargePoint.registration == .accepted })
+        _ = try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "AuthorizeRemoteTxRequests", "value": "true"]).get()
+        #expect(try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "NO"]).get()["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("Authorize").count == 1 })
+        #expect(try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "OK"]).get()["status"] == "Accepted")
+        #expect(await settle { h.station.commands.contains(.remoteStart(connectorId: 1, idToken: IdToken("OK", kind: .central))) })
+        #expect(!h.station.commands.contains { if case let .remoteStart(_, token) = $0 { token.value == "NO" } else { false } })
+    }
+}

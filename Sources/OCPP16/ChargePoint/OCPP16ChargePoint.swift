@@ -114,6 +114,8 @@ public actor OCPP16ChargePoint {
             sessionEvents.withLock { e in
                 if e.started[session.connectorId]?.id == session.id { e.started[session.connectorId] = nil }
                 e.ended.insert(session.id)
+                // Only the latest few matter (a snapshot lags by one loop step at most).
+                if e.ended.count > 256 { e.ended.removeAll(); e.ended.insert(session.id) }
             }
             transactions.enqueueStop(session)
         case .statusChanged, .authorizationNeeded: break
