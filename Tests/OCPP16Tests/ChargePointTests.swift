@@ -363,3 +363,34 @@ struct AuthorizationTests {
         #expect(!h.station.commands.contains { if case let .remoteStart(_, token) = $0 { token.value == "NO" } else { false } })
     }
 }
+
+@Suite("OCPP 1.6 heartbeat and stored configuration")
+struct HeartbeatAndStoredConfigurationTests {
+    @Test func heartbeatFollowsAChangedIntervalAtOnce() async throws {
+        let h = try Harness()
+        await h.chargePoint.start()
+        h.chargePoint.connectionUp()
+        #expect(await settle { await h.chargePoint.registration == .accepted })
+        _ = try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "HeartbeatInterval", "value": "2"]).get()
+        let second = EVSEDuration.seconds(Int64(1))
+        // Three loops tick every second: heartbeat, meter sampling, the outbox's retry ticker.
+        let ticking = { h.sleeper.requested.filter { $0 == second }.count == 3 }
+        #expect(await settle { ticking() })
+        h.sleeper.release(second)
+        #expect(await settle { ticking() })
+        #expect(h.csms.payloads("Heartbeat").isEmpty, "one second of two")
+        h.sleeper.release(second)
+        #expect(await settle { h.csms.payloads("Heartbeat").count == 1 })
+    }
+
+    @Test func aStoredValueThatNoLongerValidatesFallsBackToTheDefault() throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        try storage.config.set("soon", for: ConfigurationService.storePrefix + "HeartbeatInterval")
+        try storage.config.set("30", for: ConfigurationService.storePrefix + "MeterValueSampleInterval")
+        try storage.config.set("5", for: ConfigurationService.storePrefix + "NumberOfConnectors")
+        let keys = ConfigurationService(store: storage.config, numberOfConnectors: 2)
+        #expect(keys.value("HeartbeatInterval") == "300")
+        #expect(keys.value("MeterValueSampleInterval") == "30")
+        #expect(keys.value("NumberOfConnectors") == "2", "read-only keys are never taken from the store")
+    }
+}
