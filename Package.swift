@@ -83,6 +83,8 @@ let package = Package(
         .target(name: "OCPP16",
                 dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity",
                                "ChargingCore", "Storage", "HAL",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.

@@ -37,6 +37,15 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
     var idleIntervalMs: Int = 50
 
+    @Option(name: .long, help: "The CSMS's WebSocket URL (ws://host:port/path); without it the charger runs standalone.")
+    var csms: String?
+
+    @Option(name: .long, help: "The charge point identity the CSMS knows this charger by (default: the station file's identity).")
+    var identity: String?
+
+    @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS (1.6).")
+    var ocppVersion: String = "1.6"
+
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
         guard (loopIntervalMs...100).contains(idleIntervalMs) else {
@@ -70,7 +79,7 @@ struct Evsed: ParsableCommand {
             log.critical("\(error)")
             throw ExitCode(78)  // EX_CONFIG: systemd's Restart=on-failure would only loop
         }
-        if let b = station.backend {
+        if let b = station.backend, csms == nil {
             log.notice("station file line \(b.line): backend section (\(b.keys.joined(separator: ", "))) is reserved for the OCPP issues; running standalone")
         }
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
@@ -82,6 +91,8 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
 
+        if csms != nil { OCPPWiring.applyStoredConfiguration(to: &station, log: log) }
+
         let clock = SystemMonotonicClock()
         let evse: Station
         do {
@@ -90,6 +101,18 @@ struct Evsed: ParsableCommand {
         } catch {
             log.critical("bring-up failed: \(error)")
             throw ExitCode.failure
+        }
+        var ocpp: OCPPWiring?
+        if let csms {
+            do {
+                ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
+                                      station: station, boardModel: boardDescription.model,
+                                      connectorCount: boardDescription.connectors.count, storage: evse.storage)
+            } catch {
+                log.critical("OCPP: \(error)")
+                throw ExitCode(78)
+            }
+            ocpp?.attach(to: evse)
         }
         do {
             let report = try evse.start(at: clock.now())
@@ -102,6 +125,7 @@ struct Evsed: ParsableCommand {
         }
         let pollInterval = boardDescription.connectors.compactMap { $0.meter?.pollInterval }.min() ?? .milliseconds(1_000)
         evse.startMeterPolling(interval: pollInterval)
+        ocpp?.start()
         notifier.ready(status: "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")
 
@@ -113,6 +137,7 @@ struct Evsed: ParsableCommand {
         while shutdownSignal.load(ordering: .relaxed) == 0 {
             let began = clock.now()
             evse.step(at: began)
+            ocpp?.afterStep(evse, at: began)
             let ended = clock.now()
             // The watchdog is kept only by a loop that still steps in time: a step that
             // hangs (a driver stuck in I/O) stops the pings and systemd restarts us.
@@ -128,8 +153,10 @@ struct Evsed: ParsableCommand {
         notifier.stopping()
         log.notice("signal \(sig): suspending energy and shutting down")
         evse.shutdown(at: clock.now())
+        ocpp?.stop()
         evse.close()
         log.notice("stopped")
+        if sig == OCPPWiring.restartSignal { OCPPWiring.restartProcess(log: log) }
     }
 }
 

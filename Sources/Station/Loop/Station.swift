@@ -69,6 +69,9 @@ public final class Station {
     var displayFailing = false
     private var readerFailing = false
     private(set) public var isShutDown = false
+    /// Sees every command of every connector's machine before it is executed, on the loop's
+    /// thread (the OCPP adapters: status changes, sessions, authorization requests).
+    public var commandObserver: ((_ connectorId: Int, _ command: ConnectorCommand) -> Void)?
     /// Steps taken; the daemon's watchdog checks that this moves.
     public private(set) var stepCount: UInt64 = 0
     /// Events handled since the last allocation round: allocation runs when something changed
@@ -489,6 +492,7 @@ public final class Station {
         var persistFailed = false
         let status = c.machine.status?.rawValue ?? "Preparing"
         for command in commands {
+            commandObserver?(c.id, command)
             switch command {
             case let .persist(change):
                 do {

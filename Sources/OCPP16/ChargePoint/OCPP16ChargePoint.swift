@@ -1,0 +1,479 @@
+import ChargingCore
+import HAL
+import Logging
+import OCPP16Messages
+import OCPPJSON
+import OCPPTransport
+import Storage
+import Synchronization
+
+/// The OCPP 1.6J charge point (Core profile): registers with the CSMS, reports the station's
+/// connectors and transactions, and carries out the CSMS's requests through the station port.
+/// It holds no charging logic: the station's core decides, this translates.
+///
+/// Inputs arrive in order through `connectionUp()`, `connectionDown()` and `stationEvent(_:)`
+/// (any thread); inbound CALLs through `handle(action:payload:)` (the RPC layer's handler).
+public actor OCPP16ChargePoint {
+    public struct Identity: Sendable, Hashable {
+        public var vendor: String
+        public var model: String
+        public var serialNumber: String?
+        public var firmwareVersion: String?
+        public init(vendor: String, model: String, serialNumber: String? = nil, firmwareVersion: String? = nil) {
+            self.vendor = vendor
+            self.model = model
+            self.serialNumber = serialNumber
+            self.firmwareVersion = firmwareVersion
+        }
+    }
+
+    public enum Registration: String, Sendable, Hashable {
+        case notRegistered, pending, accepted, rejected
+    }
+
+    /// Waits `duration` (returns early when the task is cancelled). Tests inject a manual one.
+    public typealias Sleeper = @Sendable (EVSEDuration) async -> Void
+
+    public static let systemSleeper: Sleeper = { duration in
+        try? await Task.sleep(for: .microseconds(max(0, duration.microseconds)))
+    }
+
+    enum Input: Sendable {
+        case up, down
+        case station(OCPP16StationEvent)
+    }
+
+    let identity: Identity
+    let sender: any OCPP16CallSender
+    let station: any OCPP16StationPort
+    public nonisolated let transactions: TransactionService
+    var configuration: ConfigurationService
+    let unixMs: @Sendable () -> UInt64
+    let sleep: Sleeper
+    let logger: Logger
+    /// Retry wait after a BootNotification that got no usable answer, or a 0 interval.
+    let bootRetry: EVSEDuration
+
+    public private(set) var registration: Registration = .notRegistered
+    public private(set) var isConnected = false
+    /// When the CSMS last answered BootNotification: its clock, for reference.
+    public private(set) var csmsTime: String?
+
+    private let online = Mutex(false)
+    /// Sessions as the events tell them, ahead of the station's snapshot (which is refreshed
+    /// after the loop step that emitted them): started by connector, and ended ids.
+    private let sessionEvents = Mutex<(started: [Int: Session], ended: Set<String>)>((started: [:], ended: []))
+    private let inputs: AsyncStream<Input>
+    private let inputContinuation: AsyncStream<Input>.Continuation
+    private let outboxKicks: AsyncStream<Void>
+    private let outboxKick: AsyncStream<Void>.Continuation
+    private let statusKicks: AsyncStream<Void>
+    private let statusKick: AsyncStream<Void>.Continuation
+    private var tasks: [Task<Void, Never>] = []
+    private var bootTask: Task<Void, Never>?
+    private var heartbeatTask: Task<Void, Never>?
+    /// StatusNotifications owed to the CSMS, oldest first.
+    var statusQueue: [StatusNotificationRequest] = []
+    /// The latest status of each connector (0 = the charge point), for the report after boot.
+    var latestStatus: [Int: (ConnectorStatus, ConnectorErrorKind?)] = [:]
+    /// Outbox failures per message in this run (offline time is not counted).
+    private var failures: [Int64: Int] = [:]
+    var resetInProgress = false
+
+    public init(identity: Identity, sender: any OCPP16CallSender, station: any OCPP16StationPort,
+                storage: StationStorage, numberOfConnectors: Int,
+                unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping Sleeper = OCPP16ChargePoint.systemSleeper,
+                bootRetry: EVSEDuration = .seconds(Int64(10)),
+                logger: Logger = Logger(label: "ocpp16")) {
+        self.identity = identity
+        self.sender = sender
+        self.station = station
+        self.transactions = TransactionService(journal: storage.journal)
+        self.configuration = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
+        self.unixMs = unixMs
+        self.sleep = sleep
+        self.bootRetry = bootRetry
+        self.logger = logger
+        (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)
+        (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (statusKicks, statusKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: Inputs (any thread, in order)
+
+    public nonisolated func connectionUp() { inputContinuation.yield(.up) }
+    public nonisolated func connectionDown() { inputContinuation.yield(.down) }
+
+    /// A station event. Session starts and ends are queued on disk before this returns.
+    public nonisolated func stationEvent(_ event: OCPP16StationEvent) {
+        switch event {
+        case .sessionStarted(let session):
+            sessionEvents.withLock { $0.started[session.connectorId] = session }
+            transactions.enqueueStart(session)
+        case .sessionEnded(let session):
+            sessionEvents.withLock { e in
+                if e.started[session.connectorId]?.id == session.id { e.started[session.connectorId] = nil }
+                e.ended.insert(session.id)
+                // Only the latest few matter (a snapshot lags by one loop step at most).
+                if e.ended.count > 256 { e.ended.removeAll(); e.ended.insert(session.id) }
+            }
+            transactions.enqueueStop(session)
+        case .statusChanged, .authorizationNeeded: break
+        }
+        inputContinuation.yield(.station(event))
+    }
+
+    /// Starts the loops; `stop()` ends them.
+    public func start() {
+        guard tasks.isEmpty else { return }
+        let initial = connectorsNow()
+        transactions.reconcile(openSessions: initial.compactMap(\.session))
+        tasks.append(Task { await self.consumeInputs() })
+        tasks.append(Task { await self.deliverOutboxForever() })
+        tasks.append(Task { await self.sendStatusesForever() })
+        tasks.append(Task { await self.sampleMeterValuesForever() })
+    }
+
+    public func stop() {
+        for task in tasks { task.cancel() }
+        bootTask?.cancel()
+        heartbeatTask?.cancel()
+        tasks.removeAll()
+        inputContinuation.finish()
+        outboxKick.finish()
+        statusKick.finish()
+    }
+
+    private func consumeInputs() async {
+        for await input in inputs {
+            switch input {
+            case .up:
+                isConnected = true
+                updateOnline()
+                if registration == .accepted {
+                    // Same registration, new socket: report where things stand, then the queue.
+                    queueFullStatusReport()
+                    outboxKick.yield()
+                } else {
+                    startBoot()
+                }
+            case .down:
+                isConnected = false
+                updateOnline()
+            case .station(let event):
+                handleStationEvent(event)
+            }
+        }
+    }
+
+    private func handleStationEvent(_ event: OCPP16StationEvent) {
+        switch event {
+        case let .statusChanged(id, status, error, at):
+            latestStatus[id] = (status, error)
+            statusQueue.append(Self.statusRequest(connectorId: id, status: status, error: error, atUnixMs: at))
+            if statusQueue.count > 64 { statusQueue.removeFirst(statusQueue.count - 64) }
+            statusKick.yield()
+        case .sessionStarted, .sessionEnded:
+            outboxKick.yield()
+        case .authorizationNeeded(let token):
+            Task { await self.authorizeForStation(token) }
+        }
+    }
+
+    /// The station's connectors with the sessions the latest events report.
+    nonisolated func connectorsNow() -> [OCPP16ConnectorSnapshot] {
+        let events = sessionEvents.withLock { $0 }
+        return station.connectors().map { c in
+            var c = c
+            if let started = events.started[c.id] {
+                c.session = started
+            } else if let session = c.session, events.ended.contains(session.id) {
+                c.session = nil
+            }
+            return c
+        }
+    }
+
+    // MARK: Typed calls
+
+    /// Sends one request and decodes its answer.
+    func send<R: OCPP16RequestPayload>(_ request: R) async throws(OCPPRPCError) -> R.Response {
+        let answer = try await sender.call(R.action.rawValue, payload: request.toJSON())
+        do {
+            return try R.Response(json: answer)
+        } catch {
+            throw .malformedResponse("\(R.action.rawValue) answer: \(error)")
+        }
+    }
+
+    var mayInitiate: Bool { isConnected && registration == .accepted }
+
+    /// Connected and accepted: an Authorize can be asked now (any thread).
+    public nonisolated var isOnline: Bool { online.withLock { $0 } }
+
+    private func updateOnline() {
+        let value = mayInitiate
+        online.withLock { $0 = value }
+    }
+
+    // MARK: Registration and heartbeat
+
+    private func startBoot() {
+        guard bootTask == nil else { return }
+        bootTask = Task { await self.bootUntilAccepted() }
+    }
+
+    private func bootUntilAccepted() async {
+        defer { bootTask = nil }
+        while !Task.isCancelled, isConnected, registration != .accepted {
+            let request = BootNotificationOperation.request(identity)
+            do {
+                let answer = try await send(request)
+                csmsTime = answer.currentTime
+                let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
+                switch answer.status {
+                case .accepted:
+                    registration = .accepted
+                    updateOnline()
+                    logger.notice("BootNotification accepted; heartbeat every \(answer.interval) s")
+                    if answer.interval > 0 { _ = configuration.change("HeartbeatInterval", to: String(answer.interval)) }
+                    registered()
+                    return
+                case .pending:
+                    registration = .pending
+                    logger.notice("BootNotification pending; again in \(interval)")
+                case .rejected:
+                    registration = .rejected
+                    logger.warning("BootNotification rejected; again in \(interval)")
+                }
+                await sleep(interval)
+            } catch {
+                logger.warning("BootNotification: \(error)")
+                await sleep(bootRetry)
+            }
+        }
+    }
+
+    private func registered() {
+        queueFullStatusReport()
+        outboxKick.yield()
+        heartbeatTask?.cancel()
+        heartbeatTask = Task { await self.heartbeatForever() }
+    }
+
+    /// Ticks every second so a changed HeartbeatInterval applies at once.
+    private func heartbeatForever() async {
+        var elapsed = 0
+        while !Task.isCancelled {
+            await sleep(.seconds(Int64(1)))
+            if Task.isCancelled { return }
+            elapsed += 1
+            let seconds = configuration.int("HeartbeatInterval") ?? 0
+            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
+            elapsed = 0
+            do { _ = try await send(HeartbeatRequest()) } catch { logger.info("Heartbeat: \(error)") }
+        }
+    }
+
+    // MARK: Status notifications
+
+    /// After boot (or a reconnect): the status of connector 0 and of every connector now.
+    private func queueFullStatusReport() {
+        let now = unixMs()
+        let connectors = connectorsNow()
+        let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
+        statusQueue = [Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)]
+        for c in connectors {
+            let status = latestStatus[c.id]?.0 ?? c.status ?? .available
+            let error = latestStatus[c.id]?.1 ?? c.error
+            statusQueue.append(Self.statusRequest(connectorId: c.id, status: status, error: error, atUnixMs: now))
+        }
+        statusKick.yield()
+    }
+
+    private func sendStatusesForever() async {
+        for await _ in statusKicks {
+            while mayInitiate, !statusQueue.isEmpty {
+                let request = statusQueue.removeFirst()
+                do { _ = try await send(request) } catch {
+                    logger.info("StatusNotification: \(error)")
+                    if case .connectionLost = error { statusQueue.insert(request, at: 0) }
+                }
+            }
+        }
+    }
+
+    static func statusRequest(connectorId: Int, status: ConnectorStatus, error: ConnectorErrorKind?, atUnixMs: UInt64)
+        -> StatusNotificationRequest
+    {
+        let (code, vendorCode) = StatusNotificationOperation.errorCode(error)
+        return StatusNotificationRequest(
+            connectorId: connectorId, errorCode: code, info: nil,
+            status: StatusNotificationRequest.ChargePointStatus(rawValue: status.rawValue) ?? .faulted,
+            timestamp: OCPP16Timestamp.string(unixMs: atUnixMs),
+            vendorId: vendorCode == nil ? nil : "SwiftEVSE", vendorErrorCode: vendorCode)
+    }
+
+    // MARK: Transaction outbox
+
+    public nonisolated func kickOutbox() { outboxKick.yield() }
+
+    private func deliverOutboxForever() async {
+        // A periodic kick as well: a retry that fell due, a reconnect noticed late.
+        let ticker = Task { [outboxKick, sleep] in
+            while !Task.isCancelled {
+                await sleep(.seconds(Int64(1)))
+                outboxKick.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        for await _ in outboxKicks { await deliverOutbox() }
+    }
+
+    /// Sends queued transaction messages, oldest first, while registered and connected.
+    func deliverOutbox() async {
+        while mayInitiate, !Task.isCancelled {
+            let next = transactions.next()
+            guard case let .send(seq, kind, sessionId, payload) = next else {
+                if case .dropped = next { continue }
+                return
+            }
+            transactions.markSent(seq, atUnixMs: unixMs())
+            do {
+                let answer = try await sender.call(kind.rawValue, payload: payload)
+                try acknowledged(seq: seq, kind: kind, sessionId: sessionId, answer: answer)
+                failures[seq] = nil
+            } catch let error as OCPPRPCError {
+                if case .connectionLost = error { return }  // offline time does not count
+                if case .shutDown = error { return }
+                let count = (failures[seq] ?? 0) + 1
+                failures[seq] = count
+                let attempts = configuration.int("TransactionMessageAttempts") ?? 3
+                if count >= attempts {
+                    logger.error("\(kind.rawValue) \(seq): \(error); given up after \(count) attempt(s)")
+                    try? transactions.acknowledge(seq)
+                    failures[seq] = nil
+                    continue
+                }
+                let interval = configuration.int("TransactionMessageRetryInterval") ?? 60
+                logger.warning("\(kind.rawValue) \(seq): \(error); attempt \(count) of \(attempts), again in \(interval * count) s")
+                await sleep(.seconds(Int64(interval * count)))
+            } catch {
+                logger.critical("outbox \(seq): cannot record the answer: \(error)")
+                return
+            }
+        }
+    }
+
+    private func acknowledged(seq: Int64, kind: TransactionService.Kind, sessionId: String?, answer: JSONValue) throws {
+        switch kind {
+        case .start:
+            let response: StartTransactionResponse
+            do { response = try StartTransactionResponse(json: answer) } catch {
+                throw OCPPRPCError.malformedResponse("StartTransaction answer: \(error)")
+            }
+            try transactions.startAnswered(seq: seq, sessionId: sessionId, transactionId: response.transactionId)
+            logger.notice("StartTransaction of \(sessionId ?? "?"): transactionId \(response.transactionId), \(response.idTagInfo.status.rawValue)")
+            if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
+               let c = connectorsNow().first(where: { $0.session?.id == sessionId }) {
+                station.perform(.stopSession(connectorId: c.id, reason: .deAuthorized))
+            }
+        case .stop, .meterValues:
+            try transactions.acknowledge(seq)
+        }
+    }
+
+    // MARK: Authorize for the station
+
+    private func authorizeForStation(_ token: IdToken) async {
+        guard mayInitiate else {
+            station.perform(.authorizationResult(token, nil))
+            return
+        }
+        do {
+            let answer = try await send(AuthorizeRequest(idTag: String(token.value.prefix(20))))
+            station.perform(.authorizationResult(token, AuthorizeOperation.info(answer.idTagInfo)))
+        } catch {
+            logger.warning("Authorize \(token.value): \(error)")
+            station.perform(.authorizationResult(token, nil))
+        }
+    }
+
+    // MARK: Inbound CALLs
+
+    /// The RPC layer's handler: decode and validate, then the operation's file answers.
+    public func handle(action: String, payload: JSONValue) async -> Result<JSONValue, OCPPCallError> {
+        guard let known = OCPP16Action(rawValue: action) else {
+            return .failure(OCPPCallError(.notImplemented, "unknown action \(action)"))
+        }
+        guard registration == .accepted || registration == .pending else {
+            return .failure(OCPPCallError(.securityError, "not registered with the Central System"))
+        }
+        let request: OCPP16AnyRequest
+        do {
+            request = try OCPP16Messages.decodeRequest(action: known, payload: payload)
+        } catch {
+            return .failure(OCPPCallError(Self.code(error), error.description))
+        }
+        guard let answer = await answer(request) else {
+            return .failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet"))
+        }
+        return .success(answer)
+    }
+
+    private func answer(_ request: OCPP16AnyRequest) async -> JSONValue? {
+        switch request {
+        case .changeAvailability(let r): return changeAvailability(r).toJSON()
+        case .changeConfiguration(let r): return changeConfiguration(r).toJSON()
+        case .clearCache(let r): return clearCache(r).toJSON()
+        case .dataTransfer(let r): return dataTransfer(r).toJSON()
+        case .getConfiguration(let r): return getConfiguration(r).toJSON()
+        case .remoteStartTransaction(let r): return remoteStartTransaction(r).toJSON()
+        case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
+        case .reset(let r): return reset(r).toJSON()
+        case .unlockConnector(let r): return unlockConnector(r).toJSON()
+        default: return nil
+        }
+    }
+
+    static func code(_ error: OCPPPayloadError) -> OCPPErrorCode {
+        switch error {
+        case .formationViolation: return .formationViolation
+        case .typeConstraintViolation: return .typeConstraintViolation
+        case .occurrenceConstraintViolation: return .occurrenceConstraintViolation
+        case .propertyConstraintViolation: return .propertyConstraintViolation
+        }
+    }
+
+    // MARK: Meter values
+
+    /// Ticks every second so a changed MeterValueSampleInterval applies at once.
+    private func sampleMeterValuesForever() async {
+        var elapsed = 0
+        while !Task.isCancelled {
+            await sleep(.seconds(Int64(1)))
+            if Task.isCancelled { return }
+            elapsed += 1
+            let seconds = configuration.int("MeterValueSampleInterval") ?? 0
+            guard seconds > 0, elapsed >= seconds else { continue }
+            elapsed = 0
+            sampleMeterValues()
+        }
+    }
+
+    /// One MeterValues per charging connector, queued with its transaction.
+    func sampleMeterValues() {
+        let measurands = configuration.measurands("MeterValuesSampledData")
+        let now = unixMs()
+        for c in connectorsNow() {
+            guard let session = c.session,
+                  let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .samplePeriodic, atUnixMs: now)
+            else { continue }
+            let request = MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value])
+            if transactions.enqueueMeterValues(request, session: session.id, atUnixMs: now) { outboxKick.yield() }
+        }
+    }
+
+    /// One sampling round now (tests; the loop does it every MeterValueSampleInterval).
+    public func sampleMeterValuesForTesting() { sampleMeterValues() }
+}

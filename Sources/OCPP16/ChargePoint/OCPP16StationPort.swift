@@ -1,0 +1,62 @@
+import ChargingCore
+
+/// What the charge point needs to know about one connector, as the station last saw it.
+public struct OCPP16ConnectorSnapshot: Sendable, Hashable {
+    public var id: Int
+    public var status: ConnectorStatus?
+    public var error: ConnectorErrorKind?
+    public var vehicleConnected: Bool
+    /// The running session, if any.
+    public var session: Session?
+    /// The meter's latest import register (Wh), power (W) and phase currents (A).
+    public var energyWh: Double?
+    public var powerW: Double?
+    public var currentsA: [Double]
+
+    public init(id: Int, status: ConnectorStatus?, error: ConnectorErrorKind? = nil, vehicleConnected: Bool = false,
+                session: Session? = nil, energyWh: Double? = nil, powerW: Double? = nil, currentsA: [Double] = []) {
+        self.id = id
+        self.status = status
+        self.error = error
+        self.vehicleConnected = vehicleConnected
+        self.session = session
+        self.energyWh = energyWh
+        self.powerW = powerW
+        self.currentsA = currentsA
+    }
+}
+
+/// A request of the CSMS that the station carries out on its own loop.
+public enum OCPP16StationCommand: Sendable, Hashable {
+    case remoteStart(connectorId: Int, idToken: IdToken)
+    case stopSession(connectorId: Int, reason: StopReason)
+    case unlock(connectorId: Int)
+    case setAvailability(connectorId: Int, operative: Bool)
+    /// The answer to an Authorize the station was waiting for (nil info: no answer, decide offline).
+    case authorizationResult(IdToken, AuthorizationInfo?)
+    case clearAuthorizationCache
+    /// Every session is ended; restart the process (hard: as after a power cycle).
+    case restart(hard: Bool)
+}
+
+/// What happened at the station, in the order it happened.
+public enum OCPP16StationEvent: Sendable, Hashable {
+    case statusChanged(connectorId: Int, ConnectorStatus, ConnectorErrorKind?, atUnixMs: UInt64)
+    case sessionStarted(Session)
+    case sessionEnded(Session)
+    /// The station needs a backend decision for a token (online authorization).
+    case authorizationNeeded(IdToken)
+}
+
+/// The station side of the adapter. The adapter never imports the station: the daemon wires
+/// one in (its snapshot is refreshed by the station's loop, its commands run on that loop).
+public protocol OCPP16StationPort: Sendable {
+    /// The connectors, in id order (ids from 1).
+    func connectors() -> [OCPP16ConnectorSnapshot]
+    /// Queues a command for the station's loop.
+    func perform(_ command: OCPP16StationCommand)
+}
+
+extension OCPP16StationPort {
+    func connector(_ id: Int) -> OCPP16ConnectorSnapshot? { connectors().first { $0.id == id } }
+}

@@ -1,0 +1,21 @@
+import OCPP16Messages
+
+/// ChangeConfiguration (CSMS → charge point): validated and persisted by the
+/// ConfigurationService; keys that only apply at start answer RebootRequired.
+extension OCPP16ChargePoint {
+    func changeConfiguration(_ request: ChangeConfigurationRequest) -> ChangeConfigurationResponse {
+        switch configuration.change(request.key, to: request.value) {
+        case .accepted:
+            logger.notice("configuration: \(request.key) = \(request.value)")
+            return ChangeConfigurationResponse(status: .accepted)
+        case .rebootRequired:
+            logger.notice("configuration: \(request.key) = \(request.value) (applies after a restart)")
+            return ChangeConfigurationResponse(status: .rebootRequired)
+        case .rejected(let why):
+            logger.notice("configuration: \(request.key) not changed: \(why)")
+            return ChangeConfigurationResponse(status: .rejected)
+        case .notSupported:
+            return ChangeConfigurationResponse(status: .notSupported)
+        }
+    }
+}

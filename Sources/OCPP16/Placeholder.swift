@@ -1,1 +1,0 @@
-// Placeholder until the OCPP 1.6J adapter lands.

@@ -1,0 +1,146 @@
+import OCPP16Messages
+import Storage
+
+/// The OCPP 1.6 configuration keys of the Core profile this charge point supports: their type,
+/// access, validation and persistence (in the station's ConfigStore, under `ocpp16.`).
+/// GetConfiguration and ChangeConfiguration read and write through here.
+public struct ConfigurationService: Sendable {
+    public enum Kind: Sendable, Hashable {
+        case bool
+        case integer(min: Int, max: Int)
+        /// A comma-separated list of measurands, at most `maxItems` long.
+        case measurandList(maxItems: Int)
+        case text
+    }
+
+    public struct Key: Sendable, Hashable {
+        public var name: String
+        public var kind: Kind
+        public var readOnly: Bool
+        public var defaultValue: String
+        /// The change only takes effect after a restart (answered RebootRequired).
+        public var needsReboot: Bool
+    }
+
+    public enum ChangeResult: Sendable, Hashable {
+        case accepted, rebootRequired, rejected(String), notSupported
+    }
+
+    public static let storePrefix = "ocpp16."
+    public static let measurandListMax = 8
+
+    public let keys: [Key]
+    private let store: ConfigStore?
+    private var values: [String: String]
+
+    /// `numberOfConnectors` fills the read-only key of that name; stored values override defaults.
+    public init(store: ConfigStore?, numberOfConnectors: Int) {
+        self.store = store
+        let m = Self.measurandListMax
+        keys = [
+            Key(name: "AllowOfflineTxForUnknownId", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: true),
+            Key(name: "AuthorizationCacheEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "AuthorizeRemoteTxRequests", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
+            Key(name: "ClockAlignedDataInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "0", needsReboot: false),
+            Key(name: "ConnectionTimeOut", kind: .integer(min: 1, max: 3_600), readOnly: false, defaultValue: "60", needsReboot: true),
+            Key(name: "ConnectorPhaseRotation", kind: .text, readOnly: false, defaultValue: "0.RST", needsReboot: false),
+            Key(name: "GetConfigurationMaxKeys", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "50", needsReboot: false),
+            Key(name: "HeartbeatInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "300", needsReboot: false),
+            Key(name: "LocalAuthorizeOffline", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "LocalPreAuthorize", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: true),
+            Key(name: "MeterValuesAlignedData", kind: .measurandList(maxItems: m), readOnly: false,
+                defaultValue: "Energy.Active.Import.Register", needsReboot: false),
+            Key(name: "MeterValuesAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
+            Key(name: "MeterValuesSampledData", kind: .measurandList(maxItems: m), readOnly: false,
+                defaultValue: "Energy.Active.Import.Register", needsReboot: false),
+            Key(name: "MeterValuesSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
+            Key(name: "MeterValueSampleInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
+            Key(name: "NumberOfConnectors", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(numberOfConnectors)", needsReboot: false),
+            Key(name: "ResetRetries", kind: .integer(min: 0, max: 10), readOnly: false, defaultValue: "1", needsReboot: false),
+            Key(name: "StopTransactionOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "StopTransactionOnInvalidId", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
+            Key(name: "StopTxnAlignedData", kind: .measurandList(maxItems: m), readOnly: false, defaultValue: "", needsReboot: false),
+            Key(name: "StopTxnAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
+            Key(name: "StopTxnSampledData", kind: .measurandList(maxItems: m), readOnly: false, defaultValue: "", needsReboot: false),
+            Key(name: "StopTxnSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
+            Key(name: "SupportedFeatureProfiles", kind: .text, readOnly: true, defaultValue: "Core", needsReboot: false),
+            Key(name: "TransactionMessageAttempts", kind: .integer(min: 1, max: 100), readOnly: false, defaultValue: "3", needsReboot: false),
+            Key(name: "TransactionMessageRetryInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
+            Key(name: "UnlockConnectorOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "WebSocketPingInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: true),
+        ]
+        var values: [String: String] = [:]
+        let stored = (try? store?.all()) ?? [:]
+        for key in keys {
+            if !key.readOnly, let value = stored[Self.storePrefix + key.name], Self.validate(value, key.kind) == nil {
+                values[key.name] = value
+            } else {
+                values[key.name] = key.defaultValue
+            }
+        }
+        self.values = values
+    }
+
+    public func key(_ name: String) -> Key? { keys.first { $0.name == name } }
+
+    public func value(_ name: String) -> String? { values[name] }
+
+    public func int(_ name: String) -> Int? { values[name].flatMap { Int($0) } }
+
+    public func bool(_ name: String) -> Bool { values[name]?.lowercased() == "true" }
+
+    public func measurands(_ name: String) -> [Measurand] {
+        (values[name] ?? "").split(separator: ",").compactMap {
+            Measurand(rawValue: $0.trimmingCharacters(in: " "))
+        }
+    }
+
+    /// Validates, stores (on disk first) and applies a new value.
+    public mutating func change(_ name: String, to value: String) -> ChangeResult {
+        guard let key = key(name) else { return .notSupported }
+        if key.readOnly { return .rejected("\(name) is read-only") }
+        if let problem = Self.validate(value, key.kind) { return .rejected(problem) }
+        let normalized: String
+        if case .bool = key.kind { normalized = value.lowercased() } else { normalized = value }
+        do {
+            try store?.set(normalized, for: Self.storePrefix + name)
+        } catch {
+            return .rejected("cannot store \(name): \(error)")
+        }
+        values[name] = normalized
+        return key.needsReboot ? .rebootRequired : .accepted
+    }
+
+    /// Nil when `value` fits `kind`, else what is wrong.
+    static func validate(_ value: String, _ kind: Kind) -> String? {
+        switch kind {
+        case .bool:
+            return ["true", "false"].contains(value.lowercased()) ? nil : "'\(value)' is not true or false"
+        case let .integer(min, max):
+            guard let n = Int(value) else { return "'\(value)' is not an integer" }
+            return (min...max).contains(n) ? nil : "\(n) is outside \(min)…\(max)"
+        case let .measurandList(maxItems):
+            let items = value.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: " ") }
+            if value.isEmpty { return nil }
+            if items.count > maxItems { return "more than \(maxItems) measurands" }
+            for item in items where Measurand(rawValue: item) == nil { return "'\(item)' is not a measurand" }
+            return nil
+        case .text:
+            return value.utf8.count <= 500 ? nil : "longer than 500 characters"
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = self[...]
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String { self[...].trimmingCharacters(in: set) }
+}

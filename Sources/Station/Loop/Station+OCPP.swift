@@ -1,0 +1,59 @@
+import ChargingCore
+import HAL
+
+/// Entry points for a protocol adapter (OCPP). All run on the loop's thread, like `step`.
+extension Station {
+    /// The connector's latest meter reading (what MeterValues report).
+    public func lastMeterSample(connector id: Int) -> ChargingCore.MeterSample? {
+        connectors.first { $0.id == id }?.lastMeterSample
+    }
+
+    /// A remote start: the machine treats it as an authorized token (cable first or start first).
+    public func remoteStart(connector id: Int, idToken: IdToken, at now: MonotonicInstant) {
+        guard let c = connectors.first(where: { $0.id == id }) else { return }
+        logger.notice("c\(id): remote start for \(idToken.value)")
+        dispatch(c, .remoteStart(idToken, parentIdToken: nil), at: now, unixMs: wallClock.unixMilliseconds())
+    }
+
+    public func stopSession(connector id: Int, reason: StopReason, at now: MonotonicInstant) {
+        guard let c = connectors.first(where: { $0.id == id }) else { return }
+        logger.notice("c\(id): stop requested (\(reason.rawValue))")
+        dispatch(c, .stopRequested(reason), at: now, unixMs: wallClock.unixMilliseconds())
+    }
+
+    public func unlockConnector(_ id: Int, at now: MonotonicInstant) {
+        guard let c = connectors.first(where: { $0.id == id }) else { return }
+        dispatch(c, .unlockRequested, at: now, unixMs: wallClock.unixMilliseconds())
+    }
+
+    /// The machine answers Accepted or Scheduled (while a session runs) and persists it.
+    public func setAvailability(connector id: Int, operative: Bool, at now: MonotonicInstant) {
+        guard let c = connectors.first(where: { $0.id == id }) else { return }
+        dispatch(c, .setAvailability(operative: operative), at: now, unixMs: wallClock.unixMilliseconds())
+    }
+
+    /// Tokens go to the backend (an OCPP Authorize) when the policy says so.
+    public func useAuthorizationBackend(_ backend: any AuthorizationBackend, online: Bool) {
+        authorization.backend = backend
+        if online, authorization.policy.mode != .freeVend { authorization.policy.mode = .online }
+    }
+
+    public var authorizationPolicy: AuthorizationPolicy {
+        get { authorization.policy }
+        set { authorization.policy = newValue }
+    }
+
+    /// The backend answered (or failed to answer: nil) an authorization the connector waits for.
+    public func authorizationAnswered(_ token: IdToken, _ info: AuthorizationInfo?, connector id: Int, at now: MonotonicInstant) {
+        let unix = wallClock.unixMilliseconds()
+        let decision = info.map { authorization.backendAnswered(token, $0, atUnixMs: unix) }
+            ?? authorization.backendFailed(token, atUnixMs: unix)
+        logger.info("card \(token.value): backend decision \(decision)")
+        guard let c = connectors.first(where: { $0.id == id }), let result = decision.info else { return }
+        dispatch(c, .authorizationResult(token, result), at: now, unixMs: unix)
+    }
+
+    public func clearAuthorizationCache() {
+        authorization.cache.clear()
+    }
+}

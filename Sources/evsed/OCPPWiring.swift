@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChargingCore
+import HAL
+import Logging
+import OCPP16
+import Station
+import Storage
+import Synchronization
+
+/// The station's side of the OCPP 1.6 adapter: the loop publishes a snapshot of the connectors
+/// after every step and carries out the commands the charge point queued meanwhile.
+final class StationPortBridge: OCPP16StationPort {
+    private let snapshot = Mutex<[OCPP16ConnectorSnapshot]>([])
+    private let inbox = Mutex<[OCPP16StationCommand]>([])
+
+    func connectors() -> [OCPP16ConnectorSnapshot] { snapshot.withLock { $0 } }
+    func perform(_ command: OCPP16StationCommand) { inbox.withLock { $0.append(command) } }
+
+    func publish(_ connectors: [OCPP16ConnectorSnapshot]) { snapshot.withLock { $0 = connectors } }
+    func drain() -> [OCPP16StationCommand] {
+        inbox.withLock { commands in
+            let taken = commands
+            commands.removeAll()
+            return taken
+        }
+    }
+}
+
+/// The core's authorization backend: a token the policy sends to the backend becomes an
+/// Authorize; the answer comes back through the bridge.
+final class OCPPAuthorizationBackend: AuthorizationBackend {
+    let chargePoint: OCPP16ChargePoint
+    init(chargePoint: OCPP16ChargePoint) { self.chargePoint = chargePoint }
+    var isOnline: Bool { chargePoint.isOnline }
+    func requestAuthorization(for idToken: IdToken) -> BackendAuthorizationReply {
+        chargePoint.stationEvent(.authorizationNeeded(idToken))
+        return .pending
+    }
+}
+
+/// `evsed --csms URL --identity ID [--ocpp-version 1.6]`: an OCPP 1.6J charge point on the
+/// station. Everything runs on the loop's thread except the client's own tasks.
+final class OCPPWiring {
+    /// The value of `shutdownSignal` that means "restart" (a CSMS Reset).
+    static let restartSignal: Int32 = -1
+
+    let client: OCPP16Client
+    let port: StationPortBridge
+    let storage: StationStorage
+    let log: Logger
+    /// Tokens waiting for an Authorize answer → the connector that asked.
+    private var pendingAuthorizations: [String: Int] = [:]
+    private(set) var restartHard = false
+
+    init(csms: String, identity: String, version: String, station: StationConfig, boardModel: String,
+         connectorCount: Int, storage: StationStorage) throws {
+        guard version == "1.6" else { throw DaemonFailure("--ocpp-version \(version): only 1.6 is supported so far") }
+        let port = StationPortBridge()
+        let wall = SystemWallClock()
+        client = try OCPP16Client(
+            backendURL: csms, identity: identity,
+            chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
+                                       firmwareVersion: "SwiftEVSE-dev"),
+            station: port, storage: storage, numberOfConnectors: connectorCount,
+            unixMs: { wall.unixMilliseconds() }, logger: Logger(label: "ocpp16"))
+        self.port = port
+        self.storage = storage
+        self.log = Logger(label: "ocpp16.wiring")
+    }
+
+    /// Keys the CSMS changed (answered RebootRequired) that the station file also sets: the
+    /// CSMS's value wins from the next start on.
+    static func applyStoredConfiguration(to config: inout StationConfig, log: Logger) {
+        let storage: StationStorage
+        do { storage = try StationStorage(dataDirectory: config.dataDirectory) } catch {
+            log.error("OCPP configuration keys not readable: \(error)")
+            return
+        }
+        defer { storage.database.close() }
+        let keys = ConfigurationService(store: storage.config, numberOfConnectors: 0)
+        func stored(_ name: String) -> Bool { ((try? storage.config.value(for: ConfigurationService.storePrefix + name)) ?? nil) != nil }
+        if stored("StopTransactionOnEVSideDisconnect") { config.sessions.stopOnEVDisconnect = keys.bool("StopTransactionOnEVSideDisconnect") }
+        if stored("UnlockConnectorOnEVSideDisconnect") { config.sessions.unlockOnEVDisconnect = keys.bool("UnlockConnectorOnEVSideDisconnect") }
+        if stored("ConnectionTimeOut"), let s = keys.int("ConnectionTimeOut") { config.sessions.connectionTimeout = .seconds(Int64(s)) }
+    }
+
+    /// Before `Station.start`: the observer sees the recovery's commands too.
+    func attach(to evse: Station) {
+        let chargePoint = client.chargePoint
+        let wall = evse.wallClock
+        evse.commandObserver = { [unowned self] id, command in
+            switch command {
+            case let .statusChanged(status, error):
+                chargePoint.stationEvent(.statusChanged(connectorId: id, status, error, atUnixMs: wall.unixMilliseconds()))
+            case let .sessionStarted(session):
+                chargePoint.stationEvent(.sessionStarted(session))
+            case let .sessionEnded(session):
+                chargePoint.stationEvent(.sessionEnded(session))
+            case let .authorize(token):
+                self.pendingAuthorizations[token.value] = id
+            default:
+                break
+            }
+        }
+        let keys = ConfigurationService(store: storage.config, numberOfConnectors: 0)
+        evse.useAuthorizationBackend(OCPPAuthorizationBackend(chargePoint: chargePoint), online: true)
+        var policy = evse.authorizationPolicy
+        policy.localPreAuthorize = keys.bool("LocalPreAuthorize")
+        policy.localAuthorizeOffline = keys.bool("LocalAuthorizeOffline")
+        policy.allowOfflineTxForUnknownId = keys.bool("AllowOfflineTxForUnknownId")
+        policy.cacheEnabled = keys.bool("AuthorizationCacheEnabled")
+        evse.authorizationPolicy = policy
+        publish(evse)
+    }
+
+    func start() {
+        let client = client
+        Task { await client.start() }
+    }
+
+    /// After every step: carry out what the CSMS asked, then publish what the station looks like.
+    func afterStep(_ evse: Station, at now: MonotonicInstant) {
+        for command in port.drain() {
+            switch command {
+            case let .remoteStart(id, token): evse.remoteStart(connector: id, idToken: token, at: now)
+            case let .stopSession(id, reason): evse.stopSession(connector: id, reason: reason, at: now)
+            case let .unlock(id): evse.unlockConnector(id, at: now)
+            case let .setAvailability(id, operative): evse.setAvailability(connector: id, operative: operative, at: now)
+            case let .authorizationResult(token, info):
+                guard let id = pendingAuthorizations.removeValue(forKey: token.value) else { continue }
+                evse.authorizationAnswered(token, info, connector: id, at: now)
+            case .clearAuthorizationCache: evse.clearAuthorizationCache()
+            case let .restart(hard):
+                log.notice("\(hard ? "hard" : "soft") reset: restarting")
+                restartHard = hard
+                shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
+            }
+        }
+        publish(evse)
+    }
+
+    private func publish(_ evse: Station) {
+        port.publish(evse.connectorViews.map { v in
+            let sample = evse.lastMeterSample(connector: v.id)
+            return OCPP16ConnectorSnapshot(id: v.id, status: v.status, error: v.error,
+                                           vehicleConnected: v.pilot?.vehicleConnected ?? false, session: v.session,
+                                           energyWh: sample?.energyWh, powerW: sample?.powerW,
+                                           currentsA: sample?.currentsA ?? [])
+        })
+    }
+
+    /// Closes the connection (waits up to 2 s).
+    func stop() {
+        let done = StopFlag()
+        let client = client
+        Task {
+            await client.stop()
+            done.value.withLock { $0 = true }
+        }
+        for _ in 0..<200 where !done.value.withLock({ $0 }) {
+            var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            _ = nanosleep(&ts, nil)
+        }
+    }
+
+    /// A Reset: the same program with the same arguments replaces this process.
+    static func restartProcess(log: Logger) -> Never {
+        let args = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        log.critical("restart failed: \(String(cString: strerror(errno))); exiting for the service manager to restart")
+        exit(75)
+    }
+}
+
+final class StopFlag: Sendable {
+    let value = Mutex(false)
+}
