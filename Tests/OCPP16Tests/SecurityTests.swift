@@ -216,6 +216,7 @@ struct SecurityTests {
         let heartbeats = h.csms.payloads("Heartbeat").count
         #expect(await h.call("ExtendedTriggerMessage", ["requestedMessage": "Heartbeat"])?["status"] == "Accepted")
         #expect(await settle { h.csms.payloads("Heartbeat").count == heartbeats + 1 })
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 3 }, "the boot report first")
         let statuses = h.csms.payloads("StatusNotification").count
         #expect(await h.call("ExtendedTriggerMessage", ["requestedMessage": "StatusNotification", "connectorId": 2])?["status"] == "Accepted")
         #expect(await settle { h.csms.payloads("StatusNotification").count == statuses + 1 })
