@@ -254,3 +254,35 @@ def test_profile_3_client_certificate_and_sign_certificate_round_trip(tmp_path, 
         time.sleep(0.05)
     assert csms.client_serials[-1] != first_serial, "reconnected with the signed certificate"
     csms.wait_connected(IDENTITY)
+
+
+class PlainCentralSystem(TLSCentralSystem):
+    """ws:// with Basic auth checked (security profile 1)."""
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}"
+
+
+def test_raised_profile_that_cannot_connect_falls_back_to_the_previous_one(tmp_path, station, servers):
+    pki = PKI(tmp_path / "pki-test")
+    csms = PlainCentralSystem(None, expected_auth=basic(IDENTITY, KEY_HEX))
+    servers.append(csms)
+    station(csms.url, "--security-profile", "1", "--authorization-key-file", key_file(tmp_path))
+    csms.wait_for("BootNotification", timeout=20)
+    _, answer = csms.raw_call(IDENTITY, "ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
+    assert answer["status"] == "Rejected", "no CSMS root installed yet"
+    _, answer = csms.raw_call(IDENTITY, "InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
+                                                               "certificate": (pki.dir / "root.pem").read_text()})
+    assert answer["status"] == "Accepted"
+    connections = len(csms.auth_seen)
+    _, answer = csms.raw_call(IDENTITY, "ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
+    assert answer["status"] == "Accepted"
+    # wss:// to a plain server fails; after three attempts it is back on profile 1.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(csms.auth_seen) <= connections:
+        time.sleep(0.1)
+    assert len(csms.auth_seen) > connections, "reconnected with the previous profile"
+    csms.wait_connected(IDENTITY)
+    _, answer = csms.raw_call(IDENTITY, "GetConfiguration", {"key": ["SecurityProfile"]})
+    assert answer["configurationKey"][0]["value"] == "1"
