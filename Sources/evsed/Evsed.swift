@@ -46,10 +46,29 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS (1.6).")
     var ocppVersion: String = "1.6"
 
+    @Option(name: .customLong("security-profile"), help: "OCPP security profile to start with (0–3); the CSMS may raise it.")
+    var securityProfile: Int = 0
+
+    @Option(name: .customLong("authorization-key-file"), help: "A file holding the AuthorizationKey (hex, 16–20 bytes) for profiles 1 and 2.")
+    var authorizationKeyFile: String?
+
+    @Option(name: .customLong("csms-root-certificate"), help: "A PEM file of CSMS root certificate(s), installed as CentralSystemRootCertificate (repeatable).")
+    var csmsRootCertificates: [String] = []
+
+    @Option(name: .customLong("client-certificate"), help: "PEM client certificate chain for security profile 3 (until the CSMS signs one).")
+    var clientCertificate: String?
+
+    @Option(name: .customLong("client-key"), help: "PEM private key of --client-certificate.")
+    var clientKey: String?
+
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
         guard (loopIntervalMs...100).contains(idleIntervalMs) else {
             throw ValidationError("--idle-interval-ms must be between --loop-interval-ms and 100")
+        }
+        guard (0...3).contains(securityProfile) else { throw ValidationError("--security-profile must be 0…3") }
+        guard (clientCertificate == nil) == (clientKey == nil) else {
+            throw ValidationError("--client-certificate and --client-key go together")
         }
         if let l = logLevel, Logger.Level(rawValue: l) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -105,9 +124,13 @@ struct Evsed: ParsableCommand {
         var ocpp: OCPPWiring?
         if let csms {
             do {
+                let security = try OCPPWiring.securitySetup(
+                    profile: securityProfile, authorizationKeyFile: authorizationKeyFile, roots: csmsRootCertificates,
+                    clientCertificate: clientCertificate, clientKey: clientKey, dataDirectory: station.dataDirectory)
                 ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
                                       station: station, boardModel: boardDescription.model,
-                                      connectorCount: boardDescription.connectors.count, storage: evse.storage)
+                                      connectorCount: boardDescription.connectors.count, storage: evse.storage,
+                                      security: security)
             } catch {
                 log.critical("OCPP: \(error)")
                 throw ExitCode(78)

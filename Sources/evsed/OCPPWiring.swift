@@ -55,7 +55,7 @@ final class OCPPWiring {
     private(set) var restartHard = false
 
     init(csms: String, identity: String, version: String, station: StationConfig, boardModel: String,
-         connectorCount: Int, storage: StationStorage) throws {
+         connectorCount: Int, storage: StationStorage, security: OCPP16SecuritySetup? = nil) throws {
         guard version == "1.6" else { throw DaemonFailure("--ocpp-version \(version): only 1.6 is supported so far") }
         let port = StationPortBridge()
         let wall = SystemWallClock()
@@ -64,10 +64,31 @@ final class OCPPWiring {
             chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: "SwiftEVSE-dev"),
             station: port, storage: storage, numberOfConnectors: connectorCount,
-            unixMs: { wall.unixMilliseconds() }, logger: Logger(label: "ocpp16"))
+            unixMs: { wall.unixMilliseconds() }, security: security, logger: Logger(label: "ocpp16"))
         self.port = port
         self.storage = storage
         self.log = Logger(label: "ocpp16.wiring")
+    }
+
+    /// The security options: the AuthorizationKey is read from a file (never on the command line).
+    static func securitySetup(profile: Int, authorizationKeyFile: String?, roots: [String], clientCertificate: String?,
+                              clientKey: String?, dataDirectory: String) throws -> OCPP16SecuritySetup {
+        var key: String?
+        if let authorizationKeyFile {
+            guard let text = readSmallFile(authorizationKeyFile) else { throw DaemonFailure("cannot read \(authorizationKeyFile)") }
+            key = String(text.filter { !$0.isWhitespace })
+        }
+        return try OCPP16SecuritySetup(profileNumber: profile, authorizationKeyHex: key, centralSystemRootFiles: roots,
+                                   clientCertificateFile: clientCertificate, clientKeyFile: clientKey,
+                                   dataDirectory: dataDirectory)
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = fread(&buffer, 1, buffer.count, file)
+        return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 
     /// Keys the CSMS changed (answered RebootRequired) that the station file also sets: the

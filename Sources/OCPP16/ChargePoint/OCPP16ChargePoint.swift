@@ -79,6 +79,8 @@ public actor OCPP16ChargePoint {
     /// Outbox failures per message in this run (offline time is not counted).
     private var failures: [Int64: Int] = [:]
     var resetInProgress = false
+    var security = SecurityService.disabled
+    public nonisolated let securityEvents = SecurityEventQueue()
 
     public init(identity: Identity, sender: any OCPP16CallSender, station: any OCPP16StationPort,
                 storage: StationStorage, numberOfConnectors: Int,
@@ -259,6 +261,7 @@ public actor OCPP16ChargePoint {
         outboxKick.yield()
         heartbeatTask?.cancel()
         heartbeatTask = Task { await self.heartbeatForever() }
+        kickSecurityEvents()
     }
 
     /// Ticks every second so a changed HeartbeatInterval applies at once.
@@ -432,6 +435,11 @@ public actor OCPP16ChargePoint {
         case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
         case .unlockConnector(let r): return unlockConnector(r).toJSON()
+        case .installCertificate(let r): return installCertificate(r).toJSON()
+        case .deleteCertificate(let r): return deleteCertificate(r).toJSON()
+        case .getInstalledCertificateIds(let r): return getInstalledCertificateIds(r).toJSON()
+        case .certificateSigned(let r): return certificateSigned(r).toJSON()
+        case .extendedTriggerMessage(let r): return extendedTriggerMessage(r).toJSON()
         default: return nil
         }
     }

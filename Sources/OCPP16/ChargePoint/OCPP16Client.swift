@@ -3,28 +3,112 @@ import Logging
 import NIOCore
 import NIOPosix
 import OCPPJSON
+import OCPPSecurity
 import OCPPTransport
 import Storage
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A charge point on a live connection: WebSocket (subprotocol ocpp1.6, security profile 0),
-/// reconnecting forever, the 1.6 RPC dialect, and the `OCPP16ChargePoint` on top.
+/// How the station secures its CSMS connection (security whitepaper), from the station's
+/// settings: the profile to start with, the AuthorizationKey (hex), CSMS root certificates
+/// to install, a provisioned client certificate and key, and where the PKI lives.
+public struct OCPP16SecuritySetup: Sendable {
+    public var profile: OCPPSecurityProfile
+    public var authorizationKeyHex: String?
+    /// PEM files installed as CentralSystemRootCertificate at start (idempotent).
+    public var centralSystemRootFiles: [String]
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
+    /// `<data-dir>`: installed roots under `certificates/`, the station key under `pki/`.
+    public var dataDirectory: String
+
+    public init(profile: OCPPSecurityProfile, authorizationKeyHex: String? = nil, centralSystemRootFiles: [String] = [],
+                clientCertificateFile: String? = nil, clientKeyFile: String? = nil, dataDirectory: String) {
+        self.profile = profile
+        self.authorizationKeyHex = authorizationKeyHex
+        self.centralSystemRootFiles = centralSystemRootFiles
+        self.clientCertificateFile = clientCertificateFile
+        self.clientKeyFile = clientKeyFile
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The same from the daemon's options: `profileNumber` 0…3.
+    public init(profileNumber: Int, authorizationKeyHex: String?, centralSystemRootFiles: [String],
+                clientCertificateFile: String?, clientKeyFile: String?, dataDirectory: String) throws(OCPPTransportError) {
+        guard let profile = OCPPSecurityProfile(rawValue: profileNumber) else {
+            throw .invalidConfiguration("security profile \(profileNumber) is not 0…3")
+        }
+        self.init(profile: profile, authorizationKeyHex: authorizationKeyHex, centralSystemRootFiles: centralSystemRootFiles,
+                  clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, dataDirectory: dataDirectory)
+    }
+
+    /// The installed roots, the station key store, the stored keys: the charge point's SecurityService.
+    public func makeService(store: ConfigStore?, unixMs: UInt64) throws -> SecurityService {
+        let certificates = try InstalledCertificateStore(directory: dataDirectory + "/certificates")
+        let keys = try StationKeyStore(directory: dataDirectory + "/pki")
+        for file in centralSystemRootFiles {
+            guard let bytes = readWholeTextFile(file) else { throw OCPPTransportError.invalidCertificate("cannot read \(file)") }
+            for pem in Self.splitPEM(bytes) {
+                try certificates.install(pem: pem, as: .centralSystemRootCertificate, at: Int64(unixMs / 1000))
+            }
+        }
+        if let hex = authorizationKeyHex { _ = try SecurityService.authorizationKeyBytes(hex) }
+        var service = SecurityService(store: store, certificates: certificates, stationKeys: keys,
+                                      initialProfile: profile, initialAuthorizationKeyHex: authorizationKeyHex)
+        if let c = clientCertificateFile, let k = clientKeyFile { service.provisionedClientCertificate = (c, k) }
+        return service
+    }
+
+    static func splitPEM(_ text: String) -> [String] {
+        var out: [String] = []
+        var current: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("-----BEGIN CERTIFICATE") { current = [] }
+            current.append(line)
+            if line.hasPrefix("-----END CERTIFICATE") { out.append(current.joined(separator: "\n") + "\n"); current = [] }
+        }
+        return out
+    }
+}
+
+/// A charge point on a live connection: WebSocket (subprotocol ocpp1.6, security profile 0–3),
+/// reconnecting forever, the 1.6 RPC dialect, and the `OCPP16ChargePoint` on top. A raised
+/// SecurityProfile is tried on a new connection and given up (back to the previous one) when
+/// it fails to connect three times in a row.
 public final class OCPP16Client: Sendable {
     public let chargePoint: OCPP16ChargePoint
     private let connection: OCPPConnection
     private let rpc: OCPPRPC
+    private let backendURL: String
+    private let identity: String
+    private let pingSeconds: Int
+    private let logger: Logger
+    private let unixMs: @Sendable () -> UInt64
+    private let profileState: Mutex<ProfileState>
+
+    struct ProfileState: Sendable {
+        var current: OCPPSecurityProfile
+        var trying: OCPPSecurityProfile?
+        var failures = 0
+        /// Security events already reported for the current run of failures.
+        var reported: Set<String> = []
+    }
+
+    static let attemptsBeforeFallback = 3
 
     public init(backendURL: String, identity: String, chargePointIdentity: OCPP16ChargePoint.Identity,
                 station: any OCPP16StationPort, storage: StationStorage, numberOfConnectors: Int,
-                unixMs: @escaping @Sendable () -> UInt64,
+                unixMs: @escaping @Sendable () -> UInt64, security: OCPP16SecuritySetup? = nil,
                 logger: Logger = Logger(label: "ocpp16")) throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
         let ping = keys.int("WebSocketPingInterval") ?? 60
-        let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
-            .unsecured, backendURL: backendURL, identity: identity, subprotocols: ["ocpp1.6"],
-            pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil)
-        let client = try OCPPWebSocketClient(configuration: configuration, group: group)
+        let service = try security?.makeService(store: storage.config, unixMs: unixMs())
+            ?? SecurityService(store: storage.config, certificates: nil, stationKeys: nil, initialProfile: .unsecured)
+        let client = try Self.connector(profile: service.profile, service: service, backendURL: backendURL,
+                                        identity: identity, pingSeconds: ping, group: group)
         let target = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next()) { action, payload in
             guard let chargePoint = target.value.withLock({ $0 }) else {
@@ -38,19 +122,60 @@ public final class OCPP16Client: Sendable {
         target.value.withLock { $0 = chargePoint }
         self.rpc = rpc
         self.chargePoint = chargePoint
+        self.backendURL = backendURL
+        self.identity = identity
+        self.pingSeconds = ping
+        self.logger = logger
+        self.unixMs = unixMs
+        self.profileState = Mutex(ProfileState(current: service.profile))
         self.connection = OCPPConnection(connector: client, backoff: ReconnectBackoff(
             minimum: .seconds(Int64(1)), maximum: .seconds(Int64(30)), doublings: 4, randomRange: .seconds(Int64(1))),
             timerLoop: group.next())
+        pendingService.withLock { $0 = service }
+    }
+
+    private let pendingService = Mutex<SecurityService?>(nil)
+
+    /// The WebSocket connector for `profile`: ws:// for 0 and 1, wss:// for 2 and 3.
+    static func connector(profile: OCPPSecurityProfile, service: SecurityService, backendURL: String, identity: String,
+                          pingSeconds: Int, group: any EventLoopGroup) throws -> OCPPWebSocketClient {
+        let url = Self.url(backendURL, for: profile)
+        let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
+            profile, backendURL: url, identity: identity, subprotocols: ["ocpp1.6"],
+            basicAuthPassword: profile == .basicAuth || profile == .tlsWithBasicAuth ? service.authorizationKey : nil,
+            tls: profile.rawValue >= 2 ? service.tlsSettings() : nil,
+            pingInterval: pingSeconds > 0 ? .seconds(Int64(pingSeconds)) : nil)
+        return try OCPPWebSocketClient(configuration: configuration, group: group)
+    }
+
+    /// The CSMS URL with the scheme the profile needs.
+    static func url(_ url: String, for profile: OCPPSecurityProfile) -> String {
+        if profile.rawValue >= 2, url.hasPrefix("ws://") { return "wss://" + url.dropFirst(5) }
+        if profile.rawValue < 2, url.hasPrefix("wss://") { return "ws://" + url.dropFirst(6) }
+        return url
     }
 
     /// Connects (and keeps reconnecting) and starts the charge point's loops.
     public func start() async {
+        var service = pendingService.withLock { s -> SecurityService? in
+            let taken = s
+            s = nil
+            return taken
+        } ?? .disabled
+        service.onProfileRaised = { [weak self] profile in self?.switchProfile(to: profile) }
+        service.onClientCertificateInstalled = { [weak self] in self?.reconnectWithCurrentProfile() }
+        await chargePoint.useSecurity(service)
+        chargePoint.recordSecurityEvent("StartupOfTheDevice", atUnixMs: unixMs())
         await chargePoint.start()
         let chargePoint = chargePoint
-        connection.start(rpc: rpc) { event in
+        connection.start(rpc: rpc) { [weak self] event in
             switch event {
-            case .connected: chargePoint.connectionUp()
-            case .disconnected: chargePoint.connectionDown()
+            case .connected:
+                self?.connected()
+                chargePoint.connectionUp()
+            case .disconnected(let reason):
+                self?.disconnected(reason)
+                chargePoint.connectionDown()
             case .message, .reconnectScheduled: break
             }
         }
@@ -61,9 +186,103 @@ public final class OCPP16Client: Sendable {
         await connection.stop()
         rpc.shutDown()
     }
+
+    private func connected() {
+        let raised = profileState.withLock { s -> OCPPSecurityProfile? in
+            s.failures = 0
+            s.reported = []
+            guard let trying = s.trying else { return nil }
+            s.current = trying
+            s.trying = nil
+            return trying
+        }
+        if let raised {
+            logger.notice("connected with security profile \(raised.rawValue)")
+            let chargePoint = chargePoint
+            Task { await chargePoint.securityProfileConnected(raised) }
+        }
+    }
+
+    /// Connection failures the CSMS should hear about (once per run of failures).
+    private func disconnected(_ reason: OCPPDisconnectReason) {
+        guard case .connectFailed(let error) = reason else { return }
+        connectFailed()
+        let event: String?
+        switch error {
+        case .tlsFailed: event = "InvalidCentralSystemCertificate"
+        case .upgradeRejected(let status, _) where status == 401 || status == 403: event = "FailedToAuthenticateAtCentralSystem"
+        default: event = nil
+        }
+        guard let event else { return }
+        let first = profileState.withLock { $0.reported.insert(event).inserted }
+        if first { chargePoint.recordSecurityEvent(event, atUnixMs: unixMs(), techInfo: String(String(describing: error).prefix(255))) }
+    }
+
+    private func connectFailed() {
+        let fallback = profileState.withLock { s -> OCPPSecurityProfile? in
+            guard s.trying != nil else { return nil }
+            s.failures += 1
+            guard s.failures >= Self.attemptsBeforeFallback else { return nil }
+            s.trying = nil
+            s.failures = 0
+            return s.current
+        }
+        guard let fallback else { return }
+        logger.warning("the raised security profile did not connect; back to profile \(fallback.rawValue)")
+        useProfile(fallback, reconnectNow: false)
+    }
+
+    private func switchProfile(to profile: OCPPSecurityProfile) {
+        profileState.withLock { s in
+            s.trying = profile
+            s.failures = 0
+        }
+        useProfile(profile, reconnectNow: true)
+    }
+
+    private func reconnectWithCurrentProfile() {
+        let profile = profileState.withLock { $0.trying ?? $0.current }
+        useProfile(profile, reconnectNow: true)
+    }
+
+    private func useProfile(_ profile: OCPPSecurityProfile, reconnectNow: Bool) {
+        let chargePoint = chargePoint, backendURL = backendURL, identity = identity, ping = pingSeconds
+        let connection = connection, logger = logger
+        Task {
+            let service = await chargePoint.securityServiceSnapshot
+            do {
+                let connector = try Self.connector(profile: profile, service: service, backendURL: backendURL,
+                                                   identity: identity, pingSeconds: ping, group: MultiThreadedEventLoopGroup.singleton)
+                connection.replaceConnector(connector, reconnectNow: reconnectNow)
+            } catch {
+                // Cannot even be configured: stay with the connection we have.
+                logger.error("security profile \(profile.rawValue) not usable: \(error)")
+                self.profileState.withLock { $0.trying = nil; $0.failures = 0 }
+            }
+        }
+    }
+}
+
+extension OCPP16ChargePoint {
+    var securityServiceSnapshot: SecurityService { security }
 }
 
 /// The RPC handler is made before the charge point it calls.
 private final class ChargePointBox: Sendable {
     let value = Mutex<OCPP16ChargePoint?>(nil)
+}
+
+/// A whole small text file (certificates), or nil when it cannot be read.
+func readWholeTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, file)
+        if n > 0 { bytes += buffer[0..<n] }
+        if n < buffer.count { break }
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

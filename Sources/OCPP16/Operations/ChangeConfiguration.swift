@@ -4,6 +4,7 @@ import OCPP16Messages
 /// ConfigurationService; keys that only apply at start answer RebootRequired.
 extension OCPP16ChargePoint {
     func changeConfiguration(_ request: ChangeConfigurationRequest) -> ChangeConfigurationResponse {
+        if SecurityService.securityKeys.contains(request.key) { return changeSecurityKey(request) }
         switch configuration.change(request.key, to: request.value) {
         case .accepted:
             logger.notice("configuration: \(request.key) = \(request.value)")

@@ -4,11 +4,14 @@ import OCPP16Messages
 /// charge point does not know come back in unknownKey.
 extension OCPP16ChargePoint {
     func getConfiguration(_ request: GetConfigurationRequest) -> GetConfigurationResponse {
-        let names = request.key ?? configuration.keys.map(\.name)
+        let names = request.key ?? configuration.keys.map(\.name) + security.readableKeys.map { $0.name }
         var known: [GetConfigurationResponse.KeyValue] = []
         var unknown: [String] = []
         for name in names {
-            if let key = configuration.key(name) {
+            if name == "AuthorizationKey" { continue }  // write-only
+            if let entry = security.readableKeys.first(where: { $0.name == name }) {
+                known.append(.init(key: entry.name, readonly: entry.readOnly, value: entry.value))
+            } else if let key = configuration.key(name) {
                 known.append(.init(key: key.name, readonly: key.readOnly, value: configuration.value(key.name)))
             } else {
                 unknown.append(name)
