@@ -48,6 +48,7 @@ public actor OCPP16ChargePoint {
     let station: any OCPP16StationPort
     public nonisolated let transactions: TransactionService
     var configuration: ConfigurationService
+    let localList: LocalListService
     let unixMs: @Sendable () -> UInt64
     let sleep: Sleeper
     let logger: Logger
@@ -90,6 +91,7 @@ public actor OCPP16ChargePoint {
         self.station = station
         self.transactions = TransactionService(journal: storage.journal)
         self.configuration = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
+        self.localList = LocalListService(store: storage.localList)
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry
@@ -432,6 +434,10 @@ public actor OCPP16ChargePoint {
         case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
         case .unlockConnector(let r): return unlockConnector(r).toJSON()
+        case .sendLocalList(let r): return sendLocalList(r).toJSON()
+        case .getLocalListVersion(let r): return getLocalListVersion(r).toJSON()
+        case .reserveNow(let r): return await reserveNow(r).toJSON()
+        case .cancelReservation(let r): return await cancelReservation(r).toJSON()
         default: return nil
         }
     }
