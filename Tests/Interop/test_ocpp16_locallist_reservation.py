@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 from test_ocpp16_core import (IDENTITY, boot_accepted, c1, csms, present_card, sim,  # noqa: F401 (fixtures)
                               station, wait_for)
 
-LIST_CARD = "LIST04711"
-RESERVED_CARD = "RES0001"
-OTHER_CARD = "A1B2C3"
+LIST_CARD = "0A0B0C0D"  # card uids are hex for the simulated reader
+RESERVED_CARD = "DEADBEEF"
+OTHER_CARD = "11223344"  # the reader reports 4-byte uids as 8 hex digits
 
 
 def iso_in(seconds):
@@ -37,7 +37,7 @@ def test_full_list_of_10000_then_a_card_from_it_starts_offline_and_differential_
     cs = csms()
     evsed = station(cs.url)
     boot_accepted(cs, evsed)
-    full = [entry(f"TAG{i:05d}") for i in range(9_999)] + [entry(LIST_CARD)]
+    full = [entry(f"{i:08X}") for i in range(1, 10_000)] + [entry(LIST_CARD)]
     assert send_list(cs, 5, "Full", full) == "Accepted"
     assert list_version(cs) == 5
     # A differential update at or below the installed version is refused and changes nothing.
@@ -45,7 +45,7 @@ def test_full_list_of_10000_then_a_card_from_it_starts_offline_and_differential_
     assert list_version(cs) == 5
     # Add one card, block another, remove one (no idTagInfo).
     assert send_list(cs, 6, "Differential",
-                     [entry("NEW00001"), entry("TAG00001", "Blocked"), {"idTag": "TAG00002"}]) == "Accepted"
+                     [entry("NEW00001"), entry("00000001", "Blocked"), {"idTag": "00000002"}]) == "Accepted"
     assert list_version(cs) == 6
     # More than SendLocalListMaxLength entries in one message fails.
     assert send_list(cs, 7, "Full", [entry(f"X{i}") for i in range(10_001)]) == "Failed"
@@ -64,10 +64,10 @@ def test_full_list_of_10000_then_a_card_from_it_starts_offline_and_differential_
     mark = len(evsed.log())
     assert sim.post("/api/connectors/1/plug")[0] == 200
     evsed.wait_log(r"c1: pilot .*→ B", start=mark)
-    present_card(sim, evsed, card="TAG00001", start=mark)
-    evsed.wait_log("TAG00001 refused", start=mark)
+    present_card(sim, evsed, card="00000001", start=mark)
+    evsed.wait_log("00000001 refused", start=mark)
     time.sleep(1)
-    assert all("started by TAG00001" not in line for line in evsed.log()[mark:])
+    assert all("started by 00000001" not in line for line in evsed.log()[mark:])
 
 
 def test_reservation_honoured_other_card_refused_reserved_card_starts(sim, station, csms):

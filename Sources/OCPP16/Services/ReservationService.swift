@@ -27,7 +27,9 @@ public struct ReservationService: Sendable {
         guard connectors.contains(where: { $0.id == connectorId }) else { return .rejected }
         let answer = await station.reserve(OCPP16ReservationRequest(
             connectorId: connectorId, reservationId: request.reservationId,
-            idToken: IdToken(request.idTag, kind: .central),
+            // 1.6 knows only the value; the core compares kinds too, so the reserved tag takes the
+            // kind a card at the reader has (parents come as the backend's, `.central`).
+            idToken: IdToken(request.idTag, kind: .iso14443),
             parentIdToken: request.parentIdTag.map { IdToken($0, kind: .central) },
             expiresAtUnixMs: expiry))
         switch answer {
