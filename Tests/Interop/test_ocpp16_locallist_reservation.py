@@ -7,7 +7,7 @@ from test_ocpp16_core import (IDENTITY, boot_accepted, c1, csms, present_card, s
                               station, wait_for)
 
 LIST_CARD = "0A0B0C0D"  # card uids are hex for the simulated reader
-RESERVED_CARD = "DEADBEEF"
+RESERVED_CARD = "5EEDF00D"
 OTHER_CARD = "11223344"  # the reader reports 4-byte uids as 8 hex digits
 
 
