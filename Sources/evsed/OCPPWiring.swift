@@ -19,6 +19,33 @@ final class StationPortBridge: OCPP16StationPort {
     func perform(_ command: OCPP16StationCommand) { inbox.withLock { $0.append(command) } }
 
     func publish(_ connectors: [OCPP16ConnectorSnapshot]) { snapshot.withLock { $0 = connectors } }
+
+    /// Work that needs the station's answer at once (reservations): run on the loop, answered there.
+    typealias Job = @Sendable (Station, MonotonicInstant) -> Void
+    private let jobs = Mutex<[Job]>([])
+
+    func reserve(_ r: OCPP16ReservationRequest) async -> ReservationAnswer? {
+        await withCheckedContinuation { (done: CheckedContinuation<ReservationAnswer?, Never>) in
+            jobs.withLock { $0.append { evse, now in
+                done.resume(returning: evse.reserve(connector: r.connectorId, reservationId: r.reservationId, idToken: r.idToken,
+                                                    parentIdToken: r.parentIdToken, expiresAtUnixMs: r.expiresAtUnixMs, at: now))
+            } }
+        }
+    }
+
+    func cancelReservation(id: Int) async -> Bool {
+        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            jobs.withLock { $0.append { evse, now in done.resume(returning: evse.cancelReservation(id: id, at: now)) } }
+        }
+    }
+
+    func drainJobs() -> [Job] {
+        jobs.withLock { jobs in
+            let taken = jobs
+            jobs.removeAll()
+            return taken
+        }
+    }
     func drain() -> [OCPP16StationCommand] {
         inbox.withLock { commands in
             let taken = commands
@@ -132,6 +159,7 @@ final class OCPPWiring {
         policy.localAuthorizeOffline = keys.bool("LocalAuthorizeOffline")
         policy.allowOfflineTxForUnknownId = keys.bool("AllowOfflineTxForUnknownId")
         policy.cacheEnabled = keys.bool("AuthorizationCacheEnabled")
+        policy.localListEnabled = keys.bool("LocalAuthListEnabled")
         evse.authorizationPolicy = policy
         publish(evse)
     }
@@ -159,6 +187,7 @@ final class OCPPWiring {
                 shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
             }
         }
+        for job in port.drainJobs() { job(evse, now) }
         publish(evse)
     }
 

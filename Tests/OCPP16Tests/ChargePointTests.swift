@@ -70,9 +70,6 @@ struct OperationTests {
     @Test func unknownActionIsNotImplementedAndSchemaViolationsGetTheirCode() async throws {
         let h = try await accepted()
         #expect(error(await h.chargePoint.handle(action: "Dance", payload: [:])) == .notImplemented)
-        #expect(error(await h.chargePoint.handle(action: "ReserveNow", payload: [
-            "connectorId": 1, "expiryDate": "2026-01-01T00:00:00Z", "idTag": "A", "reservationId": 1,
-        ])) == .notImplemented)
         #expect(error(await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": 1, "value": "x"])) == .typeConstraintViolation)
         #expect(error(await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "x"])) == .occurrenceConstraintViolation)
         #expect(error(await h.chargePoint.handle(action: "Reset", payload: ["type": "Later"])) == .propertyConstraintViolation)

@@ -48,6 +48,7 @@ public actor OCPP16ChargePoint {
     let station: any OCPP16StationPort
     public nonisolated let transactions: TransactionService
     var configuration: ConfigurationService
+    let localList: LocalListService
     let unixMs: @Sendable () -> UInt64
     let sleep: Sleeper
     let logger: Logger
@@ -92,6 +93,7 @@ public actor OCPP16ChargePoint {
         self.station = station
         self.transactions = TransactionService(journal: storage.journal)
         self.configuration = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
+        self.localList = LocalListService(store: storage.localList)
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry
@@ -440,6 +442,10 @@ public actor OCPP16ChargePoint {
         case .getInstalledCertificateIds(let r): return getInstalledCertificateIds(r).toJSON()
         case .certificateSigned(let r): return certificateSigned(r).toJSON()
         case .extendedTriggerMessage(let r): return extendedTriggerMessage(r).toJSON()
+        case .sendLocalList(let r): return sendLocalList(r).toJSON()
+        case .getLocalListVersion(let r): return getLocalListVersion(r).toJSON()
+        case .reserveNow(let r): return await reserveNow(r).toJSON()
+        case .cancelReservation(let r): return await cancelReservation(r).toJSON()
         default: return nil
         }
     }

@@ -55,6 +55,33 @@ public protocol OCPP16StationPort: Sendable {
     func connectors() -> [OCPP16ConnectorSnapshot]
     /// Queues a command for the station's loop.
     func perform(_ command: OCPP16StationCommand)
+    /// Reserves a connector and returns the core's answer (nil: no such connector).
+    func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer?
+    /// Cancels a reservation; false when no connector holds it.
+    func cancelReservation(id: Int) async -> Bool
+}
+
+/// A ReserveNow as the station sees it.
+public struct OCPP16ReservationRequest: Sendable, Hashable {
+    public var connectorId: Int
+    public var reservationId: Int
+    public var idToken: IdToken
+    public var parentIdToken: IdToken?
+    public var expiresAtUnixMs: UInt64
+
+    public init(connectorId: Int, reservationId: Int, idToken: IdToken, parentIdToken: IdToken?, expiresAtUnixMs: UInt64) {
+        self.connectorId = connectorId
+        self.reservationId = reservationId
+        self.idToken = idToken
+        self.parentIdToken = parentIdToken
+        self.expiresAtUnixMs = expiresAtUnixMs
+    }
+}
+
+/// Stations without reservations refuse them.
+extension OCPP16StationPort {
+    public func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer? { .rejected }
+    public func cancelReservation(id: Int) async -> Bool { false }
 }
 
 extension OCPP16StationPort {

@@ -56,4 +56,38 @@ extension Station {
     public func clearAuthorizationCache() {
         authorization.cache.clear()
     }
+
+    /// A reservation (OCPP ReserveNow): the machine answers at once (Accepted, Occupied, Faulted,
+    /// Unavailable, Rejected); nil when the connector does not exist. The backend's wall-clock
+    /// expiry becomes a monotonic deadline, so a later clock change does not move it.
+    public func reserve(connector id: Int, reservationId: Int, idToken: IdToken, parentIdToken: IdToken?,
+                        expiresAtUnixMs: UInt64, at now: MonotonicInstant) -> ReservationAnswer? {
+        guard let c = connectors.first(where: { $0.id == id }) else { return nil }
+        let unix = wallClock.unixMilliseconds()
+        let remainingMs = expiresAtUnixMs > unix ? Int64(min(expiresAtUnixMs - unix, 315_360_000_000)) : 0  // at most ten years
+        let r = Reservation(id: reservationId, idToken: idToken, parentIdToken: parentIdToken,
+                            expiresAt: now + .milliseconds(remainingMs))
+        // The same id on another connector moves there (OCPP: a ReserveNow with a known id replaces it).
+        if let other = connectors.first(where: { $0.id != id && $0.machine.reservation?.id == reservationId }) {
+            dispatch(other, .cancelReservation(id: reservationId), at: now, unixMs: unix)
+        }
+        let commands = c.machine.handle(.reserve(r), at: now, unixMs: unix)
+        var answer = ReservationAnswer.rejected
+        for case let .reservationAnswered(_, a) in commands { answer = a }
+        execute(c, commands, at: now)
+        logger.notice("c\(id): reservation \(reservationId) for \(idToken.value): \(answer.rawValue)")
+        return answer
+    }
+
+    /// Ends a reservation (OCPP CancelReservation); false when no connector holds it.
+    public func cancelReservation(id reservationId: Int, at now: MonotonicInstant) -> Bool {
+        guard let c = connectors.first(where: { $0.machine.reservation?.id == reservationId }) else { return false }
+        dispatch(c, .cancelReservation(id: reservationId), at: now, unixMs: wallClock.unixMilliseconds())
+        return true
+    }
+
+    /// The connector's reservation id, if it holds one.
+    public func reservationId(connector id: Int) -> Int? {
+        connectors.first { $0.id == id }?.machine.reservation?.id
+    }
 }
