@@ -472,6 +472,23 @@ struct ConnectorStateMachineTests {
         #expect(e.status == .available)
     }
 
+    @Test("a reservation made for a card is honoured by a remote start the backend names by the same tag")
+    func reservationMatchesTheTagWhateverItsKind() {
+        var h = ConnectorHarness()
+        h.send(.meterSample(MeterSample(energyWh: 0)))
+        h.send(.pilotChanged(.a))
+        let reserved = IdToken("04A1B2C3", kind: .iso14443)
+        h.send(.reserve(Reservation(id: 3, idToken: reserved, parentIdToken: IdToken("fleet"),
+                                    expiresAt: h.now + .milliseconds(600_000))))
+        #expect(h.status == .reserved)
+        let stranger = h.send(.remoteStart(IdToken("DEADBEEF", kind: .central), parentIdToken: nil))
+        #expect(!stranger.contains(.reservationEnded(id: 3, .used)))
+        h.send(.remoteStart(IdToken("04a1b2c3", kind: .central), parentIdToken: nil))
+        let plug = h.send(.pilotChanged(.b))
+        #expect(plug.contains(.reservationEnded(id: 3, .used)))
+        #expect(plug.startedSessions.first?.reservationId == 3)
+    }
+
     @Test("another card of the same parent stops the session; a stranger's card does not")
     func stopByParent() {
         var h = ConnectorHarness()

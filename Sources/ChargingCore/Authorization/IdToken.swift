@@ -16,6 +16,14 @@ public struct IdToken: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public var description: String { "\(kind.rawValue):\(value)" }
+
+    /// Whether two tokens name the same identifier. OCPP 1.6 idTags carry no kind and compare
+    /// without regard to case; a token the backend names (`.central`, e.g. in a remote start
+    /// or a reservation's parent) is the same identifier as the card that carries that value.
+    public func identifies(_ other: IdToken) -> Bool {
+        guard value.lowercased() == other.value.lowercased() else { return false }
+        return kind == other.kind || kind == .central || other.kind == .central
+    }
 }
 
 /// Whether an id token may charge, as the local list, the cache or the backend says.

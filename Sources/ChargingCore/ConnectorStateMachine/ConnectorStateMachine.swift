@@ -348,7 +348,9 @@ public struct ConnectorStateMachine: Sendable {
     }
 
     private static func matches(_ r: Reservation, _ token: IdToken, _ parent: IdToken?) -> Bool {
-        token == r.idToken || (parent != nil && parent == r.parentIdToken)
+        if token.identifies(r.idToken) { return true }
+        guard let parent, let reservedParent = r.parentIdToken else { return false }
+        return parent.identifies(reservedParent)
     }
 
     private mutating func raise(_ fault: ConnectorFault, phase: FaultPhase = .active) {
