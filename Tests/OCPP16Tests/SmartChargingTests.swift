@@ -70,7 +70,7 @@ struct SmartChargingTests {
             (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, stackLevel: 11)),  // above ChargeProfileMaxStackLevel
             (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, periods: 25)),     // above ChargingScheduleMaxPeriods
             (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, kind: "Recurring")), // no recurrencyKind
-            (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, extra: [("validFrom", "yesterday")])),
+            (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, extra: [("validFrom", "2026-02-01T00:00:00Z"), ("validTo", "2026-01-01T00:00:00Z")])),  // empty validity
             (1, Self.profile(id: 1, purpose: "TxDefaultProfile", amps: 6, extra: [("transactionId", 5)])),
         ]
         for (connector, profile) in bad {
