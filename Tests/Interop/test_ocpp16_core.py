@@ -11,7 +11,7 @@ from csms16 import CentralSystem
 from evsed_process import EvsedProcess, sim_board_for
 from sim_process import SimProcess
 
-CARD = "A1B2C3"  # in etc/station.demo.yaml's local list
+CARD = "04A1B2C3"  # in etc/station.demo.yaml's local list (the sim board reads Wiegand 34)
 IDENTITY = "CP1"
 
 
