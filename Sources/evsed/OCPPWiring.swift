@@ -181,6 +181,7 @@ final class OCPPWiring {
                 guard let id = pendingAuthorizations.removeValue(forKey: token.value) else { continue }
                 evse.authorizationAnswered(token, info, connector: id, at: now)
             case .clearAuthorizationCache: evse.clearAuthorizationCache()
+            case let .chargingProfiles(profiles): evse.installChargingProfiles(profiles)
             case let .restart(hard):
                 log.notice("\(hard ? "hard" : "soft") reset: restarting")
                 restartHard = hard

@@ -47,6 +47,7 @@ public actor OCPP16ChargePoint {
     let sender: any OCPP16CallSender
     let station: any OCPP16StationPort
     public nonisolated let transactions: TransactionService
+    public nonisolated let smartCharging: SmartChargingService
     var configuration: ConfigurationService
     let localList: LocalListService
     let unixMs: @Sendable () -> UInt64
@@ -94,6 +95,7 @@ public actor OCPP16ChargePoint {
         self.transactions = TransactionService(journal: storage.journal)
         self.configuration = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
         self.localList = LocalListService(store: storage.localList)
+        self.smartCharging = SmartChargingService(store: storage.config, station: station, numberOfConnectors: numberOfConnectors)
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry
@@ -122,6 +124,7 @@ public actor OCPP16ChargePoint {
                 if e.ended.count > 256 { e.ended.removeAll(); e.ended.insert(session.id) }
             }
             transactions.enqueueStop(session)
+            smartCharging.transactionEnded(connectorId: session.connectorId)
         case .statusChanged, .authorizationNeeded: break
         }
         inputContinuation.yield(.station(event))
@@ -431,11 +434,15 @@ public actor OCPP16ChargePoint {
         case .changeAvailability(let r): return changeAvailability(r).toJSON()
         case .changeConfiguration(let r): return changeConfiguration(r).toJSON()
         case .clearCache(let r): return clearCache(r).toJSON()
+        case .clearChargingProfile(let r): return clearChargingProfile(r).toJSON()
         case .dataTransfer(let r): return dataTransfer(r).toJSON()
+        case .getCompositeSchedule(let r): return getCompositeSchedule(r).toJSON()
         case .getConfiguration(let r): return getConfiguration(r).toJSON()
         case .remoteStartTransaction(let r): return remoteStartTransaction(r).toJSON()
         case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
+        case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
+        case .triggerMessage(let r): return triggerMessage(r).toJSON()
         case .unlockConnector(let r): return unlockConnector(r).toJSON()
         case .installCertificate(let r): return installCertificate(r).toJSON()
         case .deleteCertificate(let r): return deleteCertificate(r).toJSON()

@@ -37,6 +37,9 @@ public enum OCPP16StationCommand: Sendable, Hashable {
     case clearAuthorizationCache
     /// Every session is ended; restart the process (hard: as after a power cycle).
     case restart(hard: Bool)
+    /// The charging profiles now installed: the station feeds their limit into its power
+    /// allocation every step (replaces what it had).
+    case chargingProfiles(CompositeScheduleCalculator)
 }
 
 /// What happened at the station, in the order it happened.

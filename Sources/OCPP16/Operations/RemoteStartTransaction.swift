@@ -4,7 +4,8 @@ import OCPP16Messages
 /// RemoteStartTransaction (CSMS → charge point): accepted when the connector (or, without
 /// one, the first connector) is free and operative; the core then starts the session as if
 /// the token had been presented (cable first or start first). With AuthorizeRemoteTxRequests
-/// the token is authorized with the CSMS first.
+/// the token is authorized with the CSMS first. A charging profile (a TxProfile) is installed
+/// on the connector for the transaction that starts.
 extension OCPP16ChargePoint {
     func remoteStartTransaction(_ request: RemoteStartTransactionRequest) -> RemoteStartTransactionResponse {
         let connectors = connectorsNow()
@@ -20,6 +21,17 @@ extension OCPP16ChargePoint {
         guard let c = target, free(c) else {
             logger.notice("RemoteStartTransaction for \(request.idTag) on \(request.connectorId.map(String.init) ?? "any connector"): rejected")
             return RemoteStartTransactionResponse(status: .rejected)
+        }
+        if let profile = request.chargingProfile {
+            // Only a TxProfile for the transaction about to start (OCPP 1.6 §5.11).
+            guard profile.chargingProfilePurpose == .txProfile, profile.transactionId == nil else {
+                logger.notice("RemoteStartTransaction for \(request.idTag): rejected, the charging profile is not a TxProfile")
+                return RemoteStartTransactionResponse(status: .rejected)
+            }
+            do { try smartCharging.install(profile, connectorId: c.id, receivedAt: Int64(unixMs() / 1_000)) } catch {
+                logger.notice("RemoteStartTransaction for \(request.idTag): rejected, \(error)")
+                return RemoteStartTransactionResponse(status: .rejected)
+            }
         }
         let token = IdToken(request.idTag, kind: .central)
         if configuration.bool("AuthorizeRemoteTxRequests") {

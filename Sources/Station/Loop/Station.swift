@@ -78,6 +78,8 @@ public final class Station {
     /// (or a held PWM increase falls due, or once a second), not on every idle step.
     private var eventsSinceAllocation = 0
     private var nextAllocationAt: MonotonicInstant?
+    /// Smart-charging profiles a backend installed (Station+SmartCharging.swift).
+    var chargingProfiles = CompositeScheduleCalculator()
 
     /// Builds the station on `backend` (the daemon: `BackendFactory.make`; tests: `FakeBackend`).
     /// Seeds the local list with the config's cards. Nothing is driven until `start(at:)`.
@@ -609,11 +611,13 @@ public final class Station {
                 cableMaxAmps: c.cableAmps,
                 phaseUse: c.hw.description.phases == 1 ? .singlePhase(.l1) : .threePhase,
                 measuredAmps: m.contactorClosed ? c.lastMeterSample.flatMap { $0.currentsA.count == 3 ? $0.currentsA : nil } : nil,
+                externalLimit: smartChargingLimit(connector: c.id, session: m.session),
                 previousAllocationAmps: c.allocation?.amps ?? 0,
                 chargingSince: c.allocation?.chargingSince, suspendedSince: c.allocation?.suspendedSince)
         }
         let input = AllocationInput(now: now, grid: board.grid.phases == 1 ? .singlePhase : .threePhase,
-                                    gridLimitAmps: board.grid.maxCurrentAmps, connectors: inputs)
+                                    gridLimitAmps: board.grid.maxCurrentAmps,
+                                    stationExternalLimit: smartChargingLimit(connector: 0, session: nil), connectors: inputs)
         let result = PowerAllocator.allocate(input)
         // Idle connectors stay out of the rate limiter: the first offer of a session is a
         // start (x1 → x2), not a change the EV has to follow, so it is not held back by the

@@ -1,0 +1,58 @@
+import OCPP16Messages
+
+/// TriggerMessage (CSMS → charge point): answered first, then the requested message is sent
+/// as the charge point would send it on its own.
+extension OCPP16ChargePoint {
+    func triggerMessage(_ request: TriggerMessageRequest) -> TriggerMessageResponse {
+        let plan = TriggerService.plan(request, connectors: connectorsNow(),
+                                       measurands: configuration.measurands("MeterValuesSampledData"),
+                                       transactionId: { [transactions] in transactions.transactionId(ofSession: $0.id) },
+                                       atUnixMs: unixMs())
+        logger.notice("TriggerMessage \(request.requestedMessage.rawValue) \(request.connectorId.map(String.init) ?? "-"): \(plan.status.rawValue)")
+        if plan.status == .accepted, !plan.messages.isEmpty {
+            Task { await self.sendTriggered(plan.messages) }
+        }
+        return TriggerMessageResponse(status: plan.status)
+    }
+
+    private func sendTriggered(_ messages: [TriggerService.Message]) async {
+        // Let the answer go out first.
+        await Task.yield()
+        for message in messages {
+            do {
+                switch message {
+                case .bootNotification:
+                    let answer = try await send(BootNotificationOperation.request(identity))
+                    if answer.status == .accepted, answer.interval > 0 {
+                        _ = configuration.change("HeartbeatInterval", to: String(answer.interval))
+                    }
+                case .heartbeat:
+                    _ = try await send(HeartbeatRequest())
+                case .diagnosticsStatus:
+                    _ = try await send(DiagnosticsStatusNotificationRequest(status: .idle))
+                case .firmwareStatus:
+                    _ = try await send(FirmwareStatusNotificationRequest(status: .idle))
+                case let .meterValues(request):
+                    _ = try await send(request)
+                case let .statusNotification(id):
+                    _ = try await send(triggeredStatus(id))
+                }
+            } catch {
+                logger.info("triggered \(message): \(error)")
+            }
+        }
+    }
+
+    private func triggeredStatus(_ id: Int) -> StatusNotificationRequest {
+        let now = unixMs()
+        if id == 0 {
+            let connectors = connectorsNow()
+            let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
+            return Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)
+        }
+        let c = connectorsNow().first { $0.id == id }
+        let status = latestStatus[id]?.0 ?? c?.status ?? .available
+        let error = latestStatus[id]?.1 ?? c?.error
+        return Self.statusRequest(connectorId: id, status: status, error: error, atUnixMs: now)
+    }
+}

@@ -1,0 +1,208 @@
+"""OCPP 1.6J SmartCharging and RemoteTrigger end to end: a limit the CSMS sets reaches the PWM
+duty the simulated EV sees; GetCompositeSchedule reports it; every TriggerMessage arrives."""
+import time
+
+import pytest
+from ocpp.routing import on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
+
+import csms16
+from csms16 import CentralSystem
+from evsed_process import EvsedProcess, sim_board_for
+from sim_process import SimProcess
+
+IDENTITY = "CP1"
+
+
+class TriggerAwareChargePoint(csms16.CentralSystemChargePoint):
+    """Also records the firmware and diagnostics notifications the core CSMS does not route."""
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(self, status, **kw):
+        self._record("DiagnosticsStatusNotification", {"status": status})
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, status, **kw):
+        self._record("FirmwareStatusNotification", {"status": status})
+        return call_result.FirmwareStatusNotification()
+
+
+@pytest.fixture()
+def sim(bin_dir, repo_root):
+    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def station(sim, bin_dir, repo_root, tmp_path):
+    board = sim_board_for(repo_root, sim, tmp_path)
+    data = tmp_path / "data"
+    started = []
+
+    def start(csms_url):
+        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
+                         "--csms", csms_url, "--identity", IDENTITY)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture()
+def csms(monkeypatch):
+    monkeypatch.setattr(csms16, "CentralSystemChargePoint", TriggerAwareChargePoint)
+    servers = []
+
+    def make(**kw):
+        c = CentralSystem(**kw)
+        servers.append(c)
+        return c
+
+    yield make
+    for c in servers:
+        try:
+            c.stop()
+        except Exception:
+            pass
+
+
+def connector(sim, cid=1):
+    return next(c for c in sim.state()["connectors"] if c["id"] == cid)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def offered(sim, cid=1):
+    return connector(sim, cid)["pilot"]["offered_current_a"]
+
+
+def wait_offered(sim, amps, timeout=20.0):
+    wait_for(lambda: abs(offered(sim) - amps) < 0.5, timeout=timeout,
+             what=f"{amps} A offered (now {offered(sim)} A, duty {connector(sim)['pilot']['duty_percent']} %)")
+    # IEC 61851-1: 6-51 A → duty % = A / 0.6.
+    assert abs(connector(sim)["pilot"]["duty_percent"] - amps / 0.6) < 1.0
+
+
+def boot_accepted(cs):
+    cs.wait_for("BootNotification")
+    cs.wait_for("StatusNotification", count=3)
+
+
+def profile(pid, purpose, amps, stack_level=0, kind="Relative", transaction_id=None, start=None):
+    schedule = {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": amps}]}
+    if start:
+        schedule["startSchedule"] = start
+    p = {"chargingProfileId": pid, "stackLevel": stack_level, "chargingProfilePurpose": purpose,
+         "chargingProfileKind": kind, "chargingSchedule": schedule}
+    if transaction_id is not None:
+        p["transactionId"] = transaction_id
+    return p
+
+
+def first_limit(result):
+    periods = result.charging_schedule["charging_schedule_period"]
+    return periods[0]["limit"]
+
+
+def test_tx_default_and_tx_profile_change_the_pwm_duty(sim, station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    # A TxProfile needs a running transaction.
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=1, cs_charging_profiles=profile(1, "TxProfile", 16))).status == "Rejected"
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=0, cs_charging_profiles=profile(2, "TxDefaultProfile", 10))).status == "Accepted"
+
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    tx = cs.wait_for("StartTransaction")[0]["assignedTransactionId"]
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: connector(sim)["contactor"]["closed"], what="contactor closed")
+    wait_offered(sim, 10)
+
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=1, cs_charging_profiles=profile(3, "TxProfile", 16, stack_level=1, transaction_id=tx + 99))
+    ).status == "Rejected"
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=1, cs_charging_profiles=profile(3, "TxProfile", 16, stack_level=1, transaction_id=tx))
+    ).status == "Accepted"
+    wait_offered(sim, 16)
+    composite = cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=1, duration=600, charging_rate_unit="A"))
+    assert composite.status == "Accepted" and first_limit(composite) == 16
+
+    # Clearing the TxProfile falls back to the default.
+    assert cs.call(IDENTITY, call.ClearChargingProfile(charging_profile_purpose="TxProfile")).status == "Accepted"
+    wait_offered(sim, 10)
+    assert cs.call(IDENTITY, call.ClearChargingProfile(id=3)).status == "Unknown"
+    assert cs.call(IDENTITY, call.ClearChargingProfile(id=2)).status == "Accepted"
+    wait_for(lambda: offered(sim) > 16, timeout=30, what="the board maximum again")
+
+
+def test_get_composite_schedule_returns_the_installed_limit_and_survives_a_restart(sim, station, csms):
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs)
+    empty = cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=1, duration=300))
+    assert empty.status == "Accepted" and empty.charging_schedule is None
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=0, cs_charging_profiles=profile(7, "ChargePointMaxProfile", 20, kind="Absolute",
+                                                     start="2020-01-01T00:00:00Z"))).status == "Accepted"
+    assert cs.call(IDENTITY, call.SetChargingProfile(
+        connector_id=1, cs_charging_profiles=profile(8, "TxDefaultProfile", 12))).status == "Accepted"
+    zero = cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=0, duration=300, charging_rate_unit="A"))
+    assert zero.status == "Accepted" and zero.connector_id == 0 and first_limit(zero) == 20
+    one = cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=1, duration=300, charging_rate_unit="W"))
+    assert one.charging_schedule["charging_rate_unit"] == "W" and first_limit(one) == 12 * 230 * 3
+    assert cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=9, duration=300)).status == "Rejected"
+    keys = {k["key"]: k["value"] for k in cs.call(IDENTITY, call.GetConfiguration(key=[
+        "ChargeProfileMaxStackLevel", "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
+        "MaxChargingProfilesInstalled"])).configuration_key}
+    assert set(keys) == {"ChargeProfileMaxStackLevel", "ChargingScheduleAllowedChargingRateUnit",
+                         "ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled"}
+
+    evsed.stop()
+    station(cs.url)
+    cs.wait_for("BootNotification", count=2)
+    again = cs.call(IDENTITY, call.GetCompositeSchedule(connector_id=1, duration=300, charging_rate_unit="A"))
+    assert again.status == "Accepted" and first_limit(again) == 12
+
+
+def test_trigger_message_of_each_kind_arrives(sim, station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    for kind in ("BootNotification", "Heartbeat", "DiagnosticsStatusNotification", "FirmwareStatusNotification"):
+        before = len(cs.received(kind))
+        assert cs.call(IDENTITY, call.TriggerMessage(requested_message=kind)).status == "Accepted"
+        cs.wait_for(kind, count=before + 1, timeout=5)
+    assert cs.received("DiagnosticsStatusNotification")[-1][2]["status"] == "Idle"
+    assert cs.received("FirmwareStatusNotification")[-1][2]["status"] == "Idle"
+
+    before = len(cs.received("StatusNotification"))
+    assert cs.call(IDENTITY, call.TriggerMessage(requested_message="StatusNotification", connector_id=2)).status == "Accepted"
+    assert cs.wait_for("StatusNotification", count=before + 1, timeout=5)[-1]["connectorId"] == 2
+    assert cs.call(IDENTITY, call.TriggerMessage(requested_message="StatusNotification")).status == "Accepted"
+    reported = cs.wait_for("StatusNotification", count=before + 4, timeout=5)[before + 1:]
+    assert sorted(p["connectorId"] for p in reported) == [0, 1, 2]
+
+    assert cs.call(IDENTITY, call.TriggerMessage(requested_message="MeterValues", connector_id=1)).status == "Accepted"
+    mv = cs.wait_for("MeterValues", timeout=5)[0]
+    assert mv["connectorId"] == 1
+    assert mv["meterValue"][0]["sampled_value"][0]["context"] == "Trigger"
+    assert cs.call(IDENTITY, call.TriggerMessage(requested_message="StatusNotification",
+                                                 connector_id=7)).status == "Rejected"
