@@ -158,46 +158,9 @@ public final class SmartChargingService: Sendable {
 }
 
 extension OCPP16Timestamp {
-    /// Unix seconds of an RFC 3339 time (`2026-01-01T10:00:00Z`, fractions and offsets allowed).
+    /// Unix seconds of an RFC 3339 time (`2026-01-01T10:00:00Z`, fractions and offsets allowed):
+    /// the same parser as the reservation and local-list expiry dates, truncated to seconds.
     public static func unixSeconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        func num(_ from: Int, _ count: Int) -> Int64? {
-            guard from + count <= b.count else { return nil }
-            var v: Int64 = 0
-            for i in from..<(from + count) {
-                guard (48...57).contains(b[i]) else { return nil }
-                v = v * 10 + Int64(b[i] - 48)
-            }
-            return v
-        }
-        guard b.count >= 19, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 116 || b[10] == 32, b[13] == 58, b[16] == 58,
-              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
-        else { return nil }
-        var i = 19
-        if i < b.count, b[i] == 46 {
-            i += 1
-            let digits = i
-            while i < b.count, (48...57).contains(b[i]) { i += 1 }
-            if i == digits { return nil }
-        }
-        var offset: Int64 = 0
-        if i < b.count, b[i] == 90 || b[i] == 122 {
-            i += 1
-        } else if i + 6 == b.count, b[i] == 43 || b[i] == 45, b[i + 3] == 58, let oh = num(i + 1, 2), let om = num(i + 4, 2) {
-            offset = (oh * 3_600 + om * 60) * (b[i] == 43 ? 1 : -1)
-            i += 6
-        } else {
-            return nil
-        }
-        guard i == b.count else { return nil }
-        // Howard Hinnant's days-from-civil.
-        let yy = mo <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return days * 86_400 + h * 3_600 + mi * 60 + s - offset
+        unixMs(text).map { Int64($0 / 1_000) }
     }
 }
