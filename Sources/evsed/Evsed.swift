@@ -99,7 +99,7 @@ struct Evsed: ParsableCommand {
             throw ExitCode(78)  // EX_CONFIG: systemd's Restart=on-failure would only loop
         }
         if let b = station.backend, csms == nil {
-            log.notice("station file line \(b.line): backend section (\(b.keys.joined(separator: ", "))) is reserved for the OCPP issues; running standalone")
+            log.notice("station file line \(b.line): backend section (\(b.keys.joined(separator: ", "))) is not read yet: pass --csms and --identity to connect to a CSMS; running standalone")
         }
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
 
