@@ -138,6 +138,29 @@ public enum PayloadField {
 /// checked (month 1-12, day 1-31, hour 0-23, minute 0-59, second 0-60 for leap seconds).
 /// The calendar (30 February) is left to whoever turns the text into an instant.
 public enum RFC3339 {
+    /// `YYYY-MM-DDThh:mm:ss.mmmZ` (UTC, milliseconds) for a Unix time, without Foundation: the
+    /// one formatter behind OCPP message timestamps and the frame log.
+    public static func string(unixSeconds seconds: Int64, milliseconds: Int) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Howard Hinnant's civil-from-days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let text = String(v)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3_600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(Int64(milliseconds), 3))Z"
+    }
+
     public static func isDateTime(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { isDateTime(bytes: $0) }
