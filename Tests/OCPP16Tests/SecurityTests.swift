@@ -241,6 +241,41 @@ struct SecurityTests {
         #expect(await settle { !csms.payloads("SecurityEventNotification").isEmpty })
         #expect(csms.actions.first == "BootNotification")
         #expect(csms.payloads("SecurityEventNotification").first?["type"] == "StartupOfTheDevice")
-        #expect(cp.securityEvents.count == 0)
+        #expect(await settle { (try? storage.securityLog.owedCount()) == 0 }, "marked once the CSMS answered")
+    }
+
+    @Test func eventsOwedWhenTheConnectionDropsAreSentAfterARestart() async throws {
+        let scratch = try SecurityScratch()
+        let storage = try StationStorage(dataDirectory: scratch.directory)
+        let offline = FakeCSMS { action, _ in
+            action == "SecurityEventNotification" ? .failure(.connectionLost(action: action))
+                : FakeCSMS.acceptEverything()(action, .null)
+        }
+        let first = OCPP16ChargePoint(identity: .init(vendor: "V", model: "M"), sender: offline, station: FakeStation(),
+                                      storage: storage, numberOfConnectors: 1, unixMs: { 1_767_225_600_000 },
+                                      sleep: ManualSleeper().sleeper)
+        first.recordSecurityEvent("StartupOfTheDevice", atUnixMs: 1_767_225_600_000)
+        first.recordSecurityEvent("ResetOrReboot", atUnixMs: 1_767_225_601_000, techInfo: "Soft")
+        await first.start()
+        first.connectionUp()
+        #expect(await settle { offline.payloads("SecurityEventNotification").count == 1 })
+        await first.stop()
+        #expect(try storage.securityLog.owedCount() == 2, "a lost answer leaves the event owed")
+
+        // The process restarts on the same database: both are delivered, in order, once.
+        let csms = FakeCSMS()
+        let second = OCPP16ChargePoint(identity: .init(vendor: "V", model: "M"), sender: csms, station: FakeStation(),
+                                       storage: storage, numberOfConnectors: 1, unixMs: { 1_767_225_700_000 },
+                                       sleep: ManualSleeper().sleeper)
+        await second.start()
+        second.connectionUp()
+        #expect(await settle { (try? storage.securityLog.owedCount()) == 0 })
+        let sent = csms.payloads("SecurityEventNotification")
+        #expect(sent.map { $0["type"] } == ["StartupOfTheDevice", "ResetOrReboot"])
+        #expect(sent.last?["techInfo"] == "Soft")
+        #expect(sent.first?["timestamp"] == "2026-01-01T00:00:00.000Z")
+        second.recordSecurityEvent("SettingSystemTime", atUnixMs: 1_767_225_700_000)
+        #expect(await settle { csms.payloads("SecurityEventNotification").count == 3 })
+        await second.stop()
     }
 }

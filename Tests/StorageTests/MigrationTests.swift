@@ -35,6 +35,13 @@ import Testing
                 """)
         case 4:
             try db.execute("INSERT INTO security_events (occurred_at_ms, kind) VALUES (5, 'StartupOfTheDevice')")
+        case 5:
+            try db.execute("INSERT INTO security_events (occurred_at_ms, kind, notified_at_ms) VALUES (6, 'ResetOrReboot', NULL)")
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms)
+                VALUES ('s-data', 2, 'Charging', 3000, 10, 3000)
+                """)
+            try db.execute("INSERT INTO transaction_data (session_id, taken_at_ms, payload) VALUES ('s-data', 3100, '{\"v\":1}')")
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -58,7 +65,10 @@ import Testing
             #expect(try storage.journal.meterSamples(ofSession: "s-open") == [SessionMeterSample(takenAtMs: 2000, energyWh: 12400)])
             #expect(try storage.journal.pending(limit: 10).map(\.payload) == [#"{"a":1}"#])
         case 4:
-            #expect(try storage.securityLog.recent(limit: 10).map(\.kind) == ["StartupOfTheDevice"])
+            #expect(try storage.securityLog.recent(limit: 10).map(\.kind).contains("StartupOfTheDevice"))
+        case 5:
+            #expect(try storage.securityLog.owed(limit: 10).map(\.kind).contains("ResetOrReboot"))
+            #expect(try storage.journal.transactionData(ofSession: "s-data") == [#"{"v":1}"#])
         default:
             Issue.record("no check for schema version \(version)")
         }
@@ -84,6 +94,15 @@ import Testing
         try storage.journal.beginSession(SessionStart(id: "new", connectorId: 1, state: "Preparing", startedAtMs: 9, meterStartWh: 0))
         _ = try storage.securityLog.append(kind: "SettingSystemTime", atMs: 10)
         #expect(try storage.journal.session("new")?.isOpen == true)
+    }
+
+    @Test func securityEventsLoggedBeforeDeliveryTrackingAreNotReplayed() throws {
+        let db = try Database.inMemory()
+        try StationSchema.migrator.migrate(db, upTo: 4)
+        try db.execute("INSERT INTO security_events (occurred_at_ms, kind) VALUES (5, 'StartupOfTheDevice')")
+        let storage = try StationStorage(database: db)
+        #expect(try storage.securityLog.recent(limit: 10).map(\.notifiedAtMs) == [5])
+        #expect(try storage.securityLog.owed(limit: 10) == [])
     }
 
     @Test func everySchemaVersionHasASeedAndACheck() throws {

@@ -141,4 +141,49 @@ import Testing
         #expect(try log.recent(limit: 10).map(\.kind) == ["ResetOrReboot", "SettingSystemTime"])
         #expect(try log.recent(limit: 10).last?.detail == "NTP")
     }
+
+    @Test func eventsToNotifyStayOwedUntilMarkedAcrossReopen() throws {
+        let dir = try TemporaryDirectory()
+        do {
+            let storage = try StationStorage(dataDirectory: dir.path)
+            try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: 1, notify: true)
+            try storage.securityLog.append(kind: "InvalidMessages", atMs: 2)  // logged only
+            let reset = try storage.securityLog.append(kind: "ResetOrReboot", detail: "soft", atMs: 3, notify: true)
+            #expect(try storage.securityLog.owed(limit: 10).map(\.kind) == ["StartupOfTheDevice", "ResetOrReboot"])
+            #expect(try storage.securityLog.markNotified(reset, atMs: 4))
+            #expect(try storage.securityLog.markNotified(reset, atMs: 5) == false)
+            storage.database.close()
+        }
+        // A restart (power cut): what was owed still is, what was delivered is not sent again.
+        let reopened = try StationStorage(dataDirectory: dir.path)
+        #expect(try reopened.securityLog.owed(limit: 10).map(\.kind) == ["StartupOfTheDevice"])
+        #expect(try reopened.securityLog.owedCount() == 1)
+        #expect(try reopened.securityLog.recent(limit: 1).first?.notifiedAtMs == 4)
+    }
+}
+
+@Suite struct TransactionDataTests {
+    @Test func keptPerSessionInOrderNewestWithinTheLimitAndRefusedAfterTheEnd() throws {
+        let storage = try migratedInMemory()
+        let journal = storage.journal
+        try journal.beginSession(SessionStart(id: "a", connectorId: 1, state: "Charging", startedAtMs: 0, meterStartWh: 0))
+        try journal.beginSession(SessionStart(id: "b", connectorId: 2, state: "Charging", startedAtMs: 0, meterStartWh: 0))
+        let limit = SessionJournal.Writer.transactionDataLimit
+        for i in 0..<(limit + 3) { try journal.appendTransactionData("a\(i)", atMs: Int64(i), toSession: "a") }
+        try journal.appendTransactionData("b0", atMs: 1, toSession: "b")
+        let kept = try journal.transactionData(ofSession: "a")
+        #expect(kept.count == limit)
+        #expect(kept.first == "a3")
+        #expect(kept.last == "a\(limit + 2)")
+        #expect(try journal.transactionData(ofSession: "b") == ["b0"])
+
+        try journal.endSession("b", stopReason: "Local", meterStopWh: 1, atMs: 10)
+        #expect(throws: StorageError.sessionAlreadyEnded("b")) {
+            try journal.appendTransactionData("late", atMs: 11, toSession: "b")
+        }
+        #expect(try journal.transactionData(ofSession: "b") == ["b0"])
+        // Pruning the session takes its values with it.
+        try journal.pruneEndedSessions(endedBeforeMs: 100)
+        #expect(try journal.transactionData(ofSession: "b") == [])
+    }
 }

@@ -20,8 +20,7 @@ extension OCPP16ChargePoint {
             return CertificateSignedResponse(status: .accepted)
         } catch {
             logger.warning("CertificateSigned rejected: \(error)")
-            securityEvents.append("InvalidChargePointCertificate", atUnixMs: now, techInfo: String(String(describing: error).prefix(255)))
-            kickSecurityEvents()
+            recordSecurityEvent("InvalidChargePointCertificate", atUnixMs: now, techInfo: String(describing: error))
             return CertificateSignedResponse(status: .rejected)
         }
     }

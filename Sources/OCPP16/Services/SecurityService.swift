@@ -173,27 +173,3 @@ public struct SecurityService: Sendable {
         return out
     }
 }
-
-/// Security events owed to the CSMS (in memory, oldest first, bounded).
-public final class SecurityEventQueue: Sendable {
-    private let events = Mutex<[(type: String, unixMs: UInt64, techInfo: String?)]>([])
-
-    public init() {}
-
-    public func append(_ type: String, atUnixMs: UInt64, techInfo: String? = nil) {
-        events.withLock { e in
-            e.append((type, atUnixMs, techInfo))
-            if e.count > 100 { e.removeFirst(e.count - 100) }
-        }
-    }
-
-    func takeFirst() -> (type: String, unixMs: UInt64, techInfo: String?)? {
-        events.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-    }
-
-    func putBack(_ event: (type: String, unixMs: UInt64, techInfo: String?)) {
-        events.withLock { $0.insert(event, at: 0) }
-    }
-
-    public var count: Int { events.withLock { $0.count } }
-}

@@ -90,6 +90,23 @@ public enum StationSchema {
                 detail         TEXT
             );
             """),
+        Migration(version: 5, summary: "security events owed to the CSMS; meter values for a transaction's stop", sql: """
+            -- NULL until the CSMS accepted its SecurityEventNotification: the events owed survive a
+            -- power cut. Events logged before this step were only ever queued in memory; they count
+            -- as delivered, so an upgrade does not replay a station's whole history.
+            ALTER TABLE security_events ADD COLUMN notified_at_ms INTEGER;
+            UPDATE security_events SET notified_at_ms = occurred_at_ms;
+            CREATE INDEX security_events_owed ON security_events (seq) WHERE notified_at_ms IS NULL;
+            -- Meter values collected while a transaction runs, for its stop message (OCPP 1.6
+            -- StopTxnSampledData / StopTxnAlignedData): one protocol meter value per row, as text.
+            CREATE TABLE transaction_data (
+                seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+                session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                taken_at_ms INTEGER NOT NULL,
+                payload     TEXT NOT NULL
+            );
+            CREATE INDEX transaction_data_by_session ON transaction_data (session_id, seq);
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

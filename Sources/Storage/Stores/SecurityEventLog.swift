@@ -4,9 +4,13 @@ public struct SecurityEvent: Equatable, Sendable {
     /// The event type (e.g. OCPP security event names such as "FirmwareUpdated", "TamperDetectionActivated").
     public var kind: String
     public var detail: String?
+    /// When the CSMS accepted its notification; nil while it is still owed.
+    public var notifiedAtMs: Int64?
 }
 
 /// An append-only log of security-relevant events, bounded to `capacity` entries (oldest dropped).
+/// It is also the queue of the events owed to the CSMS: an event appended with `notify` stays
+/// owed (on disk, across restarts) until `markNotified`.
 public final class SecurityEventLog: Sendable {
     private let database: Database
     public let capacity: Int
@@ -17,13 +21,14 @@ public final class SecurityEventLog: Sendable {
         self.capacity = capacity
     }
 
+    /// Logs an event; with `notify` it is also owed to the CSMS until `markNotified`.
     @discardableResult
-    public func append(kind: String, detail: String? = nil, atMs: Int64) throws -> Int64 {
+    public func append(kind: String, detail: String? = nil, atMs: Int64, notify: Bool = false) throws -> Int64 {
         guard !kind.isEmpty else { throw StorageError.invalidArgument("empty security event kind") }
         let capacity = capacity
         return try database.transaction { c in
-            try c.execute("INSERT INTO security_events (occurred_at_ms, kind, detail) VALUES (?, ?, ?)",
-                          [.integer(atMs), .text(kind), .text(orNull: detail)])
+            try c.execute("INSERT INTO security_events (occurred_at_ms, kind, detail, notified_at_ms) VALUES (?, ?, ?, ?)",
+                          [.integer(atMs), .text(kind), .text(orNull: detail), notify ? .null : .integer(atMs)])
             let seq = c.lastInsertRowID
             try c.execute("DELETE FROM security_events WHERE seq <= ?", [.integer(seq - Int64(capacity))])
             return seq
@@ -33,10 +38,37 @@ public final class SecurityEventLog: Sendable {
     /// The newest `limit` events, newest first.
     public func recent(limit: Int) throws -> [SecurityEvent] {
         try database.query("""
-            SELECT seq, occurred_at_ms, kind, detail FROM security_events ORDER BY seq DESC LIMIT ?
-            """, [.int(limit)]) {
-            SecurityEvent(seq: try $0.int64(0), occurredAtMs: try $0.int64(1), kind: try $0.string(2),
-                          detail: try $0.stringOrNil(3))
+            SELECT \(Self.columns) FROM security_events ORDER BY seq DESC LIMIT ?
+            """, [.int(limit)], row: Self.event)
+    }
+
+    /// The oldest `limit` events still owed to the CSMS, oldest first.
+    public func owed(limit: Int) throws -> [SecurityEvent] {
+        try database.query("""
+            SELECT \(Self.columns) FROM security_events WHERE notified_at_ms IS NULL ORDER BY seq LIMIT ?
+            """, [.int(limit)], row: Self.event)
+    }
+
+    public func owedCount() throws -> Int {
+        try database.withConnection { c in
+            try c.queryFirst("SELECT count(*) FROM security_events WHERE notified_at_ms IS NULL") { try $0.int(0) } ?? 0
         }
+    }
+
+    /// The CSMS accepted the event's notification; false when it is not (or no longer) owed.
+    @discardableResult
+    public func markNotified(_ seq: Int64, atMs: Int64) throws -> Bool {
+        try database.withConnection { c in
+            try c.execute("UPDATE security_events SET notified_at_ms = ? WHERE seq = ? AND notified_at_ms IS NULL",
+                          [.integer(atMs), .integer(seq)])
+            return c.changes > 0
+        }
+    }
+
+    private static let columns = "seq, occurred_at_ms, kind, detail, notified_at_ms"
+
+    private static func event(_ row: Statement) throws -> SecurityEvent {
+        SecurityEvent(seq: try row.int64(0), occurredAtMs: try row.int64(1), kind: try row.string(2),
+                      detail: try row.stringOrNil(3), notifiedAtMs: try row.int64OrNil(4))
     }
 }

@@ -176,6 +176,19 @@ public final class SessionJournal: Sendable {
             """, [.text(id)]) { SessionSuspension(startedAtMs: try $0.int64(0), endedAtMs: try $0.int64OrNil(1), reason: try $0.string(2)) }
     }
 
+    /// Keeps a protocol meter value for the session's stop message (StopTxn data). Refuses an
+    /// ended session: a value sampled after the stop was queued belongs to no message.
+    public func appendTransactionData(_ payload: String, atMs: Int64, toSession id: String) throws {
+        try atomically { try $0.appendTransactionData(payload, atMs: atMs, toSession: id) }
+    }
+
+    /// The session's kept meter values, oldest first.
+    public func transactionData(ofSession id: String) throws -> [String] {
+        try database.query("SELECT payload FROM transaction_data WHERE session_id = ? ORDER BY seq", [.text(id)]) {
+            try $0.string(0)
+        }
+    }
+
     /// Deletes ended sessions (with their samples and suspensions) that ended before `beforeMs`.
     /// Open sessions are never pruned.
     @discardableResult
@@ -279,6 +292,20 @@ public final class SessionJournal: Sendable {
                 """, [.text(id), .integer(sample.takenAtMs), .real(sample.energyWh), .real(orNull: sample.powerW)])
             try connection.execute("UPDATE sessions SET updated_at_ms = max(updated_at_ms, ?) WHERE id = ?",
                                    [.integer(sample.takenAtMs), .text(id)])
+        }
+
+        /// At most this many values per session are kept (the newest): a stop message must stay
+        /// sendable after a week-long session sampled every minute.
+        public static let transactionDataLimit = 500
+
+        public func appendTransactionData(_ payload: String, atMs: Int64, toSession id: String) throws {
+            try requireOpen(id)
+            try connection.execute("INSERT INTO transaction_data (session_id, taken_at_ms, payload) VALUES (?, ?, ?)",
+                                   [.text(id), .integer(atMs), .text(payload)])
+            try connection.execute("""
+                DELETE FROM transaction_data WHERE session_id = ?1 AND seq <= (
+                    SELECT seq FROM transaction_data WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+                """, [.text(id), .int(Self.transactionDataLimit)])
         }
 
         public func beginSuspension(ofSession id: String, atMs: Int64, reason: String) throws {
