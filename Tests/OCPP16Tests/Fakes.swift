@@ -112,6 +112,8 @@ struct Harness {
     let station: FakeStation
     let storage: StationStorage
     let sleeper = ManualSleeper()
+    /// The wall clock the charge point reads (unix ms); tests move it.
+    let clock = ClockBox()
     let chargePoint: OCPP16ChargePoint
 
     init(csms: FakeCSMS = FakeCSMS(), storage: StationStorage? = nil) throws {
@@ -119,10 +121,10 @@ struct Harness {
         station = FakeStation()
         let storage = try storage ?? StationStorage(database: Database.inMemory())
         self.storage = storage
-        let clockBox = ClockBox()
+        let clock = clock
         chargePoint = OCPP16ChargePoint(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "S1"),
                                         sender: csms, station: station, storage: storage, numberOfConnectors: 2,
-                                        unixMs: { clockBox.now() }, sleep: sleeper.sleeper)
+                                        unixMs: { clock.now() }, sleep: sleeper.sleeper)
     }
 
     /// A session as the station's recorder writes it (the journal holds the session row).
@@ -135,8 +137,12 @@ struct Harness {
     }
 }
 
+/// A settable wall clock: 2026-01-01T00:00:00Z until a test moves it.
 final class ClockBox: Sendable {
-    func now() -> UInt64 { 1_767_225_600_000 }
+    private let value = Mutex<UInt64>(1_767_225_600_000)
+    func now() -> UInt64 { value.withLock { $0 } }
+    func set(_ unixMs: UInt64) { value.withLock { $0 = unixMs } }
+    func advance(seconds: UInt64) { value.withLock { $0 += seconds * 1_000 } }
 }
 
 final class Counter: Sendable {

@@ -78,11 +78,18 @@ public actor OCPP16ChargePoint {
     var statusQueue: [StatusNotificationRequest] = []
     /// The latest status of each connector (0 = the charge point), for the report after boot.
     var latestStatus: [Int: (ConnectorStatus, ConnectorErrorKind?)] = [:]
+    /// What the CSMS was last told (or will be: queued) per connector, and a counter per
+    /// connector that tells a status that held for MinimumStatusDuration from one that did not.
+    private var reportedStatus: [Int: ReportedStatus] = [:]
+    private var statusGeneration: [Int: Int] = [:]
     /// Outbox failures per message in this run (offline time is not counted).
     private var failures: [Int64: Int] = [:]
     var resetInProgress = false
+    private var metering = MeteringSchedule()
     var security = SecurityService.disabled
-    public nonisolated let securityEvents = SecurityEventQueue()
+    /// The station's security log, which is also the queue of events owed to the CSMS.
+    nonisolated let securityLog: SecurityEventLog
+    var sendingSecurityEvents = false
 
     public init(identity: Identity, sender: any OCPP16CallSender, station: any OCPP16StationPort,
                 storage: StationStorage, numberOfConnectors: Int,
@@ -95,10 +102,13 @@ public actor OCPP16ChargePoint {
         self.transactions = TransactionService(journal: storage.journal)
         self.configuration = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
         self.localList = LocalListService(store: storage.localList)
+        self.securityLog = storage.securityLog
         self.smartCharging = SmartChargingService(store: storage.config, station: station, numberOfConnectors: numberOfConnectors)
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry
+        transactions.setStopTransactionMeasurands(sampled: configuration.measurands("StopTxnSampledData"),
+                                                  aligned: configuration.measurands("StopTxnAlignedData"))
         self.logger = logger
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)
         (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -176,10 +186,7 @@ public actor OCPP16ChargePoint {
     private func handleStationEvent(_ event: OCPP16StationEvent) {
         switch event {
         case let .statusChanged(id, status, error, at):
-            latestStatus[id] = (status, error)
-            statusQueue.append(Self.statusRequest(connectorId: id, status: status, error: error, atUnixMs: at))
-            if statusQueue.count > 64 { statusQueue.removeFirst(statusQueue.count - 64) }
-            statusKick.yield()
+            statusChanged(id, status, error, atUnixMs: at)
         case .sessionStarted, .sessionEnded:
             outboxKick.yield()
         case .authorizationNeeded(let token):
@@ -285,17 +292,67 @@ public actor OCPP16ChargePoint {
 
     // MARK: Status notifications
 
+    /// A status as the CSMS was (or will be) told it.
+    struct ReportedStatus: Hashable {
+        var status: ConnectorStatus
+        var error: ConnectorErrorKind?
+    }
+
+    /// What to report for `id` now (0: the charge point as a whole, Unavailable only when every
+    /// connector is): for the report after boot and for TriggerMessage / ExtendedTriggerMessage.
+    func currentStatusRequest(_ id: Int, connectors: [OCPP16ConnectorSnapshot], atUnixMs now: UInt64)
+        -> StatusNotificationRequest
+    {
+        if id == 0 {
+            let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
+            return Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)
+        }
+        let c = connectors.first { $0.id == id }
+        let status = latestStatus[id]?.0 ?? c?.status ?? .available
+        let error = latestStatus[id]?.1 ?? c?.error
+        return Self.statusRequest(connectorId: id, status: status, error: error, atUnixMs: now)
+    }
+
     /// After boot (or a reconnect): the status of connector 0 and of every connector now.
     private func queueFullStatusReport() {
         let now = unixMs()
         let connectors = connectorsNow()
-        let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
-        statusQueue = [Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)]
+        statusQueue = ([0] + connectors.map(\.id)).map { currentStatusRequest($0, connectors: connectors, atUnixMs: now) }
         for c in connectors {
-            let status = latestStatus[c.id]?.0 ?? c.status ?? .available
-            let error = latestStatus[c.id]?.1 ?? c.error
-            statusQueue.append(Self.statusRequest(connectorId: c.id, status: status, error: error, atUnixMs: now))
+            if let latest = latestStatus[c.id] ?? c.status.map({ ($0, c.error) }) {
+                reportedStatus[c.id] = ReportedStatus(status: latest.0, error: latest.1)
+            }
         }
+        statusKick.yield()
+    }
+
+    /// A status change of the core, reported once it has held for MinimumStatusDuration seconds
+    /// (at once when that is 0). A change that is undone within that time is not reported.
+    private func statusChanged(_ id: Int, _ status: ConnectorStatus, _ error: ConnectorErrorKind?, atUnixMs at: UInt64) {
+        latestStatus[id] = (status, error)
+        let generation = (statusGeneration[id] ?? 0) &+ 1
+        statusGeneration[id] = generation
+        let minimum = configuration.int("MinimumStatusDuration") ?? 0
+        guard minimum > 0 else {
+            queueStatus(id, ReportedStatus(status: status, error: error), atUnixMs: at)
+            return
+        }
+        Task {
+            await sleep(.seconds(Int64(minimum)))
+            statusHeld(id, generation: generation, ReportedStatus(status: status, error: error), atUnixMs: at)
+        }
+    }
+
+    private func statusHeld(_ id: Int, generation: Int, _ status: ReportedStatus, atUnixMs at: UInt64) {
+        guard statusGeneration[id] == generation else { return }  // it changed again meanwhile
+        guard reportedStatus[id] != status else { return }  // back to what the CSMS knows
+        queueStatus(id, status, atUnixMs: at)
+    }
+
+    private func queueStatus(_ id: Int, _ status: ReportedStatus, atUnixMs at: UInt64) {
+        reportedStatus[id] = status
+        statusQueue.append(Self.statusRequest(connectorId: id, status: status.status, error: status.error, atUnixMs: at))
+        if statusQueue.count > 64 { statusQueue.removeFirst(statusQueue.count - 64) }
         statusKick.yield()
     }
 
@@ -468,30 +525,70 @@ public actor OCPP16ChargePoint {
 
     // MARK: Meter values
 
-    /// Ticks every second so a changed MeterValueSampleInterval applies at once.
+    /// Ticks every second so a changed MeterValueSampleInterval or ClockAlignedDataInterval
+    /// applies at once.
     private func sampleMeterValuesForever() async {
-        var elapsed = 0
         while !Task.isCancelled {
             await sleep(.seconds(Int64(1)))
             if Task.isCancelled { return }
-            elapsed += 1
-            let seconds = configuration.int("MeterValueSampleInterval") ?? 0
-            guard seconds > 0, elapsed >= seconds else { continue }
-            elapsed = 0
-            sampleMeterValues()
+            meteringTick()
         }
     }
 
-    /// One MeterValues per charging connector, queued with its transaction.
+    /// One second of the metering schedule: the loop calls it every second, tests directly.
+    public func meteringTick() {
+        let due = metering.tick(sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
+                                alignedInterval: configuration.int("ClockAlignedDataInterval") ?? 0,
+                                unixMs: unixMs())
+        if due.sampled { sampleMeterValues() }
+        if let boundary = due.alignedAtUnixMs { sampleClockAligned(atUnixMs: boundary) }
+    }
+
+    /// MeterValueSampleInterval elapsed: one MeterValues per charging connector, queued with its
+    /// transaction, and the StopTxnSampledData kept for its StopTransaction.
     func sampleMeterValues() {
         let measurands = configuration.measurands("MeterValuesSampledData")
+        let forStop = configuration.measurands("StopTxnSampledData")
         let now = unixMs()
         for c in connectorsNow() {
-            guard let session = c.session,
-                  let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .samplePeriodic, atUnixMs: now)
-            else { continue }
-            let request = MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value])
-            if transactions.enqueueMeterValues(request, session: session.id, atUnixMs: now) { outboxKick.yield() }
+            guard let session = c.session else { continue }
+            if let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .samplePeriodic, atUnixMs: now) {
+                let request = MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value])
+                if transactions.enqueueMeterValues(request, session: session.id, atUnixMs: now) { outboxKick.yield() }
+            }
+            if let value = MeterValuesOperation.meterValue(c, measurands: forStop, context: .samplePeriodic, atUnixMs: now) {
+                transactions.keepForStop(value, session: session.id, atUnixMs: now)
+            }
+        }
+    }
+
+    /// A ClockAlignedDataInterval boundary: MeterValuesAlignedData of every connector (queued
+    /// with the transaction where one runs, sent as is otherwise) and the StopTxnAlignedData of
+    /// running transactions. The values carry the boundary's time.
+    func sampleClockAligned(atUnixMs boundary: UInt64) {
+        let measurands = configuration.measurands("MeterValuesAlignedData")
+        let forStop = configuration.measurands("StopTxnAlignedData")
+        var outside: [MeterValuesRequest] = []
+        for c in connectorsNow() {
+            let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .sampleClock, atUnixMs: boundary)
+            if let session = c.session {
+                if let value {
+                    let request = MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value])
+                    if transactions.enqueueMeterValues(request, session: session.id, atUnixMs: boundary) { outboxKick.yield() }
+                }
+                if let stop = MeterValuesOperation.meterValue(c, measurands: forStop, context: .sampleClock, atUnixMs: boundary) {
+                    transactions.keepForStop(stop, session: session.id, atUnixMs: boundary)
+                }
+            } else if let value {
+                outside.append(MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value]))
+            }
+        }
+        // Not transaction-related: not queued on disk; a boundary missed offline is not replayed.
+        guard mayInitiate, !outside.isEmpty else { return }
+        Task {
+            for request in outside {
+                do { _ = try await send(request) } catch { logger.info("clock-aligned MeterValues: \(error)") }
+            }
         }
     }
 

@@ -5,7 +5,12 @@ import OCPP16Messages
 extension OCPP16ChargePoint {
     func changeConfiguration(_ request: ChangeConfigurationRequest) -> ChangeConfigurationResponse {
         if SecurityService.securityKeys.contains(request.key) { return changeSecurityKey(request) }
-        switch configuration.change(request.key, to: request.value) {
+        let result = configuration.change(request.key, to: request.value)
+        if request.key == "StopTxnSampledData" || request.key == "StopTxnAlignedData" {
+            transactions.setStopTransactionMeasurands(sampled: configuration.measurands("StopTxnSampledData"),
+                                                      aligned: configuration.measurands("StopTxnAlignedData"))
+        }
+        switch result {
         case .accepted:
             logger.notice("configuration: \(request.key) = \(request.value)")
             return ChangeConfigurationResponse(status: .accepted)

@@ -18,15 +18,8 @@ extension OCPP16ChargePoint {
             Task { _ = try? await self.send(HeartbeatRequest()) }
         case .statusNotification:
             let now = unixMs()
-            var requests: [StatusNotificationRequest] = []
-            if request.connectorId == nil {
-                let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
-                requests.append(Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now))
-            }
-            for c in connectors where request.connectorId == nil || request.connectorId == c.id {
-                let status = latestStatus[c.id]?.0 ?? c.status ?? .available
-                requests.append(Self.statusRequest(connectorId: c.id, status: status, error: latestStatus[c.id]?.1 ?? c.error, atUnixMs: now))
-            }
+            let ids = request.connectorId.map { [$0] } ?? [0] + connectors.map(\.id)
+            let requests = ids.map { currentStatusRequest($0, connectors: connectors, atUnixMs: now) }
             Task { for r in requests { _ = try? await self.send(r) } }
         default:
             return ExtendedTriggerMessageResponse(status: .notImplemented)

@@ -35,24 +35,11 @@ extension OCPP16ChargePoint {
                 case let .meterValues(request):
                     _ = try await send(request)
                 case let .statusNotification(id):
-                    _ = try await send(triggeredStatus(id))
+                    _ = try await send(currentStatusRequest(id, connectors: connectorsNow(), atUnixMs: unixMs()))
                 }
             } catch {
                 logger.info("triggered \(message): \(error)")
             }
         }
-    }
-
-    private func triggeredStatus(_ id: Int) -> StatusNotificationRequest {
-        let now = unixMs()
-        if id == 0 {
-            let connectors = connectorsNow()
-            let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
-            return Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)
-        }
-        let c = connectorsNow().first { $0.id == id }
-        let status = latestStatus[id]?.0 ?? c?.status ?? .available
-        let error = latestStatus[id]?.1 ?? c?.error
-        return Self.statusRequest(connectorId: id, status: status, error: error, atUnixMs: now)
     }
 }

@@ -1,15 +1,24 @@
 import OCPP16Messages
 import Storage
 
-/// The OCPP 1.6 configuration keys of the Core profile this charge point supports: their type,
-/// access, validation and persistence (in the station's ConfigStore, under `ocpp16.`).
-/// GetConfiguration and ChangeConfiguration read and write through here.
+/// The OCPP 1.6 configuration keys this charge point supports (every key of the spec and its
+/// errata for the profiles it implements, and the security whitepaper's read-only ones): their
+/// type, access, validation and persistence (in the station's ConfigStore, under `ocpp16.`).
+/// GetConfiguration and ChangeConfiguration read and write through here. SecurityProfile,
+/// AuthorizationKey and CpoName live in the SecurityService.
+///
+/// Optional keys for hardware or behaviour this charger does not have are left out, so the CSMS
+/// gets NotSupported for them: BlinkRepeat and LightIntensity (no charge-point lighting the
+/// firmware dims or blinks), MaxEnergyOnInvalidId (an invalidated transaction is stopped when
+/// StopTransactionOnInvalidId is true and goes on unlimited otherwise).
 public struct ConfigurationService: Sendable {
     public enum Kind: Sendable, Hashable {
         case bool
         case integer(min: Int, max: Int)
         /// A comma-separated list of measurands, at most `maxItems` long.
         case measurandList(maxItems: Int)
+        /// ConnectorPhaseRotation: `connectorId.rotation` items, e.g. `0.RST,1.RST,2.RTS`.
+        case phaseRotationList(maxConnectorId: Int)
         case text
     }
 
@@ -28,6 +37,10 @@ public struct ConfigurationService: Sendable {
 
     public static let storePrefix = "ocpp16."
     public static let measurandListMax = 8
+    /// The security whitepaper's limits, as the PKI code enforces them.
+    public static let certificateSignedMaxChainSize = 10_000
+    public static let certificateStoreMaxLength = 20
+    static let phaseRotations: Set<String> = ["NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"]
 
     public let keys: [Key]
     private let store: ConfigStore?
@@ -38,6 +51,7 @@ public struct ConfigurationService: Sendable {
         self.store = store
         let m = Self.measurandListMax
         keys = [
+            Key(name: "AdditionalRootCertificateCheck", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
             Key(name: "AllowOfflineTxForUnknownId", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: true),
             Key(name: "AuthorizationCacheEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
             Key(name: "AuthorizeRemoteTxRequests", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
@@ -46,9 +60,17 @@ public struct ConfigurationService: Sendable {
             Key(name: "ChargingScheduleAllowedChargingRateUnit", kind: .text, readOnly: true, defaultValue: "Current,Power", needsReboot: false),
             Key(name: "ChargingScheduleMaxPeriods", kind: .integer(min: 0, max: 1_000), readOnly: true,
                 defaultValue: "\(SmartChargingService.maxPeriods)", needsReboot: false),
+            Key(name: "CertificateSignedMaxChainSize", kind: .integer(min: 0, max: 100_000), readOnly: true,
+                defaultValue: "\(Self.certificateSignedMaxChainSize)", needsReboot: false),
+            Key(name: "CertificateStoreMaxLength", kind: .integer(min: 0, max: 1_000), readOnly: true,
+                defaultValue: "\(Self.certificateStoreMaxLength)", needsReboot: false),
             Key(name: "ClockAlignedDataInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "0", needsReboot: false),
             Key(name: "ConnectionTimeOut", kind: .integer(min: 1, max: 3_600), readOnly: false, defaultValue: "60", needsReboot: true),
-            Key(name: "ConnectorPhaseRotation", kind: .text, readOnly: false, defaultValue: "0.RST", needsReboot: false),
+            Key(name: "ConnectorPhaseRotation", kind: .phaseRotationList(maxConnectorId: numberOfConnectors), readOnly: false,
+                defaultValue: "0.RST", needsReboot: false),
+            Key(name: "ConnectorPhaseRotationMaxLength", kind: .integer(min: 0, max: 101), readOnly: true,
+                defaultValue: "\(numberOfConnectors + 1)", needsReboot: false),
+            Key(name: "ConnectorSwitch3to1PhaseSupported", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
             Key(name: "GetConfigurationMaxKeys", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "50", needsReboot: false),
             Key(name: "HeartbeatInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "300", needsReboot: false),
             Key(name: "LocalAuthListEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
@@ -64,6 +86,7 @@ public struct ConfigurationService: Sendable {
                 defaultValue: "Energy.Active.Import.Register", needsReboot: false),
             Key(name: "MeterValuesSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
             Key(name: "MeterValueSampleInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
+            Key(name: "MinimumStatusDuration", kind: .integer(min: 0, max: 3_600), readOnly: false, defaultValue: "0", needsReboot: false),
             Key(name: "NumberOfConnectors", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(numberOfConnectors)", needsReboot: false),
             Key(name: "ReserveConnectorZeroSupported", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
             Key(name: "ResetRetries", kind: .integer(min: 0, max: 10), readOnly: false, defaultValue: "1", needsReboot: false),
@@ -75,6 +98,7 @@ public struct ConfigurationService: Sendable {
             Key(name: "StopTxnSampledData", kind: .measurandList(maxItems: m), readOnly: false, defaultValue: "", needsReboot: false),
             Key(name: "StopTxnSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
             Key(name: "SupportedFeatureProfiles", kind: .text, readOnly: true, defaultValue: "Core,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger", needsReboot: false),
+            Key(name: "SupportedFeatureProfilesMaxLength", kind: .integer(min: 0, max: 10), readOnly: true, defaultValue: "6", needsReboot: false),
             Key(name: "TransactionMessageAttempts", kind: .integer(min: 1, max: 100), readOnly: false, defaultValue: "3", needsReboot: false),
             Key(name: "TransactionMessageRetryInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
             Key(name: "UnlockConnectorOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
@@ -136,6 +160,17 @@ public struct ConfigurationService: Sendable {
             if value.isEmpty { return nil }
             if items.count > maxItems { return "more than \(maxItems) measurands" }
             for item in items where Measurand(rawValue: item) == nil { return "'\(item)' is not a measurand" }
+            return nil
+        case let .phaseRotationList(maxConnectorId):
+            var seen: Set<Int> = []
+            for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let parts = item.trimmingCharacters(in: " ").split(separator: ".", maxSplits: 1)
+                guard parts.count == 2, let id = Int(parts[0]), (0...maxConnectorId).contains(id) else {
+                    return "'\(item)' is not connectorId.rotation with a connector 0…\(maxConnectorId)"
+                }
+                guard phaseRotations.contains(String(parts[1])) else { return "'\(parts[1])' is not a phase rotation" }
+                guard seen.insert(id).inserted else { return "connector \(id) is listed twice" }
+            }
             return nil
         case .text:
             return value.utf8.count <= 500 ? nil : "longer than 500 characters"

@@ -21,6 +21,8 @@ public final class TransactionService: Sendable {
     private let logger: Logger
     /// Sessions whose StopTransaction is queued: no MeterValues may follow it.
     private let ended = Mutex<Set<String>>([])
+    /// StopTxnSampledData ∪ StopTxnAlignedData, as configured now (read where a stop is queued).
+    private let stopTxnMeasurands = Mutex<Set<Measurand>>([])
 
     public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp16.transactions")) {
         self.journal = journal
@@ -37,19 +39,63 @@ public final class TransactionService: Sendable {
         enqueue(.start, request.toJSON(), session: session.id, atUnixMs: session.startedAtUnixMs)
     }
 
-    public func enqueueStop(_ session: Session, transactionData: [StopTransactionRequest.MeterValue]? = nil) {
+    /// Queues the session's StopTransaction with its transactionData: the values kept while it
+    /// ran (StopTxnSampledData / StopTxnAlignedData) between its Transaction.Begin and
+    /// Transaction.End energy registers.
+    public func enqueueStop(_ session: Session) {
         let stoppedAt = session.stoppedAtUnixMs ?? session.startedAtUnixMs
+        let meterStop = session.meterStopWh ?? session.lastKnownEnergyWh
         let reason = session.stopReason.flatMap { StopTransactionRequest.Reason(rawValue: $0.ocpp16) }
         let request = StopTransactionRequest(
             idTag: session.stopIdToken.map { String($0.value.prefix(20)) },
-            meterStop: Self.wattHours(session.meterStopWh ?? session.lastKnownEnergyWh),
+            meterStop: Self.wattHours(meterStop),
             timestamp: OCPP16Timestamp.string(unixMs: stoppedAt),
             transactionId: 0,  // placeholder: the real one is set when sent
-            reason: reason, transactionData: transactionData?.isEmpty == false ? transactionData : nil)
+            reason: reason, transactionData: transactionData(of: session, meterStopWh: meterStop, stoppedAtUnixMs: stoppedAt))
         ended.withLock { set in
             set.insert(session.id)
             enqueue(.stop, Self.withoutTransactionId(request.toJSON()), session: session.id, atUnixMs: stoppedAt)
         }
+    }
+
+    public func setStopTransactionMeasurands(sampled: [Measurand], aligned: [Measurand]) {
+        stopTxnMeasurands.withLock { $0 = Set(sampled + aligned) }
+    }
+
+    /// A meter value for the session's StopTransaction, on disk with the session.
+    public func keepForStop(_ value: MeterValuesRequest.MeterValue, session: String, atUnixMs: UInt64) {
+        do {
+            try journal.appendTransactionData(JSONWriter.writeString(value.toJSON()), atMs: Int64(clamping: atUnixMs),
+                                              toSession: session)
+        } catch StorageError.sessionAlreadyEnded {
+            // Sampled as the session ended: its StopTransaction is already queued.
+        } catch {
+            logger.error("StopTxn data of session \(session) not kept: \(error)")
+        }
+    }
+
+    private func transactionData(of session: Session, meterStopWh: Double, stoppedAtUnixMs: UInt64)
+        -> [StopTransactionRequest.MeterValue]?
+    {
+        let wanted = stopTxnMeasurands.withLock { $0 }
+        guard !wanted.isEmpty else { return nil }
+        typealias Value = StopTransactionRequest.MeterValue
+        var data: [Value] = []
+        func register(_ wh: Double, _ context: ReadingContext, _ atUnixMs: UInt64) -> Value {
+            Value(timestamp: OCPP16Timestamp.string(unixMs: atUnixMs), sampledValue: [
+                .init(value: MeterValuesOperation.format(wh), context: context, measurand: .energyActiveImportRegister, unit: .wh)])
+        }
+        let energy = wanted.contains(.energyActiveImportRegister)
+        if energy { data.append(register(session.meterStartWh, .transactionBegin, session.startedAtUnixMs)) }
+        for text in (try? journal.transactionData(ofSession: session.id)) ?? [] {
+            guard let json = try? JSONParser.parse(text), let value = try? Value(json: json) else {
+                logger.error("StopTxn data of session \(session.id) unreadable: left out")
+                continue
+            }
+            data.append(value)
+        }
+        if energy { data.append(register(meterStopWh, .transactionEnd, stoppedAtUnixMs)) }
+        return data.isEmpty ? nil : data
     }
 
     /// False when the session's StopTransaction is already queued (the sample came too late).
