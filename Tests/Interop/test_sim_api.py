@@ -150,6 +150,25 @@ def test_conflicts_change_nothing(sim):
     hal.close()
 
 
+def test_ev_side_unplug_leaves_the_locked_cable_in_the_socket(sim):
+    sim.post("/api/connectors/1/plug", {"cable_a": 20})
+    hal = HALClient(sim.hal_port)
+    assert hal.call("gpio.open c1.lock.drive out 1") == "ok 1"
+    status, s = sim.post("/api/connectors/1/unplug", {"side": "ev"})
+    assert status == 200
+    c = conn(s)
+    assert c["ev"]["plugged"] is False and c["ev"]["cable_a"] == 20, "the cable is still in the socket"
+    assert c["pilot"]["state"] == "A" and c["lock"]["locked"] is True
+    status, err = sim.post("/api/connectors/1/unplug", {"side": "ev"})
+    assert status == 409 and "no EV" in err["error"]
+    status, err = sim.post("/api/connectors/1/unplug", {"side": "left"})
+    assert status == 400 and "side" in err["error"]
+    # An EV on the same cable again.
+    status, s = sim.post("/api/connectors/1/plug")
+    assert status == 200 and conn(s)["ev"]["plugged"] is True and conn(s)["ev"]["cable_a"] == 20
+    hal.close()
+
+
 def test_events_stream_every_change_with_sequence_and_monotonic_time(sim):
     stream = EventStream(sim)
     assert "text/event-stream" in stream.headers

@@ -144,6 +144,29 @@ import Testing
         #expect(!w.connectors[0].plugged)
     }
 
+    @Test func anEVSideUnplugLeavesTheLockedCableInTheSocket() throws {
+        var w = world()
+        try w.plug(connector: 1, cableA: 20)
+        w.setOutput("c1.lock.drive", true)
+        let pp = w.adcMillivolts["c1.pp"]
+        try w.unplugEV(connector: 1)
+        #expect(!w.connectors[0].plugged)
+        #expect(w.connectors[0].pilotState == .A, "the EV is gone")
+        #expect(w.adcMillivolts["c1.cp.high"] == 12000)
+        #expect(w.adcMillivolts["c1.pp"] == pp, "the cable's coding is still read in the socket")
+        #expect(w.connectors[0].locked)
+        #expect(throws: SimulatorError.self) { try w.unplugEV(connector: 1) }
+        // An EV on the same cable again, then the cable out of the (unlocked) socket.
+        try w.plug(connector: 1)
+        #expect(w.connectors[0].cableA == 20)
+        #expect(w.connectors[0].pilotState == .B)
+        try w.unplugEV(connector: 1)
+        w.setOutput("c1.lock.drive", false)
+        try w.unplug(connector: 1)
+        #expect(w.connectors[0].cableA == nil)
+        #expect(w.adcMillivolts["c1.pp"] == 5000)
+    }
+
     @Test func faultInputsDriveTheirLines() throws {
         var w = world()
         _ = w.drainOutputs()

@@ -61,15 +61,24 @@ public enum ControlAPI {
         router.post("/api/connectors/:id/unplug") { request, context in
             let id = try connectorID(context)
             var force = false
+            var evSide = false
             if let body = try await readBody(request) {
-                try allowKeys(body, ["force"], in: "unplug body")
+                try allowKeys(body, ["force", "side"], in: "unplug body")
                 if let f = body["force"] {
                     guard let b = f.boolValue else { throw SimulatorError.badRequest("force must be true or false") }
                     force = b
                 }
+                if let side = body["side"] {
+                    guard let s = side.string, s == "ev" || s == "socket" else {
+                        throw SimulatorError.badRequest("side must be \"ev\" (out of the EV, the cable stays in the socket) or \"socket\"")
+                    }
+                    evSide = s == "ev"
+                }
             }
-            let f = force
-            try sim.withWorld { world throws(SimulatorError) in try world.unplug(connector: id, force: f) }
+            let (f, ev) = (force, evSide)
+            try sim.withWorld { world throws(SimulatorError) in
+                if ev { try world.unplugEV(connector: id) } else { try world.unplug(connector: id, force: f) }
+            }
             return json(sim.snapshot().stateJSON())
         }
 

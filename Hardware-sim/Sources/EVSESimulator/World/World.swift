@@ -170,7 +170,8 @@ public struct World: Sendable {
             }
             cable = fixed
         } else {
-            let a = cableA ?? 32
+            // A cable left in the socket by an EV-side unplug keeps its coding.
+            let a = cableA ?? c.cableA ?? 32
             guard CableCoding.resistanceOhms[Int(a)] != nil, a == a.rounded() else {
                 throw .badRequest("cable_a must be 13, 20, 32 or 63 (the Type 2 PP codings), got \(a)")
             }
@@ -211,9 +212,23 @@ public struct World: Sendable {
         settle()
     }
 
-    public mutating func unplug(connector: Int, force: Bool = false) throws(SimulatorError) {
+    /// The cable is pulled out of the EV; its other end stays in the socket, which the lock
+    /// may hold (OCPP's "EV-side disconnect"). `plug` puts an EV on it again, `unplug` takes
+    /// the cable out of the socket.
+    public mutating func unplugEV(connector: Int) throws(SimulatorError) {
         let i = try index(of: connector)
         guard connectors[i].plugged else { throw .conflict("connector \(connector): no EV plugged in") }
+        guard connectors[i].spec.fixedCableA == nil else {
+            throw .conflict("connector \(connector) has a tethered cable: unplugging the EV is unplug")
+        }
+        connectors[i].ev = nil
+        emit("ev.unplugged", connector, [("forced", .bool(false)), ("side", .string("ev"))])
+        settle()
+    }
+
+    public mutating func unplug(connector: Int, force: Bool = false) throws(SimulatorError) {
+        let i = try index(of: connector)
+        guard connectors[i].plugged || connectors[i].cableA != nil else { throw .conflict("connector \(connector): no EV plugged in") }
         if connectors[i].locked && !force {
             throw .conflict("connector \(connector): the cable is locked; unlock it first (or unplug with force)")
         }

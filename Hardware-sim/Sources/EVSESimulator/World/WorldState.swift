@@ -18,7 +18,9 @@ extension World {
                     ("cable_a", c.cableA.map { .double($0) } ?? .null),
                 ])
             } else {
-                ev = .object([("plugged", .bool(false)), ("state", .string("A")), ("soc", .null)])
+                // cable_a: a cable left in the socket after the EV side was unplugged.
+                ev = .object([("plugged", .bool(false)), ("state", .string("A")), ("soc", .null),
+                              ("cable_a", c.cableA.map { .double($0) } ?? .null)])
             }
             let duty = c.pwm.configured ? c.pwm.highFraction * 100 : 100
             return .object([
