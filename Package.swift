@@ -96,7 +96,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
-                          dependencies: ["Station", "OCPP16", "BoardDescription", "HAL",
+                          dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),

@@ -37,22 +37,22 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
     var idleIntervalMs: Int = 50
 
-    @Option(name: .long, help: "The CSMS's WebSocket URL (ws://host:port/path); without it the charger runs standalone.")
+    @Option(name: .long, help: "The CSMS's WebSocket URL (ws://host:port/path; overrides backend.url); without one the charger runs standalone.")
     var csms: String?
 
-    @Option(name: .long, help: "The charge point identity the CSMS knows this charger by (default: the station file's identity).")
+    @Option(name: .long, help: "The charge point identity the CSMS knows this charger by (default: backend.identity, then the station file's identity).")
     var identity: String?
 
-    @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS (1.6).")
-    var ocppVersion: String = "1.6"
+    @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS: 1.6 (overrides backend.ocpp_version).")
+    var ocppVersion: String?
 
-    @Option(name: .customLong("security-profile"), help: "OCPP security profile to start with (0–3); the CSMS may raise it.")
-    var securityProfile: Int = 0
+    @Option(name: .customLong("security-profile"), help: "OCPP security profile to start with, 0–3 (overrides backend.security_profile); the CSMS may raise it.")
+    var securityProfile: Int?
 
     @Option(name: .customLong("authorization-key-file"), help: "A file holding the AuthorizationKey (hex, 16–20 bytes) for profiles 1 and 2.")
     var authorizationKeyFile: String?
 
-    @Option(name: .customLong("csms-root-certificate"), help: "A PEM file of CSMS root certificate(s), installed as CentralSystemRootCertificate (repeatable).")
+    @Option(name: .customLong("csms-root-certificate"), help: "A PEM file of CSMS root certificate(s), installed as CentralSystemRootCertificate (repeatable; replaces backend.csms_root_certificates).")
     var csmsRootCertificates: [String] = []
 
     @Option(name: .customLong("client-certificate"), help: "PEM client certificate chain for security profile 3 (until the CSMS signs one).")
@@ -61,12 +61,18 @@ struct Evsed: ParsableCommand {
     @Option(name: .customLong("client-key"), help: "PEM private key of --client-certificate.")
     var clientKey: String?
 
+    @Flag(name: .customLong("frame-log"), help: "Log every OCPP frame to <data-dir>/ocpp-frames.log (rotated, secrets redacted).")
+    var frameLog = false
+
     func validate() throws {
         guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
         guard (loopIntervalMs...100).contains(idleIntervalMs) else {
             throw ValidationError("--idle-interval-ms must be between --loop-interval-ms and 100")
         }
-        guard (0...3).contains(securityProfile) else { throw ValidationError("--security-profile must be 0…3") }
+        if let p = securityProfile, !(0...3).contains(p) { throw ValidationError("--security-profile must be 0…3") }
+        if let v = ocppVersion, !BackendSettings.ocppVersions.contains(v) {
+            throw ValidationError("--ocpp-version must be one of \(BackendSettings.ocppVersions.joined(separator: ", "))")
+        }
         guard (clientCertificate == nil) == (clientKey == nil) else {
             throw ValidationError("--client-certificate and --client-key go together")
         }
@@ -98,9 +104,7 @@ struct Evsed: ParsableCommand {
             log.critical("\(error)")
             throw ExitCode(78)  // EX_CONFIG: systemd's Restart=on-failure would only loop
         }
-        if let b = station.backend, csms == nil {
-            log.notice("station file line \(b.line): backend section (\(b.keys.joined(separator: ", "))) is not read yet: pass --csms and --identity to connect to a CSMS; running standalone")
-        }
+        let backend = backendSettings(station)
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
 
         do {
@@ -110,7 +114,7 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
 
-        if csms != nil { OCPPWiring.applyStoredConfiguration(to: &station, log: log) }
+        if backend != nil { OCPPWiring.applyStoredConfiguration(to: &station, log: log) }
 
         let clock = SystemMonotonicClock()
         let evse: Station
@@ -122,15 +126,10 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
         var ocpp: OCPPWiring?
-        if let csms {
+        if let backend {
             do {
-                let security = try OCPPWiring.securitySetup(
-                    profile: securityProfile, authorizationKeyFile: authorizationKeyFile, roots: csmsRootCertificates,
-                    clientCertificate: clientCertificate, clientKey: clientKey, dataDirectory: station.dataDirectory)
-                ocpp = try OCPPWiring(csms: csms, identity: identity ?? station.identity, version: ocppVersion,
-                                      station: station, boardModel: boardDescription.model,
-                                      connectorCount: boardDescription.connectors.count, storage: evse.storage,
-                                      security: security)
+                ocpp = try OCPPWiring(backend: backend, station: station, boardModel: boardDescription.model,
+                                      connectorCount: boardDescription.connectors.count, storage: evse.storage)
             } catch {
                 log.critical("OCPP: \(error)")
                 throw ExitCode(78)
@@ -149,7 +148,7 @@ struct Evsed: ParsableCommand {
         let pollInterval = boardDescription.connectors.compactMap { $0.meter?.pollInterval }.min() ?? .milliseconds(1_000)
         evse.startMeterPolling(interval: pollInterval)
         ocpp?.start()
-        notifier.ready(status: "charging standalone")
+        notifier.ready(status: backend.map { "connecting to \($0.url)" } ?? "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")
 
         let busyInterval = EVSEDuration.milliseconds(Int64(loopIntervalMs))
@@ -179,7 +178,27 @@ struct Evsed: ParsableCommand {
         ocpp?.stop()
         evse.close()
         log.notice("stopped")
-        if sig == OCPPWiring.restartSignal { OCPPWiring.restartProcess(log: log) }
+        if sig == OCPPWiring.restartSignal {
+            if let ocpp, ocpp.restartHard, let command = backend?.hardResetCommand { OCPPWiring.reboot(command, log: log) }
+            OCPPWiring.restartProcess(log: log)
+        }
+    }
+
+    /// The station file's backend section with the flags laid over it (nil: standalone).
+    func backendSettings(_ station: StationConfig) -> BackendSettings? {
+        guard var b = station.backend ?? csms.map({ BackendSettings(line: 0, url: $0) }) else { return nil }
+        if let csms { b.url = csms }
+        b.identity = identity ?? b.identity ?? station.identity
+        if let ocppVersion { b.ocppVersion = ocppVersion }
+        if let securityProfile { b.securityProfile = securityProfile }
+        if let authorizationKeyFile { b.authorizationKeyFile = authorizationKeyFile }
+        if !csmsRootCertificates.isEmpty { b.csmsRootCertificates = csmsRootCertificates }
+        if let clientCertificate, let clientKey {
+            b.clientCertificate = clientCertificate
+            b.clientKey = clientKey
+        }
+        if frameLog, b.frameLog == nil { b.frameLog = FrameLogSettings() }
+        return b
     }
 }
 

@@ -5,6 +5,7 @@ import ChargingCore
 import HAL
 import Logging
 import OCPP16
+import OCPPTransport
 import Station
 import Storage
 import Synchronization
@@ -37,6 +38,50 @@ final class StationPortBridge: OCPP16StationPort {
         await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
             jobs.withLock { $0.append { evse, now in done.resume(returning: evse.cancelReservation(id: id, at: now)) } }
         }
+    }
+
+    /// UnlockConnector: asked on the loop, answered from the lock's feedback after later steps.
+    func unlock(connectorId id: Int) async -> UnlockOutcome {
+        await withCheckedContinuation { (done: CheckedContinuation<UnlockOutcome, Never>) in
+            jobs.withLock { $0.append { [self] evse, now in
+                guard let view = evse.connector(id), view.hasLock else { return done.resume(returning: .notSupported) }
+                evse.unlockConnector(id, at: now)
+                unlockWaiters.withLock { $0.append(UnlockWaiter(connectorId: id, deadline: now + Self.unlockPatience, done: done)) }
+            } }
+        }
+    }
+
+    /// A running session's stop, the contactor opening and the lock's travel (the board's lock
+    /// timeout) all fit well inside this.
+    static let unlockPatience = EVSEDuration.seconds(Int64(5))
+
+    struct UnlockWaiter: Sendable {
+        let connectorId: Int
+        let deadline: MonotonicInstant
+        let done: CheckedContinuation<UnlockOutcome, Never>
+    }
+
+    private let unlockWaiters = Mutex<[UnlockWaiter]>([])
+
+    /// After a step: answers the unlocks whose lock has moved (or that waited long enough).
+    func settleUnlocks(_ evse: Station, at now: MonotonicInstant) {
+        let finished = unlockWaiters.withLock { waiters -> [(UnlockWaiter, UnlockOutcome)] in
+            var finished: [(UnlockWaiter, UnlockOutcome)] = []
+            waiters.removeAll { w in
+                let view = evse.connector(w.connectorId)
+                let outcome: UnlockOutcome?
+                switch view?.lock {
+                case .unlocked where view?.session == nil: outcome = .unlocked
+                case .fault: outcome = .unlockFailed
+                default: outcome = now >= w.deadline ? .unlockFailed : nil
+                }
+                guard let outcome else { return false }
+                finished.append((w, outcome))
+                return true
+            }
+            return finished
+        }
+        for (waiter, outcome) in finished { waiter.done.resume(returning: outcome) }
     }
 
     func drainJobs() -> [Job] {
@@ -81,33 +126,40 @@ final class OCPPWiring {
     private var pendingAuthorizations: [String: Int] = [:]
     private(set) var restartHard = false
 
-    init(csms: String, identity: String, version: String, station: StationConfig, boardModel: String,
-         connectorCount: Int, storage: StationStorage, security: OCPP16SecuritySetup? = nil) throws {
-        guard version == "1.6" else { throw DaemonFailure("--ocpp-version \(version): only 1.6 is supported so far") }
+    init(backend: BackendSettings, station: StationConfig, boardModel: String, connectorCount: Int,
+         storage: StationStorage) throws {
+        guard backend.ocppVersion == "1.6" else { throw DaemonFailure("OCPP \(backend.ocppVersion): only 1.6 is supported so far") }
+        let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
+        let frameLog = backend.frameLog.map {
+            OCPPFrameLog(path: station.dataDirectory + "/" + Self.frameLogFileName, maxFileBytes: $0.maxFileBytes, fileCount: $0.fileCount)
+        }
         let port = StationPortBridge()
         let wall = SystemWallClock()
         client = try OCPP16Client(
-            backendURL: csms, identity: identity,
+            backendURL: backend.url, identity: backend.identity ?? station.identity,
             chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: "SwiftEVSE-dev"),
             station: port, storage: storage, numberOfConnectors: connectorCount,
-            unixMs: { wall.unixMilliseconds() }, security: security, logger: Logger(label: "ocpp16"))
+            unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, logger: Logger(label: "ocpp16"))
         self.port = port
         self.storage = storage
         self.log = Logger(label: "ocpp16.wiring")
     }
 
-    /// The security options: the AuthorizationKey is read from a file (never on the command line).
-    static func securitySetup(profile: Int, authorizationKeyFile: String?, roots: [String], clientCertificate: String?,
-                              clientKey: String?, dataDirectory: String) throws -> OCPP16SecuritySetup {
+    /// Under the data directory, with its rotated predecessors (`.1`, `.2`, …).
+    static let frameLogFileName = "ocpp-frames.log"
+
+    /// The security settings: the AuthorizationKey is read from a file (never on the command line).
+    static func securitySetup(_ backend: BackendSettings, dataDirectory: String) throws -> OCPP16SecuritySetup {
         var key: String?
-        if let authorizationKeyFile {
-            guard let text = readSmallFile(authorizationKeyFile) else { throw DaemonFailure("cannot read \(authorizationKeyFile)") }
+        if let file = backend.authorizationKeyFile {
+            guard let text = readSmallFile(file) else { throw DaemonFailure("cannot read \(file)") }
             key = String(text.filter { !$0.isWhitespace })
         }
-        return try OCPP16SecuritySetup(profileNumber: profile, authorizationKeyHex: key, centralSystemRootFiles: roots,
-                                   clientCertificateFile: clientCertificate, clientKeyFile: clientKey,
-                                   dataDirectory: dataDirectory)
+        return try OCPP16SecuritySetup(profileNumber: backend.securityProfile, authorizationKeyHex: key,
+                                       centralSystemRootFiles: backend.csmsRootCertificates,
+                                       clientCertificateFile: backend.clientCertificate, clientKeyFile: backend.clientKey,
+                                       dataDirectory: dataDirectory)
     }
 
     private static func readSmallFile(_ path: String) -> String? {
@@ -175,7 +227,6 @@ final class OCPPWiring {
             switch command {
             case let .remoteStart(id, token): evse.remoteStart(connector: id, idToken: token, at: now)
             case let .stopSession(id, reason): evse.stopSession(connector: id, reason: reason, at: now)
-            case let .unlock(id): evse.unlockConnector(id, at: now)
             case let .setAvailability(id, operative): evse.setAvailability(connector: id, operative: operative, at: now)
             case let .authorizationResult(token, info):
                 guard let id = pendingAuthorizations.removeValue(forKey: token.value) else { continue }
@@ -189,6 +240,7 @@ final class OCPPWiring {
             }
         }
         for job in port.drainJobs() { job(evse, now) }
+        port.settleUnlocks(evse, at: now)
         publish(evse)
     }
 
@@ -216,14 +268,49 @@ final class OCPPWiring {
         }
     }
 
-    /// A Reset: the same program with the same arguments replaces this process.
+    /// A Reset: the program now on disk (a firmware update may have replaced it) with the same
+    /// arguments replaces this process.
     static func restartProcess(log: Logger) -> Never {
         let args = CommandLine.arguments
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
         argv.append(nil)
-        execv("/proc/self/exe", &argv)
-        log.critical("restart failed: \(String(cString: strerror(errno))); exiting for the service manager to restart")
+        let program = programPath()
+        execv(program, &argv)
+        log.critical("restart of \(program) failed: \(String(cString: strerror(errno))); exiting for the service manager to restart")
         exit(75)
+    }
+
+    /// Where this program's file is: /proc/self/exe names it, with " (deleted)" appended once
+    /// the file was replaced; the replacement at the same path is what must run next.
+    static func programPath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "/proc/self/exe" }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let deleted = " (deleted)"
+        return path.hasSuffix(deleted) ? String(path.dropLast(deleted.count)) : path
+    }
+
+    /// A hard reset with `backend.hard_reset_command`: the controller reboots. Returns only when
+    /// the command could not be run or failed (the caller then restarts the daemon instead).
+    static func reboot(_ command: String, log: Logger) {
+        log.notice("hard reset: running \(command)")
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        defer { for a in argv { free(a) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else {
+            log.error("hard reset: cannot run \(command): \(String(cString: strerror(errno)))")
+            return
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited, code == 0 else {
+            log.error("hard reset: \(command) failed (status \(status)); restarting the daemon instead")
+            return
+        }
+        exit(0)  // the controller is rebooting
     }
 }
 

@@ -11,7 +11,33 @@ struct StationConfigTests {
         #expect(c.authorization.cards.contains(DemoCard(idToken: "A1B2C3", status: .accepted)))
         #expect(c.authorization.cards.contains(DemoCard(idToken: "BADBAD", status: .blocked)))
         #expect(c.sessions.recovery == .resume)
-        #expect(c.backend?.keys == ["url"])
+        #expect(c.backend == nil, "the demo runs standalone")
+    }
+
+    @Test func backendSectionGivesTheCSMSAndHowToReachIt() throws {
+        let c = try StationConfig.parse("""
+            identity: CP-7
+            backend:
+              url: wss://csms.example.net/ocpp
+              security_profile: 3
+              csms_root_certificates: [/etc/swiftevse/root-a.pem, /etc/swiftevse/root-b.pem]
+              client_certificate: /etc/swiftevse/station.pem
+              client_key: /etc/swiftevse/station.key
+              frame_log: {max_file_kb: 256, files: 3}
+              hard_reset_command: systemctl reboot
+            """, file: "station.yaml")
+        let b = try #require(c.backend)
+        #expect(b.url == "wss://csms.example.net/ocpp")
+        #expect(b.identity == nil, "the daemon falls back to the station identity")
+        #expect(b.ocppVersion == "1.6")
+        #expect(b.securityProfile == 3)
+        #expect(b.csmsRootCertificates == ["/etc/swiftevse/root-a.pem", "/etc/swiftevse/root-b.pem"])
+        #expect(b.clientCertificate == "/etc/swiftevse/station.pem")
+        #expect(b.frameLog?.maxFileBytes == 256 * 1_024)
+        #expect(b.frameLog?.fileCount == 3)
+        #expect(b.hardResetCommand == "systemctl reboot")
+        let off = try StationConfig.parse("backend:\n  url: ws://h/ocpp\n  frame_log: {enabled: false}\n", file: "s.yaml")
+        #expect(off.backend?.frameLog == nil)
     }
 
     @Test func emptyFileGivesDefaults() throws {
@@ -30,6 +56,14 @@ struct StationConfigTests {
         ("sessions:\n  after_restart: maybe\n", 2, "sessions.after_restart", "resume, end"),
         ("language: xx\n", 1, "language", "en, de, fr, nl"),
         ("identity: two words\n", 1, "identity", "without spaces"),
+        ("backend:\n  identity: CP1\n", 2, "backend.url", "required"),
+        ("backend:\n  url: http://csms/ocpp\n", 2, "backend.url", "ws:// or wss://"),
+        ("backend:\n  url: ws://h/o\n  ocpp_version: \"2.0\"\n", 3, "backend.ocpp_version", "expected one of 1.6"),
+        ("backend:\n  url: ws://h/o\n  security_profile: 4\n", 3, "backend.security_profile", "expected 0…3"),
+        ("backend:\n  url: ws://h/o\n  client_key: k.pem\n", 3, "backend.client_certificate", "go together"),
+        ("backend:\n  url: ws://h/o\n  frame_log: {files: 0}\n", 3, "backend.frame_log.files", "expected 1…50"),
+        ("backend:\n  url: ws://h/o\n  password: x\n", 3, "backend.password", "unknown key"),
+        ("backend:\n  url: ws://h/o\n  csms_root_certificates: root.pem\n", 3, "backend.csms_root_certificates", "expected a list"),
     ])
     func errorsNameFileLineAndField(text: String, line: Int, field: String, words: String) {
         do {

@@ -87,6 +87,7 @@ public final class OCPP16Client: Sendable {
     private let logger: Logger
     private let unixMs: @Sendable () -> UInt64
     private let profileState: Mutex<ProfileState>
+    private let frameLog: OCPPFrameLog?
 
     struct ProfileState: Sendable {
         var current: OCPPSecurityProfile
@@ -101,7 +102,8 @@ public final class OCPP16Client: Sendable {
     public init(backendURL: String, identity: String, chargePointIdentity: OCPP16ChargePoint.Identity,
                 station: any OCPP16StationPort, storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, security: OCPP16SecuritySetup? = nil,
-                logger: Logger = Logger(label: "ocpp16")) throws {
+                frameLog: OCPPFrameLog? = nil, logger: Logger = Logger(label: "ocpp16")) throws {
+        self.frameLog = frameLog
         let group = MultiThreadedEventLoopGroup.singleton
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
         let ping = keys.int("WebSocketPingInterval") ?? 60
@@ -168,7 +170,7 @@ public final class OCPP16Client: Sendable {
         chargePoint.recordSecurityEvent("StartupOfTheDevice", atUnixMs: unixMs())
         await chargePoint.start()
         let chargePoint = chargePoint
-        connection.start(rpc: rpc) { [weak self] event in
+        connection.start(rpc: rpc, frameLog: frameLog) { [weak self] event in
             switch event {
             case .connected:
                 self?.connected()

@@ -57,10 +57,41 @@ public struct SessionSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// The `backend:` section: parsed and kept for the OCPP issues, ignored by the standalone daemon.
+/// The optional OCPP frame log: every frame both ways with its time, for field debugging
+/// (`<data-dir>/ocpp-frames.log`, rotated; secrets are redacted).
+public struct FrameLogSettings: Sendable, Equatable {
+    public var maxFileBytes = 1 << 20
+    public var fileCount = 5
+    public init() {}
+}
+
+/// The `backend:` section: the CSMS this station connects to and how. The daemon's flags
+/// override each field.
 public struct BackendSettings: Sendable, Equatable {
+    /// The line of the section, for messages.
     public var line: Int
-    public var keys: [String]
+    /// The CSMS's WebSocket URL (ws:// or wss://), without the identity.
+    public var url: String
+    /// The charge point identity at the CSMS (default: the station's `identity`).
+    public var identity: String?
+    public var ocppVersion = "1.6"
+    public var securityProfile = 0
+    /// A file holding the AuthorizationKey (hex) for profiles 1 and 2 (never the key itself).
+    public var authorizationKeyFile: String?
+    public var csmsRootCertificates: [String] = []
+    public var clientCertificate: String?
+    public var clientKey: String?
+    public var frameLog: FrameLogSettings?
+    /// Run for a CSMS's hard Reset after the sessions ended (e.g. `systemctl reboot`); without
+    /// it a hard reset restarts the daemon.
+    public var hardResetCommand: String?
+
+    public init(line: Int, url: String) {
+        self.line = line
+        self.url = url
+    }
+
+    public static let ocppVersions = ["1.6"]
 }
 
 /// The station configuration file (`/etc/swiftevse/station.yaml`): who the station is and how it
@@ -112,10 +143,7 @@ public struct StationConfig: Sendable, Equatable {
         }
         if let n = top.optional("authorization") { config.authorization = try authorization(n, r) }
         if let n = top.optional("sessions") { config.sessions = try sessions(n, r) }
-        if let n = top.optional("backend") {
-            let fields = try r.mapping(n, "backend")
-            config.backend = BackendSettings(line: n.line, keys: fields.entries.map(\.key))
-        }
+        if let n = top.optional("backend") { config.backend = try backend(n, r) }
         try top.finish()
         return config
     }
@@ -148,6 +176,52 @@ public struct StationConfig: Sendable, Equatable {
         }
         try f.finish()
         return a
+    }
+
+    static func backend(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> BackendSettings {
+        var f = try r.mapping(node, "backend")
+        let urlNode = try f.required("url", "the CSMS's WebSocket URL, e.g. wss://csms.example.net/ocpp")
+        let url = try r.string(urlNode, f.sub("url"))
+        guard url.hasPrefix("ws://") || url.hasPrefix("wss://"), url.split(separator: "/").count >= 2 else {
+            throw r.error(urlNode, f.sub("url"), "expected a ws:// or wss:// URL, found \(url)")
+        }
+        var b = BackendSettings(line: node.line, url: url)
+        if let n = f.optional("identity") { b.identity = try r.identifier(n, f.sub("identity")) }
+        if let n = f.optional("ocpp_version") {
+            let v = try r.string(n, f.sub("ocpp_version"))
+            guard BackendSettings.ocppVersions.contains(v) else {
+                throw r.error(n, f.sub("ocpp_version"), "expected one of \(BackendSettings.ocppVersions.joined(separator: ", ")), found \(v)")
+            }
+            b.ocppVersion = v
+        }
+        if let n = f.optional("security_profile") { b.securityProfile = try r.int(n, f.sub("security_profile"), in: 0...3, unit: "(profile)") }
+        if let n = f.optional("authorization_key_file") { b.authorizationKeyFile = try r.string(n, f.sub("authorization_key_file")) }
+        if let n = f.optional("csms_root_certificates") {
+            b.csmsRootCertificates = try r.list(n, f.sub("csms_root_certificates")).enumerated().map { (i, item) throws(BoardFileError) in
+                try r.string(item, f.sub("csms_root_certificates") + "[\(i)]")
+            }
+        }
+        let certificate = f.optional("client_certificate")
+        let key = f.optional("client_key")
+        if let certificate { b.clientCertificate = try r.string(certificate, f.sub("client_certificate")) }
+        if let key { b.clientKey = try r.string(key, f.sub("client_key")) }
+        if (certificate == nil) != (key == nil), let given = certificate ?? key {
+            throw r.error(given, f.sub(certificate == nil ? "client_certificate" : "client_key"),
+                          "client_certificate and client_key go together: the other one is missing")
+        }
+        if let n = f.optional("frame_log") {
+            var log = FrameLogSettings()
+            var l = try r.mapping(n, f.sub("frame_log"))
+            var enabled = true
+            if let v = l.optional("enabled") { enabled = try r.bool(v, l.sub("enabled")) }
+            if let v = l.optional("max_file_kb") { log.maxFileBytes = try r.int(v, l.sub("max_file_kb"), in: 16...102_400, unit: "kB") * 1_024 }
+            if let v = l.optional("files") { log.fileCount = try r.int(v, l.sub("files"), in: 1...50, unit: "files") }
+            try l.finish()
+            b.frameLog = enabled ? log : nil
+        }
+        if let n = f.optional("hard_reset_command") { b.hardResetCommand = try r.string(n, f.sub("hard_reset_command")) }
+        try f.finish()
+        return b
     }
 
     static func sessions(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> SessionSettings {
