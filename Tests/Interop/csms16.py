@@ -61,6 +61,11 @@ class CentralSystemChargePoint(ChargePoint):
                                          "transactionId": transaction_id, **kw})
         return call_result.StopTransaction()
 
+    @on(Action.security_event_notification)
+    def on_security_event(self, type, timestamp, **kw):
+        self._record("SecurityEventNotification", {"type": type, "timestamp": timestamp, **kw})
+        return call_result.SecurityEventNotification()
+
     @on(Action.meter_values)
     def on_meter_values(self, connector_id, meter_value, **kw):
         # The ocpp package hands nested members over in snake_case (sampled_value).

@@ -1,107 +1,12 @@
 """OCPP 1.6J Core profile end to end: evse-sim + evsed as processes, a CSMS on the `ocpp` package."""
-import sqlite3
 import statistics
 import time
 
-import pytest
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
-from csms16 import CentralSystem
-from evsed_process import EvsedProcess, sim_board_for
-from sim_process import SimProcess
-
-CARD = "04A1B2C3"  # in etc/station.demo.yaml's local list; the sim board reads Wiegand 34
-IDENTITY = "CP1"
-
-
-@pytest.fixture()
-def sim(bin_dir, repo_root):
-    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture()
-def station(sim, bin_dir, repo_root, tmp_path):
-    """start(csms) → a running evsed connected to that CSMS."""
-    board = sim_board_for(repo_root, sim, tmp_path)
-    data = tmp_path / "data"
-    started = []
-
-    def start(csms_url):
-        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
-                         "--csms", csms_url, "--identity", IDENTITY)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
-
-
-@pytest.fixture()
-def csms():
-    servers = []
-
-    def make(**kw):
-        c = CentralSystem(**kw)
-        servers.append(c)
-        return c
-
-    yield make
-    for c in servers:
-        try:
-            c.stop()
-        except Exception:
-            pass
-
-
-def c1(sim):
-    return next(c for c in sim.state()["connectors"] if c["id"] == 1)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def meter_read_by_evsed(evsed):
-    """The latest connector-1 register evsed logged (debug log level), or -1."""
-    for line in reversed(evsed.log()):
-        if "c1: meter " in line:
-            return float(line.split("c1: meter ")[1].split(" Wh")[0])
-    return -1
-
-
-def data_dir(evsed):
-    return evsed.args[evsed.args.index("--data-dir") + 1]
-
-
-def journal_session(data):
-    db = sqlite3.connect(f"{data}/swiftevse.sqlite")
-    try:
-        db.row_factory = sqlite3.Row
-        return dict(db.execute("SELECT * FROM sessions ORDER BY started_at_ms DESC LIMIT 1").fetchone())
-    finally:
-        db.close()
-
-
-def present_card(sim, evsed, card=CARD, start=0):
-    # One presentation must be enough: a card lost between the reader and evsed is a bug.
-    assert sim.post("/api/rfid", {"uid": card})[0] == 200
-    evsed.wait_log(f"card {card} presented", timeout=3, start=start)
-
-
-def boot_accepted(cs, evsed):
-    cs.wait_for("BootNotification")
-    # Connector 0 and both connectors report after the boot.
-    cs.wait_for("StatusNotification", count=3)
+from ocpp16_support import (CARD, IDENTITY, boot_accepted, c1, csms, data_dir, journal_session,  # noqa: F401 (fixtures)
+                            meter_read_by_evsed, present_card, sim, station, wait_for)
 
 
 def test_cold_boot_accepted_and_get_configuration_latency(sim, station, csms):

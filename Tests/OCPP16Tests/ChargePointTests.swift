@@ -152,14 +152,45 @@ struct OperationTests {
         #expect(await settle { h.station.commands.last == .restart(hard: false) })
     }
 
+    @Test func hardResetEndsSessionsAndRestartsWithoutSendingTheirStops() async throws {
+        let h = try await accepted()
+        var session = try h.beginSession("s1")
+        h.chargePoint.stationEvent(.sessionStarted(session))
+        #expect(await settle { h.csms.payloads("StartTransaction").count == 1 })
+        h.station.update(1) { $0.session = session }
+        let answer = try await h.chargePoint.handle(action: "Reset", payload: ["type": "Hard"]).get()
+        #expect(answer["status"] == "Accepted")
+        #expect(await settle { h.station.commands.contains(.stopSession(connectorId: 1, reason: .hardReset)) })
+        // The station ends the session: its StopTransaction is queued on disk but held.
+        session.stopReason = .hardReset
+        session.meterStopWh = 1_010
+        h.station.update(1) { $0.session = nil }
+        h.chargePoint.stationEvent(.sessionEnded(session))
+        h.chargePoint.kickOutbox()
+        h.sleeper.release(.milliseconds(Int64(200)))
+        #expect(await settle { h.station.commands.last == .restart(hard: true) })
+        #expect(h.csms.payloads("StopTransaction").isEmpty, "sent after the restart, not before")
+        #expect(try h.storage.journal.pending(limit: 10).map(\.kind).contains("StopTransaction"))
+        #expect(try h.storage.securityLog.recent(limit: 5).contains { $0.kind == "ResetOrReboot" && $0.detail == "Hard reset by the Central System" })
+        let again = try await h.chargePoint.handle(action: "Reset", payload: ["type": "Soft"]).get()
+        #expect(again["status"] == "Rejected", "one reset at a time")
+    }
+
     @Test func dataTransferClearCacheUnlockAndRemoteStop() async throws {
         let h = try await accepted()
         #expect(try await h.chargePoint.handle(action: "DataTransfer", payload: ["vendorId": "x"]).get()["status"] == "UnknownVendorId")
         #expect(try await h.chargePoint.handle(action: "ClearCache", payload: [:]).get()["status"] == "Accepted")
         #expect(h.station.commands.contains(.clearAuthorizationCache))
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 2]).get()["status"] == "Unlocked")
-        #expect(h.station.commands.contains(.unlock(connectorId: 2)))
+        #expect(h.station.unlocked.withLock { $0 } == [2])
+        h.station.unlockOutcome.withLock { $0 = .unlockFailed }
+        #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 1]).get()["status"] == "UnlockFailed")
+        h.station.unlockOutcome.withLock { $0 = .notSupported }
+        #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 1]).get()["status"] == "NotSupported",
+                "a tethered cable has no lock")
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 5]).get()["status"] == "NotSupported")
+        #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 0]).get()["status"] == "NotSupported")
+        #expect(h.station.unlocked.withLock { $0 } == [2, 1, 1], "unknown connectors never reach the station")
         #expect(try await h.chargePoint.handle(action: "RemoteStopTransaction", payload: ["transactionId": 5]).get()["status"] == "Rejected")
     }
 }

@@ -73,6 +73,15 @@ final class FakeStation: OCPP16StationPort {
     }
 
     var commands: [OCPP16StationCommand] { state.withLock { $0.commands } }
+
+    /// What the next UnlockConnector's lock feedback says; the connectors it was asked for.
+    let unlockOutcome = Mutex(UnlockOutcome.unlocked)
+    let unlocked = Mutex<[Int]>([])
+
+    func unlock(connectorId: Int) async -> UnlockOutcome {
+        unlocked.withLock { $0.append(connectorId) }
+        return unlockOutcome.withLock { $0 }
+    }
 }
 
 /// Sleeps until the test releases them: no wall-clock waiting in tests.

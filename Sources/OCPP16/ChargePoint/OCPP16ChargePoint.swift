@@ -85,6 +85,8 @@ public actor OCPP16ChargePoint {
     /// Outbox failures per message in this run (offline time is not counted).
     private var failures: [Int64: Int] = [:]
     var resetInProgress = false
+    /// A hard reset is under way: nothing more leaves the queue before the restart.
+    var holdOutbox = false
     private var metering = MeteringSchedule()
     var security = SecurityService.disabled
     /// The station's security log, which is also the queue of events owed to the CSMS.
@@ -397,7 +399,7 @@ public actor OCPP16ChargePoint {
 
     /// Sends queued transaction messages, oldest first, while registered and connected.
     func deliverOutbox() async {
-        while mayInitiate, !Task.isCancelled {
+        while mayInitiate, !holdOutbox, !Task.isCancelled {
             let next = transactions.next()
             guard case let .send(seq, kind, sessionId, payload) = next else {
                 if case .dropped = next { continue }
@@ -500,7 +502,7 @@ public actor OCPP16ChargePoint {
         case .reset(let r): return reset(r).toJSON()
         case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
         case .triggerMessage(let r): return triggerMessage(r).toJSON()
-        case .unlockConnector(let r): return unlockConnector(r).toJSON()
+        case .unlockConnector(let r): return await unlockConnector(r).toJSON()
         case .installCertificate(let r): return installCertificate(r).toJSON()
         case .deleteCertificate(let r): return deleteCertificate(r).toJSON()
         case .getInstalledCertificateIds(let r): return getInstalledCertificateIds(r).toJSON()

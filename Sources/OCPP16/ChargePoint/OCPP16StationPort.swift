@@ -30,7 +30,6 @@ public struct OCPP16ConnectorSnapshot: Sendable, Hashable {
 public enum OCPP16StationCommand: Sendable, Hashable {
     case remoteStart(connectorId: Int, idToken: IdToken)
     case stopSession(connectorId: Int, reason: StopReason)
-    case unlock(connectorId: Int)
     case setAvailability(connectorId: Int, operative: Bool)
     /// The answer to an Authorize the station was waiting for (nil info: no answer, decide offline).
     case authorizationResult(IdToken, AuthorizationInfo?)
@@ -62,6 +61,19 @@ public protocol OCPP16StationPort: Sendable {
     func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer?
     /// Cancels a reservation; false when no connector holds it.
     func cancelReservation(id: Int) async -> Bool
+    /// Releases the connector's cable lock (ending a running session first) and answers once
+    /// the lock's feedback says where it is, or it gave up.
+    func unlock(connectorId: Int) async -> UnlockOutcome
+}
+
+/// Where an UnlockConnector ended.
+public enum UnlockOutcome: Sendable, Hashable {
+    /// The feedback reads unlocked.
+    case unlocked
+    /// The lock did not open (jammed, no feedback in time).
+    case unlockFailed
+    /// No such connector, or it has no lock (a tethered cable).
+    case notSupported
 }
 
 /// A ReserveNow as the station sees it.
@@ -81,10 +93,11 @@ public struct OCPP16ReservationRequest: Sendable, Hashable {
     }
 }
 
-/// Stations without reservations refuse them.
+/// Stations without reservations refuse them; stations without cable locks have nothing to unlock.
 extension OCPP16StationPort {
     public func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer? { .rejected }
     public func cancelReservation(id: Int) async -> Bool { false }
+    public func unlock(connectorId: Int) async -> UnlockOutcome { .notSupported }
 }
 
 extension OCPP16StationPort {

@@ -675,13 +675,17 @@ public final class Station {
         public var contactorClosed: Bool
         public var session: Session?
         public var allocatedAmps: Double?
+        /// The connector has a socket lock (a tethered cable has none).
+        public var hasLock: Bool
+        /// The lock's position as its feedback last read (nil: no lock, or not read yet).
+        public var lock: CableLockState?
     }
 
     public var connectorViews: [ConnectorView] {
         connectors.map {
             ConnectorView(id: $0.id, status: $0.machine.status, error: $0.machine.errorKind, pilot: $0.machine.pilot,
                           contactorClosed: $0.machine.contactorClosed, session: $0.machine.session,
-                          allocatedAmps: $0.allocation?.amps)
+                          allocatedAmps: $0.allocation?.amps, hasLock: $0.hw.lock != nil, lock: $0.lockState)
         }
     }
 
