@@ -19,8 +19,11 @@ struct HTTPTransfer {
         let channel: Channel = try await open()
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(head(.GET, contentLength: nil)))
-                try await outbound.write(.end(nil))
+                // A server may answer and close before the request is written out: its answer counts.
+                var writeError: (any Error)?
+                do { try await outbound.write(contentsOf: [.head(head(.GET, contentLength: nil)), .end(nil)]) } catch {
+                    writeError = error
+                }
                 var complete = false
                 for try await part in inbound {
                     switch part {
@@ -48,6 +51,7 @@ struct HTTPTransfer {
                     }
                     if complete { break }
                 }
+                if let writeError, !complete, file.bytesWritten == 0 { throw writeError }
                 guard complete else { throw FileTransferError.connectionClosed("before the end of the HTTP response") }
                 return .complete
             }
@@ -61,17 +65,26 @@ struct HTTPTransfer {
         let channel: Channel = try await open()
         do {
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(head(.PUT, contentLength: file.size)))
-                let allocator = channel.channel.allocator
-                var sent: UInt64 = 0
-                while let chunk = try file.next(allocator: allocator) {
-                    sent += UInt64(chunk.readableBytes)
-                    try await outbound.write(.body(.byteBuffer(chunk)))
+                // A server that refuses the upload may answer and close before it has all of it:
+                // its answer is what counts.
+                var writeError: (any Error)?
+                do {
+                    try await outbound.write(.head(head(.PUT, contentLength: file.size)))
+                    let allocator = channel.channel.allocator
+                    var sent: UInt64 = 0
+                    while let chunk = try file.next(allocator: allocator) {
+                        sent += UInt64(chunk.readableBytes)
+                        try await outbound.write(.body(.byteBuffer(chunk)))
+                    }
+                    guard sent == file.size else {
+                        throw FileTransferError.localFile("\(file.path) changed size while it was uploaded")
+                    }
+                    try await outbound.write(.end(nil))
+                } catch let error as FileTransferError {
+                    throw error
+                } catch {
+                    writeError = error
                 }
-                guard sent == file.size else {
-                    throw FileTransferError.localFile("\(file.path) changed size while it was uploaded")
-                }
-                try await outbound.write(.end(nil))
                 for try await part in inbound {
                     guard case .head(let response) = part else { continue }
                     let code = Int(response.status.code)
@@ -80,7 +93,7 @@ struct HTTPTransfer {
                     }
                     return
                 }
-                throw FileTransferError.connectionClosed("before the HTTP server answered the upload")
+                throw writeError ?? FileTransferError.connectionClosed("before the HTTP server answered the upload")
             }
         } catch {
             throw FileTransferClient.transferError(error, during: "uploading to \(url)")
