@@ -7,6 +7,7 @@ import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
 import Storage
+import Synchronization
 import Testing
 
 @Suite("OCPP 1.6 FirmwareManagement and SignedUpdateFirmware", .timeLimit(.minutes(1)))
@@ -113,10 +114,28 @@ struct FirmwareTests {
     @Test func withoutAnInstallerTheImageIsDownloadedAndInstallationFailed() async throws {
         let scratch = try SecurityScratch()
         let h = try await FileHarness(scratch: scratch, withInstaller: false)
+        // What is on disk at the moment the CSMS hears the end: a stop right then must not
+        // resume the update.
+        let phaseWhenReported = Mutex<String?>(nil)
+        let config = h.storage.config
+        let base = FakeCSMS.acceptEverything()
+        h.csms.setAnswer { action, payload in
+            if action == "FirmwareStatusNotification", payload["status"] == "InstallationFailed",
+               let stored = try? config.value(for: "ocpp16.firmware.update"), let state = try? JSONParser.parse(stored) {
+                phaseWhenReported.withLock { $0 = state["phase"]?.stringValue }
+            }
+            return base(action, payload)
+        }
         _ = await update(h)
         #expect(await h.settle(releasing: []) { h.statuses("FirmwareStatusNotification").last == "InstallationFailed" })
+        #expect(phaseWhenReported.withLock { $0 } == "finished")
         #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "InstallationFailed"])
         #expect(availability(h).isEmpty && !restartRequested(h))
+        // Over: a restart reports nothing more.
+        let after = try await h.restarted(withInstaller: false)
+        _ = await after.call("TriggerMessage", ["requestedMessage": "FirmwareStatusNotification"])
+        #expect(await settle { !after.statuses("FirmwareStatusNotification").isEmpty })
+        #expect(after.statuses("FirmwareStatusNotification") == ["Idle"])
     }
 
     @Test func aFailedInstallationGivesTheConnectorsBack() async throws {

@@ -93,7 +93,9 @@ public actor FirmwareService {
     /// manufacturer roots, for a signed image downloaded before the restart.
     func resume(verifier: @escaping @Sendable () -> FirmwareSignatureVerifier?) {
         verifierSource = verifier
-        guard task == nil, var j = loadJob() else { return }
+        let stored = loadJob()
+        removeStaleImages(keeping: stored.flatMap { $0.phase == .finished ? nil : $0.file })
+        guard task == nil, var j = stored else { return }
         job = j
         switch j.phase {
         case .finished:
@@ -103,15 +105,13 @@ public actor FirmwareService {
             logger.warning("firmware: the download of \(FileTransferURL.redacted(j.location)) was interrupted by a restart")
             job = j
             if j.failedAttempts > j.retries {
-                report(.downloadFailed, generation)
-                finish(generation)
+                finish(generation, reporting: .downloadFailed)
                 return
             }
             save()
         case .installing:
             logger.error("firmware: the installation was interrupted by a restart")
-            report(.installationFailed, generation)
-            finish(generation)
+            finish(generation, reporting: .installationFailed)
             return
         default:
             break
@@ -277,8 +277,7 @@ public actor FirmwareService {
             if failed.failedAttempts >= attempts {
                 logger.error("firmware: download failed: \(error); given up after \(failed.failedAttempts) attempt(s)")
                 update(failed, g)
-                report(.downloadFailed, g)
-                finish(g)
+                finish(g, reporting: .downloadFailed)
                 return
             }
             logger.warning("firmware: download failed: \(error); attempt \(failed.failedAttempts) of \(attempts), again in \(failed.retryIntervalSeconds) s")
@@ -299,8 +298,7 @@ public actor FirmwareService {
         if j.kind == .signed {
             guard let verifier = verifierSource() else {
                 logger.error("firmware: no certificate store to check the signature with")
-                report(.installVerificationFailed, g)
-                finish(g)
+                finish(g, reporting: .installVerificationFailed)
                 return
             }
             do {
@@ -311,13 +309,11 @@ public actor FirmwareService {
             } catch let error as FirmwareVerificationError {
                 logger.error("firmware: \(error); nothing is installed")
                 if let event = error.securityEventType { outbox.recordSecurityEvent(event, techInfo: String(error.description.prefix(255))) }
-                report(Status(rawValue: error.signedFirmwareStatus) ?? .invalidSignature, g)
-                finish(g)
+                finish(g, reporting: Status(rawValue: error.signedFirmwareStatus) ?? .invalidSignature)
                 return
             } catch {
                 logger.error("firmware: signature check failed: \(error); nothing is installed")
-                report(.installVerificationFailed, g)
-                finish(g)
+                finish(g, reporting: .installVerificationFailed)
                 return
             }
         }
@@ -337,8 +333,7 @@ public actor FirmwareService {
         }
         guard settings.installer != nil else {
             logger.error("firmware: no installer configured (firmware.installer in the station file): the downloaded image \(j.file) is not installed")
-            report(.installationFailed, g)
-            finish(g)
+            finish(g, reporting: .installationFailed)
             return
         }
         if j.blockedConnectors.isEmpty {
@@ -376,8 +371,7 @@ public actor FirmwareService {
             station.perform(.restart(hard: false))
         case .failed(let reason):
             logger.error("firmware: installation failed: \(reason)")
-            report(.installationFailed, g)
-            finish(g)
+            finish(g, reporting: .installationFailed)
         }
     }
 
@@ -388,15 +382,17 @@ public actor FirmwareService {
         save()
     }
 
-    /// The update is over (failed, or Installed reported): connectors back, image removed.
-    private func finish(_ g: Int) {
+    /// The update is over with `status`: connectors back, the end on disk before the CSMS
+    /// hears of it (the daemon may be stopped the moment it does), then the image removed.
+    private func finish(_ g: Int, reporting status: Status) {
         guard g == generation, var j = job else { return }
         restoreConnectors(&j)
-        unlink(j.file)
-        unlink(j.file + ".part")
         j.phase = .finished
         job = j
         save()
+        report(status, g)
+        unlink(j.file)
+        unlink(j.file + ".part")
     }
 
     private func restoreConnectors(_ j: inout Job) {
@@ -463,6 +459,20 @@ public actor FirmwareService {
             return nil
         }
         return j
+    }
+
+    /// Images of updates that are over (a stop between their end and the removal leaves one).
+    private func removeStaleImages(keeping current: String?) {
+        guard let directory = opendir(settings.firmwareDirectory) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            let path = settings.firmwareDirectory + "/" + name
+            guard name.hasPrefix("firmware-"), path != current else { continue }
+            unlink(path)
+        }
     }
 
     private func fileExists(_ path: String) -> Bool {
