@@ -97,9 +97,6 @@ public actor DiagnosticsService {
         generation += 1
     }
 
-    /// Waits for the running upload (tests).
-    func settled() async { await task?.value }
-
     // MARK: The upload
 
     private func run(_ request: Request, fileName: String, snapshot: DiagnosticsSnapshot, generation g: Int) async {

@@ -39,7 +39,6 @@ public final class FileStatusOutbox: Sendable {
         kickContinuation.yield()
     }
 
-    public var pending: [Message] { entries.withLock { $0.map(\.message) } }
     public var isEmpty: Bool { entries.withLock { $0.isEmpty } }
 
     func first() -> Entry? { entries.withLock { $0.first } }

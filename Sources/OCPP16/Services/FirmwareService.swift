@@ -183,9 +183,6 @@ public actor FirmwareService {
         generation += 1
     }
 
-    /// Waits for the running update's task (tests).
-    func settled() async { await task?.value }
-
     // MARK: The update
 
     private func begin(_ new: Job) {
@@ -232,7 +229,7 @@ public actor FirmwareService {
                     continue
                 }
                 j.phase = .downloading
-                update(j, g)
+                setJob(j, g)
             case .downloading:
                 await download(g)
             case .downloaded:
@@ -248,7 +245,7 @@ public actor FirmwareService {
                 logger.notice("firmware: installed; running again after the restart")
                 restoreConnectors(&j)
                 j.phase = .reportingInstalled
-                update(j, g)
+                setJob(j, g)
             case .reportingInstalled:
                 unlink(j.file)
                 report(.installed, g) { [weak self] in await self?.installedReported(g) }
@@ -268,7 +265,7 @@ public actor FirmwareService {
             guard var done = current(g) else { unlink(j.file); return }
             logger.notice("firmware: downloaded \(bytes) bytes from \(FileTransferURL.redacted(j.location))")
             done.phase = .downloaded
-            update(done, g)
+            setJob(done, g)
             report(.downloaded, g)
         } catch {
             guard var failed = current(g) else { return }
@@ -276,12 +273,12 @@ public actor FirmwareService {
             let attempts = failed.retries + 1
             if failed.failedAttempts >= attempts {
                 logger.error("firmware: download failed: \(error); given up after \(failed.failedAttempts) attempt(s)")
-                update(failed, g)
+                setJob(failed, g)
                 finish(g, reporting: .downloadFailed)
                 return
             }
             logger.warning("firmware: download failed: \(error); attempt \(failed.failedAttempts) of \(attempts), again in \(failed.retryIntervalSeconds) s")
-            update(failed, g)
+            setJob(failed, g)
             await sleep(.seconds(Int64(failed.retryIntervalSeconds)))
         }
     }
@@ -292,7 +289,7 @@ public actor FirmwareService {
             // Lost (a power cut before the rename was synced): fetch it again.
             logger.warning("firmware: the downloaded image \(j.file) is gone; downloading again")
             j.phase = .downloading
-            update(j, g)
+            setJob(j, g)
             return
         }
         if j.kind == .signed {
@@ -319,7 +316,7 @@ public actor FirmwareService {
         }
         guard var next = current(g) else { return }
         next.phase = .waitingToInstall
-        update(next, g)
+        setJob(next, g)
     }
 
     /// The install date, an installer, no session: connectors Unavailable first (Scheduled
@@ -338,7 +335,7 @@ public actor FirmwareService {
         }
         if j.blockedConnectors.isEmpty {
             j.blockedConnectors = station.connectors().filter { $0.status != .unavailable }.map(\.id)
-            update(j, g)
+            setJob(j, g)
             for id in j.blockedConnectors { station.perform(.setAvailability(connectorId: id, operative: false)) }
             logger.notice("firmware: connectors \(j.blockedConnectors) unavailable until the installation is over")
         }
@@ -349,7 +346,7 @@ public actor FirmwareService {
         } while station.connectors().contains { $0.session != nil }
         guard var ready = current(g) else { return }
         ready.phase = .installing
-        update(ready, g)
+        setJob(ready, g)
         report(.installing, g)
     }
 
@@ -402,7 +399,7 @@ public actor FirmwareService {
         j.blockedConnectors = []
     }
 
-    private func update(_ j: Job, _ g: Int) {
+    private func setJob(_ j: Job, _ g: Int) {
         guard g == generation else { return }
         job = j
         save()
