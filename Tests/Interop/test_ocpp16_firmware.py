@@ -151,6 +151,7 @@ def test_get_diagnostics_uploaded_by_ftp(tmp_path, station, csms):
         wait_status(cs, "DiagnosticsStatusNotification", "Uploaded")
         assert statuses(cs, "DiagnosticsStatusNotification") == ["Uploading", "Uploaded"]
         check_archive(open_archive((tmp_path / "ftp-root" / "diag" / file_name).read_bytes()))
+        assert ftp.password not in "\n".join(evsed.log()), "the location's password is never logged"
         assert cs.raw_call(IDENTITY, "TriggerMessage", {"requestedMessage": "DiagnosticsStatusNotification"})[1]["status"] == "Accepted"
         wait_for(lambda: statuses(cs, "DiagnosticsStatusNotification")[-1] == "Idle", what="triggered Idle")
     finally:
