@@ -57,6 +57,13 @@ let package = Package(
         // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
         .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
                           path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
+        // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 CALL parsed, validated,
+        // handled and answered, against the DESIGN budget.
+        .executableTarget(name: "OCPPBenchmarks",
+                          dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore",
+                                         .product(name: "NIOPosix", package: "swift-nio"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),

@@ -135,6 +135,7 @@ import Testing
         #expect(try db.journalMode() == "wal")
         #expect(try db.query("PRAGMA synchronous") { try $0.int(0) } == [2])  // FULL
         #expect(try db.query("PRAGMA foreign_keys") { try $0.int(0) } == [1])
+        #expect(try db.query("PRAGMA cache_size") { try $0.int(0) } == [-Database.pageCacheKiB])
         try db.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
         try db.execute("CREATE TABLE c (p INTEGER REFERENCES p (id))")
         #expect(throws: StorageError.self) { try db.execute("INSERT INTO c VALUES (42)") }

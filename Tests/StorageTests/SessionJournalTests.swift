@@ -162,6 +162,20 @@ import Testing
     }
 }
 
+@Suite struct QueueBySessionTests {
+    @Test func sessionsWithAPendingMessageOfAKind() throws {
+        let journal = try migratedInMemory().journal
+        try journal.enqueue(kind: "StartTransaction", payload: "{}", sessionId: "a", atMs: 1)
+        try journal.enqueue(kind: "MeterValues", payload: "{}", sessionId: "b", atMs: 2)
+        let seq = try journal.enqueue(kind: "StartTransaction", payload: "{}", sessionId: "c", atMs: 3)
+        try journal.enqueue(kind: "StartTransaction", payload: "{}", atMs: 4)
+        #expect(try journal.sessionsWithPending(kind: "StartTransaction") == ["a", "c"])
+        try journal.acknowledge(seq)
+        #expect(try journal.sessionsWithPending(kind: "StartTransaction") == ["a"])
+        #expect(try journal.sessionsWithPending(kind: "StopTransaction") == [])
+    }
+}
+
 @Suite struct TransactionDataTests {
     @Test func keptPerSessionInOrderNewestWithinTheLimitAndRefusedAfterTheEnd() throws {
         let storage = try migratedInMemory()

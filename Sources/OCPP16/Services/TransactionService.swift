@@ -112,7 +112,8 @@ public final class TransactionService: Sendable {
     /// transactionId in the journal) nor queued gets one (the process died between the journal
     /// write and the queueing).
     public func reconcile(openSessions: [Session]) {
-        let queued = Set(((try? journal.pending(limit: 100_000)) ?? []).filter { $0.kind == Kind.start.rawValue }.compactMap(\.sessionId))
+        // Only the session ids: a queue of 10,000 messages read whole would stay in the heap.
+        let queued = (try? journal.sessionsWithPending(kind: Kind.start.rawValue)) ?? []
         for session in openSessions where !queued.contains(session.id) {
             if (try? journal.session(session.id))?.transactionId == nil {
                 logger.notice("session \(session.id) has no StartTransaction queued or answered: queueing one")

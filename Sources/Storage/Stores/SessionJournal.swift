@@ -219,6 +219,12 @@ public final class SessionJournal: Sendable {
         }
     }
 
+    /// The sessions that have a message of `kind` waiting, without reading the messages.
+    public func sessionsWithPending(kind: String) throws -> Set<String> {
+        Set(try database.query("SELECT DISTINCT session_id FROM transaction_queue WHERE kind = ? AND session_id IS NOT NULL",
+                               [.text(kind)]) { try $0.string(0) })
+    }
+
     public func pendingCount() throws -> Int {
         try database.withConnection { c in
             try c.queryFirst("SELECT count(*) FROM transaction_queue") { try $0.int(0) } ?? 0

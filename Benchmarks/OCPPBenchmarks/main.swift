@@ -1,0 +1,107 @@
+// Times an inbound OCPP 1.6 CALL through the RPC layer and the charge point — frame parsed,
+// payload validated against the schema, handled, CALLRESULT written — against the DESIGN
+// budget (median ≤ 100 µs). No socket: the frame goes in as text and the answer comes out as
+// text, which is what the WebSocket handler hands over; the network is measured end to end
+// by the interop test that reports GetConfiguration as the CSMS sees it.
+//
+//   swift run -c release OCPPBenchmarks [calls]
+import ChargingCore
+import Glibc
+import Logging
+import NIOPosix
+import OCPP16
+import OCPP16Messages
+import OCPPJSON
+import OCPPTransport
+import Storage
+import Synchronization
+
+/// Accepts the boot; answers everything else with an empty payload.
+struct AcceptingCSMS: OCPP16CallSender {
+    func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
+        if action == "BootNotification" {
+            return BootNotificationResponse(status: .accepted, currentTime: "2026-01-01T00:00:00Z", interval: 300).toJSON()
+        }
+        return .object(JSONObject())
+    }
+}
+
+/// Two idle connectors; reservations and unlocks answered at once.
+struct IdleStation: OCPP16StationPort {
+    func connectors() -> [OCPP16ConnectorSnapshot] { [1, 2].map { OCPP16ConnectorSnapshot(id: $0, status: .available) } }
+    func perform(_ command: OCPP16StationCommand) {}
+}
+
+/// The answers the RPC layer writes, picked up by the waiting benchmark.
+final class AnswerBox: Sendable {
+    let last = Mutex<String?>(nil)
+}
+
+func microseconds(_ d: Duration) -> Double {
+    let (seconds, attoseconds) = d.components
+    return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
+}
+
+func format(_ v: Double) -> String {
+    let hundredths = Int64((v * 100).rounded())
+    let fraction = String(hundredths % 100)
+    return "\(hundredths / 100).\(fraction.count == 1 ? "0" + fraction : fraction)"
+}
+
+let calls = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
+LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+
+let storage = try StationStorage(database: Database.inMemory())
+let chargePoint = OCPP16ChargePoint(identity: .init(vendor: "SwiftEVSE", model: "Bench", serialNumber: "B1"),
+                                    sender: AcceptingCSMS(), station: IdleStation(), storage: storage,
+                                    numberOfConnectors: 2, unixMs: { 1_767_225_600_000 })
+await chargePoint.start()
+chargePoint.connectionUp()
+while await chargePoint.registration != .accepted { await Task.yield() }
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next()) { action, payload in
+    await chargePoint.handle(action: action, payload: payload)
+}
+let answers = AnswerBox()
+rpc.transportUp { text in answers.last.withLock { $0 = text } }
+
+let cases: [(name: String, frame: String, expect: String)] = [
+    ("GetConfiguration [HeartbeatInterval]", #"[2,"b1","GetConfiguration",{"key":["HeartbeatInterval"]}]"#, #""HeartbeatInterval""#),
+    ("GetConfiguration (every key)", #"[2,"b2","GetConfiguration",{}]"#, #""NumberOfConnectors""#),
+    ("ChangeConfiguration MeterValueSampleInterval", #"[2,"b3","ChangeConfiguration",{"key":"MeterValueSampleInterval","value":"60"}]"#, #""Accepted""#),
+    ("RemoteStopTransaction (unknown id)", #"[2,"b4","RemoteStopTransaction",{"transactionId":4711}]"#, #""Rejected""#),
+    ("schema violation → CALLERROR", #"[2,"b5","Reset",{"type":"Sideways"}]"#, #""PropertyConstraintViolation""#),
+]
+
+let clock = ContinuousClock()
+var failed = false
+print("inbound OCPP 1.6 CALL → CALLRESULT, \(calls) calls per case (budget: median ≤ 100 µs)")
+for c in cases {
+    var samples: [Double] = []
+    samples.reserveCapacity(calls)
+    for _ in 0..<calls {
+        let began = clock.now
+        await rpc.receive(c.frame)?.value
+        samples.append(microseconds(clock.now - began))
+    }
+    guard let answer = answers.last.withLock({ $0 }), answer.contains(c.expect) else {
+        print("  \(c.name): WRONG ANSWER \(answers.last.withLock { $0 } ?? "none")")
+        failed = true
+        continue
+    }
+    let sorted = samples.sorted()
+    let p50 = percentile(sorted, 50)
+    print("  \(c.name): p50 \(format(p50)) µs, p99 \(format(percentile(sorted, 99))) µs, max \(format(sorted.last ?? 0)) µs"
+        + (p50 <= 100 ? "" : "  OVER BUDGET"))
+    if p50 > 100 { failed = true }
+}
+await chargePoint.stop()
+rpc.shutDown()
+try await group.shutdownGracefully()
+exit(failed ? 1 : 0)
