@@ -88,7 +88,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -96,6 +96,15 @@ let package = Package(
                 swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
         .target(name: "OCPPSecurity", dependencies: ["CCrypto"], swiftSettings: strict),
+        // Firmware down, diagnostics and logs up: HTTP(S) GET/PUT and FTP RETR/STOR on swift-nio,
+        // streamed to and from disk; a ustar writer for the diagnostics archive.
+        .target(name: "FileTransfer",
+                dependencies: ["OCPPSecurity",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                swiftSettings: strict),
 
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
@@ -147,9 +156,17 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "OCPP16Tests",
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
-                                   "Storage", "HAL"],
+                                   "Storage", "HAL", "FileTransfer", "OCPPSecurity"],
                     swiftSettings: strict),
         .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity"], swiftSettings: strict),
+        .testTarget(name: "FileTransferTests",
+                    dependencies: ["FileTransfer",
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOEmbedded", package: "swift-nio"),
+                                   .product(name: "NIOHTTP1", package: "swift-nio"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    swiftSettings: strict),
         .testTarget(name: "HALLinuxTests", dependencies: ["HALLinux", "HAL"], swiftSettings: strict),
         .testTarget(name: "HALSimTests", dependencies: ["HALSim", "HAL"], swiftSettings: strict),
         .testTarget(name: "SimulatorTests",

@@ -91,7 +91,8 @@ struct Evsed: ParsableCommand {
         }
         if let dataDir { station.dataDirectory = dataDir }
         let level = Logger.Level(rawValue: logLevel ?? station.logLevel) ?? .info
-        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
+        let recentLog = RecentLogLines()
+        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, recent: recentLog) }
         let log = Logger(label: "evsed")
         let notifier = SystemdNotifier()
 
@@ -128,8 +129,12 @@ struct Evsed: ParsableCommand {
         var ocpp: OCPPWiring?
         if let backend {
             do {
+                if let problem = FirmwareWiring.checkInstaller(station) { throw DaemonFailure(problem) }
+                let files = FirmwareWiring.fileServices(station: station, boardPath: board, recentLog: recentLog,
+                                                        frameLogFiles: backend.frameLog?.fileCount ?? 0)
                 ocpp = try OCPPWiring(backend: backend, station: station, boardModel: boardDescription.model,
-                                      connectorCount: boardDescription.connectors.count, storage: evse.storage)
+                                      connectorCount: boardDescription.connectors.count, storage: evse.storage,
+                                      files: files)
             } catch {
                 log.critical("OCPP: \(error)")
                 throw ExitCode(78)

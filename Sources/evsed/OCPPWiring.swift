@@ -127,7 +127,7 @@ final class OCPPWiring {
     private(set) var restartHard = false
 
     init(backend: BackendSettings, station: StationConfig, boardModel: String, connectorCount: Int,
-         storage: StationStorage) throws {
+         storage: StationStorage, files: OCPP16FileServices? = nil) throws {
         guard backend.ocppVersion == "1.6" else { throw DaemonFailure("OCPP \(backend.ocppVersion): only 1.6 is supported so far") }
         let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
         let frameLog = backend.frameLog.map {
@@ -138,9 +138,10 @@ final class OCPPWiring {
         client = try OCPP16Client(
             backendURL: backend.url, identity: backend.identity ?? station.identity,
             chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
-                                       firmwareVersion: "SwiftEVSE-dev"),
+                                       firmwareVersion: FirmwareVersion.reported(station.firmware)),
             station: port, storage: storage, numberOfConnectors: connectorCount,
-            unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, logger: Logger(label: "ocpp16"))
+            unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, files: files,
+            logger: Logger(label: "ocpp16"))
         self.port = port
         self.storage = storage
         self.log = Logger(label: "ocpp16.wiring")

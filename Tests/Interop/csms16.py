@@ -66,6 +66,26 @@ class CentralSystemChargePoint(ChargePoint):
         self._record("SecurityEventNotification", {"type": type, "timestamp": timestamp, **kw})
         return call_result.SecurityEventNotification()
 
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, status, **kw):
+        self._record("FirmwareStatusNotification", {"status": status})
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(self, status, **kw):
+        self._record("DiagnosticsStatusNotification", {"status": status})
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    def on_signed_firmware_status(self, status, **kw):
+        self._record("SignedFirmwareStatusNotification", {"status": status, "requestId": kw.get("request_id")})
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, status, **kw):
+        self._record("LogStatusNotification", {"status": status, "requestId": kw.get("request_id")})
+        return call_result.LogStatusNotification()
+
     @on(Action.meter_values)
     def on_meter_values(self, connector_id, meter_value, **kw):
         # The ocpp package hands nested members over in snake_case (sampled_value).

@@ -92,12 +92,17 @@ public actor OCPP16ChargePoint {
     /// The station's security log, which is also the queue of events owed to the CSMS.
     nonisolated let securityLog: SecurityEventLog
     var sendingSecurityEvents = false
+    /// FirmwareManagement, SignedUpdateFirmware and GetLog (nil: those are NotImplemented).
+    let fileServices: OCPP16FileServices?
+    public nonisolated let firmware: FirmwareService?
+    public nonisolated let diagnostics: DiagnosticsService?
+    public nonisolated let fileStatusOutbox: FileStatusOutbox
 
     public init(identity: Identity, sender: any OCPP16CallSender, station: any OCPP16StationPort,
                 storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping Sleeper = OCPP16ChargePoint.systemSleeper,
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
-                logger: Logger = Logger(label: "ocpp16")) {
+                files: OCPP16FileServices? = nil, logger: Logger = Logger(label: "ocpp16")) {
         self.identity = identity
         self.sender = sender
         self.station = station
@@ -112,6 +117,13 @@ public actor OCPP16ChargePoint {
         transactions.setStopTransactionMeasurands(sampled: configuration.measurands("StopTxnSampledData"),
                                                   aligned: configuration.measurands("StopTxnAlignedData"))
         self.logger = logger
+        let outbox = FileStatusOutbox()
+        fileStatusOutbox = outbox
+        fileServices = files
+        firmware = files.map { FirmwareService(settings: $0, store: storage.config, station: station, outbox: outbox,
+                                               unixMs: unixMs, sleep: sleep, logger: logger) }
+        diagnostics = files.map { DiagnosticsService(settings: $0, storage: storage, outbox: outbox,
+                                                     unixMs: unixMs, sleep: sleep, logger: logger) }
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)
         (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (statusKicks, statusKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -151,6 +163,7 @@ public actor OCPP16ChargePoint {
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
         tasks.append(Task { await self.sampleMeterValuesForever() })
+        tasks.append(Task { await self.runFileServices() })
     }
 
     public func stop() {
@@ -161,6 +174,11 @@ public actor OCPP16ChargePoint {
         inputContinuation.finish()
         outboxKick.finish()
         statusKick.finish()
+        fileStatusOutbox.finish()
+        Task { [firmware, diagnostics] in
+            await firmware?.shutDown()
+            await diagnostics?.shutDown()
+        }
     }
 
     private func consumeInputs() async {
@@ -173,6 +191,7 @@ public actor OCPP16ChargePoint {
                     // Same registration, new socket: report where things stand, then the queue.
                     queueFullStatusReport()
                     outboxKick.yield()
+                    fileStatusOutbox.kick()
                 } else {
                     startBoot()
                 }
@@ -276,6 +295,7 @@ public actor OCPP16ChargePoint {
         heartbeatTask?.cancel()
         heartbeatTask = Task { await self.heartbeatForever() }
         kickSecurityEvents()
+        fileStatusOutbox.kick()
     }
 
     /// Ticks every second so a changed HeartbeatInterval applies at once.
@@ -482,6 +502,9 @@ public actor OCPP16ChargePoint {
         } catch {
             return .failure(OCPPCallError(Self.code(error), error.description))
         }
+        if case .updateFirmware = request, fileServices?.requireSignedFirmware == true {
+            return .failure(OCPPCallError(.notSupported, "only SignedUpdateFirmware is accepted (security whitepaper)"))
+        }
         guard let answer = await answer(request) else {
             return .failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet"))
         }
@@ -512,6 +535,10 @@ public actor OCPP16ChargePoint {
         case .getLocalListVersion(let r): return getLocalListVersion(r).toJSON()
         case .reserveNow(let r): return await reserveNow(r).toJSON()
         case .cancelReservation(let r): return await cancelReservation(r).toJSON()
+        case .updateFirmware(let r) where firmware != nil: return await updateFirmware(r).toJSON()
+        case .signedUpdateFirmware(let r) where firmware != nil: return await signedUpdateFirmware(r).toJSON()
+        case .getDiagnostics(let r) where diagnostics != nil: return await getDiagnostics(r).toJSON()
+        case .getLog(let r) where diagnostics != nil: return await getLog(r).toJSON()
         default: return nil
         }
     }

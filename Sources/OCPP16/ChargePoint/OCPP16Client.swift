@@ -102,7 +102,8 @@ public final class OCPP16Client: Sendable {
     public init(backendURL: String, identity: String, chargePointIdentity: OCPP16ChargePoint.Identity,
                 station: any OCPP16StationPort, storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, security: OCPP16SecuritySetup? = nil,
-                frameLog: OCPPFrameLog? = nil, logger: Logger = Logger(label: "ocpp16")) throws {
+                frameLog: OCPPFrameLog? = nil, files: OCPP16FileServices? = nil,
+                logger: Logger = Logger(label: "ocpp16")) throws {
         self.frameLog = frameLog
         let group = MultiThreadedEventLoopGroup.singleton
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
@@ -120,7 +121,7 @@ public final class OCPP16Client: Sendable {
         }
         let chargePoint = OCPP16ChargePoint(identity: chargePointIdentity, sender: rpc, station: station,
                                             storage: storage, numberOfConnectors: numberOfConnectors,
-                                            unixMs: unixMs, logger: logger)
+                                            unixMs: unixMs, files: files, logger: logger)
         target.value.withLock { $0 = chargePoint }
         self.rpc = rpc
         self.chargePoint = chargePoint

@@ -21,6 +21,10 @@ extension OCPP16ChargePoint {
             let ids = request.connectorId.map { [$0] } ?? [0] + connectors.map(\.id)
             let requests = ids.map { currentStatusRequest($0, connectors: connectors, atUnixMs: now) }
             Task { for r in requests { _ = try? await self.send(r) } }
+        case .firmwareStatusNotification where firmware != nil:
+            Task { _ = try? await self.send(await self.triggeredSignedFirmwareStatus()) }
+        case .logStatusNotification where diagnostics != nil:
+            Task { _ = try? await self.send(await self.triggeredLogStatus()) }
         default:
             return ExtendedTriggerMessageResponse(status: .notImplemented)
         }

@@ -29,9 +29,9 @@ extension OCPP16ChargePoint {
                 case .heartbeat:
                     _ = try await send(HeartbeatRequest())
                 case .diagnosticsStatus:
-                    _ = try await send(DiagnosticsStatusNotificationRequest(status: .idle))
+                    _ = try await send(await triggeredDiagnosticsStatus())
                 case .firmwareStatus:
-                    _ = try await send(FirmwareStatusNotificationRequest(status: .idle))
+                    _ = try await send(await triggeredFirmwareStatus())
                 case let .meterValues(request):
                     _ = try await send(request)
                 case let .statusNotification(id):

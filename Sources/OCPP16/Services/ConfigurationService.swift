@@ -97,7 +97,9 @@ public struct ConfigurationService: Sendable {
             Key(name: "StopTxnAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
             Key(name: "StopTxnSampledData", kind: .measurandList(maxItems: m), readOnly: false, defaultValue: "", needsReboot: false),
             Key(name: "StopTxnSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
-            Key(name: "SupportedFeatureProfiles", kind: .text, readOnly: true, defaultValue: "Core,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger", needsReboot: false),
+            Key(name: "SupportedFeatureProfiles", kind: .text, readOnly: true, defaultValue: "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger", needsReboot: false),
+            // Errata v4.0: the schemes FirmwareManagement and GetLog locations may use.
+            Key(name: "SupportedFileTransferProtocols", kind: .text, readOnly: true, defaultValue: "FTP,HTTP,HTTPS", needsReboot: false),
             Key(name: "SupportedFeatureProfilesMaxLength", kind: .integer(min: 0, max: 10), readOnly: true, defaultValue: "6", needsReboot: false),
             Key(name: "TransactionMessageAttempts", kind: .integer(min: 1, max: 100), readOnly: false, defaultValue: "3", needsReboot: false),
             Key(name: "TransactionMessageRetryInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),

@@ -108,6 +108,7 @@ public struct StationConfig: Sendable, Equatable {
     public var language = "en"
     public var logLevel = "info"
     public var backend: BackendSettings?
+    public var firmware = FirmwareSettings()
 
     public init() {}
 
@@ -144,6 +145,7 @@ public struct StationConfig: Sendable, Equatable {
         if let n = top.optional("authorization") { config.authorization = try authorization(n, r) }
         if let n = top.optional("sessions") { config.sessions = try sessions(n, r) }
         if let n = top.optional("backend") { config.backend = try backend(n, r) }
+        if let n = top.optional("firmware") { config.firmware = try firmware(n, r) }
         try top.finish()
         return config
     }

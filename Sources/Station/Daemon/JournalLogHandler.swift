@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Synchronization
 
 /// swift-log handler writing one line per event to stderr with the `<N>` syslog priority prefix
 /// journald understands (`SyslogLevelPrefix=`); outside journald the prefix is still readable.
@@ -12,10 +13,13 @@ public struct JournalLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public let label: String
+    /// Where the lines are also kept for the diagnostics archive.
+    public let recent: RecentLogLines?
 
-    public init(label: String, level: Logger.Level = .info) {
+    public init(label: String, level: Logger.Level = .info, recent: RecentLogLines? = nil) {
         self.label = label
         self.logLevel = level
+        self.recent = recent
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -50,6 +54,50 @@ public struct JournalLogHandler: LogHandler {
         _ = text.utf8CString.withUnsafeBufferPointer { buf in
             Glibc.write(STDERR_FILENO, buf.baseAddress, buf.count - 1)
         }
+        recent?.append(String(text.dropLast()))
+    }
+}
+
+/// The daemon's most recent log lines with their wall-clock time, in memory, for the
+/// diagnostics archive a CSMS asks for (GetDiagnostics, GetLog): journald keeps the full
+/// history, this is what the station can send without it. At most `maxLines` lines and
+/// `maxBytes` bytes; the oldest go first.
+public final class RecentLogLines: Sendable {
+    public let maxLines: Int
+    public let maxBytes: Int
+    private let state = Mutex<(lines: [(unixMs: UInt64, line: String)], bytes: Int)>(([], 0))
+
+    public init(maxLines: Int = 5_000, maxBytes: Int = 1 << 20) {
+        self.maxLines = max(1, maxLines)
+        self.maxBytes = max(1_024, maxBytes)
+    }
+
+    public func append(_ line: String, atUnixMs: UInt64? = nil) {
+        let at = atUnixMs ?? Self.now()
+        let size = line.utf8.count
+        state.withLock { s in
+            s.lines.append((at, line))
+            s.bytes += size
+            guard s.lines.count > maxLines || s.bytes > maxBytes else { return }
+            // Down to 3/4 of both limits at once: the array is copied once per many lines, not per line.
+            var drop = 0
+            var bytes = s.bytes
+            while drop < s.lines.count - 1, s.lines.count - drop > maxLines * 3 / 4 || bytes > maxBytes * 3 / 4 {
+                bytes -= s.lines[drop].line.utf8.count
+                drop += 1
+            }
+            s.lines.removeFirst(drop)
+            s.bytes = bytes
+        }
+    }
+
+    /// Oldest first.
+    public func lines() -> [(unixMs: UInt64, line: String)] { state.withLock { $0.lines } }
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(max(0, ts.tv_sec)) * 1_000 + UInt64(max(0, ts.tv_nsec)) / 1_000_000
     }
 }
 

@@ -1,0 +1,176 @@
+/// A location the CSMS gave for a file transfer: `scheme://[user[:password]@]host[:port][/path]`
+/// with scheme ftp, http or https. User, password and path segments are percent-decoded here;
+/// a value that would smuggle a CR or LF into an FTP command or an HTTP header is refused.
+public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
+    public enum Scheme: String, Sendable, Hashable, CaseIterable {
+        case ftp, http, https
+
+        public var defaultPort: Int {
+            switch self {
+            case .ftp: return 21
+            case .http: return 80
+            case .https: return 443
+            }
+        }
+    }
+
+    public var scheme: Scheme
+    public var user: String?
+    public var password: String?
+    public var host: String
+    public var port: Int
+    /// The path as written (still percent-encoded), starting with "/" (just "/" when absent),
+    /// with the query when there is one: the HTTP request target.
+    public var requestTarget: String
+
+    public init(_ text: String) throws(FileTransferError) {
+        guard let separator = text.firstRange(of: "://") else {
+            throw .invalidURL("\"\(Self.redacted(text))\" is not a URL (scheme://host/path)")
+        }
+        let schemeText = text[..<separator.lowerBound].lowercased()
+        guard let scheme = Scheme(rawValue: schemeText) else {
+            throw .unsupportedScheme(schemeText)
+        }
+        self.scheme = scheme
+        var rest = text[separator.upperBound...]
+        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        let target = rest[authorityEnd...]
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+            if let colon = userInfo.firstIndex(of: ":") {
+                user = try Self.decode(userInfo[..<colon], "user name")
+                password = try Self.decode(userInfo[userInfo.index(after: colon)...], "password")
+            } else {
+                user = try Self.decode(userInfo, "user name")
+            }
+        }
+        var hostPart = authority
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw .invalidURL("\"\(Self.redacted(text))\" has an unclosed IPv6 address")
+            }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw .invalidURL("\"\(Self.redacted(text))\": junk after the IPv6 address") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            hostPart = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard !hostPart.isEmpty else { throw .invalidURL("\"\(Self.redacted(text))\" has no host") }
+        guard hostPart.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" && $0 != "%" }) else {
+            throw .invalidURL("\"\(Self.redacted(text))\" has an invalid host name")
+        }
+        host = String(hostPart)
+        if let portText, !portText.isEmpty {
+            guard let value = Int(portText), (1...65_535).contains(value) else {
+                throw .invalidURL("\"\(Self.redacted(text))\" has an invalid port \"\(portText)\"")
+            }
+            port = value
+        } else {
+            port = scheme.defaultPort
+        }
+        guard target.allSatisfy({ $0.isASCII && $0 != " " && $0 != "\r" && $0 != "\n" }) else {
+            throw .invalidURL("\"\(Self.redacted(text))\": the path must be percent-encoded ASCII")
+        }
+        requestTarget = target.isEmpty ? "/" : (target.hasPrefix("?") ? "/" + target : String(target))
+        // Decoding now reports a bad escape here, not in the middle of a transfer.
+        _ = try pathSegments
+    }
+
+    /// The path's segments, percent-decoded (empty segments dropped; no query).
+    public var pathSegments: [String] {
+        get throws(FileTransferError) {
+            let path = requestTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            var out: [String] = []
+            for segment in path.split(separator: "/") { out.append(try Self.decode(segment, "path")) }
+            return out
+        }
+    }
+
+    /// The file `fileName` inside this location taken as a directory (`-T file dir/`, as curl
+    /// and EVerest do it: `<location>/<fileName>`).
+    public func appending(fileName: String) -> FileTransferURL {
+        var url = self
+        let parts = requestTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var path = String(parts.first ?? "")
+        if !path.hasSuffix("/") { path += "/" }
+        path += Self.percentEncode(fileName)
+        url.requestTarget = parts.count > 1 ? path + "?" + parts[1] : path
+        return url
+    }
+
+    /// `host[:port]` as the Host header writes it (the port only when it is not the default).
+    public var hostHeader: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port == scheme.defaultPort ? h : "\(h):\(port)"
+    }
+
+    /// The URL without its password: what logs and errors show.
+    public var description: String {
+        let credentials = user.map { Self.percentEncode($0) + (password == nil ? "" : ":***") + "@" } ?? ""
+        return "\(scheme.rawValue)://\(credentials)\(hostHeader)\(requestTarget)"
+    }
+
+    /// A URL text with any password replaced, for messages about a URL that did not parse.
+    public static func redacted(_ text: String) -> String {
+        guard let separator = text.firstRange(of: "://") else { return text }
+        let rest = text[separator.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
+              let colon = rest[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
+    }
+
+    static func decode(_ text: Substring, _ what: String) throws(FileTransferError) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while let c = iterator.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = iterator.next().flatMap(hex), let l = iterator.next().flatMap(hex) else {
+                    throw .invalidURL("bad percent escape in the \(what)")
+                }
+                bytes.append(h << 4 | l)
+            } else {
+                bytes.append(c)
+            }
+        }
+        guard !bytes.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+            throw .invalidURL("the \(what) contains a line break")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// RFC 3986 unreserved characters stay, every other UTF-8 byte becomes %XX.
+    public static func percentEncode(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out.append("%")
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+}
