@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "HALLinux", dependencies: ["HAL", "CGPIOD", "CModbus"],
                 exclude: ["GPIO/GPIOv2.md"], swiftSettings: strict),
         // The hardware simulator, reached over its line protocol (Hardware-sim/PROTOCOL.md).
-        .target(name: "HALSim", dependencies: ["HAL"], swiftSettings: strict),
+        .target(name: "HALSim", dependencies: ["HAL", "Codecs"], swiftSettings: strict),
 
         // Drivers: all hardware logic (debounce, weld detection, Wiegand, register maps).
         .target(name: "Drivers", dependencies: ["HAL"], swiftSettings: strict),
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "OCPP201Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
-                dependencies: ["OCPPJSON", "HAL",
+                dependencies: ["OCPPJSON", "HAL", "Codecs",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -88,18 +88,20 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // Base64, hex and percent-encoding: the one copy every layer uses (no Foundation).
+        .target(name: "Codecs", swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
-        .target(name: "OCPPSecurity", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "OCPPSecurity", dependencies: ["CCrypto", "Codecs"], swiftSettings: strict),
         // Firmware down, diagnostics and logs up: HTTP(S) GET/PUT and FTP RETR/STOR on swift-nio,
         // streamed to and from disk; a ustar writer for the diagnostics archive.
         .target(name: "FileTransfer",
-                dependencies: ["OCPPSecurity",
+                dependencies: ["Codecs",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -158,7 +160,8 @@ let package = Package(
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "FileTransfer", "OCPPSecurity"],
                     swiftSettings: strict),
-        .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity"], swiftSettings: strict),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
+        .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity", "Codecs"], swiftSettings: strict),
         .testTarget(name: "FileTransferTests",
                     dependencies: ["FileTransfer",
                                    .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import Codecs
+
 /// A location the CSMS gave for a file transfer: `scheme://[user[:password]@]host[:port][/path]`
 /// with scheme ftp, http or https. User, password and path segments are percent-decoded here;
 /// a value that would smuggle a CR or LF into an FTP command or an HTTP header is refused.
@@ -101,7 +103,7 @@ public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
         let parts = requestTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var path = String(parts.first ?? "")
         if !path.hasSuffix("/") { path += "/" }
-        path += Self.percentEncode(fileName)
+        path += PercentEncoding.encode(fileName)
         url.requestTarget = parts.count > 1 ? path + "?" + parts[1] : path
         return url
     }
@@ -114,7 +116,7 @@ public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL without its password: what logs and errors show.
     public var description: String {
-        let credentials = user.map { Self.percentEncode($0) + (password == nil ? "" : ":***") + "@" } ?? ""
+        let credentials = user.map { PercentEncoding.encode($0) + (password == nil ? "" : ":***") + "@" } ?? ""
         return "\(scheme.rawValue)://\(credentials)\(hostHeader)\(requestTarget)"
     }
 
@@ -129,48 +131,10 @@ public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func decode(_ text: Substring, _ what: String) throws(FileTransferError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        while let c = iterator.next() {
-            if c == UInt8(ascii: "%") {
-                guard let h = iterator.next().flatMap(hex), let l = iterator.next().flatMap(hex) else {
-                    throw .invalidURL("bad percent escape in the \(what)")
-                }
-                bytes.append(h << 4 | l)
-            } else {
-                bytes.append(c)
-            }
-        }
+        guard let bytes = PercentEncoding.decode(text) else { throw .invalidURL("bad percent escape in the \(what)") }
         guard !bytes.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
             throw .invalidURL("the \(what) contains a line break")
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// RFC 3986 unreserved characters stay, every other UTF-8 byte becomes %XX.
-    public static func percentEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF")
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(byte)))
-            default:
-                out.append("%")
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            }
-        }
-        return out
     }
 }

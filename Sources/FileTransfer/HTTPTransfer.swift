@@ -1,6 +1,6 @@
 import NIOCore
 import NIOHTTP1
-import OCPPSecurity
+import Codecs
 
 /// One HTTP/1.1 request on its own connection (`Connection: close`): a GET streamed into a
 /// file, or a PUT streamed from one.

@@ -1,3 +1,4 @@
+import Codecs
 import HAL
 import Synchronization
 
@@ -157,16 +158,7 @@ final class SimI2CDevice: I2CDevice {
         self.connection = connection
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var out = ""
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
-        }
-        return out
-    }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     func write(_ bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return }

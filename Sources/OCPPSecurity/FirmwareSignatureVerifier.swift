@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import CCrypto
+import Codecs
 
 /// Why a SignedUpdateFirmware image was refused.
 public enum FirmwareVerificationError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Codecs
 import OCPPSecurity
 import OCPPTransport
 import Storage
@@ -153,23 +154,9 @@ public struct SecurityService: Sendable {
         guard digits.count % 2 == 0, (32...40).contains(digits.count) else {
             throw AuthorizationKeyError(description: "AuthorizationKey must be 32 to 40 hex digits (16 to 20 bytes), got \(digits.count) characters")
         }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
+        guard let bytes = Hex.decode(hex) else {
+            throw AuthorizationKeyError(description: "AuthorizationKey is not hex")
         }
-        var out: [UInt8] = []
-        var i = 0
-        while i < digits.count {
-            guard let h = nibble(digits[i]), let l = nibble(digits[i + 1]) else {
-                throw AuthorizationKeyError(description: "AuthorizationKey is not hex")
-            }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
+        return bytes
     }
 }

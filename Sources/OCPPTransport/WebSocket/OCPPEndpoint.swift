@@ -1,3 +1,5 @@
+import Codecs
+
 /// Where to connect: the backend URL with the percent-encoded charge point identity appended.
 public struct OCPPEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var isSecure: Bool
@@ -52,26 +54,7 @@ public struct OCPPEndpoint: Sendable, Hashable, CustomStringConvertible {
             port = isSecure ? 443 : 80
         }
         while basePath.hasSuffix("/") { basePath.removeLast() }
-        path = basePath + "/" + Self.percentEncode(identity)
-    }
-
-    /// RFC 3986 unreserved characters stay, every other UTF-8 byte becomes %XX.
-    public static func percentEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF")
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(byte)))
-            default:
-                out.append("%")
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            }
-        }
-        return out
+        path = basePath + "/" + PercentEncoding.encode(identity)
     }
 
     /// Value of the Host header.

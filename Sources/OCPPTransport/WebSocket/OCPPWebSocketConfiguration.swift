@@ -1,3 +1,4 @@
+import Codecs
 import HAL
 
 /// OCPP security profiles (security whitepaper): what protects the connection.
@@ -30,7 +31,7 @@ public struct OCPPBasicAuthCredentials: Sendable, Hashable {
 
     /// OCPP 1.6: the AuthorizationKey is configured as hex; its bytes are the password.
     public init(username: String, hexAuthorizationKey hex: String) throws(OCPPTransportError) {
-        guard let bytes = Self.decodeHex(hex) else {
+        guard let bytes = Hex.decode(hex) else {
             throw .invalidConfiguration("AuthorizationKey must be an even number of hex digits")
         }
         self.init(username: username, passwordBytes: bytes)
@@ -39,28 +40,6 @@ public struct OCPPBasicAuthCredentials: Sendable, Hashable {
     /// The value of the Authorization header: "Basic " + base64(username ":" password).
     public var authorizationHeaderValue: String {
         "Basic " + Base64.encode(Array(username.utf8) + [UInt8(ascii: ":")] + password)
-    }
-
-    static func decodeHex(_ hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
     }
 }
 
@@ -160,26 +139,5 @@ public struct OCPPWebSocketConfiguration: Sendable, Hashable {
             }
         }
         return configuration
-    }
-}
-
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x3) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0xF) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

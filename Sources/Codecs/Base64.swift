@@ -1,5 +1,5 @@
-/// Standard base64 (RFC 4648 §4) as the OCPP messages carry it (firmware signatures,
-/// certificates). Our own because firmware targets do not link Foundation.
+/// Standard base64 (RFC 4648 §4) as OCPP messages (firmware signatures, certificates) and HTTP
+/// Basic auth carry it. Our own because firmware targets do not link Foundation.
 public enum Base64 {
     public struct DecodingError: Error, Sendable, Equatable, CustomStringConvertible {
         public enum Reason: Sendable, Equatable {
