@@ -49,34 +49,12 @@ public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
                 user = try Self.decode(userInfo, "user name")
             }
         }
-        var hostPart = authority
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else {
-                throw .invalidURL("\"\(Self.redacted(text))\" has an unclosed IPv6 address")
-            }
-            hostPart = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw .invalidURL("\"\(Self.redacted(text))\": junk after the IPv6 address") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            hostPart = authority[..<colon]
-            portText = authority[authority.index(after: colon)...]
-        }
-        guard !hostPart.isEmpty else { throw .invalidURL("\"\(Self.redacted(text))\" has no host") }
-        guard hostPart.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" && $0 != "%" }) else {
-            throw .invalidURL("\"\(Self.redacted(text))\" has an invalid host name")
-        }
-        host = String(hostPart)
-        if let portText, !portText.isEmpty {
-            guard let value = Int(portText), (1...65_535).contains(value) else {
-                throw .invalidURL("\"\(Self.redacted(text))\" has an invalid port \"\(portText)\"")
-            }
-            port = value
-        } else {
-            port = scheme.defaultPort
+        do {
+            let parsed = try URIAuthority(authority)
+            host = parsed.host
+            port = parsed.port ?? scheme.defaultPort
+        } catch {
+            throw .invalidURL("\"\(Self.redacted(text))\" \(error)")
         }
         guard target.allSatisfy({ $0.isASCII && $0 != " " && $0 != "\r" && $0 != "\n" }) else {
             throw .invalidURL("\"\(Self.redacted(text))\": the path must be percent-encoded ASCII")

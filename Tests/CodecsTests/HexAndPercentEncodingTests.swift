@@ -32,3 +32,27 @@ import Testing
         #expect(PercentEncoding.decode(Substring(PercentEncoding.encode("a:b@c d"))) == Array("a:b@c d".utf8))
     }
 }
+
+@Suite struct URIAuthorityTests {
+    @Test func hostAndOptionalPortIPv6InBrackets() throws {
+        #expect(try URIAuthority("csms.example.net") == URIAuthority(host: "csms.example.net", port: nil))
+        #expect(try URIAuthority("10.0.0.1:9000").port == 9000)
+        #expect(try URIAuthority("[::1]:8443") == URIAuthority(host: "::1", port: 8443))
+        #expect(try URIAuthority("[fe80::1]").host == "fe80::1")
+        #expect(try URIAuthority("h:").port == nil, "an empty port is the default one (RFC 3986)")
+    }
+
+    @Test func everyProblemIsNamed() {
+        func problem(_ text: Substring) -> URIAuthority.Problem? {
+            do { _ = try URIAuthority(text); return nil } catch { return error }
+        }
+        #expect(problem("[::1") == .unclosedIPv6Address)
+        #expect(problem("[::1]x") == .junkAfterIPv6Address)
+        #expect(problem(":80") == .noHost)
+        #expect(problem("") == .noHost)
+        #expect(problem("bad host") == .invalidHost)
+        #expect(problem("h:0") == .invalidPort("0"))
+        #expect(problem("h:70000") == .invalidPort("70000"))
+        #expect(problem("h:x") == .invalidPort("x"))
+    }
+}

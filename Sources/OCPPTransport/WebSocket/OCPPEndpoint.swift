@@ -29,29 +29,12 @@ public struct OCPPEndpoint: Sendable, Hashable, CustomStringConvertible {
             throw .invalidURL("\"\(backendURL)\" has a query or fragment; the identity must be the last path segment")
         }
         if authority.contains("@") { throw .invalidURL("\"\(backendURL)\" carries credentials; configure them separately") }
-        var hostPart = Substring(authority)
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw .invalidURL("\"\(backendURL)\" has an unclosed IPv6 address") }
-            hostPart = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw .invalidURL("\"\(backendURL)\": junk after the IPv6 address") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            hostPart = authority[..<colon]
-            portText = authority[authority.index(after: colon)...]
-        }
-        guard !hostPart.isEmpty else { throw .invalidURL("\"\(backendURL)\" has no host") }
-        host = String(hostPart)
-        if let portText {
-            guard let value = Int(portText), (1...65535).contains(value) else {
-                throw .invalidURL("\"\(backendURL)\" has an invalid port \"\(portText)\"")
-            }
-            port = value
-        } else {
-            port = isSecure ? 443 : 80
+        do {
+            let parsed = try URIAuthority(authority)
+            host = parsed.host
+            port = parsed.port ?? (isSecure ? 443 : 80)
+        } catch {
+            throw .invalidURL("\"\(backendURL)\" \(error)")
         }
         while basePath.hasSuffix("/") { basePath.removeLast() }
         path = basePath + "/" + PercentEncoding.encode(identity)
