@@ -99,14 +99,7 @@ public struct FileTransferURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A URL text with any password replaced, for messages about a URL that did not parse.
-    public static func redacted(_ text: String) -> String {
-        guard let separator = text.firstRange(of: "://") else { return text }
-        let rest = text[separator.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
-              let colon = rest[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<colon]) + ":***" + String(text[at...])
-    }
+    public static func redacted(_ text: String) -> String { URLPassword.redacted(in: text) }
 
     static func decode(_ text: Substring, _ what: String) throws(FileTransferError) -> String {
         guard let bytes = PercentEncoding.decode(text) else { throw .invalidURL("bad percent escape in the \(what)") }

@@ -99,6 +99,8 @@ backend:
     key = "0123456789abcdef0123456789abcdef"
     assert cs.call("CP-FILE-9", call.ChangeConfiguration(key="AuthorizationKey", value=key)).status == "Accepted"
     assert cs.call("CP-FILE-9", call.GetConfiguration(key=["HeartbeatInterval"])).configuration_key[0]["value"] == "300"
+    # A location with a password (nothing listens there: only the frames matter).
+    cs.call("CP-FILE-9", call.GetDiagnostics(location="ftp://evse:Pa55word@127.0.0.1:9/upload/", retries=0))
 
     log = (tmp_path / "data" / "ocpp-frames.log").read_text()
     lines = log.splitlines()
@@ -106,8 +108,9 @@ backend:
     assert any(" << " in l and '"ChangeConfiguration"' in l for l in lines), "inbound frames"
     assert any('"AuthorizationKey"' in l and "***" in l for l in lines), "the change is logged, redacted"
     assert key not in log and key.upper() not in log
+    assert "Pa55word" not in log and "ftp://evse:***@127.0.0.1:9/upload/" in log
     assert all(l[:4].isdigit() and l[19] in ".Z" for l in lines), "every line starts with its UTC time"
-    assert key not in "\n".join(evsed.log()), "nor in the daemon's own log"
+    assert key not in "\n".join(evsed.log()) and "Pa55word" not in "\n".join(evsed.log()), "nor in the daemon's own log"
 
 
 def test_security_events_raised_offline_survive_a_kill_and_are_delivered_once(sim, station, csms):

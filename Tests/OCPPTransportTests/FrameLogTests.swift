@@ -16,6 +16,19 @@ struct FrameLogTests {
         #expect(!OCPPFrameLog.scrubbed(#"[2,"1","ChangeConfiguration",{"key":"AuthorizationKey","value":"00"#).contains("00\""))
     }
 
+    @Test("passwords in URLs are redacted, also JSON-escaped ones")
+    func urlPasswords() {
+        let diagnostics = #"[2,"3","GetDiagnostics",{"location":"ftp://evse:s3cret@logs.example.net/upload/","retries":2}]"#
+        #expect(OCPPFrameLog.scrubbed(diagnostics) == #"[2,"3","GetDiagnostics",{"location":"ftp://evse:***@logs.example.net/upload/","retries":2}]"#)
+        let escaped = #"[2,"4","UpdateFirmware",{"location":"https:\/\/u:p%40ss@fw.example.net\/img.bin"}]"#
+        #expect(!OCPPFrameLog.scrubbed(escaped).contains("p%40ss"))
+        #expect(OCPPFrameLog.scrubbed(escaped).contains(#"https:\/\/u:***@fw.example.net"#))
+        let userOnly = #"{"location":"ftp://anonymous@logs.example.net/"}"#
+        #expect(OCPPFrameLog.scrubbed(userOnly) == userOnly, "no password, nothing to hide")
+        let twice = "ftp://a:1@h/ and http://b:2@k/x"
+        #expect(OCPPFrameLog.scrubbed(twice) == "ftp://a:***@h/ and http://b:***@k/x")
+    }
+
     @Test("timestamps are ISO 8601 UTC")
     func timestamps() {
         #expect(OCPPFrameLog.timestamp(seconds: 0, nanoseconds: 0) == "1970-01-01T00:00:00.000Z")

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Codecs
 import OCPPJSON
 import Synchronization
 
@@ -84,9 +85,11 @@ public final class OCPPFrameLog: Sendable {
         openFile(&s)
     }
 
-    /// The frame with secret values replaced by "***". Text that is not a frame is kept only
-    /// if it cannot contain a secret key name.
+    /// The frame with secret values replaced by "***": secret configuration values, and the
+    /// passwords of URLs (a GetDiagnostics location `ftp://user:password@…`). Text that is not
+    /// a frame is kept only if it cannot contain a secret key name.
     public static func scrubbed(_ text: String) -> String {
+        let text = URLPassword.redacted(in: text)
         guard text.lowercased().contains("authorizationkey") || text.lowercased().contains("basicauthpassword") else {
             return text
         }
