@@ -4,6 +4,8 @@ import pathlib
 
 import pytest
 
+from sim_process import SimProcess
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -18,3 +20,12 @@ def bin_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def repo_root() -> pathlib.Path:
     return ROOT
+
+
+@pytest.fixture()
+def sim(bin_dir, repo_root):
+    """evse-sim on free ports with Board/sim-2x22kw.yaml: the hardware evsed drives. A test
+    module that needs another simulator defines its own `sim`."""
+    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
+    yield s
+    s.stop()

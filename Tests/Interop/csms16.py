@@ -154,6 +154,8 @@ class CentralSystem:
             self.server.close()
             for ws in list(self._connections):
                 await ws.close()
+            # The connection handlers finish before the loop stops (else they end without one).
+            await self.server.wait_closed()
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)

@@ -1,23 +1,16 @@
 """What the OCPP 1.6 end-to-end tests share: evse-sim and evsed as processes, a CSMS on the
 `ocpp` package, and the small waits and readings they all need."""
 import sqlite3
-import time
 
 import pytest
+from ocpp.v16 import call
 
 from csms16 import CentralSystem
 from evsed_process import EvsedProcess, sim_board_for
-from sim_process import SimProcess
+from sim_process import connector, wait_for  # noqa: F401 (for the test modules)
 
 CARD = "04A1B2C3"  # in etc/station.demo.yaml's local list; the sim board reads Wiegand 34
 IDENTITY = "CP1"
-
-
-@pytest.fixture()
-def sim(bin_dir, repo_root):
-    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
-    yield s
-    s.stop()
 
 
 @pytest.fixture()
@@ -58,17 +51,7 @@ def csms():
 
 
 def c1(sim):
-    return next(c for c in sim.state()["connectors"] if c["id"] == 1)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    return connector(sim, 1)
 
 
 def meter_read_by_evsed(evsed):
@@ -98,7 +81,14 @@ def present_card(sim, evsed, card=CARD, start=0):
     evsed.wait_log(f"card {card} presented", timeout=3, start=start)
 
 
-def boot_accepted(cs, evsed):
+def boot_accepted(cs, evsed=None):
     cs.wait_for("BootNotification")
     # Connector 0 and both connectors report after the boot.
     cs.wait_for("StatusNotification", count=3)
+
+
+def remote_start_on_connector_1(cs, sim):
+    """RemoteStartTransaction for REMOTE1, then the EV plugged in: the StartTransaction."""
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    return cs.wait_for("StartTransaction")[0]

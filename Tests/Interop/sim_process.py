@@ -184,3 +184,19 @@ class EventStream:
 
     def close(self):
         self.sock.close()
+
+
+def connector(sim, cid=1):
+    """Connector `cid` of the simulator's /api/state."""
+    return next(c for c in sim.state()["connectors"] if c["id"] == cid)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    """The first truthy value of `predicate`, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

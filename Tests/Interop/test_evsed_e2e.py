@@ -6,16 +6,9 @@ import time
 import pytest
 
 from evsed_process import EvsedProcess, sim_board_for
-from sim_process import EventStream, SimProcess
+from sim_process import EventStream, connector, wait_for
 
 CARD = "04A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 34
-
-
-@pytest.fixture()
-def sim(bin_dir, repo_root):
-    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
-    yield s
-    s.stop()
 
 
 @pytest.fixture()
@@ -38,17 +31,7 @@ def setup(sim, bin_dir, repo_root, tmp_path):
 
 
 def c1(sim):
-    return next(c for c in sim.state()["connectors"] if c["id"] == 1)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    return connector(sim, 1)
 
 
 def sessions(data):

@@ -5,7 +5,7 @@ import sqlite3
 
 from ocpp.v16 import call
 
-from ocpp16_support import IDENTITY, boot_accepted, csms, data_dir, sim, station, wait_for  # noqa: F401 (fixtures)
+from ocpp16_support import IDENTITY, boot_accepted, csms, data_dir, station, wait_for  # noqa: F401 (fixtures)
 
 # A new valid value for every read-write key, what ChangeConfiguration answers, and a value
 # that must be refused. A key the charge point adds without a row here fails the test.

@@ -6,7 +6,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from ocpp16_support import (CARD, IDENTITY, boot_accepted, c1, csms, data_dir, journal_session,  # noqa: F401 (fixtures)
-                            meter_read_by_evsed, present_card, sim, station, wait_for)
+                            meter_read_by_evsed, present_card, remote_start_on_connector_1, station, wait_for)
 
 
 def test_cold_boot_accepted_and_get_configuration_latency(sim, station, csms):
@@ -181,14 +181,14 @@ def test_soft_reset_ends_the_session_then_restarts_and_boots_again(sim, station,
     cs = csms()
     evsed = station(cs.url)
     boot_accepted(cs, evsed)
-    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
-    assert sim.post("/api/connectors/1/plug")[0] == 200
-    start = cs.wait_for("StartTransaction")[0]
+    start = remote_start_on_connector_1(cs, sim)
     pid = evsed.proc.pid
     assert cs.call(IDENTITY, call.Reset(type="Soft")).status == "Accepted"
     stop = cs.wait_for("StopTransaction")[0]
     assert stop["transactionId"] == start["assignedTransactionId"] and stop["reason"] == "SoftReset"
     cs.wait_for("BootNotification", count=2, timeout=20)
+    assert cs.received("StopTransaction")[0][0] < cs.received("BootNotification")[1][0], \
+        "a soft reset delivers the stop before it restarts"
     assert evsed.proc.pid == pid and evsed.proc.poll() is None, "restarted in place"
     time.sleep(1)
     assert len(cs.received("StopTransaction")) == 1, "no second StopTransaction after the restart"

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from file_servers import FTPFileServer, HTTPFileServer
-from ocpp16_support import IDENTITY, boot_accepted, csms, sim, station, wait_for  # noqa: F401 (fixtures)
+from ocpp16_support import IDENTITY, boot_accepted, csms, station, wait_for  # noqa: F401 (fixtures)
 from openssl_pki import PKI
 
 IMAGE = b"SwiftEVSE firmware 2.0.0-test\n" + bytes(range(256)) * 400

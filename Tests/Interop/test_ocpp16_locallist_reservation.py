@@ -3,8 +3,8 @@ a CSMS on the `ocpp` package (fixtures as in test_ocpp16_core)."""
 import time
 from datetime import datetime, timedelta, timezone
 
-from test_ocpp16_core import (IDENTITY, boot_accepted, c1, csms, present_card, sim,  # noqa: F401 (fixtures)
-                              station, wait_for)
+from ocpp16_support import (IDENTITY, boot_accepted, c1, csms, present_card,  # noqa: F401 (fixtures)
+                            station, wait_for)
 
 LIST_CARD = "0A0B0C0D"  # card uids are hex for the simulated reader
 RESERVED_CARD = "5EEDF00D"

@@ -14,18 +14,13 @@ from ocpp.v16.enums import Action
 
 from csms16 import CentralSystem, CentralSystemChargePoint
 from openssl_pki import PKI
-from evsed_process import EvsedProcess, sim_board_for
-from sim_process import SimProcess
+from ocpp16_support import IDENTITY, station  # noqa: F401 (fixture)
 
-IDENTITY = "CP1"
 KEY_HEX = "00112233445566778899aabbccddeeff00112233"
 
 
 class SecureChargePoint(CentralSystemChargePoint):
-    @on(Action.security_event_notification)
-    def on_security_event(self, type, timestamp, **kw):
-        self._record("SecurityEventNotification", {"type": type, "timestamp": timestamp, **kw})
-        return call_result.SecurityEventNotification()
+    """Also signs: answers SignCertificate (the test signs the CSR itself and sends it back)."""
 
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr, **kw):
@@ -91,13 +86,6 @@ def basic(identity, key_hex):
 
 
 @pytest.fixture()
-def sim(bin_dir, repo_root):
-    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture()
 def servers():
     made = []
     yield made
@@ -106,23 +94,6 @@ def servers():
             c.stop()
         except Exception:
             pass
-
-
-@pytest.fixture()
-def station(sim, bin_dir, repo_root, tmp_path):
-    board = sim_board_for(repo_root, sim, tmp_path)
-    data = tmp_path / "data"
-    started = []
-
-    def start(csms_url, *extra):
-        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
-                         "--csms", csms_url, "--identity", IDENTITY, *extra)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
 
 
 def key_file(tmp_path):

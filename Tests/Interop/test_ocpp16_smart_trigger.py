@@ -2,88 +2,9 @@
 duty the simulated EV sees; GetCompositeSchedule reports it; every TriggerMessage arrives."""
 import time
 
-import pytest
-from ocpp.routing import on
-from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action
+from ocpp.v16 import call
 
-import csms16
-from csms16 import CentralSystem
-from evsed_process import EvsedProcess, sim_board_for
-from sim_process import SimProcess
-
-IDENTITY = "CP1"
-
-
-class TriggerAwareChargePoint(csms16.CentralSystemChargePoint):
-    """Also records the firmware and diagnostics notifications the core CSMS does not route."""
-
-    @on(Action.diagnostics_status_notification)
-    def on_diagnostics_status(self, status, **kw):
-        self._record("DiagnosticsStatusNotification", {"status": status})
-        return call_result.DiagnosticsStatusNotification()
-
-    @on(Action.firmware_status_notification)
-    def on_firmware_status(self, status, **kw):
-        self._record("FirmwareStatusNotification", {"status": status})
-        return call_result.FirmwareStatusNotification()
-
-
-@pytest.fixture()
-def sim(bin_dir, repo_root):
-    s = SimProcess(bin_dir, "--board", str(repo_root / "Board" / "sim-2x22kw.yaml"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture()
-def station(sim, bin_dir, repo_root, tmp_path):
-    board = sim_board_for(repo_root, sim, tmp_path)
-    data = tmp_path / "data"
-    started = []
-
-    def start(csms_url):
-        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
-                         "--csms", csms_url, "--identity", IDENTITY)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
-
-
-@pytest.fixture()
-def csms(monkeypatch):
-    monkeypatch.setattr(csms16, "CentralSystemChargePoint", TriggerAwareChargePoint)
-    servers = []
-
-    def make(**kw):
-        c = CentralSystem(**kw)
-        servers.append(c)
-        return c
-
-    yield make
-    for c in servers:
-        try:
-            c.stop()
-        except Exception:
-            pass
-
-
-def connector(sim, cid=1):
-    return next(c for c in sim.state()["connectors"] if c["id"] == cid)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from ocpp16_support import IDENTITY, boot_accepted, connector, csms, station, wait_for  # noqa: F401 (fixtures)
 
 
 def offered(sim, cid=1):
@@ -95,11 +16,6 @@ def wait_offered(sim, amps, timeout=20.0):
              what=f"{amps} A offered (now {offered(sim)} A, duty {connector(sim)['pilot']['duty_percent']} %)")
     # IEC 61851-1: 6-51 A → duty % = A / 0.6.
     assert abs(connector(sim)["pilot"]["duty_percent"] - amps / 0.6) < 1.0
-
-
-def boot_accepted(cs):
-    cs.wait_for("BootNotification")
-    cs.wait_for("StatusNotification", count=3)
 
 
 def profile(pid, purpose, amps, stack_level=0, kind="Relative", transaction_id=None, start=None):

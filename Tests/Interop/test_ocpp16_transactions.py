@@ -1,13 +1,14 @@
 """OCPP 1.6J transactions end to end: the EV side unplugged with StopTransactionOnEVSideDisconnect
-both ways, hard reset (sessions end at once, their stops after the restart), UnlockConnector
+both ways, hard reset (sessions end at once, their stops after the restart; soft reset is in
+test_ocpp16_core), UnlockConnector
 answered from the lock's feedback, clock-aligned MeterValues and StopTransaction.transactionData.
 evse-sim + evsed as processes, a CSMS on the `ocpp` package."""
 from datetime import datetime
 
 from ocpp.v16 import call
 
-from ocpp16_support import (CARD, IDENTITY, boot_accepted, c1, csms, present_card, sim, station,  # noqa: F401 (fixtures)
-                            wait_for)
+from ocpp16_support import (CARD, IDENTITY, boot_accepted, c1, csms, present_card,  # noqa: F401 (fixtures)
+                            remote_start_on_connector_1, station, wait_for)
 
 
 def start_card_session(sim, evsed, cs):
@@ -76,9 +77,7 @@ def test_hard_reset_ends_the_session_at_once_and_its_stop_follows_the_new_boot(s
     cs = csms()
     evsed = station(cs.url)
     boot_accepted(cs, evsed)
-    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
-    assert sim.post("/api/connectors/1/plug")[0] == 200
-    start = cs.wait_for("StartTransaction")[0]
+    start = remote_start_on_connector_1(cs, sim)
     pid = evsed.proc.pid
     assert cs.call(IDENTITY, call.Reset(type="Hard")).status == "Accepted"
     boots = cs.wait_for("BootNotification", count=2, timeout=20)
@@ -92,20 +91,6 @@ def test_hard_reset_ends_the_session_at_once_and_its_stop_follows_the_new_boot(s
     reset = cs.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "ResetOrReboot")[0]
     assert reset["tech_info"] == "Hard reset by the Central System"
     assert len(boots) == 2
-
-
-def test_soft_reset_delivers_the_stop_before_the_restart(sim, station, csms):
-    cs = csms()
-    evsed = station(cs.url)
-    boot_accepted(cs, evsed)
-    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
-    assert sim.post("/api/connectors/1/plug")[0] == 200
-    cs.wait_for("StartTransaction")
-    assert cs.call(IDENTITY, call.Reset(type="Soft")).status == "Accepted"
-    cs.wait_for("BootNotification", count=2, timeout=25)
-    stop_at = cs.received("StopTransaction")[0][0]
-    assert stop_at < cs.received("BootNotification")[1][0]
-    assert cs.received("StopTransaction")[0][2]["reason"] == "SoftReset"
 
 
 def test_unlock_connector_is_answered_from_the_lock_feedback(sim, station, csms):

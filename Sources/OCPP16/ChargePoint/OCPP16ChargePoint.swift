@@ -73,6 +73,9 @@ public actor OCPP16ChargePoint {
     private let statusKick: AsyncStream<Void>.Continuation
     private var tasks: [Task<Void, Never>] = []
     private var bootTask: Task<Void, Never>?
+    /// A BootNotification is waiting for its answer; CSMS calls that arrive meanwhile wait too.
+    private var bootOutstanding = false
+    private var bootWaiters: [CheckedContinuation<Void, Never>] = []
     private var heartbeatTask: Task<Void, Never>?
     /// StatusNotifications owed to the CSMS, oldest first.
     var statusQueue: [StatusNotificationRequest] = []
@@ -263,7 +266,7 @@ public actor OCPP16ChargePoint {
         while !Task.isCancelled, isConnected, registration != .accepted {
             let request = BootNotificationOperation.request(identity)
             do {
-                let answer = try await send(request)
+                let answer = try await sendBoot(request)
                 csmsTime = answer.currentTime
                 let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
                 switch answer.status {
@@ -287,6 +290,19 @@ public actor OCPP16ChargePoint {
                 await sleep(bootRetry)
             }
         }
+    }
+
+    /// Sends a BootNotification; CSMS calls that arrive before its answer is read wait for it.
+    /// They run once this task gives up the actor, so they see the registration it set.
+    private func sendBoot(_ request: BootNotificationRequest) async throws(OCPPRPCError) -> BootNotificationResponse {
+        bootOutstanding = true
+        defer {
+            bootOutstanding = false
+            let waiting = bootWaiters
+            bootWaiters.removeAll()
+            for w in waiting { w.resume() }
+        }
+        return try await send(request)
     }
 
     private func registered() {
@@ -492,6 +508,11 @@ public actor OCPP16ChargePoint {
     public func handle(action: String, payload: JSONValue) async -> Result<JSONValue, OCPPCallError> {
         guard let known = OCPP16Action(rawValue: action) else {
             return .failure(OCPPCallError(.notImplemented, "unknown action \(action)"))
+        }
+        if registration == .notRegistered, bootOutstanding {
+            // The CSMS answers our BootNotification before it calls us; on the socket the answer
+            // is ahead of this CALL, but the boot task may not have read it yet.
+            await withCheckedContinuation { bootWaiters.append($0) }
         }
         guard registration == .accepted || registration == .pending else {
             return .failure(OCPPCallError(.securityError, "not registered with the Central System"))
