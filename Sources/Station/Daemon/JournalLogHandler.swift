@@ -61,13 +61,14 @@ public struct JournalLogHandler: LogHandler {
 /// The daemon's most recent log lines with their wall-clock time, in memory, for the
 /// diagnostics archive a CSMS asks for (GetDiagnostics, GetLog): journald keeps the full
 /// history, this is what the station can send without it. At most `maxLines` lines and
-/// `maxBytes` bytes; the oldest go first.
+/// `maxBytes` bytes; the oldest go first. The defaults are a few hours of an idle station at
+/// the info level, and keep the ring inside the daemon's 20 MB memory budget when full.
 public final class RecentLogLines: Sendable {
     public let maxLines: Int
     public let maxBytes: Int
     private let state = Mutex<(lines: [(unixMs: UInt64, line: String)], bytes: Int)>(([], 0))
 
-    public init(maxLines: Int = 5_000, maxBytes: Int = 1 << 20) {
+    public init(maxLines: Int = 2_000, maxBytes: Int = 256 << 10) {
         self.maxLines = max(1, maxLines)
         self.maxBytes = max(1_024, maxBytes)
     }
