@@ -3,6 +3,7 @@ import Glibc
 #endif
 import HAL
 import OCPP16
+import OCPPTransport
 import Station
 
 /// The version this build of evsed reports in BootNotification (unless the station file's
@@ -20,11 +21,8 @@ enum FirmwareVersion {
     }
 
     private static func readFirstLine(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let n = fread(&buffer, 1, buffer.count, file)
-        let line = buffer[0..<n].prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
+        guard let text = SmallFile.text(path) else { return nil }
+        let line = text.utf8.prefix(256).prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
         return String(decoding: line, as: UTF8.self).filter { !$0.isWhitespace || $0 == " " }
     }
 }

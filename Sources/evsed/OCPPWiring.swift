@@ -154,21 +154,15 @@ final class OCPPWiring {
     static func securitySetup(_ backend: BackendSettings, dataDirectory: String) throws -> OCPP16SecuritySetup {
         var key: String?
         if let file = backend.authorizationKeyFile {
-            guard let text = readSmallFile(file) else { throw DaemonFailure("cannot read \(file)") }
+            guard let text = SmallFile.text(file, limit: 4_096) else {
+                throw DaemonFailure("cannot read \(file) (or it is larger than 4 KiB: not an AuthorizationKey file)")
+            }
             key = String(text.filter { !$0.isWhitespace })
         }
         return try OCPP16SecuritySetup(profileNumber: backend.securityProfile, authorizationKeyHex: key,
                                        centralSystemRootFiles: backend.csmsRootCertificates,
                                        clientCertificateFile: backend.clientCertificate, clientKeyFile: backend.clientKey,
                                        dataDirectory: dataDirectory)
-    }
-
-    private static func readSmallFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = fread(&buffer, 1, buffer.count, file)
-        return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 
     /// Keys the CSMS changed (answered RebootRequired) that the station file also sets: the

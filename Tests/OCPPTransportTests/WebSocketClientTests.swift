@@ -216,7 +216,7 @@ struct WebSocketClientTests {
         try await eventually("echoed CALL answered") { csms.receivedTexts.count >= 2 }
         call.cancel()
         await connection.stop()
-        let text = String(decoding: readWholeFile(path) ?? [], as: UTF8.self)
+        let text = String(decoding: SmallFile.bytes(path) ?? [], as: UTF8.self)
         #expect(text.contains(" >> [2,"))
         #expect(text.contains(" << [2,"))
         #expect(text.contains(" >> [4,"))

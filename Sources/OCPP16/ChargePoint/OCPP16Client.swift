@@ -49,7 +49,7 @@ public struct OCPP16SecuritySetup: Sendable {
         let certificates = try InstalledCertificateStore(directory: dataDirectory + "/certificates")
         let keys = try StationKeyStore(directory: dataDirectory + "/pki")
         for file in centralSystemRootFiles {
-            guard let bytes = readWholeTextFile(file) else { throw OCPPTransportError.invalidCertificate("cannot read \(file)") }
+            guard let bytes = SmallFile.text(file) else { throw OCPPTransportError.invalidCertificate("cannot read \(file)") }
             for pem in Self.splitPEM(bytes) {
                 try certificates.install(pem: pem, as: .centralSystemRootCertificate, at: Int64(unixMs / 1000))
             }
@@ -273,19 +273,4 @@ extension OCPP16ChargePoint {
 /// The RPC handler is made before the charge point it calls.
 private final class ChargePointBox: Sendable {
     let value = Mutex<OCPP16ChargePoint?>(nil)
-}
-
-/// A whole small text file (certificates), or nil when it cannot be read.
-func readWholeTextFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n > 0 { bytes += buffer[0..<n] }
-        if n < buffer.count { break }
-        if bytes.count > 1 << 20 { return nil }
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

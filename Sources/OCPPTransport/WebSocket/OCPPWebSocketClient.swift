@@ -127,7 +127,7 @@ public struct OCPPWebSocketClient: OCPPConnector {
         switch source {
         case .bytes(let bytes): return bytes
         case .file(let path):
-            guard let bytes = readWholeFile(path) else {
+            guard let bytes = SmallFile.bytes(path) else {
                 throw OCPPTransportError.invalidCertificate("cannot read \(path)")
             }
             return bytes
