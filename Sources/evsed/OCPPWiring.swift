@@ -34,6 +34,14 @@ final class StationPortBridge: OCPP16StationPort {
         }
     }
 
+    func stopSession(connectorId: Int, sessionId: String, reason: StopReason) async -> Bool {
+        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            jobs.withLock { $0.append { evse, now in
+                done.resume(returning: evse.stopSession(connector: connectorId, sessionId: sessionId, reason: reason, at: now))
+            } }
+        }
+    }
+
     func cancelReservation(id: Int) async -> Bool {
         await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
             jobs.withLock { $0.append { evse, now in done.resume(returning: evse.cancelReservation(id: id, at: now)) } }
@@ -181,9 +189,15 @@ final class OCPPWiring {
         if stored("ConnectionTimeOut"), let s = keys.int("ConnectionTimeOut") { config.sessions.connectionTimeout = .seconds(Int64(s)) }
     }
 
-    /// Before `Station.start`: the observer sees the recovery's commands too.
+    /// Before `Station.start`: the observer sees the recovery's commands too, and every session
+    /// start and end queues its message in the journal transaction that records it.
     func attach(to evse: Station) {
         let chargePoint = client.chargePoint
+        let transactions = chargePoint.transactions
+        // A journal of an earlier version may hold an open session whose StartTransaction was
+        // never queued: queue it now, before the recovery queues anything after it.
+        transactions.reconcileWithJournal()
+        evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
         let wall = evse.wallClock
         evse.commandObserver = { [unowned self] id, command in
             switch command {

@@ -155,7 +155,7 @@ struct OperationTests {
     @Test func hardResetEndsSessionsAndRestartsWithoutSendingTheirStops() async throws {
         let h = try await accepted()
         var session = try h.beginSession("s1")
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         #expect(await settle { h.csms.payloads("StartTransaction").count == 1 })
         h.station.update(1) { $0.session = session }
         let answer = try await h.chargePoint.handle(action: "Reset", payload: ["type": "Hard"]).get()
@@ -165,7 +165,7 @@ struct OperationTests {
         session.stopReason = .hardReset
         session.meterStopWh = 1_010
         h.station.update(1) { $0.session = nil }
-        h.chargePoint.stationEvent(.sessionEnded(session))
+        try h.sessionEnded(session)
         h.chargePoint.kickOutbox()
         h.sleeper.release(.milliseconds(Int64(200)))
         #expect(await settle { h.station.commands.last == .restart(hard: true) })
@@ -201,11 +201,11 @@ struct TransactionOutboxTests {
         let h = try Harness()
         await h.chargePoint.start()
         var session = try h.beginSession("s1", meterStartWh: 1_234.4)
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         session.stopReason = .evDisconnected
         session.meterStopWh = 5_678.6
         session.stoppedAtUnixMs = session.startedAtUnixMs + 60_000
-        h.chargePoint.stationEvent(.sessionEnded(session))
+        try h.sessionEnded(session)
         // On disk before anything is sent, and nothing is sent while offline.
         #expect(try h.storage.journal.pendingCount() == 2)
         #expect(h.csms.calls.isEmpty)
@@ -240,7 +240,7 @@ struct TransactionOutboxTests {
         _ = try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "TransactionMessageRetryInterval", "value": "10"])
         _ = try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "TransactionMessageAttempts", "value": "2"])
         let session = try h.beginSession("s1")
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         #expect(await settle { h.csms.payloads("StartTransaction").count == 1 })
         let values = MeterValuesRequest(connectorId: 1, meterValue: [.init(timestamp: FakeCSMS.time, sampledValue: [.init(value: "1")])])
         #expect(h.chargePoint.transactions.enqueueMeterValues(values, session: "s1", atUnixMs: 0))
@@ -256,18 +256,37 @@ struct TransactionOutboxTests {
     @Test func noMeterValuesAfterTheStopAndNoStartTwiceOnReconcile() async throws {
         let h = try Harness()
         var session = try h.beginSession("s1")
-        h.chargePoint.transactions.enqueueStart(session)
-        h.chargePoint.transactions.reconcile(openSessions: [session])
+        try h.chargePoint.transactions.record(.started(session))
+        h.chargePoint.transactions.reconcileWithJournal()
         #expect(try h.storage.journal.pendingCount() == 1, "a queued start is not queued again")
         session.stopReason = .local
         session.meterStopWh = 1_100
-        h.chargePoint.transactions.enqueueStop(session)
+        try h.sessionEnded(session)
         let late = MeterValuesRequest(connectorId: 1, meterValue: [.init(timestamp: FakeCSMS.time, sampledValue: [.init(value: "1")])])
         #expect(!h.chargePoint.transactions.enqueueMeterValues(late, session: "s1", atUnixMs: 0))
         #expect(try h.storage.journal.pendingCount() == 2)
-        let orphan = try h.beginSession("s2")
-        h.chargePoint.transactions.reconcile(openSessions: [orphan])
+        // A journal of an earlier version: the session is open, its start never queued.
+        _ = try h.beginSession("s2")
+        h.chargePoint.transactions.reconcileWithJournal()
         #expect(try h.storage.journal.pending(limit: 10).map(\.kind) == ["StartTransaction", "StopTransaction", "StartTransaction"])
+        #expect(try h.storage.journal.pending(limit: 10).map(\.sessionId) == ["s1", "s1", "s2"])
+    }
+
+    @Test func aSessionChangeThatCannotQueueItsMessageIsRolledBack() throws {
+        let h = try Harness()
+        let session = Session(id: "s9", connectorId: 1, idToken: IdToken("CARD9"), startReason: .local,
+                              meterStartWh: 5, startedAtUnixMs: 1_767_225_600_000)
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try h.storage.journal.atomically { w in
+                _ = try w.beginSession(SessionStart(id: "s9", connectorId: 1, idToken: "CARD9", state: "Charging",
+                                                    startedAtMs: 1_767_225_600_000, meterStartWh: 5))
+                try h.chargePoint.transactions.messagesOwed(for: .started(session), in: w)
+                throw Refused()
+            }
+        }
+        #expect(try h.storage.journal.session("s9") == nil, "neither the session…")
+        #expect(try h.storage.journal.pendingCount() == 0, "…nor its StartTransaction")
     }
 
     @Test func connectionLostMidCallIsRetriedWithoutCountingAndDeliveredOnce() async throws {
@@ -276,7 +295,7 @@ struct TransactionOutboxTests {
         await h.chargePoint.start()
         h.chargePoint.connectionUp()
         #expect(await settle { await h.chargePoint.registration == .accepted })
-        h.chargePoint.stationEvent(.sessionStarted(try h.beginSession("s1")))
+        try h.sessionStarted(try h.beginSession("s1"))
         #expect(await settle { h.csms.payloads("StartTransaction").count >= 1 })
         h.chargePoint.connectionDown()
         h.chargePoint.connectionUp()
@@ -315,7 +334,7 @@ struct StationMessageTests {
         h.chargePoint.connectionUp()
         #expect(await settle { await h.chargePoint.registration == .accepted })
         let session = try h.beginSession("s1")
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         h.station.update(1) { $0.session = session; $0.energyWh = 1_500.26; $0.powerW = 7_000 }
         await h.chargePoint.sampleMeterValuesForTesting()
         #expect(await settle { h.csms.payloads("MeterValues").count == 1 })

@@ -144,6 +144,27 @@ struct Harness {
                                                           startedAtMs: 1_767_225_600_000, meterStartWh: meterStartWh))
         return session
     }
+
+    /// What the station does for a session start: the journal change and its StartTransaction
+    /// in one transaction, then the event.
+    func sessionStarted(_ session: Session) throws {
+        try chargePoint.transactions.record(.started(session))
+        chargePoint.stationEvent(.sessionStarted(session))
+    }
+
+    /// What the station does for a session end: the journal's end (for a session it holds) and
+    /// the StopTransaction in one transaction, then the event.
+    func sessionEnded(_ session: Session) throws {
+        try storage.journal.atomically { w in
+            if let record = try w.session(session.id), record.isOpen {
+                try w.endSession(session.id, stopReason: session.stopReason?.rawValue ?? "Local",
+                                 meterStopWh: session.meterStopWh ?? session.lastKnownEnergyWh,
+                                 atMs: Int64(session.stoppedAtUnixMs ?? session.startedAtUnixMs))
+            }
+            try chargePoint.transactions.messagesOwed(for: .ended(session), in: w)
+        }
+        chargePoint.stationEvent(.sessionEnded(session))
+    }
 }
 
 /// A settable wall clock: 2026-01-01T00:00:00Z until a test moves it.

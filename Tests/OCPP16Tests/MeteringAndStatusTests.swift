@@ -31,7 +31,7 @@ struct MeteringTests {
         #expect(try await configure(h, "MeterValueSampleInterval", "0") == "Accepted")
         #expect(try await configure(h, "ClockAlignedDataInterval", "900") == "Accepted")
         let session = try h.beginSession("s1")
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         #expect(await settle { h.csms.payloads("StartTransaction").count == 1 })
         h.station.update(1) { $0.session = session; $0.energyWh = 2_000 }
         h.station.update(2) { $0.energyWh = 42 }
@@ -96,7 +96,7 @@ struct MeteringTests {
         #expect(try await configure(before, "MeterValueSampleInterval", "2") == "Accepted")
         #expect(try await configure(before, "ClockAlignedDataInterval", "3600") == "Accepted")
         var session = try before.beginSession("s1", meterStartWh: 1_000)
-        before.chargePoint.stationEvent(.sessionStarted(session))
+        try before.sessionStarted(session)
         #expect(await settle { (try? storage.journal.session("s1")?.transactionId) == "101" })
         before.station.update(1) { $0.session = session; $0.energyWh = 1_100; $0.currentsA = [10, 11, 12] }
         before.clock.set(newYear(0, 59, 58))
@@ -114,7 +114,7 @@ struct MeteringTests {
         session.stopReason = .local
         session.meterStopWh = 1_200
         session.stoppedAtUnixMs = newYear(1, 30, 0)
-        after.chargePoint.stationEvent(.sessionEnded(session))
+        try after.sessionEnded(session)
         #expect(await settle { after.csms.payloads("StopTransaction").count == 1 })
         let stop = try StopTransactionRequest(json: after.csms.payloads("StopTransaction")[0])
         #expect(stop.transactionId == 101)
@@ -132,12 +132,12 @@ struct MeteringTests {
         let h = try Harness()
         try await accepted(h)
         var session = try h.beginSession("s1")
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         h.station.update(1) { $0.session = session; $0.energyWh = 1_050 }
         await h.chargePoint.sampleMeterValuesForTesting()
         session.stopReason = .local
         session.meterStopWh = 1_060
-        h.chargePoint.stationEvent(.sessionEnded(session))
+        try h.sessionEnded(session)
         #expect(await settle { h.csms.payloads("StopTransaction").count == 1 })
         #expect(h.csms.payloads("StopTransaction")[0]["transactionData"] == nil)
         #expect(try h.storage.journal.transactionData(ofSession: "s1").isEmpty)

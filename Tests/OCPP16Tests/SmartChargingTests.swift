@@ -55,8 +55,8 @@ struct SmartChargingTests {
         #expect(stationLimit(h, connector: 1, session: true) == 16)
         #expect(stationLimit(h, connector: 1, session: false) == 10)
         // The transaction ends: its TxProfile goes.
-        h.chargePoint.stationEvent(.sessionEnded(Session(id: "s1", connectorId: 1, idToken: IdToken("A"), startReason: .local,
-                                                         meterStartWh: 0, startedAtUnixMs: 1_767_225_600_000)))
+        try h.sessionEnded(Session(id: "s1", connectorId: 1, idToken: IdToken("A"), startReason: .local,
+                                                         meterStartWh: 0, startedAtUnixMs: 1_767_225_600_000))
         #expect(h.chargePoint.smartCharging.calculator.profiles.map(\.profile.id) == [1])
     }
 

@@ -59,7 +59,7 @@ struct TriggerMessageTests {
         let h = try await accepted()
         let session = try h.beginSession("s1", connector: 1)
         h.station.update(1) { $0.session = session; $0.energyWh = 1_234 }
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         #expect(await settle { h.chargePoint.transactions.transactionId(ofSession: "s1") != nil })
         #expect(try await trigger(h, "MeterValues", connector: 1) == "Accepted")
         #expect(await settle { h.csms.payloads("MeterValues").count == 1 })

@@ -42,6 +42,12 @@ import Testing
                 VALUES ('s-data', 2, 'Charging', 3000, 10, 3000)
                 """)
             try db.execute("INSERT INTO transaction_data (session_id, taken_at_ms, payload) VALUES ('s-data', 3100, '{\"v\":1}')")
+        case 6:
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms,
+                                      stop_requested_reason, stop_requested_id_token)
+                VALUES ('s-stopping', 1, 'Finishing', 4000, 20, 4000, 'Remote', NULL)
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -59,9 +65,10 @@ import Testing
             #expect(try storage.authorizationCache.lookup("CACHED1", now: 200)
                 == AuthorizationRecord(idToken: "CACHED1", status: .accepted, expiresAt: 2_000_000_000, parentIdToken: "GROUP"))
         case 3:
-            let open = try storage.journal.openSessions()
-            #expect(open.map(\.id) == ["s-open"])
+            let open = try storage.journal.openSessions().filter { $0.id == "s-open" }
+            #expect(open.count == 1)
             #expect(open.first?.meterStartWh == 12345.5)
+            #expect(open.first?.stopRequestedReason == nil, "sessions of earlier versions carry no stop request")
             #expect(try storage.journal.meterSamples(ofSession: "s-open") == [SessionMeterSample(takenAtMs: 2000, energyWh: 12400)])
             #expect(try storage.journal.pending(limit: 10).map(\.payload) == [#"{"a":1}"#])
         case 4:
@@ -69,6 +76,10 @@ import Testing
         case 5:
             #expect(try storage.securityLog.owed(limit: 10).map(\.kind).contains("ResetOrReboot"))
             #expect(try storage.journal.transactionData(ofSession: "s-data") == [#"{"v":1}"#])
+        case 6:
+            let stopping = try storage.journal.session("s-stopping")
+            #expect(stopping?.isOpen == true)
+            #expect(stopping?.stopRequestedReason == "Remote")
         default:
             Issue.record("no check for schema version \(version)")
         }

@@ -42,6 +42,11 @@ public struct ConnectorConfig: Hashable, Sendable {
     public var sampleInterval: EVSEDuration
     /// Bound on `Session.sampledValues`; the oldest (after the first) are dropped.
     public var maxSampledValues: Int
+    /// A stopping session waits up to this long, after its contactor opened, for a meter
+    /// reading taken after the opening (`.readMeterNow`): its meter stop is then the energy
+    /// really delivered, not the last periodic poll. A meter that does not answer in time ends
+    /// it with the last reading. Zero: end at once with the last reading.
+    public var finalMeterReadingTimeout: EVSEDuration
     /// Seeds session ids; the station passes something unique per boot.
     public var sessionIdSeed: UInt64
 
@@ -63,6 +68,7 @@ public struct ConnectorConfig: Hashable, Sendable {
                 overCurrentGrace: EVSEDuration = .milliseconds(10_000),
                 sampleInterval: EVSEDuration = .milliseconds(60_000),
                 maxSampledValues: Int = 500,
+                finalMeterReadingTimeout: EVSEDuration = .zero,
                 sessionIdSeed: UInt64 = 0) {
         self.maximumCurrent = maximumCurrent
         self.minimumCurrent = minimumCurrent
@@ -82,6 +88,7 @@ public struct ConnectorConfig: Hashable, Sendable {
         self.overCurrentGrace = overCurrentGrace
         self.sampleInterval = sampleInterval
         self.maxSampledValues = maxSampledValues
+        self.finalMeterReadingTimeout = finalMeterReadingTimeout
         self.sessionIdSeed = sessionIdSeed
     }
 

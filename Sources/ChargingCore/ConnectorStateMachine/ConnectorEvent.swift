@@ -135,4 +135,7 @@ public enum ConnectorCommand: Hashable, Sendable {
     case reservationAnswered(id: Int, ReservationAnswer)
     case reservationEnded(id: Int, ReservationEndReason)
     case availabilityAnswered(AvailabilityAnswer)
+    /// Read the meter now and feed the reading back as `.meterSample` (with `readAt`): the
+    /// final reading of a stopping session, whose contactor is open.
+    case readMeterNow
 }

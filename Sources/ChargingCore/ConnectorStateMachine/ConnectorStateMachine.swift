@@ -32,10 +32,7 @@ public struct ConnectorStateMachine: Sendable {
         var at: MonotonicInstant
         var reason: SessionStartReason
     }
-    struct StopRequest: Hashable, Sendable {
-        var reason: StopReason
-        var idToken: IdToken?
-    }
+    typealias StopRequest = RequestedStop
 
     /// The last pilot state reported (nil until the first report).
     public private(set) var pilot: CPState?
@@ -62,6 +59,12 @@ public struct ConnectorStateMachine: Sendable {
     private var pendingAuthorization: IdToken?
     private var grant: Grant?
     private var stopRequest: StopRequest?
+    /// The stop request is in the journal (`.persist(.stopRequested)` emitted for it).
+    private var stopRequestPersisted = false
+    /// When the final meter reading of a stopping session was asked for (`.readMeterNow`),
+    /// and whether a reading taken since has arrived.
+    private var finalReadingAskedAt: MonotonicInstant?
+    private var finalReadingTaken = false
     private var finishing = false
     /// After a session ended by unplugging the EV side with `unlockOnEVSideDisconnect` off,
     /// the lock holds until the session's token is presented again or an unlock is asked for.
@@ -108,6 +111,7 @@ public struct ConnectorStateMachine: Sendable {
         if let r = reservation { deadlines.append(r.expiresAt) }
         if contactorClosed, let since = overCurrentSince { deadlines.append(since + config.overCurrentGrace) }
         if contactorClosed, let at = pwmWithdrawnAt { deadlines.append(at + config.pwmWithdrawnOpenTimeout) }
+        if let asked = finalReadingAskedAt, !finalReadingTaken { deadlines.append(asked + config.finalMeterReadingTimeout) }
         return deadlines.min()
     }
 
@@ -133,6 +137,11 @@ public struct ConnectorStateMachine: Sendable {
         guard session == nil, !recovered.isEnded, recovered.connectorId == connectorId else { return [] }
         session = recovered
         lastSampleAt = now
+        if let stop = recovered.requestedStop {
+            // Accepted before the restart: carried out, not resumed.
+            stopRequest = stop
+            stopRequestPersisted = true
+        }
         var out: [ConnectorCommand] = []
         reconcile(at: now, into: &out)
         return out
@@ -222,13 +231,15 @@ public struct ConnectorStateMachine: Sendable {
 
         case let .authorizationRequested(token):
             if let s = session {
-                if token == s.idToken {
+                // The same identifier, whatever kind it arrived as: a card stops the session a
+                // remote start opened for its idTag.
+                if token.identifies(s.idToken) {
                     if stopRequest == nil { stopRequest = StopRequest(reason: .local, idToken: token) }
                 } else {
                     pendingAuthorization = token
                     out.append(.authorize(token))
                 }
-            } else if let held = holdLockFor, held == token {
+            } else if let held = holdLockFor, held.identifies(token) {
                 holdLockFor = nil
             } else if !operative || hasBlockingFault || config.freeVend {
                 break
@@ -242,7 +253,7 @@ public struct ConnectorStateMachine: Sendable {
             pendingAuthorization = nil
             let accepted = info.status == .accepted
             if let s = session {
-                if accepted, let parent = info.parentIdToken, parent == s.parentIdToken {
+                if accepted, let parent = info.parentIdToken, let sessionParent = s.parentIdToken, parent.identifies(sessionParent) {
                     if stopRequest == nil { stopRequest = StopRequest(reason: .local, idToken: token) }
                 } else {
                     out.append(.authorizationDenied(token, accepted ? .concurrentTx : info.status))
@@ -287,6 +298,7 @@ public struct ConnectorStateMachine: Sendable {
         case let .meterSample(sample):
             guard sample.energyWh.isFinite, sample.currentsA.allSatisfy(\.isFinite) else { break }
             lastMeter = sample
+            if let asked = finalReadingAskedAt, (sample.readAt ?? now) >= asked { finalReadingTaken = true }
             if contactorClosed, let reference = overCurrentReferenceAmps,
                sample.maximumCurrentA > reference + max(config.overCurrentMarginAmps, reference * config.overCurrentMarginRatio) {
                 if overCurrentSince == nil { overCurrentSince = now }
@@ -419,7 +431,11 @@ public struct ConnectorStateMachine: Sendable {
             overCurrentSince = nil
             raise(.overCurrent)
         }
-        if session == nil { stopRequest = nil }
+        if session == nil {
+            stopRequest = nil
+            stopRequestPersisted = false
+            finalReadingAskedAt = nil
+        }
 
         // 1. Open the contactor first: safety before bookkeeping.
         if !contactorStateReported {
@@ -444,21 +460,32 @@ public struct ConnectorStateMachine: Sendable {
             }
         }
 
-        // 2. End the session once no energy flows.
-        if var s = session, let stop = stopRequest, !contactorClosed {
+        // 2. End the session once no energy flows and the meter was read after that.
+        if var s = session, let stop = stopRequest, !contactorClosed, !awaitingFinalReading(at: now, into: &out) {
             let meterStop = lastMeter?.energyWh ?? s.lastKnownEnergyWh
             if !s.isEnded, let last = s.suspendedPeriods.last, last.toUnixMs == nil {
                 out.append(.persist(.suspensionEnded(sessionId: s.id, atUnixMs: unixMs(at: now))))
             }
             if s.end(reason: stop.reason, meterStopWh: meterStop, atUnixMs: unixMs(at: now),
-                     stopIdToken: stop.idToken == s.idToken ? nil : stop.idToken) {
+                     stopIdToken: stop.idToken.map { $0.identifies(s.idToken) } == true ? nil : stop.idToken) {
                 out.append(.persist(.ended(s)))
                 out.append(.sessionEnded(s))
             }
             session = nil
             stopRequest = nil
+            stopRequestPersisted = false
+            finalReadingAskedAt = nil
+            finalReadingTaken = false
             finishing = pilot?.vehicleConnected ?? false
             lastSampleAt = nil
+        }
+        // A stop still under way is kept on disk: a restart carries it out instead of resuming.
+        if let s = session, let stop = stopRequest, !stopRequestPersisted {
+            stopRequestPersisted = true
+            var kept = s
+            kept.requestedStop = stop
+            session = kept
+            out.append(.persist(.stopRequested(sessionId: s.id, stop)))
         }
         if session == nil, operative != requestedOperative { operative = requestedOperative }
         if !operative { grant = nil }
@@ -559,10 +586,26 @@ public struct ConnectorStateMachine: Sendable {
         }
     }
 
+    /// True while a stopping session, its contactor open, waits for the meter reading that
+    /// gives its meter stop; asks for that reading the first time.
+    private mutating func awaitingFinalReading(at now: MonotonicInstant, into out: inout [ConnectorCommand]) -> Bool {
+        guard config.hasMeter, config.finalMeterReadingTimeout > .zero else { return false }
+        guard let asked = finalReadingAskedAt else {
+            finalReadingAskedAt = now
+            finalReadingTaken = false
+            out.append(.readMeterNow)
+            return true
+        }
+        return !finalReadingTaken && now < asked + config.finalMeterReadingTimeout
+    }
+
     private func computeStatus() -> (ConnectorStatus, ConnectorErrorKind?) {
         let error = activeFaults.first?.errorKind
         if hasBlockingFault { return (.faulted, error) }
-        if session != nil {
+        // A session that only waits for its final meter reading, the EV gone, shows what the
+        // connector is about to be: the few milliseconds of that wait are no status of their own.
+        let onlyReadingLeft = stopRequest != nil && finalReadingAskedAt != nil && !(pilot?.vehicleConnected ?? false)
+        if session != nil && !onlyReadingLeft {
             if stopRequest != nil { return (.finishing, error) }
             if contactorClosed { return (.charging, error) }
             if pilot?.vehicleRequestsCharge ?? false { return (.suspendedEVSE, error) }

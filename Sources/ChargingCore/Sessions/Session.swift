@@ -1,3 +1,5 @@
+import HAL
+
 /// Why a session started.
 public enum SessionStartReason: String, Hashable, Sendable, Codable, CaseIterable {
     /// A token presented at the charger (card, key code).
@@ -35,6 +37,18 @@ public enum StopReason: String, Hashable, Sendable, Codable, CaseIterable {
     }
 }
 
+/// A stop accepted for an open session: why, and the token that asked when it was not the
+/// starting one (a card of the same group, say).
+public struct RequestedStop: Hashable, Sendable, Codable {
+    public var reason: StopReason
+    public var idToken: IdToken?
+
+    public init(reason: StopReason, idToken: IdToken? = nil) {
+        self.reason = reason
+        self.idToken = idToken
+    }
+}
+
 /// One meter reading as the station hands it to the core.
 public struct MeterSample: Hashable, Sendable, Codable {
     /// The meter's import energy register (Wh), monotonic over the meter's life.
@@ -42,11 +56,18 @@ public struct MeterSample: Hashable, Sendable, Codable {
     /// Per-phase currents (A); empty when the meter has none.
     public var currentsA: [Double]
     public var powerW: Double?
+    /// When the meter was read (nil: the instant the event is handled). A session's final
+    /// reading must be one taken after its contactor opened.
+    public var readAt: MonotonicInstant?
 
-    public init(energyWh: Double, currentsA: [Double] = [], powerW: Double? = nil) {
+    /// `readAt` is an instant of this boot's monotonic clock: meaningless once stored.
+    enum CodingKeys: String, CodingKey { case energyWh, currentsA, powerW }
+
+    public init(energyWh: Double, currentsA: [Double] = [], powerW: Double? = nil, readAt: MonotonicInstant? = nil) {
         self.energyWh = energyWh
         self.currentsA = currentsA
         self.powerW = powerW
+        self.readAt = readAt
     }
 
     public var maximumCurrentA: Double { currentsA.max() ?? 0 }
@@ -112,6 +133,10 @@ public struct Session: Hashable, Sendable, Codable {
     /// Readings taken every `ConnectorConfig.sampleInterval`, bounded by `maxSampledValues`.
     public var sampledValues: [SampledValue]
     public var suspendedPeriods: [SuspendedPeriod]
+    /// A stop the station accepted while the session was still open (the contactor opening,
+    /// the final meter reading on its way). Kept on disk: a restart ends such a session with
+    /// this reason instead of resuming it.
+    public var requestedStop: RequestedStop?
 
     public init(id: String, connectorId: Int, idToken: IdToken, parentIdToken: IdToken? = nil,
                 reservationId: Int? = nil, startReason: SessionStartReason, meterStartWh: Double,
@@ -178,6 +203,9 @@ public enum SessionRecordChange: Hashable, Sendable {
     /// The session ended (never emitted twice for one id). Its open suspension, if any, was
     /// closed by a `suspensionEnded` just before.
     case ended(Session)
+    /// A stop was accepted for the open session (it ends once the contactor is open and the
+    /// meter read). Persisted before the requester hears "accepted".
+    case stopRequested(sessionId: String, RequestedStop)
     /// The connector's availability as requested (persisted so it survives a reboot, even
     /// while the change is still scheduled).
     case availability(connectorId: Int, operative: Bool)

@@ -51,14 +51,18 @@ public enum SessionRecovery {
                               policy: PowerLossPolicy) -> SessionRecoveryDecision {
         guard let session = openSession, !session.isEnded else { return .nothing }
         let healthy = hardware.contactor != .welded
-        if policy == .resumeIfPlugged, hardware.vehiclePlugged, healthy, let register = hardware.meterEnergyWh,
-           register >= session.lastKnownEnergyWh {
+        // A stop accepted before the restart (a remote stop answered Accepted, a card) is
+        // carried out with its own reason, never resumed.
+        if session.requestedStop == nil, policy == .resumeIfPlugged, hardware.vehiclePlugged, healthy,
+           let register = hardware.meterEnergyWh, register >= session.lastKnownEnergyWh {
             return .resume(session)
         }
         var ended = session
         let registerNow = hardware.meterEnergyWh.map { max($0, 0) } ?? session.lastKnownEnergyWh
         let meterStop = registerNow >= session.lastKnownEnergyWh ? registerNow : session.lastKnownEnergyWh
-        ended.end(reason: .powerLoss, meterStopWh: meterStop, atUnixMs: hardware.unixMs)
+        let stop = session.requestedStop
+        ended.end(reason: stop?.reason ?? .powerLoss, meterStopWh: meterStop, atUnixMs: hardware.unixMs,
+                  stopIdToken: stop?.idToken.flatMap { $0.identifies(session.idToken) ? nil : $0 })
         var commands: [ConnectorCommand] = []
         if hardware.contactor == .closed || hardware.contactor == .welded {
             commands.append(.openContactor(.notPermitted))

@@ -137,12 +137,12 @@ public actor OCPP16ChargePoint {
     public nonisolated func connectionUp() { inputContinuation.yield(.up) }
     public nonisolated func connectionDown() { inputContinuation.yield(.down) }
 
-    /// A station event. Session starts and ends are queued on disk before this returns.
+    /// A station event. A session start or end arrives with its message already queued on
+    /// disk, in the journal transaction that recorded it (`TransactionService.messagesOwed`).
     public nonisolated func stationEvent(_ event: OCPP16StationEvent) {
         switch event {
         case .sessionStarted(let session):
             sessionEvents.withLock { $0.started[session.connectorId] = session }
-            transactions.enqueueStart(session)
         case .sessionEnded(let session):
             sessionEvents.withLock { e in
                 if e.started[session.connectorId]?.id == session.id { e.started[session.connectorId] = nil }
@@ -150,7 +150,6 @@ public actor OCPP16ChargePoint {
                 // Only the latest few matter (a snapshot lags by one loop step at most).
                 if e.ended.count > 256 { e.ended.removeAll(); e.ended.insert(session.id) }
             }
-            transactions.enqueueStop(session)
             smartCharging.transactionEnded(connectorId: session.connectorId)
         case .statusChanged, .authorizationNeeded: break
         }
@@ -160,8 +159,6 @@ public actor OCPP16ChargePoint {
     /// Starts the loops; `stop()` ends them.
     public func start() {
         guard tasks.isEmpty else { return }
-        let initial = connectorsNow()
-        transactions.reconcile(openSessions: initial.compactMap(\.session))
         tasks.append(Task { await self.consumeInputs() })
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
@@ -542,7 +539,7 @@ public actor OCPP16ChargePoint {
         case .getCompositeSchedule(let r): return getCompositeSchedule(r).toJSON()
         case .getConfiguration(let r): return getConfiguration(r).toJSON()
         case .remoteStartTransaction(let r): return remoteStartTransaction(r).toJSON()
-        case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
+        case .remoteStopTransaction(let r): return await remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
         case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
         case .triggerMessage(let r): return triggerMessage(r).toJSON()

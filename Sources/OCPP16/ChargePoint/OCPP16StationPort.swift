@@ -61,6 +61,10 @@ public protocol OCPP16StationPort: Sendable {
     func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer?
     /// Cancels a reservation; false when no connector holds it.
     func cancelReservation(id: Int) async -> Bool
+    /// Stops the session `sessionId` on the connector, on the station's loop. True once the core
+    /// took the stop and it is on disk (a restart carries it out); false when that session is
+    /// not running there.
+    func stopSession(connectorId: Int, sessionId: String, reason: StopReason) async -> Bool
     /// Releases the connector's cable lock (ending a running session first) and answers once
     /// the lock's feedback says where it is, or it gave up.
     func unlock(connectorId: Int) async -> UnlockOutcome
@@ -97,6 +101,10 @@ public struct OCPP16ReservationRequest: Sendable, Hashable {
 extension OCPP16StationPort {
     public func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer? { .rejected }
     public func cancelReservation(id: Int) async -> Bool { false }
+    public func stopSession(connectorId: Int, sessionId: String, reason: StopReason) async -> Bool {
+        perform(.stopSession(connectorId: connectorId, reason: reason))
+        return true
+    }
     public func unlock(connectorId: Int) async -> UnlockOutcome { .notSupported }
 }
 

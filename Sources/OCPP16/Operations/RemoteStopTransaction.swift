@@ -1,13 +1,14 @@
 import OCPP16Messages
 
 /// RemoteStopTransaction (CSMS → charge point): the session whose transactionId it names ends
-/// with reason Remote.
+/// with reason Remote. Accepted only once the station's core took the stop and put it on disk:
+/// a crash before the contactor opens still ends the session after the restart.
 extension OCPP16ChargePoint {
-    func remoteStopTransaction(_ request: RemoteStopTransactionRequest) -> RemoteStopTransactionResponse {
+    func remoteStopTransaction(_ request: RemoteStopTransactionRequest) async -> RemoteStopTransactionResponse {
         for c in connectorsNow() {
             guard let session = c.session, transactions.transactionId(ofSession: session.id) == request.transactionId else { continue }
-            station.perform(.stopSession(connectorId: c.id, reason: .remote))
-            return RemoteStopTransactionResponse(status: .accepted)
+            let taken = await station.stopSession(connectorId: c.id, sessionId: session.id, reason: .remote)
+            return RemoteStopTransactionResponse(status: taken ? .accepted : .rejected)
         }
         return RemoteStopTransactionResponse(status: .rejected)
     }

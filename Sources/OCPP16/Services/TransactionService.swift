@@ -19,8 +19,6 @@ public final class TransactionService: Sendable {
 
     let journal: SessionJournal
     private let logger: Logger
-    /// Sessions whose StopTransaction is queued: no MeterValues may follow it.
-    private let ended = Mutex<Set<String>>([])
     /// StopTxnSampledData ∪ StopTxnAlignedData, as configured now (read where a stop is queued).
     private let stopTxnMeasurands = Mutex<Set<Measurand>>([])
 
@@ -31,18 +29,36 @@ public final class TransactionService: Sendable {
 
     // MARK: Queueing (any thread; returns when the message is on disk)
 
-    public func enqueueStart(_ session: Session) {
+    /// The station's hook (`Station.sessionMessagesOwed`): a session start queues its
+    /// StartTransaction, a session end its StopTransaction, through `journal`, inside the
+    /// transaction that records the change. A crash between the two cannot happen.
+    public func messagesOwed(for change: SessionRecordChange, in journal: SessionJournal.Writer) throws {
+        switch change {
+        case let .started(session): try queueStart(session, in: journal)
+        case let .ended(session): try queueStop(session, in: journal)
+        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .availability: break
+        }
+    }
+
+    /// Records the change's messages in a transaction of their own: for a session the journal
+    /// does not hold (tests that drive the charge point without a station).
+    public func record(_ change: SessionRecordChange) throws {
+        try journal.atomically { w in try messagesOwed(for: change, in: w) }
+    }
+
+    private func queueStart(_ session: Session, in journal: SessionJournal.Writer) throws {
         let request = StartTransactionRequest(
             connectorId: session.connectorId, idTag: String(session.idToken.value.prefix(20)),
             meterStart: Self.wattHours(session.meterStartWh), reservationId: session.reservationId,
             timestamp: OCPP16Timestamp.string(unixMs: session.startedAtUnixMs))
-        enqueue(.start, request.toJSON(), session: session.id, atUnixMs: session.startedAtUnixMs)
+        try journal.enqueue(kind: Kind.start.rawValue, payload: JSONWriter.writeString(request.toJSON()),
+                            sessionId: session.id, atMs: Int64(clamping: session.startedAtUnixMs))
     }
 
     /// Queues the session's StopTransaction with its transactionData: the values kept while it
     /// ran (StopTxnSampledData / StopTxnAlignedData) between its Transaction.Begin and
     /// Transaction.End energy registers.
-    public func enqueueStop(_ session: Session) {
+    private func queueStop(_ session: Session, in journal: SessionJournal.Writer) throws {
         let stoppedAt = session.stoppedAtUnixMs ?? session.startedAtUnixMs
         let meterStop = session.meterStopWh ?? session.lastKnownEnergyWh
         let reason = session.stopReason.flatMap { StopTransactionRequest.Reason(rawValue: $0.ocpp16) }
@@ -51,11 +67,10 @@ public final class TransactionService: Sendable {
             meterStop: Self.wattHours(meterStop),
             timestamp: OCPP16Timestamp.string(unixMs: stoppedAt),
             transactionId: 0,  // placeholder: the real one is set when sent
-            reason: reason, transactionData: transactionData(of: session, meterStopWh: meterStop, stoppedAtUnixMs: stoppedAt))
-        ended.withLock { set in
-            set.insert(session.id)
-            enqueue(.stop, Self.withoutTransactionId(request.toJSON()), session: session.id, atUnixMs: stoppedAt)
-        }
+            reason: reason, transactionData: transactionData(of: session, meterStopWh: meterStop, stoppedAtUnixMs: stoppedAt,
+                                                             kept: (try? journal.transactionData(ofSession: session.id)) ?? []))
+        try journal.enqueue(kind: Kind.stop.rawValue, payload: JSONWriter.writeString(Self.withoutTransactionId(request.toJSON())),
+                            sessionId: session.id, atMs: Int64(clamping: stoppedAt))
     }
 
     public func setStopTransactionMeasurands(sampled: [Measurand], aligned: [Measurand]) {
@@ -74,7 +89,7 @@ public final class TransactionService: Sendable {
         }
     }
 
-    private func transactionData(of session: Session, meterStopWh: Double, stoppedAtUnixMs: UInt64)
+    private func transactionData(of session: Session, meterStopWh: Double, stoppedAtUnixMs: UInt64, kept: [String])
         -> [StopTransactionRequest.MeterValue]?
     {
         let wanted = stopTxnMeasurands.withLock { $0 }
@@ -87,7 +102,7 @@ public final class TransactionService: Sendable {
         }
         let energy = wanted.contains(.energyActiveImportRegister)
         if energy { data.append(register(session.meterStartWh, .transactionBegin, session.startedAtUnixMs)) }
-        for text in (try? journal.transactionData(ofSession: session.id)) ?? [] {
+        for text in kept {
             guard let json = try? JSONParser.parse(text), let value = try? Value(json: json) else {
                 logger.error("StopTxn data of session \(session.id) unreadable: left out")
                 continue
@@ -98,36 +113,42 @@ public final class TransactionService: Sendable {
         return data.isEmpty ? nil : data
     }
 
-    /// False when the session's StopTransaction is already queued (the sample came too late).
+    /// False when the session has ended in the journal (its StopTransaction is queued in the
+    /// same transaction, so no MeterValues may follow it), or the value could not be queued.
     @discardableResult
     public func enqueueMeterValues(_ request: MeterValuesRequest, session: String, atUnixMs: UInt64) -> Bool {
-        ended.withLock { set in
-            guard !set.contains(session) else { return false }
-            enqueue(.meterValues, Self.withoutTransactionId(request.toJSON()), session: session, atUnixMs: atUnixMs)
-            return true
-        }
-    }
-
-    /// After a restart: an open session whose StartTransaction is neither answered (no
-    /// transactionId in the journal) nor queued gets one (the process died between the journal
-    /// write and the queueing).
-    public func reconcile(openSessions: [Session]) {
-        // Only the session ids: a queue of 10,000 messages read whole would stay in the heap.
-        let queued = (try? journal.sessionsWithPending(kind: Kind.start.rawValue)) ?? []
-        for session in openSessions where !queued.contains(session.id) {
-            if (try? journal.session(session.id))?.transactionId == nil {
-                logger.notice("session \(session.id) has no StartTransaction queued or answered: queueing one")
-                enqueueStart(session)
-            }
-        }
-    }
-
-    private func enqueue(_ kind: Kind, _ payload: JSONValue, session: String, atUnixMs: UInt64) {
         do {
-            try journal.enqueue(kind: kind.rawValue, payload: JSONWriter.writeString(payload), sessionId: session,
-                                atMs: Int64(clamping: atUnixMs))
+            return try journal.atomically { w in
+                if let record = try w.session(session), !record.isOpen { return false }
+                try w.enqueue(kind: Kind.meterValues.rawValue, payload: JSONWriter.writeString(Self.withoutTransactionId(request.toJSON())),
+                              sessionId: session, atMs: Int64(clamping: atUnixMs))
+                return true
+            }
         } catch {
-            logger.critical("cannot queue \(kind.rawValue) of session \(session): \(error)")
+            logger.critical("cannot queue MeterValues of session \(session): \(error)")
+            return false
+        }
+    }
+
+    /// Before the station recovers its sessions: a session the journal holds open whose
+    /// StartTransaction is neither answered (no transactionId) nor queued gets one. A journal
+    /// written by a version that queued the start apart from the session can hold such a
+    /// session; it must be queued before anything the recovery queues for it (its stop).
+    public func reconcileWithJournal() {
+        do {
+            // Only the session ids: a queue of 10,000 messages read whole would stay in the heap.
+            let queued = try journal.sessionsWithPending(kind: Kind.start.rawValue)
+            for open in try journal.openSessions() where open.transactionId == nil && !queued.contains(open.id) {
+                logger.notice("session \(open.id) has no StartTransaction queued or answered: queueing one")
+                let reason = open.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
+                let session = Session(id: open.id, connectorId: open.connectorId,
+                                      idToken: IdToken(open.idToken ?? "", kind: reason == .remote ? .central : .iso14443),
+                                      parentIdToken: open.parentIdToken.map { IdToken($0) }, startReason: reason,
+                                      meterStartWh: open.meterStartWh, startedAtUnixMs: UInt64(max(0, open.startedAtMs)))
+                try record(.started(session))
+            }
+        } catch {
+            logger.critical("cannot reconcile the transaction queue with the session journal: \(error)")
         }
     }
 

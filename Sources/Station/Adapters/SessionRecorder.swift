@@ -10,6 +10,10 @@ final class SessionRecorder {
     /// one is written a millisecond later.
     private var lastSuspensionStartMs: [String: Int64] = [:]
 
+    /// The protocol adapter's messages owed for a change (a start or stop message), queued in
+    /// the same journal transaction as the change: a crash keeps both or neither.
+    var messagesOwed: SessionMessagesOwed?
+
     init(journal: SessionJournal) { self.journal = journal }
 
     func record(_ change: SessionRecordChange, state: String) throws {
@@ -24,6 +28,11 @@ final class SessionRecorder {
                     try w.appendMeterSample(SessionMeterSample(takenAtMs: Int64(v.atUnixMs), energyWh: v.energyWh, powerW: v.powerW),
                                             toSession: s.id)
                 }
+                try messagesOwed?(change, w)
+            }
+        case let .stopRequested(id, stop):
+            try journal.atomically { w in
+                try w.requestStop(ofSession: id, reason: stop.reason.rawValue, idToken: stop.idToken?.value)
             }
         case let .sampled(id, v):
             try journal.atomically { w in
@@ -40,8 +49,11 @@ final class SessionRecorder {
             try journal.endSuspension(ofSession: id, atMs: max(Int64(at), lastSuspensionStartMs[id] ?? 0))
         case let .ended(s):
             guard let reason = s.stopReason else { return }
-            try journal.endSession(s.id, stopReason: reason.rawValue, meterStopWh: s.meterStopWh ?? s.lastKnownEnergyWh,
-                                   atMs: Int64(s.stoppedAtUnixMs ?? s.startedAtUnixMs), state: state)
+            try journal.atomically { w in
+                try w.endSession(s.id, stopReason: reason.rawValue, meterStopWh: s.meterStopWh ?? s.lastKnownEnergyWh,
+                                 atMs: Int64(s.stoppedAtUnixMs ?? s.startedAtUnixMs), state: state)
+                try messagesOwed?(change, w)
+            }
             lastSuspensionStartMs[s.id] = nil
         case .availability:
             break  // the station writes availability to its own store
@@ -54,8 +66,8 @@ final class SessionRecorder {
             let samples = try journal.meterSamples(ofSession: r.id)
             let suspensions = try journal.suspensions(ofSession: r.id)
             let reason = r.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
-            let token = IdToken(r.idToken ?? "", kind: reason == .freeVend ? .noAuthorization : reason == .remote ? .central : .iso14443)
-            let s = Session(id: r.id, connectorId: r.connectorId, idToken: token,
+            let token = Self.token(r.idToken ?? "", startReason: reason)
+            var s = Session(id: r.id, connectorId: r.connectorId, idToken: token,
                             parentIdToken: r.parentIdToken.map { IdToken($0) }, startReason: reason,
                             meterStartWh: r.meterStartWh, startedAtUnixMs: UInt64(max(0, r.startedAtMs)),
                             sampledValues: samples.map {
@@ -66,8 +78,22 @@ final class SessionRecorder {
                                                 fromUnixMs: UInt64(max(0, $0.startedAtMs)),
                                                 toUnixMs: $0.endedAtMs.map { UInt64(max(0, $0)) })
                             })
+            if let stop = r.stopRequestedReason.flatMap(StopReason.init(rawValue:)) {
+                s.requestedStop = RequestedStop(reason: stop, idToken: r.stopRequestedIdToken.map { IdToken($0) })
+            }
             lastSuspensionStartMs[r.id] = suspensions.last?.startedAtMs
             return s
         }
     }
+
+    /// The journal keeps a token's value; its kind follows from how the session started (a
+    /// remote start's token is the backend's, which `IdToken.identifies` matches to the card).
+    static func token(_ value: String, startReason: SessionStartReason) -> IdToken {
+        IdToken(value, kind: startReason == .freeVend ? .noAuthorization : startReason == .remote ? .central : .iso14443)
+    }
 }
+
+/// A protocol adapter's hook: queue, through the given journal writer, the messages a session
+/// change owes the backend (OCPP 1.6: StartTransaction, StopTransaction). It runs inside the
+/// change's own transaction; throwing rolls the change back.
+public typealias SessionMessagesOwed = (SessionRecordChange, SessionJournal.Writer) throws -> Void

@@ -21,6 +21,17 @@ extension Station {
         dispatch(c, .stopRequested(reason), at: now, unixMs: wallClock.unixMilliseconds())
     }
 
+    /// Stops the session `sessionId` if it still runs on the connector. True when the core took
+    /// the stop: the session ended, or its stop is in the journal (the contactor may still be
+    /// waiting for the EV to stop drawing), so a restart ends it rather than resuming it.
+    public func stopSession(connector id: Int, sessionId: String, reason: StopReason, at now: MonotonicInstant) -> Bool {
+        guard let c = connectors.first(where: { $0.id == id }), c.machine.session?.id == sessionId else { return false }
+        logger.notice("c\(id): stop of session \(sessionId) requested (\(reason.rawValue))")
+        dispatch(c, .stopRequested(reason), at: now, unixMs: wallClock.unixMilliseconds())
+        guard let still = c.machine.session, still.id == sessionId else { return true }
+        return still.requestedStop != nil && !c.stopNotKept
+    }
+
     public func unlockConnector(_ id: Int, at now: MonotonicInstant) {
         guard let c = connectors.first(where: { $0.id == id }) else { return }
         dispatch(c, .unlockRequested, at: now, unixMs: wallClock.unixMilliseconds())

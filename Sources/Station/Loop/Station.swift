@@ -47,6 +47,9 @@ public final class Station {
         var signalledAmps: Double?
         var lastDenied: (token: IdToken, at: MonotonicInstant)?
         var lastFinished: (energyWh: Double, seconds: Int, at: MonotonicInstant)?
+        /// The journal refused the running session's stop request: a remote stop is not
+        /// answered Accepted on a promise the disk does not hold.
+        var stopNotKept = false
         init(hw: ConnectorHardware, machine: ConnectorStateMachine) {
             self.hw = hw
             self.machine = machine
@@ -60,7 +63,7 @@ public final class Station {
     let recorder: SessionRecorder
     /// Meter readings arrive here from the pollers' queues and are taken in by `step`.
     public let meterInbox = MeterInbox()
-    private var pollers: [MeterPoller] = []
+    private var pollers: [Int: MeterPoller] = [:]
     private var rateLimiter = PWMChangeRateLimiter()
     private var stationFaults: Set<FaultKind> = []
     var scheduler: DisplayMessageScheduler
@@ -69,6 +72,12 @@ public final class Station {
     var displayFailing = false
     private var readerFailing = false
     private(set) public var isShutDown = false
+    /// Queues the protocol adapter's messages owed for each session start and end inside the
+    /// journal transaction that records it (see `SessionMessagesOwed`). Set before `start`.
+    public var sessionMessagesOwed: SessionMessagesOwed? {
+        get { recorder.messagesOwed }
+        set { recorder.messagesOwed = newValue }
+    }
     /// Sees every command of every connector's machine before it is executed, on the loop's
     /// thread (the OCPP adapters: status changes, sessions, authorization requests).
     public var commandObserver: ((_ connectorId: Int, _ command: ConnectorCommand) -> Void)?
@@ -102,6 +111,8 @@ public final class Station {
             cc.lockRequired = hw.lock != nil
             if case let .fixedCable(rating) = c.kind { cc.fixedCableAmps = rating }
             cc.hasMeter = hw.meter != nil
+            // Three polls' worth: the poller reads at once when asked, a slow RTU meter included.
+            cc.finalMeterReadingTimeout = .seconds(Int64(3))
             cc.rcdSelfTestAvailable = hw.rcdSelfTest != nil
             cc.freeVend = config.authorization.mode == .freeVend
             cc.connectionTimeout = config.sessions.connectionTimeout
@@ -245,7 +256,7 @@ public final class Station {
             nonisolated(unsafe) let handed = meter
             let poller = MeterPoller(meter: handed, interval: interval, clock: clock) { inbox.post(connector: id, $0) }
             poller.start()
-            pollers.append(poller)
+            pollers[id] = poller
         }
     }
 
@@ -266,7 +277,7 @@ public final class Station {
     static func coreSample(_ s: Drivers.MeterSample) -> ChargingCore.MeterSample? {
         guard let wh = s[.energyImported] else { return nil }
         let currents = [s[.currentL1], s[.currentL2], s[.currentL3]].compactMap { $0 }
-        return ChargingCore.MeterSample(energyWh: wh, currentsA: currents, powerW: s[.activePowerTotal])
+        return ChargingCore.MeterSample(energyWh: wh, currentsA: currents, powerW: s[.activePowerTotal], readAt: s.at)
     }
 
     // MARK: - The loop
@@ -440,7 +451,9 @@ public final class Station {
     public func presentCard(_ token: IdToken, at now: MonotonicInstant, unixMs: UInt64? = nil) {
         let unix = unixMs ?? wallClock.unixMilliseconds()
         logger.info("card \(token.value) presented")
-        let target = connectors.first { $0.machine.session?.idToken == token }
+        // By identity, not kind: the card whose idTag a remote start used stops that session
+        // and never arms another connector.
+        let target = connectors.first { $0.machine.session.map { token.identifies($0.idToken) } ?? false }
             ?? connectors.first { $0.machine.session == nil && ($0.machine.pilot?.vehicleConnected ?? false) && $0.machine.status == .preparing }
             ?? connectors.first { $0.machine.session == nil && $0.machine.status == .available }
             ?? connectors.first { $0.machine.session != nil }
@@ -503,11 +516,13 @@ public final class Station {
                     } else {
                         try recorder.record(change, state: status)
                     }
+                    if case .stopRequested = change { c.stopNotKept = false }
                 } catch StorageError.sessionAlreadyEnded(let id) {
                     logger.warning("c\(c.id): session \(id) was already ended in the journal; not ending it twice")
                 } catch {
                     logger.critical("c\(c.id): journal write failed: \(error)")
                     if case .started = change { persistFailed = true; followUps.append(.stopRequested(.other)) }
+                    if case .stopRequested = change { c.stopNotKept = true }
                 }
             case let .setPilot(p):
                 do {
@@ -592,6 +607,14 @@ public final class Station {
                 logger.info("c\(c.id): reservation \(id) ended: \(reason.rawValue)")
             case let .availabilityAnswered(answer):
                 logger.info("c\(c.id): availability change \(answer.rawValue)")
+            case .readMeterNow:
+                if let meter = c.meter {
+                    // Still ours (tests, start-up): read on this thread.
+                    do { if let sample = Self.coreSample(try meter.read(at: now)) { followUps.append(.meterSample(sample)) } }
+                    catch { meterInbox.post(connector: c.id, .fault(error, at: now)) }
+                } else {
+                    pollers[c.id]?.requestRead()
+                }
             }
         }
         for event in followUps { dispatch(c, event, at: now, unixMs: wallClock.unixMilliseconds()) }
@@ -651,7 +674,7 @@ public final class Station {
     public func shutdown(at now: MonotonicInstant) {
         guard !isShutDown else { return }
         isShutDown = true
-        for p in pollers { p.stop() }
+        for p in pollers.values { p.stop() }
         for c in connectors {
             do { try c.hw.contactor.open(at: now) } catch { logger.critical("c\(c.id): contactor open at shutdown: \(error)") }
             do { try c.hw.pilot.setNotReady() } catch { logger.error("c\(c.id): pilot at shutdown: \(error)") }

@@ -107,6 +107,13 @@ public enum StationSchema {
             );
             CREATE INDEX transaction_data_by_session ON transaction_data (session_id, seq);
             """),
+        Migration(version: 6, summary: "a stop the station accepted is kept with its open session", sql: """
+            -- Set when a stop was accepted (a remote stop answered Accepted, a card presented to
+            -- stop) while the contactor may still be closing down. A restart ends such a session
+            -- with this reason instead of resuming it: a stop the CSMS heard accepted is carried out.
+            ALTER TABLE sessions ADD COLUMN stop_requested_reason TEXT;
+            ALTER TABLE sessions ADD COLUMN stop_requested_id_token TEXT;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

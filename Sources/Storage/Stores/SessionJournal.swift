@@ -42,6 +42,10 @@ public struct SessionRecord: Equatable, Sendable {
     public var stopReason: String?
     public var meterStopWh: Double?
     public var endedAtMs: Int64?
+    /// A stop accepted while the session was still open (the reason as the core names it), and
+    /// the token that asked for it when that was not the starting one.
+    public var stopRequestedReason: String?
+    public var stopRequestedIdToken: String?
 
     public var isOpen: Bool { endedAtMs == nil }
 }
@@ -283,6 +287,16 @@ public final class SessionJournal: Sendable {
                 """, [.text(id), .integer(atMs), .text(orNull: state), .text(orNull: idToken), .text(orNull: parentIdToken)])
         }
 
+        /// Keeps an accepted stop with the open session, so a restart carries it out. The first
+        /// request wins, as in the core.
+        public func requestStop(ofSession id: String, reason: String, idToken: String?) throws {
+            try requireOpen(id)
+            try connection.execute("""
+                UPDATE sessions SET stop_requested_reason = ?2, stop_requested_id_token = ?3
+                WHERE id = ?1 AND stop_requested_reason IS NULL
+                """, [.text(id), .text(reason), .text(orNull: idToken)])
+        }
+
         public func setTransactionId(_ transactionId: String, forSession id: String) throws {
             try connection.execute("UPDATE sessions SET transaction_id = ? WHERE id = ?", [.text(transactionId), .text(id)])
             guard connection.changes == 1 else { throw StorageError.sessionNotFound(id) }
@@ -377,6 +391,13 @@ public final class SessionJournal: Sendable {
             return connection.changes > 0
         }
 
+        /// The values kept for the session's stop message, oldest first.
+        public func transactionData(ofSession id: String) throws -> [String] {
+            try connection.query("SELECT payload FROM transaction_data WHERE session_id = ? ORDER BY seq", [.text(id)]) {
+                try $0.string(0)
+            }
+        }
+
         public func session(_ id: String) throws -> SessionRecord? {
             try connection.queryFirst("SELECT \(Self.sessionColumns) FROM sessions WHERE id = ?", [.text(id)]) {
                 try Self.sessionRecord($0)
@@ -394,7 +415,8 @@ public final class SessionJournal: Sendable {
 
         static let sessionColumns = """
             id, connector_id, id_token, parent_id_token, transaction_id, state, start_reason, started_at_ms, \
-            meter_start_wh, updated_at_ms, stop_reason, meter_stop_wh, ended_at_ms
+            meter_start_wh, updated_at_ms, stop_reason, meter_stop_wh, ended_at_ms, stop_requested_reason, \
+            stop_requested_id_token
             """
 
         static func sessionRecord(_ row: Statement) throws -> SessionRecord {
@@ -402,7 +424,8 @@ public final class SessionJournal: Sendable {
                           parentIdToken: try row.stringOrNil(3), transactionId: try row.stringOrNil(4),
                           state: try row.string(5), startReason: try row.stringOrNil(6), startedAtMs: try row.int64(7),
                           meterStartWh: try row.double(8), updatedAtMs: try row.int64(9), stopReason: try row.stringOrNil(10),
-                          meterStopWh: try row.doubleOrNil(11), endedAtMs: try row.int64OrNil(12))
+                          meterStopWh: try row.doubleOrNil(11), endedAtMs: try row.int64OrNil(12),
+                          stopRequestedReason: try row.stringOrNil(13), stopRequestedIdToken: try row.stringOrNil(14))
         }
     }
 }
