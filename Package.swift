@@ -40,7 +40,11 @@ let package = Package(
         // Drivers: all hardware logic (debounce, weld detection, Wiegand, register maps).
         .target(name: "Drivers", dependencies: ["HAL"], swiftSettings: strict),
         // Board files and meter register maps: parse, validate, describe. No backends.
-        .target(name: "BoardDescription", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
+        // Configuration files (board files, meter maps, the station file): our YAML-subset
+        // parser (Yams would pull in full Foundation) and the one typed reader whose every error
+        // names FILE:LINE: field.
+        .target(name: "ConfigFile", swiftSettings: strict),
+        .target(name: "BoardDescription", dependencies: ["HAL", "Drivers", "ConfigFile"], swiftSettings: strict),
         // Turns a validated board description into live drivers on the backend it names.
         .target(name: "BoardAssembly",
                 dependencies: ["BoardDescription", "Drivers", "HAL", "HALLinux", "HALSim"],
@@ -110,7 +114,7 @@ let package = Package(
 
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
-                dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "Drivers", "HAL",
+                dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
@@ -137,13 +141,13 @@ let package = Package(
         .testTarget(name: "HALTests", dependencies: ["HAL", "HALFake"], swiftSettings: strict),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "HAL", "HALFake"], swiftSettings: strict),
         .testTarget(name: "BoardDescriptionTests",
-                    dependencies: ["BoardDescription", "BoardAssembly", "Drivers", "HAL", "HALFake"],
+                    dependencies: ["BoardDescription", "BoardAssembly", "ConfigFile", "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "ChargingCoreTests", dependencies: ["ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
-                                   "Drivers", "HAL", "HALFake"],
+                                   "ConfigFile", "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         .testTarget(name: "OCPPMessagesTests", dependencies: ["OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
                     swiftSettings: strict),

@@ -1,23 +1,8 @@
-/// What is wrong with a board file or a meter map, and where.
-///
-/// The message reads `FILE:LINE: FIELD.PATH: what was expected`, the form editors and CI logs
-/// turn into a link. `field` is empty for syntax errors, which have no field yet.
-public struct BoardFileError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var field: String
-    public var message: String
+import ConfigFile
 
-    public init(file: String, line: Int, field: String, _ message: String) {
-        self.file = file
-        self.line = line
-        self.field = field
-        self.message = message
-    }
+/// What is wrong with a board file or a meter map, and where (`FILE:LINE: field: what was
+/// expected`): the shared configuration-file error, under the name board code reads best.
+public typealias BoardFileError = ConfigFileError
 
-    /// Line 0 means the file as a whole (it cannot be read).
-    public var description: String {
-        let place = line > 0 ? "\(file):\(line)" : file
-        return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
-    }
-}
+/// The fields of one mapping of a board file or a meter map.
+typealias Fields = ConfigFields

@@ -1,3 +1,4 @@
+import ConfigFile
 import Testing
 @testable import BoardDescription
 

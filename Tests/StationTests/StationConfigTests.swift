@@ -1,3 +1,4 @@
+import ConfigFile
 import BoardDescription
 import Station
 import Testing
@@ -64,6 +65,9 @@ struct StationConfigTests {
         ("backend:\n  url: ws://h/o\n  frame_log: {files: 0}\n", 3, "backend.frame_log.files", "expected 1…50"),
         ("backend:\n  url: ws://h/o\n  password: x\n", 3, "backend.password", "unknown key"),
         ("backend:\n  url: ws://h/o\n  csms_root_certificates: root.pem\n", 3, "backend.csms_root_certificates", "expected a list"),
+        // The key is written, its value left out: said so, on the key's own line (the board
+        // files' reader, which the station file shares, always did).
+        ("identity: CP1\nbackend:\n  url:\n", 3, "backend.url", "missing value"),
     ])
     func errorsNameFileLineAndField(text: String, line: Int, field: String, words: String) {
         do {
@@ -78,6 +82,6 @@ struct StationConfigTests {
     }
 
     @Test func missingFileSaysSo() {
-        #expect(throws: BoardFileError.self) { try StationConfig.load(path: "/nonexistent/station.yaml") }
+        #expect(throws: ConfigFileError.self) { try StationConfig.load(path: "/nonexistent/station.yaml") }
     }
 }

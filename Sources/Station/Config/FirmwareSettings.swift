@@ -1,4 +1,4 @@
-import BoardDescription
+import ConfigFile
 
 /// The `firmware:` section: how this station installs firmware a CSMS sends (UpdateFirmware,
 /// SignedUpdateFirmware) and what version it reports.
@@ -34,7 +34,7 @@ public struct FirmwareSettings: Sendable, Equatable {
 }
 
 extension StationConfig {
-    static func firmware(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> FirmwareSettings {
+    static func firmware(_ node: ConfigNode, _ r: ConfigReader) throws(ConfigFileError) -> FirmwareSettings {
         var s = FirmwareSettings()
         s.line = node.line
         var f = try r.mapping(node, "firmware")

@@ -1,4 +1,4 @@
-import BoardDescription
+import ConfigFile
 import HAL
 
 /// How a station decides who may charge when no backend answers (standalone or offline).
@@ -98,6 +98,7 @@ public struct BackendSettings: Sendable, Equatable {
 /// behaves. The board file says what hardware it has.
 public struct StationConfig: Sendable, Equatable {
     public static let defaultDataDirectory = "/var/lib/swiftevse"
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     public var file: String?
     public var identity = "swiftevse"
@@ -112,15 +113,15 @@ public struct StationConfig: Sendable, Equatable {
 
     public init() {}
 
-    public static func load(path: String) throws(BoardFileError) -> StationConfig {
-        let text = try StationConfigFile.read(path)
+    public static func load(path: String) throws(ConfigFileError) -> StationConfig {
+        let text = try TextFile.read(path, kind: "station file")
         return try parse(text, file: path)
     }
 
     /// Parses the YAML subset of board files. Errors read `FILE:LINE: field.path: what is wrong`.
-    public static func parse(_ text: String, file: String) throws(BoardFileError) -> StationConfig {
+    public static func parse(_ text: String, file: String) throws(ConfigFileError) -> StationConfig {
         let root = try ConfigParser.parse(text, file: file)
-        let r = StationConfigReader(file: file)
+        let r = ConfigReader(file: file)
         var config = StationConfig()
         config.file = file
         if root.isNull { return config }
@@ -137,8 +138,8 @@ public struct StationConfig: Sendable, Equatable {
         }
         if let n = top.optional("log_level") {
             let level = try r.string(n, "log_level")
-            guard StationConfigReader.logLevels.contains(level) else {
-                throw r.error(n, "log_level", "expected one of \(StationConfigReader.logLevels.joined(separator: ", ")), found \(level)")
+            guard StationConfig.logLevels.contains(level) else {
+                throw r.error(n, "log_level", "expected one of \(StationConfig.logLevels.joined(separator: ", ")), found \(level)")
             }
             config.logLevel = level
         }
@@ -150,7 +151,7 @@ public struct StationConfig: Sendable, Equatable {
         return config
     }
 
-    static func authorization(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> AuthorizationSettings {
+    static func authorization(_ node: ConfigNode, _ r: ConfigReader) throws(ConfigFileError) -> AuthorizationSettings {
         var a = AuthorizationSettings()
         var f = try r.mapping(node, "authorization")
         if let n = f.optional("mode") { a.mode = try r.oneOf(n, "authorization.mode", StationAuthorizationMode.self) }
@@ -180,7 +181,7 @@ public struct StationConfig: Sendable, Equatable {
         return a
     }
 
-    static func backend(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> BackendSettings {
+    static func backend(_ node: ConfigNode, _ r: ConfigReader) throws(ConfigFileError) -> BackendSettings {
         var f = try r.mapping(node, "backend")
         let urlNode = try f.required("url", "the CSMS's WebSocket URL, e.g. wss://csms.example.net/ocpp")
         let url = try r.string(urlNode, f.sub("url"))
@@ -199,7 +200,7 @@ public struct StationConfig: Sendable, Equatable {
         if let n = f.optional("security_profile") { b.securityProfile = try r.int(n, f.sub("security_profile"), in: 0...3, unit: "(profile)") }
         if let n = f.optional("authorization_key_file") { b.authorizationKeyFile = try r.string(n, f.sub("authorization_key_file")) }
         if let n = f.optional("csms_root_certificates") {
-            b.csmsRootCertificates = try r.list(n, f.sub("csms_root_certificates")).enumerated().map { (i, item) throws(BoardFileError) in
+            b.csmsRootCertificates = try r.list(n, f.sub("csms_root_certificates")).enumerated().map { (i, item) throws(ConfigFileError) in
                 try r.string(item, f.sub("csms_root_certificates") + "[\(i)]")
             }
         }
@@ -226,7 +227,7 @@ public struct StationConfig: Sendable, Equatable {
         return b
     }
 
-    static func sessions(_ node: ConfigNode, _ r: StationConfigReader) throws(BoardFileError) -> SessionSettings {
+    static func sessions(_ node: ConfigNode, _ r: ConfigReader) throws(ConfigFileError) -> SessionSettings {
         var s = SessionSettings()
         var f = try r.mapping(node, "sessions")
         if let n = f.optional("stop_on_ev_disconnect") { s.stopOnEVDisconnect = try r.bool(n, f.sub("stop_on_ev_disconnect")) }

@@ -10,7 +10,7 @@
 /// Written here rather than taken from a YAML library because those pull in full Foundation,
 /// which the firmware does not link.
 public enum ConfigParser {
-    public static func parse(_ text: String, file: String) throws(BoardFileError) -> ConfigNode {
+    public static func parse(_ text: String, file: String) throws(ConfigFileError) -> ConfigNode {
         var p = BlockParser(file: file)
         // Editors on Windows may save a byte-order mark; it is not part of the first key.
         try p.split(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
@@ -33,11 +33,11 @@ private struct BlockParser {
 
     init(file: String) { self.file = file }
 
-    func fail(_ line: Int, _ message: String) -> BoardFileError {
-        BoardFileError(file: file, line: line, field: "", message)
+    func fail(_ line: Int, _ message: String) -> ConfigFileError {
+        ConfigFileError(file: file, line: line, field: "", message)
     }
 
-    mutating func split(_ text: String) throws(BoardFileError) {
+    mutating func split(_ text: String) throws(ConfigFileError) {
         var number = 0
         var sawContent = false
         var sawDocumentStart = false
@@ -73,7 +73,7 @@ private struct BlockParser {
 
     /// Drops a `#` comment (one that starts the line or follows a space, outside quotes) and
     /// trailing whitespace.
-    func stripComment(_ chars: [Character], line: Int) throws(BoardFileError) -> [Character] {
+    func stripComment(_ chars: [Character], line: Int) throws(ConfigFileError) -> [Character] {
         var quote: Character? = nil
         var i = 0
         var end = chars.count
@@ -99,7 +99,7 @@ private struct BlockParser {
         return out
     }
 
-    mutating func parseDocument() throws(BoardFileError) -> ConfigNode {
+    mutating func parseDocument() throws(ConfigFileError) -> ConfigNode {
         guard let first = lines.first else { return ConfigNode(.null, line: 1, column: 1) }
         if first.indent != 0 {
             throw fail(first.number, "the top level must start in column 1")
@@ -114,7 +114,7 @@ private struct BlockParser {
     static func isSequenceItem(_ t: [Character]) -> Bool { t.first == "-" && (t.count == 1 || t[1] == " ") }
 
     /// The node whose first line is `lines[index]`, at exactly `indent`.
-    mutating func parseBlock(indent: Int) throws(BoardFileError) -> ConfigNode {
+    mutating func parseBlock(indent: Int) throws(ConfigFileError) -> ConfigNode {
         let line = lines[index]
         if Self.isSequenceItem(line.text) { return try parseSequence(indent: indent) }
         if try splitKey(line) != nil { return try parseMapping(indent: indent) }
@@ -124,7 +124,7 @@ private struct BlockParser {
         return try inline.parseWholeValue()
     }
 
-    mutating func parseSequence(indent: Int) throws(BoardFileError) -> ConfigNode {
+    mutating func parseSequence(indent: Int) throws(ConfigFileError) -> ConfigNode {
         let start = lines[index]
         var items: [ConfigNode] = []
         while index < lines.count, lines[index].indent == indent, Self.isSequenceItem(lines[index].text) {
@@ -148,7 +148,7 @@ private struct BlockParser {
         return ConfigNode(.sequence(items), line: start.number, column: indent + 1)
     }
 
-    mutating func parseMapping(indent: Int) throws(BoardFileError) -> ConfigNode {
+    mutating func parseMapping(indent: Int) throws(ConfigFileError) -> ConfigNode {
         let start = lines[index]
         var entries: [ConfigNode.Entry] = []
         while index < lines.count, lines[index].indent == indent {
@@ -186,7 +186,7 @@ private struct BlockParser {
 
     /// The value of a `key:` or `-` that ended its line: a deeper block, a same-indent `- `
     /// list under a key, or null.
-    mutating func parseNested(after line: Line, parentIndent: Int, allowSameIndentSequence: Bool) throws(BoardFileError) -> ConfigNode {
+    mutating func parseNested(after line: Line, parentIndent: Int, allowSameIndentSequence: Bool) throws(ConfigFileError) -> ConfigNode {
         guard index < lines.count else { return ConfigNode(.null, line: line.number, column: line.indent + line.text.count + 1) }
         let next = lines[index]
         if next.indent > parentIndent { return try parseBlock(indent: next.indent) }
@@ -198,7 +198,7 @@ private struct BlockParser {
 
     /// Splits `key: rest` when the line is a mapping entry. Returns nil for a line that is not
     /// one (a scalar, a flow collection).
-    func splitKey(_ line: Line) throws(BoardFileError) -> (String, [Character], Int)? {
+    func splitKey(_ line: Line) throws(ConfigFileError) -> (String, [Character], Int)? {
         let t = line.text
         var keyEnd: Int
         var key: String
@@ -264,8 +264,8 @@ private struct InlineParser {
         self.file = file
     }
 
-    func fail(_ message: String) -> BoardFileError {
-        BoardFileError(file: file, line: line, field: "", message)
+    func fail(_ message: String) -> ConfigFileError {
+        ConfigFileError(file: file, line: line, field: "", message)
     }
 
     var column: Int { columnBase + pos + 1 }
@@ -274,7 +274,7 @@ private struct InlineParser {
 
     mutating func skipSpaces() { while pos < text.count, text[pos] == " " { pos += 1 } }
 
-    mutating func parseWholeValue() throws(BoardFileError) -> ConfigNode {
+    mutating func parseWholeValue() throws(ConfigFileError) -> ConfigNode {
         let node = try parseValue(inFlow: false)
         skipSpaces()
         // A comment the line-level scan kept because an apostrophe looked like a quote.
@@ -285,7 +285,7 @@ private struct InlineParser {
         return node
     }
 
-    mutating func parseValue(inFlow: Bool) throws(BoardFileError) -> ConfigNode {
+    mutating func parseValue(inFlow: Bool) throws(ConfigFileError) -> ConfigNode {
         skipSpaces()
         guard let c = current else { return ConfigNode(.null, line: line, column: column) }
         switch c {
@@ -298,7 +298,7 @@ private struct InlineParser {
         }
     }
 
-    mutating func parseQuoted() throws(BoardFileError) -> ConfigNode {
+    mutating func parseQuoted() throws(ConfigFileError) -> ConfigNode {
         let startColumn = column
         let q = text[pos]
         pos += 1
@@ -339,7 +339,7 @@ private struct InlineParser {
         return ConfigNode(.scalar(out, q == "\"" ? .doubleQuoted : .singleQuoted), line: line, column: startColumn)
     }
 
-    mutating func parsePlain(inFlow: Bool, isKey: Bool) throws(BoardFileError) -> ConfigNode {
+    mutating func parsePlain(inFlow: Bool, isKey: Bool) throws(ConfigFileError) -> ConfigNode {
         let startColumn = column
         let start = pos
         while let c = current {
@@ -360,7 +360,7 @@ private struct InlineParser {
         return ConfigNode(.scalar(s, .plain), line: line, column: startColumn)
     }
 
-    mutating func parseFlowMapping() throws(BoardFileError) -> ConfigNode {
+    mutating func parseFlowMapping() throws(ConfigFileError) -> ConfigNode {
         let startColumn = column
         pos += 1
         var entries: [ConfigNode.Entry] = []
@@ -401,7 +401,7 @@ private struct InlineParser {
         }
     }
 
-    mutating func parseFlowSequence() throws(BoardFileError) -> ConfigNode {
+    mutating func parseFlowSequence() throws(ConfigFileError) -> ConfigNode {
         let startColumn = column
         pos += 1
         var items: [ConfigNode] = []
