@@ -43,7 +43,10 @@ let package = Package(
         // Configuration files (board files, meter maps, the station file): our YAML-subset
         // parser (Yams would pull in full Foundation) and the one typed reader whose every error
         // names FILE:LINE: field.
-        .target(name: "ConfigFile", swiftSettings: strict),
+        .target(name: "ConfigFile", dependencies: ["SmallFiles"], swiftSettings: strict),
+        // Whole small files (configs, keys, certificates, version files) read with libc: one
+        // reader for every layer.
+        .target(name: "SmallFiles", swiftSettings: strict),
         .target(name: "BoardDescription", dependencies: ["HAL", "Drivers", "ConfigFile"], swiftSettings: strict),
         // Turns a validated board description into live drivers on the backend it names.
         .target(name: "BoardAssembly",
@@ -81,7 +84,7 @@ let package = Package(
         .target(name: "OCPP201Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
-                dependencies: ["OCPPJSON", "HAL", "Codecs",
+                dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -92,7 +95,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs", "SmallFiles",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -101,7 +104,7 @@ let package = Package(
         // Base64, hex and percent-encoding: the one copy every layer uses (no Foundation).
         .target(name: "Codecs", swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
-        .target(name: "OCPPSecurity", dependencies: ["CCrypto", "Codecs"], swiftSettings: strict),
+        .target(name: "OCPPSecurity", dependencies: ["CCrypto", "Codecs", "SmallFiles"], swiftSettings: strict),
         // Firmware down, diagnostics and logs up: HTTP(S) GET/PUT and FTP RETR/STOR on swift-nio,
         // streamed to and from disk; a ustar writer for the diagnostics archive.
         .target(name: "FileTransfer",
@@ -118,7 +121,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
-                          dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL",
+                          dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -152,7 +155,7 @@ let package = Package(
         .testTarget(name: "OCPPMessagesTests", dependencies: ["OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
                     swiftSettings: strict),
         .testTarget(name: "OCPPTransportTests",
-                    dependencies: ["OCPPTransport", "OCPPJSON", "HAL",
+                    dependencies: ["OCPPTransport", "OCPPJSON", "HAL", "SmallFiles",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio"),

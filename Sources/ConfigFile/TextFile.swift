@@ -4,33 +4,21 @@ import Glibc
 import Darwin
 #endif
 
+import SmallFiles
+
 /// Reading and locating configuration files with libc only (no Foundation in the firmware).
 public enum TextFile {
     /// A configuration file is small: anything larger is the wrong file, not a config to parse.
     public static let sizeLimit = 4_000_000
 
     public static func read(_ path: String, kind: String = "configuration file") throws(ConfigFileError) -> String {
-        guard let f = fopen(path, "rb") else {
-            let reason = String(cString: strerror(errno))
-            throw ConfigFileError(file: path, line: 0, field: "", "cannot read the file: \(reason)")
+        do throws(SmallFile.ReadError) {
+            return String(decoding: try SmallFile.read(path, limit: sizeLimit), as: UTF8.self)
+        } catch {
+            let tooLarge = error.reason.hasPrefix("larger than")
+            throw ConfigFileError(file: path, line: 0, field: "",
+                                  tooLarge ? "file larger than \(sizeLimit / 1_000_000) MB: not a \(kind)" : "cannot read the file: \(error.reason)")
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-            if n < buffer.count {
-                if ferror(f) != 0 {
-                    throw ConfigFileError(file: path, line: 0, field: "", "read error")
-                }
-                break
-            }
-            if bytes.count > sizeLimit {
-                throw ConfigFileError(file: path, line: 0, field: "", "file larger than \(sizeLimit / 1_000_000) MB: not a \(kind)")
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

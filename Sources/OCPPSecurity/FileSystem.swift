@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import SmallFiles
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -91,24 +92,9 @@ enum SecurityFiles {
 
     /// Reads a whole small file; `limit` keeps a corrupt or hostile file from exhausting memory.
     static func readAll(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SecurityFileError.fromErrno("open", path) }
-        defer { close(descriptor) }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SecurityFileError.fromErrno("read", path)
-            }
-            if count == 0 { break }
-            result.append(contentsOf: chunk[0..<count])
-            if result.count > limit {
-                throw SecurityFileError(operation: "read", path: path, reason: "larger than \(limit) bytes")
-            }
+        do throws(SmallFile.ReadError) { return try SmallFile.read(path, limit: limit) } catch {
+            throw SecurityFileError(operation: "read", path: path, reason: error.reason)
         }
-        return result
     }
 
     static func exists(_ path: String) -> Bool {

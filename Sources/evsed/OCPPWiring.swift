@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import SmallFiles
 import Glibc
 #endif
 import ChargingCore

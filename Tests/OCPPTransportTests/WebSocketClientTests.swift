@@ -1,3 +1,4 @@
+import SmallFiles
 import Glibc
 import HAL
 import NIOCore

@@ -1,3 +1,4 @@
+import SmallFiles
 import HAL
 import Logging
 import NIOCore
