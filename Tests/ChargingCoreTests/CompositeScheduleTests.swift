@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import ChargingCore
 
@@ -191,7 +192,7 @@ struct CompositeScheduleTests {
 
 @Suite("Charging profiles: properties over random profile sets")
 struct CompositeSchedulePropertyTests {
-    private func randomCalculator(_ rng: inout AllocationTestRNG, around base: Int64) -> CompositeScheduleCalculator {
+    private func randomCalculator(_ rng: inout SeededGenerator, around base: Int64) -> CompositeScheduleCalculator {
         var c = CompositeScheduleCalculator()
         for id in 1...Int.random(in: 1...7, using: &rng) {
             let purpose = ChargingProfilePurpose.allCases.randomElement(using: &rng) ?? .txDefaultProfile
@@ -230,7 +231,7 @@ struct CompositeSchedulePropertyTests {
     }
 
     @Test func compositeAgreesWithPointQueriesAndIsWellFormed() {
-        var rng = AllocationTestRNG(seed: 0xC0_0051)
+        var rng = SeededGenerator(seed: 0xC0_0051)
         for _ in 0..<1_000 {
             let base = t0 + Int64.random(in: 0...(30 * day), using: &rng)
             let c = randomCalculator(&rng, around: base)

@@ -1,3 +1,4 @@
+import TestSupport
 import ChargingCore
 import Drivers
 import HAL

@@ -1,23 +1,12 @@
+import TestSupport
 import HAL
 import Testing
 @testable import ChargingCore
 
-/// SplitMix64: small, seeded, the same sequence on every platform.
-struct AllocationTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func seconds(_ s: Int64) -> MonotonicInstant { MonotonicInstant(microseconds: UInt64(s) * 1_000_000) }
 
-private func randomInput(_ rng: inout AllocationTestRNG) -> AllocationInput {
+private func randomInput(_ rng: inout SeededGenerator) -> AllocationInput {
     let now = Int64.random(in: 3_600...100_000, using: &rng)
     let grid: GridConnection = Int.random(in: 0..<5, using: &rng) == 0 ? .singlePhase : .threePhase
     let gridLimit = [0, 5, 6, 10, 16, 20, 25, 32, 40, 63, 80, 125].randomElement(using: &rng) ?? 32
@@ -63,7 +52,7 @@ struct PowerAllocationPropertyTests {
     static let eps = 1e-6
 
     @Test func neverAboveAnyLimitAndEverySessionGetsTheMinimumOrNothing() {
-        var rng = AllocationTestRNG(seed: 0x5EED_0001)
+        var rng = SeededGenerator(seed: 0x5EED_0001)
         var suspendedSeen = 0, chargingSeen = 0
         for _ in 0..<5_000 {
             let input = randomInput(&rng)
@@ -114,7 +103,7 @@ struct PowerAllocationPropertyTests {
     /// Nobody is suspended while there would be room for them at the minimum, and nobody is
     /// held below another session on a shared bottleneck (max-min fairness within resolution).
     @Test func suspensionOnlyWhenNeededAndSharesAreMaxMinFair() {
-        var rng = AllocationTestRNG(seed: 0x5EED_0002)
+        var rng = SeededGenerator(seed: 0x5EED_0002)
         let res = 0.1
         for _ in 0..<5_000 {
             let input = randomInput(&rng)
@@ -140,7 +129,7 @@ struct PowerAllocationPropertyTests {
     }
 
     @Test func sameInputSameResult() {
-        var rng = AllocationTestRNG(seed: 0x5EED_0003)
+        var rng = SeededGenerator(seed: 0x5EED_0003)
         for _ in 0..<500 {
             let input = randomInput(&rng)
             #expect(PowerAllocator.allocate(input) == PowerAllocator.allocate(input))
@@ -151,7 +140,7 @@ struct PowerAllocationPropertyTests {
     /// steps with the since-values fed back: everybody gets turns, nobody waits much longer than
     /// the rotation needs, and charging time is shared about evenly.
     @Test func rotationIsFairOverTime() {
-        var rng = AllocationTestRNG(seed: 0x5EED_0004)
+        var rng = SeededGenerator(seed: 0x5EED_0004)
         let interval: Int64 = 15 * 60
         let policy = AllocationPolicy(rotationInterval: .seconds(interval))
         for _ in 0..<40 {

@@ -1,3 +1,4 @@
+import TestSupport
 import HAL
 import Testing
 @testable import ChargingCore
@@ -38,7 +39,7 @@ struct PowerAllocationRateLimiterTests {
     }
 
     @Test func randomSequencesNeverSignalAboveTargetNorIncreaseFasterThanFiveSeconds() {
-        var rng = AllocationTestRNG(seed: 0x5EED_0005)
+        var rng = SeededGenerator(seed: 0x5EED_0005)
         for _ in 0..<200 {
             var limiter = PWMChangeRateLimiter()
             var t: Int64 = 0

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HAL
 import HALFake
@@ -66,7 +67,8 @@ struct RegisterDecodingTests {
     @Test("round trip of random values for every type and word order",
           arguments: RegisterType.allCases, WordOrder.allCases)
     func roundTrip(type: RegisterType, order: WordOrder) throws {
-        var rng = SystemRandomNumberGenerator()
+        // Seeded: a value that fails to round-trip fails on every run, not once in a while.
+        var rng = SeededGenerator(seed: 0x5EED_0100 &+ UInt64(RegisterType.allCases.firstIndex(of: type) ?? 0))
         let def = RegisterDefinition(function: .readInputRegisters, address: 0, type: type, wordOrder: order)
         for _ in 0..<200 {
             let raw: Double

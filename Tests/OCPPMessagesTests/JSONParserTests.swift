@@ -1,3 +1,4 @@
+import TestSupport
 import OCPPJSON
 import Testing
 
@@ -100,7 +101,7 @@ struct JSONParserTests {
     }
 
     @Test func randomBytesNeverCrash() {
-        var rng = SplitMix64(seed: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         let alphabet = Array("{}[]\",:\\tfnrue0123456789.-+Ee \n\u{1}aé".utf8) + [0xFF, 0xC3, 0x80]
         var accepted = 0
         for _ in 0..<20_000 {
@@ -120,7 +121,7 @@ struct JSONParserTests {
     }
 
     @Test func mutatedValidDocumentsNeverCrash() {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         let base = Array(#"{"a":[1,-2.5e3,"x\u00e9\n",true,null,{"b":{}}],"c":"\ud83d\ude00"}"#.utf8)
         var refused = 0
         for _ in 0..<20_000 {
@@ -145,15 +146,3 @@ struct JSONParserTests {
     }
 }
 
-/// Deterministic generator so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

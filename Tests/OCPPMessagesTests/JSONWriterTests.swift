@@ -1,3 +1,4 @@
+import TestSupport
 import OCPPJSON
 import Testing
 
@@ -28,7 +29,7 @@ struct JSONWriterTests {
     }
 
     @Test func roundTripOfRandomValues() throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for _ in 0..<2_000 {
             let value = randomValue(&rng, depth: 0)
             let bytes = JSONWriter.write(value)
@@ -36,7 +37,7 @@ struct JSONWriterTests {
         }
     }
 
-    func randomValue(_ rng: inout SplitMix64, depth: Int) -> JSONValue {
+    func randomValue(_ rng: inout SeededGenerator, depth: Int) -> JSONValue {
         switch rng.next() % (depth > 4 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(rng.next() % 2 == 0)
