@@ -1,0 +1,58 @@
+import BoardAssembly
+import BoardDescription
+import ChargingCore
+import Drivers
+import HAL
+import Logging
+import Storage
+import Synchronization
+
+/// Power: the grid connection shared among the sessions that want energy.
+extension Station {
+    // MARK: - Power
+
+    /// Shares the grid connection among the sessions that want energy and tells each machine
+    /// its share (through the PWM rate limiter: reductions at once, increases paced).
+    func reallocate(at now: MonotonicInstant) {
+        let board = hardware.board
+        let inputs = connectors.map { c -> AllocationConnectorInput in
+            let m = c.machine
+            let wants = m.session != nil && (m.pilot?.vehicleConnected ?? false)
+            return AllocationConnectorInput(
+                connectorId: c.id, wantsEnergy: wants, boardMaxAmps: c.hw.description.ceilingAmps,
+                cableMaxAmps: c.cableAmps,
+                phaseUse: c.hw.description.phases == 1 ? .singlePhase(.l1) : .threePhase,
+                measuredAmps: m.contactorClosed ? c.lastMeterSample.flatMap { $0.currentsA.count == 3 ? $0.currentsA : nil } : nil,
+                externalLimit: smartChargingLimit(connector: c.id, session: m.session),
+                previousAllocationAmps: c.allocation?.amps ?? 0,
+                chargingSince: c.allocation?.chargingSince, suspendedSince: c.allocation?.suspendedSince)
+        }
+        let input = AllocationInput(now: now, grid: board.grid.phases == 1 ? .singlePhase : .threePhase,
+                                    gridLimitAmps: board.grid.maxCurrentAmps,
+                                    stationExternalLimit: smartChargingLimit(connector: 0, session: nil), connectors: inputs)
+        let result = PowerAllocator.allocate(input)
+        // Idle connectors stay out of the rate limiter: the first offer of a session is a
+        // start (x1 → x2), not a change the EV has to follow, so it is not held back by the
+        // connector's own pacing (the settling after another connector's reduction still applies).
+        let paced = result.connectors.filter { a in
+            inputs.first { $0.connectorId == a.connectorId }?.wantsEnergy == true || (rateLimiter.signalled[a.connectorId] ?? 0) > 0
+        }
+        let signals = rateLimiter.apply(targets: paced.map { ($0.connectorId, $0.amps) }, now: now)
+        let unix = wallClock.unixMilliseconds()
+        eventsSinceAllocation = 0
+        var next = now + .seconds(Int64(1))
+        for s in signals { if let due = s.nextChangeAllowedAt, due < next { next = due } }
+        nextAllocationAt = next
+        for c in connectors {
+            guard let a = result.allocation(for: c.id) else { continue }
+            let previous = c.allocation?.amps
+            c.allocation = a
+            let amps = signals.first { $0.connectorId == c.id }?.amps ?? a.amps
+            if previous != a.amps { logger.debug("c\(c.id): allocation \(a.amps) A (\(a.decision))") }
+            if amps != c.signalledAmps {
+                c.signalledAmps = amps
+                dispatch(c, .allocatedCurrent(amps: amps), at: now, unixMs: unix)
+            }
+        }
+    }
+}

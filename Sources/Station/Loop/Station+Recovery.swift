@@ -1,0 +1,126 @@
+import BoardAssembly
+import BoardDescription
+import ChargingCore
+import Drivers
+import HAL
+import Logging
+import Storage
+import Synchronization
+
+/// Start and crash recovery: outputs to their safe state, the hardware read, and the sessions a
+/// previous run left open in the journal settled — resumed or ended, each exactly once.
+extension Station {
+    // MARK: - Start and recovery
+
+    /// What `start` found and did for the sessions a previous run left open.
+    public struct RecoveryReport: Sendable, Equatable {
+        public var resumed: [String] = []
+        public var ended: [String] = []
+        public init() {}
+    }
+
+    /// Puts every output in its safe state, reads the hardware (pilot, contactor feedback,
+    /// meter register) and settles the sessions the journal holds open: resumed or ended by
+    /// `config.sessions.recovery`. Reads the meters synchronously (before any poller owns them).
+    @discardableResult
+    public func start(at now: MonotonicInstant) throws -> RecoveryReport {
+        let unix = wallClock.unixMilliseconds()
+        for c in connectors {
+            do {
+                try c.hw.contactor.open(at: now)
+                try c.hw.pilot.setNotReady()
+            } catch {
+                logger.critical("c\(c.id): cannot put the outputs in their safe state: \(error)")
+                throw error
+            }
+        }
+        // Let the pilot debounce settle on what is plugged in now.
+        var pilotNow: [Int: CPState] = [:]
+        for c in connectors {
+            for _ in 0..<max(1, c.hw.pilot.config.debounceSamples) {
+                if let change = try? c.hw.pilot.sample(at: now) { pilotNow[c.id] = change.to }
+            }
+            if pilotNow[c.id] == nil { pilotNow[c.id] = c.hw.pilot.currentState }
+        }
+        readMetersNow(at: now, intoMachines: false)
+
+        var report = RecoveryReport()
+        let open = try recorder.openSessions()
+        let policy: PowerLossPolicy = config.sessions.recovery == .resume ? .resumeIfPlugged : .endSession
+        for session in open {
+            guard let c = connectors.first(where: { $0.id == session.connectorId }) else {
+                logger.error("journal: open session \(session.id) on connector \(session.connectorId), which this board does not have: ending it")
+                var ended = session
+                ended.end(reason: .powerLoss, meterStopWh: session.lastKnownEnergyWh, atUnixMs: unix)
+                try recorder.record(.ended(ended), state: "Finishing")
+                report.ended.append(session.id)
+                continue
+            }
+            let contactor: HardwareSnapshot.ContactorReading
+            if let fb = try? c.hw.contactor.poll(at: now), fb.contains(where: { $0.kind == .welded }) { contactor = .welded }
+            else if c.hw.contactor.hasFeedback { contactor = c.hw.contactor.status.feedbackClosed == true ? .closed : .open }
+            else { contactor = .unknown }
+            let plugged = pilotNow[c.id]?.vehicleConnected ?? false
+            let snapshot = HardwareSnapshot(vehiclePlugged: plugged, contactor: contactor,
+                                            meterEnergyWh: c.lastMeterSample?.energyWh, unixMs: unix)
+            switch SessionRecovery.decide(openSession: session, hardware: snapshot, policy: policy) {
+            case .nothing:
+                break
+            case let .resume(s):
+                logger.notice("c\(c.id): resuming session \(s.id) of \(s.idToken.value) after a restart (meter start \(s.meterStartWh) Wh, register now \(c.lastMeterSample?.energyWh ?? -1) Wh)")
+                if let sample = c.lastMeterSample { dispatch(c, .meterSample(sample), at: now, unixMs: unix) }
+                execute(c, c.machine.resume(s, at: now, unixMs: unix), at: now)
+                report.resumed.append(s.id)
+            case let .end(s, commands):
+                logger.notice("c\(c.id): ending session \(s.id) left open by a restart: \(s.energyWh) Wh, reason \(s.stopReason?.rawValue ?? "-")")
+                execute(c, commands, at: now)
+                report.ended.append(s.id)
+            }
+        }
+        // First events: what is plugged in and the meter reading.
+        for c in connectors {
+            if let sample = c.lastMeterSample, c.machine.session == nil { dispatch(c, .meterSample(sample), at: now, unixMs: unix) }
+            if let state = pilotNow[c.id] { dispatch(c, .pilotChanged(state), at: now, unixMs: unix) }
+            checkProximity(c, at: now, force: true)
+            dispatch(c, .tick, at: now, unixMs: unix)
+        }
+        reallocate(at: now)
+        renderDisplay(at: now, force: true)
+        return report
+    }
+
+    /// Hands the meters to `MeterPoller`s (one serial queue each) that feed `meterInbox`.
+    /// The daemon calls this after `start`; tests feed samples or call `readMetersNow` instead.
+    public func startMeterPolling(interval: EVSEDuration = .milliseconds(1_000)) {
+        for c in connectors {
+            guard let meter = c.meter else { continue }
+            c.meter = nil
+            let inbox = meterInbox
+            let id = c.id
+            nonisolated(unsafe) let handed = meter
+            let poller = MeterPoller(meter: handed, interval: interval, clock: clock) { inbox.post(connector: id, $0) }
+            poller.start()
+            pollers[id] = poller
+        }
+    }
+
+    /// Reads every meter the station still holds, now, on this thread (tests, and `start`).
+    public func readMetersNow(at now: MonotonicInstant, intoMachines: Bool = true) {
+        for c in connectors {
+            guard let meter = c.meter else { continue }
+            do {
+                let s = try meter.read(at: now)
+                if intoMachines { meterInbox.post(connector: c.id, .sample(s)) } else { c.lastMeterSample = Self.coreSample(s) }
+            } catch {
+                if intoMachines { meterInbox.post(connector: c.id, .fault(error, at: now)) }
+                else { logger.warning("c\(c.id): meter does not answer at start: \(error)") }
+            }
+        }
+    }
+
+    static func coreSample(_ s: Drivers.MeterSample) -> ChargingCore.MeterSample? {
+        guard let wh = s[.energyImported] else { return nil }
+        let currents = [s[.currentL1], s[.currentL2], s[.currentL3]].compactMap { $0 }
+        return ChargingCore.MeterSample(energyWh: wh, currentsA: currents, powerW: s[.activePowerTotal], readAt: s.at)
+    }
+}
