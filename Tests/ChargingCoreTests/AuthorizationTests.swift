@@ -197,4 +197,17 @@ struct AuthorizationStoreTests {
         try list.apply(LocalAuthorizationListUpdate(version: 0, kind: .full, entries: []))
         #expect(list.count == 0)
     }
+
+    @Test("an emptied list has version 0, by a full update without entries or a differential one removing the last")
+    func emptiedListHasVersionZero() throws {
+        let list = InMemoryLocalAuthorizationList()
+        let a = IdToken("A")
+        try list.apply(LocalAuthorizationListUpdate(version: 3, kind: .full, entries: [.init(idToken: a, info: .accepted)]))
+        try list.apply(LocalAuthorizationListUpdate(version: 7, kind: .full, entries: []))
+        #expect(list.count == 0 && list.version == 0)
+        try list.apply(LocalAuthorizationListUpdate(version: 1, kind: .differential, entries: [.init(idToken: a, info: .accepted)]))
+        #expect(list.version == 1)
+        try list.apply(LocalAuthorizationListUpdate(version: 2, kind: .differential, entries: [.init(idToken: a, info: nil)]))
+        #expect(list.count == 0 && list.version == 0)
+    }
 }
