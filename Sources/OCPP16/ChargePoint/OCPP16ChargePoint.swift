@@ -444,7 +444,7 @@ public actor OCPP16ChargePoint {
             transactions.markSent(seq, atUnixMs: unixMs())
             do {
                 let answer = try await sender.call(kind.rawValue, payload: payload)
-                try acknowledged(seq: seq, kind: kind, sessionId: sessionId, answer: answer)
+                try acknowledged(seq: seq, kind: kind, sessionId: sessionId, payload: payload, answer: answer)
                 failures[seq] = nil
             } catch let error as OCPPRPCError {
                 if case .connectionLost = error { return }  // offline time does not count
@@ -468,7 +468,8 @@ public actor OCPP16ChargePoint {
         }
     }
 
-    private func acknowledged(seq: Int64, kind: TransactionService.Kind, sessionId: String?, answer: JSONValue) throws {
+    private func acknowledged(seq: Int64, kind: TransactionService.Kind, sessionId: String?, payload: JSONValue,
+                              answer: JSONValue) throws {
         switch kind {
         case .start:
             let response: StartTransactionResponse
@@ -477,6 +478,11 @@ public actor OCPP16ChargePoint {
             }
             try transactions.startAnswered(seq: seq, sessionId: sessionId, transactionId: response.transactionId)
             logger.notice("StartTransaction of \(sessionId ?? "?"): transactionId \(response.transactionId), \(response.idTagInfo.status.rawValue)")
+            // The cache keeps every idTagInfo the CSMS gives (OCPP 1.6 §3.5.1), expiry included,
+            // under the card's kind: a presented card is what looks it up.
+            if let request = try? StartTransactionRequest(json: payload) {
+                station.perform(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
+            }
             if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
                let c = connectorsNow().first(where: { $0.session?.id == sessionId }) {
                 station.perform(.stopSession(connectorId: c.id, reason: .deAuthorized))
