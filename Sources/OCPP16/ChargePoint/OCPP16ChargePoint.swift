@@ -342,8 +342,8 @@ public actor OCPP16ChargePoint {
         -> StatusNotificationRequest
     {
         if id == 0 {
-            let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
-            return Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)
+            let status = Self.chargePointStatus(connectors.map { latestStatus[$0.id]?.0 ?? $0.status })
+            return Self.statusRequest(connectorId: 0, status: status, error: nil, atUnixMs: now)
         }
         let c = connectors.first { $0.id == id }
         let status = latestStatus[id]?.0 ?? c?.status ?? .available
@@ -361,7 +361,15 @@ public actor OCPP16ChargePoint {
                 reportedStatus[c.id] = ReportedStatus(status: latest.0, error: latest.1)
             }
         }
+        reportedStatus[0] = ReportedStatus(status: Self.chargePointStatus(connectors.map { latestStatus[$0.id]?.0 ?? $0.status }),
+                                           error: nil)
         statusKick.yield()
+    }
+
+    /// Connector 0 stands for the charge point as a whole: Unavailable only when every
+    /// connector is (after a ChangeAvailability of connector 0, say), Available otherwise.
+    static func chargePointStatus(_ connectors: [ConnectorStatus?]) -> ConnectorStatus {
+        !connectors.isEmpty && connectors.allSatisfy { $0 == .unavailable } ? .unavailable : .available
     }
 
     /// A status change of the core, reported once it has held for MinimumStatusDuration seconds
@@ -390,8 +398,20 @@ public actor OCPP16ChargePoint {
     private func queueStatus(_ id: Int, _ status: ReportedStatus, atUnixMs at: UInt64) {
         reportedStatus[id] = status
         statusQueue.append(Self.statusRequest(connectorId: id, status: status.status, error: status.error, atUnixMs: at))
+        if id != 0 { queueChargePointStatusIfChanged(atUnixMs: at) }
         if statusQueue.count > 64 { statusQueue.removeFirst(statusQueue.count - 64) }
         statusKick.yield()
+    }
+
+    /// Connector 0 follows what the CSMS was told of the connectors: reported once when that
+    /// turns it Unavailable or Available again, as the report after a boot would say it (before
+    /// the first report there is nothing to follow: that report tells it).
+    private func queueChargePointStatusIfChanged(atUnixMs at: UInt64) {
+        let connectors = connectorsNow()
+        let zero = Self.chargePointStatus(connectors.map { c in reportedStatus[c.id]?.status ?? latestStatus[c.id]?.0 ?? c.status })
+        guard let told = reportedStatus[0]?.status, told != zero else { return }
+        reportedStatus[0] = ReportedStatus(status: zero, error: nil)
+        statusQueue.append(Self.statusRequest(connectorId: 0, status: zero, error: nil, atUnixMs: at))
     }
 
     private func sendStatusesForever() async {
