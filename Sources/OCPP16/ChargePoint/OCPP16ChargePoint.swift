@@ -530,10 +530,20 @@ public actor OCPP16ChargePoint {
 
     // MARK: Inbound CALLs
 
-    /// The RPC layer's handler: decode and validate, then the operation's file answers.
+    /// For callers without a socket (tests, tools): the answer, and what it promised to send
+    /// after it started at once. The RPC layer uses `answer(action:payload:)` instead, which
+    /// leaves the start to it, after the reply is on the wire.
     public func handle(action: String, payload: JSONValue) async -> Result<JSONValue, OCPPCallError> {
+        let outcome = await answer(action: action, payload: payload)
+        if let afterReply = outcome.afterReply { Task { await afterReply() } }
+        return outcome.result
+    }
+
+    /// The RPC layer's handler: decode and validate, then the operation's file answers; a
+    /// trigger's message is the answer's `afterReply`, for the RPC layer to start.
+    public func answer(action: String, payload: JSONValue) async -> OCPPCallAnswer {
         guard let known = OCPP16Action(rawValue: action) else {
-            return .failure(OCPPCallError(.notImplemented, "unknown action \(action)"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "unknown action \(action)")))
         }
         if registration == .notRegistered, bootOutstanding {
             // The CSMS answers our BootNotification before it calls us; on the socket the answer
@@ -541,21 +551,31 @@ public actor OCPP16ChargePoint {
             await withCheckedContinuation { bootWaiters.append($0) }
         }
         guard registration == .accepted || registration == .pending else {
-            return .failure(OCPPCallError(.securityError, "not registered with the Central System"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.securityError, "not registered with the Central System")))
         }
         let request: OCPP16AnyRequest
         do {
             request = try OCPP16Messages.decodeRequest(action: known, payload: payload)
         } catch {
-            return .failure(OCPPCallError(Self.code(error), error.description))
+            return OCPPCallAnswer(.failure(OCPPCallError(Self.code(error), error.description)))
         }
         if case .updateFirmware = request, fileServices?.requireSignedFirmware == true {
-            return .failure(OCPPCallError(.notSupported, "only SignedUpdateFirmware is accepted (security whitepaper)"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notSupported, "only SignedUpdateFirmware is accepted (security whitepaper)")))
+        }
+        switch request {
+        case .triggerMessage(let r):
+            let (response, then) = triggerMessage(r)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
+        case .extendedTriggerMessage(let r):
+            let (response, then) = extendedTriggerMessage(r)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
+        default:
+            break
         }
         guard let answer = await answer(request) else {
-            return .failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet")))
         }
-        return .success(answer)
+        return OCPPCallAnswer(.success(answer))
     }
 
     private func answer(_ request: OCPP16AnyRequest) async -> JSONValue? {
@@ -571,13 +591,11 @@ public actor OCPP16ChargePoint {
         case .remoteStopTransaction(let r): return remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
         case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
-        case .triggerMessage(let r): return triggerMessage(r).toJSON()
         case .unlockConnector(let r): return await unlockConnector(r).toJSON()
         case .installCertificate(let r): return installCertificate(r).toJSON()
         case .deleteCertificate(let r): return deleteCertificate(r).toJSON()
         case .getInstalledCertificateIds(let r): return getInstalledCertificateIds(r).toJSON()
         case .certificateSigned(let r): return certificateSigned(r).toJSON()
-        case .extendedTriggerMessage(let r): return extendedTriggerMessage(r).toJSON()
         case .sendLocalList(let r): return sendLocalList(r).toJSON()
         case .getLocalListVersion(let r): return getLocalListVersion(r).toJSON()
         case .reserveNow(let r): return await reserveNow(r).toJSON()
