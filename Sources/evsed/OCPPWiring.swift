@@ -241,6 +241,7 @@ final class OCPPWiring {
             case let .authorizationResult(token, info):
                 guard let id = pendingAuthorizations.removeValue(forKey: token.value) else { continue }
                 evse.authorizationAnswered(token, info, connector: id, at: now)
+            case let .authorizationLearned(token, info): evse.rememberAuthorization(token, info)
             case .clearAuthorizationCache: evse.clearAuthorizationCache()
             case let .chargingProfiles(profiles): evse.installChargingProfiles(profiles)
             case let .restart(hard):

@@ -126,6 +126,33 @@ struct AuthorizationTests {
         #expect(s.authorize(listed, atUnixMs: 500).info?.status == .expired)
     }
 
+    @Test("offline: a cached or listed entry past its expiry is refused as expired, before it is accepted")
+    func offlineExpiry() {
+        let list = InMemoryLocalAuthorizationList(version: 1, entries: [listed: AuthorizationInfo(status: .accepted, expiresAtUnixMs: 500)])
+        let cache = InMemoryAuthorizationCache(capacity: 4)
+        cache.put(cached, AuthorizationInfo(status: .accepted, expiresAtUnixMs: 500), atUnixMs: 0)
+        let s = AuthorizationService(policy: AuthorizationPolicy(allowOfflineTxForUnknownId: true), localList: list,
+                                     cache: cache, backend: ScriptedBackend(online: false))
+        #expect(s.authorize(cached, atUnixMs: 499) == .accepted(AuthorizationInfo(status: .accepted, expiresAtUnixMs: 500), .cache))
+        #expect(s.authorize(cached, atUnixMs: 500).info?.status == .expired)
+        #expect(!s.authorize(cached, atUnixMs: 500).isAccepted, "known and expired is not unknown")
+        #expect(s.authorize(listed, atUnixMs: 499).isAccepted)
+        #expect(s.authorize(listed, atUnixMs: 10_000) == .rejected(AuthorizationInfo(status: .expired, expiresAtUnixMs: 500), .localList))
+    }
+
+    @Test("a backend answer learned outside an authorization (a StartTransaction's) is cached unless the list names it")
+    func rememberedAnswer() {
+        let (s, cache) = service(AuthorizationPolicy(), backend: ScriptedBackend(online: false))
+        s.remember(stranger, AuthorizationInfo(status: .blocked), atUnixMs: now)
+        #expect(cache.get(stranger, atUnixMs: now)?.status == .blocked)
+        s.remember(listed, AuthorizationInfo(status: .blocked), atUnixMs: now)
+        #expect(!cache.contains(listed))
+        #expect(s.authorize(listed, atUnixMs: now).isAccepted)
+        s.policy.cacheEnabled = false
+        s.remember(IdToken("OTHER"), .accepted, atUnixMs: now)
+        #expect(!cache.contains(IdToken("OTHER")))
+    }
+
     @Test("the standalone default backend is offline")
     func noBackend() {
         let s = AuthorizationService(policy: AuthorizationPolicy(), localList: InMemoryLocalAuthorizationList(),
@@ -196,5 +223,18 @@ struct AuthorizationStoreTests {
         #expect(list.version == 4 && list.entry(for: a) == nil)
         try list.apply(LocalAuthorizationListUpdate(version: 0, kind: .full, entries: []))
         #expect(list.count == 0)
+    }
+
+    @Test("an emptied list has version 0, by a full update without entries or a differential one removing the last")
+    func emptiedListHasVersionZero() throws {
+        let list = InMemoryLocalAuthorizationList()
+        let a = IdToken("A")
+        try list.apply(LocalAuthorizationListUpdate(version: 3, kind: .full, entries: [.init(idToken: a, info: .accepted)]))
+        try list.apply(LocalAuthorizationListUpdate(version: 7, kind: .full, entries: []))
+        #expect(list.count == 0 && list.version == 0)
+        try list.apply(LocalAuthorizationListUpdate(version: 1, kind: .differential, entries: [.init(idToken: a, info: .accepted)]))
+        #expect(list.version == 1)
+        try list.apply(LocalAuthorizationListUpdate(version: 2, kind: .differential, entries: [.init(idToken: a, info: nil)]))
+        #expect(list.count == 0 && list.version == 0)
     }
 }

@@ -5,7 +5,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import websockets
 from ocpp.routing import on
@@ -24,6 +24,11 @@ class CentralSystemChargePoint(ChargePoint):
 
     def _record(self, action, payload):
         self.csms._record(self.id, action, payload)
+
+    async def route_message(self, raw_msg):
+        # Every frame in the order it arrived, answers included: what the wire order was.
+        self.csms._record_frame(self.id, raw_msg)
+        await super().route_message(raw_msg)
 
     @on(Action.boot_notification)
     def on_boot(self, charge_point_vendor, charge_point_model, **kw):
@@ -46,14 +51,14 @@ class CentralSystemChargePoint(ChargePoint):
     @on(Action.authorize)
     def on_authorize(self, id_tag, **kw):
         self._record("Authorize", {"idTag": id_tag})
-        return call_result.Authorize(id_tag_info={"status": self.csms.authorize_status(id_tag)})
+        return call_result.Authorize(id_tag_info=self.csms.id_tag_info(id_tag))
 
     @on(Action.start_transaction)
     def on_start(self, connector_id, id_tag, meter_start, timestamp, **kw):
         tx = self.csms.new_transaction_id()
         self._record("StartTransaction", {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start,
                                           "timestamp": timestamp, "assignedTransactionId": tx, **kw})
-        return call_result.StartTransaction(transaction_id=tx, id_tag_info={"status": AuthorizationStatus.accepted})
+        return call_result.StartTransaction(transaction_id=tx, id_tag_info=self.csms.id_tag_info(id_tag, accepted=True))
 
     @on(Action.stop_transaction)
     def on_stop(self, meter_stop, timestamp, transaction_id, **kw):
@@ -102,10 +107,12 @@ class CentralSystem:
         self.boot_answers = list(boot_answers or [(RegistrationStatus.accepted, 300)])
         self.boot_count = 0
         self.messages = []  # (monotonic time, identity, action, payload)
+        self.frames = []  # (identity, raw text) of every inbound frame, in arrival order
         self.lock = threading.Lock()
         self.next_tx = 1000
         self.charge_points = {}
         self.unknown_tags = set()
+        self.expires_in = {}  # id tag -> seconds: its idTagInfo carries expiryDate = answer time + that
         self.loop = asyncio.new_event_loop()
         self.server = None
         self.port = port
@@ -182,6 +189,22 @@ class CentralSystem:
     def authorize_status(self, id_tag):
         return AuthorizationStatus.invalid if id_tag in self.unknown_tags else AuthorizationStatus.accepted
 
+    def id_tag_info(self, id_tag, accepted=False):
+        info = {"status": AuthorizationStatus.accepted if accepted else self.authorize_status(id_tag)}
+        if id_tag in self.expires_in:
+            expiry = datetime.now(timezone.utc) + timedelta(seconds=self.expires_in[id_tag])
+            info["expiry_date"] = expiry.isoformat().replace("+00:00", "Z")
+        return info
+
+    def _record_frame(self, identity, raw):
+        with self.lock:
+            self.frames.append((identity, raw))
+
+    def inbound_frames(self):
+        """The parsed frames the charge points sent, in arrival order."""
+        with self.lock:
+            return [json.loads(raw) for (_, raw) in self.frames]
+
     def _record(self, identity, action, payload):
         with self.lock:
             self.messages.append((time.monotonic(), identity, action, payload))
@@ -214,11 +237,11 @@ class CentralSystem:
         cp = self.wait_connected(identity)
         return asyncio.run_coroutine_threadsafe(cp.call(payload, suppress=False), self.loop).result(timeout)
 
-    def raw_call(self, identity, action, payload, timeout=10.0):
+    def raw_call(self, identity, action, payload, timeout=10.0, unique_id=None):
         """Sends [2, id, action, payload] without validation; returns (message_type_id, answer) where
         answer is the payload of a CALLRESULT or (error_code, description) of a CALLERROR."""
         cp = self.wait_connected(identity)
-        unique_id = str(uuid.uuid4())
+        unique_id = unique_id or str(uuid.uuid4())
         text = json.dumps([2, unique_id, action, payload])
 
         async def go():

@@ -264,3 +264,59 @@ def test_card_refused_by_the_csms_starts_nothing(sim, station, csms):
     time.sleep(1)
     assert cs.received("StartTransaction") == []
     assert not c1(sim)["contactor"]["closed"]
+
+
+def test_offline_a_card_whose_cached_authorization_expired_is_refused(sim, station, csms):
+    card = "12345678"  # not in the demo list: the cache decides for it offline
+    cs = csms()
+    cs.expires_in[card] = 8  # Authorize and StartTransaction answer Accepted, valid for 8 s from then
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, card=card, start=mark)
+    start = cs.wait_for("StartTransaction")[0]
+    assert start["idTag"] == card
+    assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
+    cs.wait_for("StopTransaction")
+    expired_after = time.monotonic() + 8
+    cs.stop()  # offline: the authorization cache decides
+
+    wait_for(lambda: time.monotonic() > expired_after + 1, timeout=30, what="the cached entry's expiry has passed")
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, card=card, start=mark)
+    evsed.wait_log(f"card {card}: expired by cache", start=mark)
+    evsed.wait_log(f"{card} refused", start=mark)
+    time.sleep(1)
+    assert all(f"started by {card}" not in line for line in evsed.log()[mark:])
+    assert not c1(sim)["contactor"]["closed"]
+
+
+def test_change_availability_of_connector_0_reports_connector_0_once_each_way(sim, station, csms):
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+
+    def reported(since):
+        return [(p["connectorId"], p["status"]) for (_, _, p) in cs.received("StatusNotification")[since:]]
+
+    before = len(cs.received("StatusNotification"))
+    assert cs.call(IDENTITY, call.ChangeAvailability(connector_id=0, type="Inoperative")).status == "Accepted"
+    wait_for(lambda: {(1, "Unavailable"), (2, "Unavailable"), (0, "Unavailable")} <= set(reported(before)),
+             timeout=15, what="connectors 1, 2 and 0 Unavailable")
+    off = reported(before)
+    assert off.count((0, "Unavailable")) == 1
+    assert off.index((0, "Unavailable")) > max(off.index((1, "Unavailable")), off.index((2, "Unavailable"))), \
+        "connector 0 turns Unavailable with the last connector"
+
+    before = len(cs.received("StatusNotification"))
+    assert cs.call(IDENTITY, call.ChangeAvailability(connector_id=0, type="Operative")).status == "Accepted"
+    wait_for(lambda: {(1, "Available"), (2, "Available"), (0, "Available")} <= set(reported(before)),
+             timeout=15, what="connectors 1, 2 and 0 Available")
+    on = reported(before)
+    assert on.count((0, "Available")) == 1
+    assert on.index((0, "Available")) > min(on.index((1, "Available")), on.index((2, "Available"))), \
+        "connector 0 is Available again with the first connector"

@@ -117,3 +117,20 @@ def test_reservation_expires_and_cancel(sim, station, csms):
                                                 "idTag": RESERVED_CARD, "reservationId": 8})[1] == {"status": "Accepted"}
     assert cs.raw_call(IDENTITY, "CancelReservation", {"reservationId": 8})[1] == {"status": "Accepted"}
     evsed.wait_log("reservation 8 ended: cancelled", timeout=10)
+
+
+def test_an_emptied_list_reports_version_0(sim, station, csms):
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    assert send_list(cs, 3, "Full", [entry(LIST_CARD), entry(OTHER_CARD)]) == "Accepted"
+    assert list_version(cs) == 3
+    # "If the list is empty, the version shall be 0" (GetLocalListVersion): a Full update without entries...
+    assert send_list(cs, 4, "Full", []) == "Accepted"
+    assert list_version(cs) == 0
+    # ...from which any differential version goes again...
+    assert send_list(cs, 1, "Differential", [entry(LIST_CARD)]) == "Accepted"
+    assert list_version(cs) == 1
+    # ...and a differential update that removes the last entry.
+    assert send_list(cs, 2, "Differential", [{"idTag": LIST_CARD}]) == "Accepted"
+    assert list_version(cs) == 0

@@ -122,3 +122,21 @@ def test_trigger_message_of_each_kind_arrives(sim, station, csms):
     assert mv["meterValue"][0]["sampled_value"][0]["context"] == "Trigger"
     assert cs.call(IDENTITY, call.TriggerMessage(requested_message="StatusNotification",
                                                  connector_id=7)).status == "Rejected"
+
+
+def test_a_triggered_message_never_arrives_before_the_trigger_message_conf(sim, station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    # The order showed up once in a while only: ask many times, check every one on the wire.
+    for i in range(40):
+        trigger_id = f"trigger-{i}"
+        before = len(cs.received("FirmwareStatusNotification"))
+        kind, answer = cs.raw_call(IDENTITY, "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"},
+                                   unique_id=trigger_id)
+        assert (kind, answer) == (3, {"status": "Accepted"})
+        cs.wait_for("FirmwareStatusNotification", count=before + 1, timeout=5)
+        frames = cs.inbound_frames()
+        conf_at = next(n for (n, f) in enumerate(frames) if f[0] == 3 and f[1] == trigger_id)
+        sent_at = [n for (n, f) in enumerate(frames) if f[0] == 2 and f[2] == "FirmwareStatusNotification"][before]
+        assert conf_at < sent_at, f"FirmwareStatusNotification {i} arrived before its TriggerMessage.conf"

@@ -68,6 +68,25 @@ struct LocalListTests {
         #expect(try await cp.handle(action: "GetLocalListVersion", payload: [:]).get()["listVersion"] == 4)
     }
 
+    @Test func anEmptiedListReportsVersionZeroHoweverItWasEmptied() async throws {
+        let (cp, storage) = try await ready()
+        func version() async throws -> JSONValue? { try await cp.handle(action: "GetLocalListVersion", payload: [:]).get()["listVersion"] }
+        #expect(await status(cp, "SendLocalList", ["listVersion": 4, "updateType": "Full", "localAuthorizationList": entries(1...2)]) == "Accepted")
+        #expect(try await version() == 4)
+        // OCPP 1.6 GetLocalListVersion: "If the list is empty, the version shall be 0".
+        #expect(await status(cp, "SendLocalList", ["listVersion": 5, "updateType": "Full", "localAuthorizationList": []]) == "Accepted")
+        #expect(try await version() == 0)
+        #expect(await status(cp, "SendLocalList", ["listVersion": 6, "updateType": "Full"]) == "Accepted", "no list at all is empty too")
+        #expect(try await version() == 0)
+        // From 0, a CSMS may go on with any differential version ≥ 1.
+        #expect(await status(cp, "SendLocalList", ["listVersion": 1, "updateType": "Differential", "localAuthorizationList": entries(1...1)]) == "Accepted")
+        #expect(try await version() == 1)
+        // A differential update that removes the last entry empties the list: 0 as well.
+        #expect(await status(cp, "SendLocalList", ["listVersion": 2, "updateType": "Differential", "localAuthorizationList": [["idTag": "TAG1"]]]) == "Accepted")
+        #expect(try storage.localList.count() == 0)
+        #expect(try await version() == 0)
+    }
+
     @Test func tooManyEntriesDuplicatesAndBadDatesFailAndChangeNothing() async throws {
         let (cp, storage) = try await ready()
         #expect(await status(cp, "SendLocalList", ["listVersion": 1, "updateType": "Full", "localAuthorizationList": entries(1...10_001)]) == "Failed")

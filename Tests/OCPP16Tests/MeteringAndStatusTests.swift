@@ -177,6 +177,43 @@ struct StatusAndKeyTests {
         #expect(h.csms.payloads("StatusNotification").suffix(2).map { $0["status"] } == ["Preparing", "Available"])
     }
 
+    @Test func changeAvailabilityOfConnectorZeroReportsConnectorZeroOnceEachWay() async throws {
+        let h = try Harness()
+        try await accepted(h)
+        func reported(after n: Int) -> [String] {
+            h.csms.payloads("StatusNotification").dropFirst(n).map { p in
+                "\(p["connectorId"]?.int64Value ?? -1):\(p["status"]?.stringValue ?? "?")"
+            }
+        }
+        let change = ["connectorId": 0, "type": "Inoperative"] as JSONValue
+        #expect(try await h.chargePoint.handle(action: "ChangeAvailability", payload: change).get()["status"] == "Accepted")
+        // The station makes each connector Unavailable and says so, one after the other.
+        for id in [1, 2] {
+            h.station.update(id) { $0.status = .unavailable }
+            h.chargePoint.stationEvent(.statusChanged(connectorId: id, .unavailable, nil, atUnixMs: 1_000))
+        }
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 6 })
+        #expect(reported(after: 3) == ["1:Unavailable", "2:Unavailable", "0:Unavailable"])
+        #expect(h.csms.payloads("StatusNotification").last?["timestamp"] == "1970-01-01T00:00:01.000Z")
+        // What a report after boot (here: a trigger) says of connector 0 is the same.
+        #expect(try await h.chargePoint.handle(action: "TriggerMessage", payload: ["requestedMessage": "StatusNotification", "connectorId": 0]).get()["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 7 })
+        #expect(reported(after: 6) == ["0:Unavailable"])
+
+        let back = ["connectorId": 0, "type": "Operative"] as JSONValue
+        #expect(try await h.chargePoint.handle(action: "ChangeAvailability", payload: back).get()["status"] == "Accepted")
+        for id in [1, 2] {
+            h.station.update(id) { $0.status = .available }
+            h.chargePoint.stationEvent(.statusChanged(connectorId: id, .available, nil, atUnixMs: 2_000))
+        }
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 10 })
+        #expect(reported(after: 7) == ["1:Available", "0:Available", "2:Available"])
+        // Once each way: nothing more for connector 0.
+        h.chargePoint.stationEvent(.statusChanged(connectorId: 1, .preparing, nil, atUnixMs: 3_000))
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 11 })
+        #expect(reported(after: 10) == ["1:Preparing"])
+    }
+
     @Test func phaseRotationIsValidatedPerConnector() async throws {
         let h = try Harness()
         try await accepted(h)

@@ -114,7 +114,18 @@ func migratedInMemory() throws -> StationStorage {
         #expect(try list.lookup("CARD2")?.status == .blocked)
         try list.fullUpdate(version: 5, entries: [])
         #expect(try list.count() == 0)
-        #expect(try list.currentVersion() == 5)
+        #expect(try list.currentVersion() == 0, "an empty list has version 0 (OCPP 1.6 GetLocalListVersion)")
+    }
+
+    @Test func aDifferentialUpdateThatRemovesTheLastEntryLeavesVersionZero() throws {
+        let list = try migratedInMemory().localList
+        try list.fullUpdate(version: 3, entries: [AuthorizationRecord(idToken: "ONLY", status: .accepted)])
+        try list.differentialUpdate(version: 4, changes: [.remove(idToken: "ONLY")])
+        #expect(try list.count() == 0)
+        #expect(try list.currentVersion() == 0)
+        // From 0 the next differential update may carry any version ≥ 1 again.
+        try list.differentialUpdate(version: 1, changes: [.upsert(AuthorizationRecord(idToken: "NEW", status: .accepted))])
+        #expect(try list.currentVersion() == 1)
     }
 
     @Test func differentialUpdateAddsUpdatesAndRemoves() throws {

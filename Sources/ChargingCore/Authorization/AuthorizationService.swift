@@ -127,10 +127,17 @@ public final class AuthorizationService {
     /// The backend's answer: cached (unless the local list names the token, which takes
     /// precedence), then judged.
     public func backendAnswered(_ idToken: IdToken, _ info: AuthorizationInfo, atUnixMs unixMs: UInt64) -> AuthorizationDecision {
+        remember(idToken, info, atUnixMs: unixMs)
+        return judge(info, .backend, atUnixMs: unixMs)
+    }
+
+    /// What the backend said about a token outside an authorization (OCPP 1.6: the idTagInfo of
+    /// a StartTransaction or StopTransaction answer): cached, expiry and all, unless the local
+    /// list names the token (the list takes precedence). Nothing waits for a decision.
+    public func remember(_ idToken: IdToken, _ info: AuthorizationInfo, atUnixMs unixMs: UInt64) {
         if policy.cacheEnabled && !(policy.localListEnabled && localList.entry(for: idToken) != nil) {
             cache.put(idToken, info, atUnixMs: unixMs)
         }
-        return judge(info, .backend, atUnixMs: unixMs)
     }
 
     /// The backend did not answer in time or went offline: the offline policies decide.

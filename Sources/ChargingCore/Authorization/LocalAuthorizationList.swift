@@ -2,7 +2,7 @@
 /// over SQLite so 50,000 entries are looked up without loading them; tests use
 /// `InMemoryLocalAuthorizationList`.
 public protocol LocalAuthorizationListLookup: AnyObject {
-    /// The list version (0 = no list installed).
+    /// The list version (0 = no list installed, or an empty one).
     var version: Int { get }
     /// The entry for a token, or nil when the list does not name it.
     func entry(for idToken: IdToken) -> AuthorizationInfo?
@@ -34,6 +34,8 @@ public struct LocalAuthorizationListUpdate: Hashable, Sendable {
 
     /// Checks the update against the installed version; the error says what is wrong.
     /// A full update with an empty list clears the list (version may then be anything ≥ 0).
+    /// Whatever the update's version, a list left empty has version 0 (OCPP 1.6: "if the list
+    /// is empty, the version shall be 0").
     public func validate(installedVersion: Int) throws(LocalAuthorizationListError) {
         guard version >= 0 else { throw .invalidVersion(version) }
         if kind == .full && entries.isEmpty { return }
@@ -90,6 +92,6 @@ public final class InMemoryLocalAuthorizationList: LocalAuthorizationListLookup 
         case .differential:
             for e in update.entries { entries[e.idToken] = e.info }
         }
-        version = update.version
+        version = entries.isEmpty ? 0 : update.version
     }
 }

@@ -339,8 +339,8 @@ public actor OCPP16ChargePoint {
         -> StatusNotificationRequest
     {
         if id == 0 {
-            let allUnavailable = !connectors.isEmpty && connectors.allSatisfy { $0.status == .unavailable }
-            return Self.statusRequest(connectorId: 0, status: allUnavailable ? .unavailable : .available, error: nil, atUnixMs: now)
+            let status = Self.chargePointStatus(connectors.map { latestStatus[$0.id]?.0 ?? $0.status })
+            return Self.statusRequest(connectorId: 0, status: status, error: nil, atUnixMs: now)
         }
         let c = connectors.first { $0.id == id }
         let status = latestStatus[id]?.0 ?? c?.status ?? .available
@@ -358,7 +358,15 @@ public actor OCPP16ChargePoint {
                 reportedStatus[c.id] = ReportedStatus(status: latest.0, error: latest.1)
             }
         }
+        reportedStatus[0] = ReportedStatus(status: Self.chargePointStatus(connectors.map { latestStatus[$0.id]?.0 ?? $0.status }),
+                                           error: nil)
         statusKick.yield()
+    }
+
+    /// Connector 0 stands for the charge point as a whole: Unavailable only when every
+    /// connector is (after a ChangeAvailability of connector 0, say), Available otherwise.
+    static func chargePointStatus(_ connectors: [ConnectorStatus?]) -> ConnectorStatus {
+        !connectors.isEmpty && connectors.allSatisfy { $0 == .unavailable } ? .unavailable : .available
     }
 
     /// A status change of the core, reported once it has held for MinimumStatusDuration seconds
@@ -387,8 +395,20 @@ public actor OCPP16ChargePoint {
     private func queueStatus(_ id: Int, _ status: ReportedStatus, atUnixMs at: UInt64) {
         reportedStatus[id] = status
         statusQueue.append(Self.statusRequest(connectorId: id, status: status.status, error: status.error, atUnixMs: at))
+        if id != 0 { queueChargePointStatusIfChanged(atUnixMs: at) }
         if statusQueue.count > 64 { statusQueue.removeFirst(statusQueue.count - 64) }
         statusKick.yield()
+    }
+
+    /// Connector 0 follows what the CSMS was told of the connectors: reported once when that
+    /// turns it Unavailable or Available again, as the report after a boot would say it (before
+    /// the first report there is nothing to follow: that report tells it).
+    private func queueChargePointStatusIfChanged(atUnixMs at: UInt64) {
+        let connectors = connectorsNow()
+        let zero = Self.chargePointStatus(connectors.map { c in reportedStatus[c.id]?.status ?? latestStatus[c.id]?.0 ?? c.status })
+        guard let told = reportedStatus[0]?.status, told != zero else { return }
+        reportedStatus[0] = ReportedStatus(status: zero, error: nil)
+        statusQueue.append(Self.statusRequest(connectorId: 0, status: zero, error: nil, atUnixMs: at))
     }
 
     private func sendStatusesForever() async {
@@ -441,7 +461,7 @@ public actor OCPP16ChargePoint {
             transactions.markSent(seq, atUnixMs: unixMs())
             do {
                 let answer = try await sender.call(kind.rawValue, payload: payload)
-                try acknowledged(seq: seq, kind: kind, sessionId: sessionId, answer: answer)
+                try acknowledged(seq: seq, kind: kind, sessionId: sessionId, payload: payload, answer: answer)
                 failures[seq] = nil
             } catch let error as OCPPRPCError {
                 if case .connectionLost = error { return }  // offline time does not count
@@ -465,7 +485,8 @@ public actor OCPP16ChargePoint {
         }
     }
 
-    private func acknowledged(seq: Int64, kind: TransactionService.Kind, sessionId: String?, answer: JSONValue) throws {
+    private func acknowledged(seq: Int64, kind: TransactionService.Kind, sessionId: String?, payload: JSONValue,
+                              answer: JSONValue) throws {
         switch kind {
         case .start:
             let response: StartTransactionResponse
@@ -474,6 +495,11 @@ public actor OCPP16ChargePoint {
             }
             try transactions.startAnswered(seq: seq, sessionId: sessionId, transactionId: response.transactionId)
             logger.notice("StartTransaction of \(sessionId ?? "?"): transactionId \(response.transactionId), \(response.idTagInfo.status.rawValue)")
+            // The cache keeps every idTagInfo the CSMS gives (OCPP 1.6 §3.5.1), expiry included,
+            // under the card's kind: a presented card is what looks it up.
+            if let request = try? StartTransactionRequest(json: payload) {
+                station.perform(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
+            }
             if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
                let c = connectorsNow().first(where: { $0.session?.id == sessionId }) {
                 station.perform(.stopSession(connectorId: c.id, reason: .deAuthorized))
@@ -501,10 +527,20 @@ public actor OCPP16ChargePoint {
 
     // MARK: Inbound CALLs
 
-    /// The RPC layer's handler: decode and validate, then the operation's file answers.
+    /// For callers without a socket (tests, tools): the answer, and what it promised to send
+    /// after it started at once. The RPC layer uses `answer(action:payload:)` instead, which
+    /// leaves the start to it, after the reply is on the wire.
     public func handle(action: String, payload: JSONValue) async -> Result<JSONValue, OCPPCallError> {
+        let outcome = await answer(action: action, payload: payload)
+        if let afterReply = outcome.afterReply { Task { await afterReply() } }
+        return outcome.result
+    }
+
+    /// The RPC layer's handler: decode and validate, then the operation's file answers; a
+    /// trigger's message is the answer's `afterReply`, for the RPC layer to start.
+    public func answer(action: String, payload: JSONValue) async -> OCPPCallAnswer {
         guard let known = OCPP16Action(rawValue: action) else {
-            return .failure(OCPPCallError(.notImplemented, "unknown action \(action)"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "unknown action \(action)")))
         }
         if registration == .notRegistered, bootOutstanding {
             // The CSMS answers our BootNotification before it calls us; on the socket the answer
@@ -512,21 +548,31 @@ public actor OCPP16ChargePoint {
             await withCheckedContinuation { bootWaiters.append($0) }
         }
         guard registration == .accepted || registration == .pending else {
-            return .failure(OCPPCallError(.securityError, "not registered with the Central System"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.securityError, "not registered with the Central System")))
         }
         let request: OCPP16AnyRequest
         do {
             request = try OCPP16Messages.decodeRequest(action: known, payload: payload)
         } catch {
-            return .failure(OCPPCallError(Self.code(error), error.description))
+            return OCPPCallAnswer(.failure(OCPPCallError(Self.code(error), error.description)))
         }
         if case .updateFirmware = request, fileServices?.requireSignedFirmware == true {
-            return .failure(OCPPCallError(.notSupported, "only SignedUpdateFirmware is accepted (security whitepaper)"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notSupported, "only SignedUpdateFirmware is accepted (security whitepaper)")))
+        }
+        switch request {
+        case .triggerMessage(let r):
+            let (response, then) = triggerMessage(r)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
+        case .extendedTriggerMessage(let r):
+            let (response, then) = extendedTriggerMessage(r)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
+        default:
+            break
         }
         guard let answer = await answer(request) else {
-            return .failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet"))
+            return OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charge point yet")))
         }
-        return .success(answer)
+        return OCPPCallAnswer(.success(answer))
     }
 
     private func answer(_ request: OCPP16AnyRequest) async -> JSONValue? {
@@ -542,13 +588,11 @@ public actor OCPP16ChargePoint {
         case .remoteStopTransaction(let r): return await remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
         case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
-        case .triggerMessage(let r): return triggerMessage(r).toJSON()
         case .unlockConnector(let r): return await unlockConnector(r).toJSON()
         case .installCertificate(let r): return installCertificate(r).toJSON()
         case .deleteCertificate(let r): return deleteCertificate(r).toJSON()
         case .getInstalledCertificateIds(let r): return getInstalledCertificateIds(r).toJSON()
         case .certificateSigned(let r): return certificateSigned(r).toJSON()
-        case .extendedTriggerMessage(let r): return extendedTriggerMessage(r).toJSON()
         case .sendLocalList(let r): return sendLocalList(r).toJSON()
         case .getLocalListVersion(let r): return getLocalListVersion(r).toJSON()
         case .reserveNow(let r): return await reserveNow(r).toJSON()

@@ -114,12 +114,12 @@ public final class OCPP16Client: Sendable {
         let client = try Self.connector(profile: service.profile, service: service, backendURL: backendURL,
                                         identity: identity, pingSeconds: ping, group: group)
         let target = ChargePointBox()
-        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next()) { action, payload in
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), answering: { action, payload in
             guard let chargePoint = target.value.withLock({ $0 }) else {
-                return .failure(OCPPCallError(.internalError, "charge point not ready"))
+                return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charge point not ready")))
             }
-            return await chargePoint.handle(action: action, payload: payload)
-        }
+            return await chargePoint.answer(action: action, payload: payload)
+        })
         let chargePoint = OCPP16ChargePoint(identity: chargePointIdentity, sender: rpc, station: station,
                                             storage: storage, numberOfConnectors: numberOfConnectors,
                                             unixMs: unixMs, files: files, logger: logger)

@@ -33,6 +33,9 @@ public enum OCPP16StationCommand: Sendable, Hashable {
     case setAvailability(connectorId: Int, operative: Bool)
     /// The answer to an Authorize the station was waiting for (nil info: no answer, decide offline).
     case authorizationResult(IdToken, AuthorizationInfo?)
+    /// What the CSMS said about a token outside an Authorize (a StartTransaction's idTagInfo):
+    /// for the authorization cache, nobody waits for it.
+    case authorizationLearned(IdToken, AuthorizationInfo)
     case clearAuthorizationCache
     /// Every session is ended; restart the process (hard: as after a power cycle).
     case restart(hard: Bool)

@@ -1,23 +1,24 @@
 import OCPP16Messages
+import OCPPTransport
 
 /// TriggerMessage (CSMS → charge point): answered first, then the requested message is sent
-/// as the charge point would send it on its own.
+/// as the charge point would send it on its own. The message goes as the answer's `afterReply`:
+/// the RPC layer starts it only once the TriggerMessage.conf is on the wire, so it can never
+/// arrive first (a task started here would race the reply's own task).
 extension OCPP16ChargePoint {
-    func triggerMessage(_ request: TriggerMessageRequest) -> TriggerMessageResponse {
+    func triggerMessage(_ request: TriggerMessageRequest) -> (TriggerMessageResponse, OCPPCallAnswer.FollowUp?) {
         let plan = TriggerService.plan(request, connectors: connectorsNow(),
                                        measurands: configuration.measurands("MeterValuesSampledData"),
                                        transactionId: { [transactions] in transactions.transactionId(ofSession: $0.id) },
                                        atUnixMs: unixMs())
         logger.notice("TriggerMessage \(request.requestedMessage.rawValue) \(request.connectorId.map(String.init) ?? "-"): \(plan.status.rawValue)")
-        if plan.status == .accepted, !plan.messages.isEmpty {
-            Task { await self.sendTriggered(plan.messages) }
-        }
-        return TriggerMessageResponse(status: plan.status)
+        let response = TriggerMessageResponse(status: plan.status)
+        guard plan.status == .accepted, !plan.messages.isEmpty else { return (response, nil) }
+        let messages = plan.messages
+        return (response, { await self.sendTriggered(messages) })
     }
 
     private func sendTriggered(_ messages: [TriggerService.Message]) async {
-        // Let the answer go out first.
-        await Task.yield()
         for message in messages {
             do {
                 switch message {

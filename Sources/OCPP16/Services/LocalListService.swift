@@ -22,7 +22,7 @@ public struct LocalListService: Sendable {
     }
 
     /// The installed version; -1 when the list is disabled (OCPP 1.6 GetLocalListVersion), 0 when
-    /// none was ever installed or the store cannot be read.
+    /// the list is empty (the store keeps 0 for an emptied list) or cannot be read.
     public func version(enabled: Bool) -> Int {
         guard enabled else { return -1 }
         return (try? store?.currentVersion()) ?? 0

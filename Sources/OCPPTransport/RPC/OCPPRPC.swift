@@ -45,7 +45,7 @@ public final class OCPPRPC: Sendable {
     public let dialect: OCPPRPCDialect
     private let timerLoop: any EventLoop
     private let messageIDs: OCPPMessageIDGenerator
-    private let handler: OCPPCallHandler
+    private let handler: OCPPCallAnsweringHandler
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -79,10 +79,20 @@ public final class OCPPRPC: Sendable {
         case resume(CheckedContinuation<Result<JSONValue, OCPPRPCError>, Never>, Result<JSONValue, OCPPRPCError>)
     }
 
+    public convenience init(dialect: OCPPRPCDialect, timerLoop: any EventLoop, callTimeout: EVSEDuration = .seconds(Int64(30)),
+                            messageIDs: OCPPMessageIDGenerator = .randomUUID,
+                            logger: Logger = Logger(label: "ocpp.rpc"),
+                            handler: @escaping OCPPCallHandler) {
+        self.init(dialect: dialect, timerLoop: timerLoop, callTimeout: callTimeout, messageIDs: messageIDs, logger: logger,
+                  answering: { action, payload in OCPPCallAnswer(await handler(action, payload)) })
+    }
+
+    /// `answering` may attach work to its answer that runs once the reply is on its way
+    /// (`OCPPCallAnswer.afterReply`).
     public init(dialect: OCPPRPCDialect, timerLoop: any EventLoop, callTimeout: EVSEDuration = .seconds(Int64(30)),
                 messageIDs: OCPPMessageIDGenerator = .randomUUID,
                 logger: Logger = Logger(label: "ocpp.rpc"),
-                handler: @escaping OCPPCallHandler) {
+                answering handler: @escaping OCPPCallAnsweringHandler) {
         self.dialect = dialect
         self.timerLoop = timerLoop
         self.messageIDs = messageIDs
@@ -221,16 +231,17 @@ public final class OCPPRPC: Sendable {
     // MARK: Inbound
 
     /// Handles one inbound text frame. Never throws and never blocks on the handler: an
-    /// inbound CALL is served in a task, returned so tests can await the answer.
+    /// inbound CALL is served in a task, returned so tests can await the answer (and what the
+    /// answer promised to send after it).
     @discardableResult
     public func receive(_ text: String) -> Task<Void, Never>? {
         switch OCPPRPCFrame.decode(text) {
         case .success(.call(let id, let action, let payload)):
             let generation = state.withLock { $0.generation }
             return Task { [self] in
-                let result = await handler(action, payload)
+                let answer = await handler(action, payload)
                 let reply: OCPPRPCFrame
-                switch result {
+                switch answer.result {
                 case .success(let answer) where answer.objectValue != nil:
                     reply = .callResult(id: id, payload: answer)
                 case .success(let answer):
@@ -240,7 +251,10 @@ public final class OCPPRPC: Sendable {
                 case .failure(let error):
                     reply = errorFrame(id: id, error)
                 }
-                sendReply(reply.encoded(), generation: generation)
+                // Only now, with the reply handed to the transport (which keeps the order of
+                // what it is handed), may a message the answer promised start on its way.
+                guard sendReply(reply.encoded(), generation: generation), let afterReply = answer.afterReply else { return }
+                await afterReply()
             }
         case .success(.callResult(let id, let payload)):
             settle(id: id, with: .success(payload))
@@ -260,13 +274,15 @@ public final class OCPPRPC: Sendable {
         return .callError(id: id, code: dialect.spelling(of: error.code), description: text, details: error.details)
     }
 
-    private func sendReply(_ text: String, generation: UInt64) {
+    /// False when the answer was dropped (its connection is gone).
+    private func sendReply(_ text: String, generation: UInt64) -> Bool {
         let send = state.withLock { s in s.generation == generation ? s.send : nil }
         guard let send else {
             logger.info("answer dropped: the connection it belongs to is gone")
-            return
+            return false
         }
         send(text)
+        return true
     }
 
     private func settle(id: String, with result: Result<JSONValue, OCPPRPCError>) {

@@ -11,7 +11,9 @@ import NIOWebSocket
 public protocol OCPPTransportSession: Sendable {
     /// The subprotocol the server chose.
     var subprotocol: String { get }
-    /// Queues one text message (fire and forget; a dead connection drops it).
+    /// Queues one text message (fire and forget; a dead connection drops it). Messages go on
+    /// the wire in the order `send` was called, from whichever threads: the RPC layer relies on
+    /// it to keep an answer ahead of the messages it promised (`OCPPCallAnswer.afterReply`).
     func send(_ text: String)
     /// Closes with a close frame; `closeReason()` then answers `.closedLocally`.
     func close()
@@ -40,7 +42,11 @@ public final class OCPPWebSocketSession: OCPPTransportSession {
     public func send(_ text: String) {
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(),
                                    data: channel.allocator.buffer(string: text))
-        channel.writeAndFlush(frame, promise: nil)
+        // Always through the loop's task queue, also when called on the loop: a write made
+        // directly on the loop thread (a CALL the RPC sends while reading an answer) would
+        // overtake one another thread queued a moment earlier (the reply to a TriggerMessage).
+        let channel = channel
+        channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
     }
 
     public func close() {

@@ -64,6 +64,12 @@ extension Station {
         dispatch(c, .authorizationResult(token, result), at: now, unixMs: unix)
     }
 
+    /// What the backend said about a token outside an authorization (a StartTransaction's
+    /// answer): into the cache, so an offline decision later knows its status and expiry.
+    public func rememberAuthorization(_ token: IdToken, _ info: AuthorizationInfo) {
+        authorization.remember(token, info, atUnixMs: wallClock.unixMilliseconds())
+    }
+
     public func clearAuthorizationCache() {
         authorization.cache.clear()
     }

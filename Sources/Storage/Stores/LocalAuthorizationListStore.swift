@@ -10,6 +10,10 @@ public enum LocalAuthorizationListChange: Equatable, Sendable {
 /// primary-key index, so 50,000 entries never need to be in memory. The OCPP rules about which
 /// version numbers are acceptable belong to the protocol adapters; this store applies an update
 /// and its version atomically, and tells the current version.
+///
+/// An empty list has version 0, however it became empty (a full update without entries, or a
+/// differential one that removed the last entry): OCPP 1.6 GetLocalListVersion reports 0 for
+/// "no list", and a CSMS that reads 0 must be able to follow with any differential version ≥ 1.
 public final class LocalAuthorizationListStore: Sendable {
     private let database: Database
 
@@ -24,9 +28,9 @@ public final class LocalAuthorizationListStore: Sendable {
         }
     }
 
-    /// Replaces the whole list with `entries` and sets `version`, in one transaction: the list
-    /// seen by a lookup is always either the old one or the new one. A duplicate or empty id token
-    /// fails the update and leaves the old list in place.
+    /// Replaces the whole list with `entries` and sets `version` (0 when `entries` is empty), in
+    /// one transaction: the list seen by a lookup is always either the old one or the new one. A
+    /// duplicate or empty id token fails the update and leaves the old list in place.
     public func fullUpdate(version: Int, entries: some Sequence<AuthorizationRecord>) throws {
         try Self.validate(version: version)
         try database.transaction { c in
@@ -49,7 +53,8 @@ public final class LocalAuthorizationListStore: Sendable {
         }
     }
 
-    /// Applies `changes` in order and sets `version`, in one transaction (all or nothing).
+    /// Applies `changes` in order and sets `version` (0 when no entry is left), in one transaction
+    /// (all or nothing).
     public func differentialUpdate(version: Int, changes: some Sequence<LocalAuthorizationListChange>) throws {
         try Self.validate(version: version)
         try database.transaction { c in
@@ -106,9 +111,11 @@ public final class LocalAuthorizationListStore: Sendable {
                             .text(orNull: entry.parentIdToken)])
     }
 
+    /// Sets the version of the list as it is now in `c`'s transaction: 0 when it is empty.
     private static func setVersion(_ version: Int, _ c: Connection) throws {
         try c.execute("""
-            INSERT INTO local_list_version (singleton, version) VALUES (1, ?)
+            INSERT INTO local_list_version (singleton, version)
+            VALUES (1, CASE WHEN EXISTS (SELECT 1 FROM local_list) THEN ?1 ELSE 0 END)
             ON CONFLICT (singleton) DO UPDATE SET version = excluded.version
             """, [.int(version)])
     }
