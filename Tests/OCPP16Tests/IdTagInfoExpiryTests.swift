@@ -46,7 +46,7 @@ struct IdTagInfoExpiryTests {
         let h = try await harness()
         let session = try h.beginSession("s1", connector: 1, token: "CARD1")
         h.station.update(1) { $0.session = session }
-        h.chargePoint.stationEvent(.sessionStarted(session))
+        try h.sessionStarted(session)
         let learned = OCPP16StationCommand.authorizationLearned(
             IdToken("CARD1"), AuthorizationInfo(status: .accepted, expiresAtUnixMs: 1_767_139_200_000))
         #expect(await settle { h.station.commands.contains(learned) })
