@@ -87,8 +87,8 @@ public struct PartFactory {
         try backend.openGPIOLine(ref.address, config: ref.config(.input, edges: edges, consumer: "evse"))
     }
 
-    public func output(_ ref: GPIOLineRef) throws -> any GPIOLine {
-        try backend.openGPIOLine(ref.address, config: ref.config(.output(initial: false), consumer: "evse"))
+    public func output(_ ref: GPIOLineRef, initial: Bool = false) throws -> any GPIOLine {
+        try backend.openGPIOLine(ref.address, config: ref.config(.output(initial: initial), consumer: "evse"))
     }
 
     static func faultConfig(_ kind: FaultKind, _ ref: GPIOLineRef) -> FaultInputConfig {
@@ -135,7 +135,15 @@ public struct PartFactory {
         let k = c.contactor
         return try Contactor(config: ContactorConfig(closeTimeout: k.feedbackTimeout, weldTimeout: k.feedbackTimeout),
                              coils: k.coils.map { try output($0) }, feedback: k.feedback.map { try input($0) },
-                             phaseSwitch: k.phaseSwitch.map { try output($0) })
+                             phaseSwitch: k.phaseSwitch.map { try phaseSwitch($0) })
+    }
+
+    /// Requested at the three-phase level, where the station sets it at start anyway: after a
+    /// restart the relay is where the previous run left it (three) while the contactor may still
+    /// carry current for a few milliseconds, so taking the board must not switch it. (At power-on
+    /// this does switch an unpowered one-phase relay, but no EV draws before the PWM offers.)
+    func phaseSwitch(_ p: PhaseSwitchDescription) throws -> PhaseSwitch {
+        PhaseSwitch(line: try output(p.line, initial: p.wiring.lineLevel(for: .three)), wiring: p.wiring)
     }
 
     public func rcd(_ c: ConnectorDescription) throws -> FaultInput? {

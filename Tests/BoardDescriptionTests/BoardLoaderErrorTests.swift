@@ -1,4 +1,5 @@
 import Testing
+import Drivers
 @testable import BoardDescription
 
 /// One test per kind of board-file mistake. Each asserts the message names the file, the line
@@ -284,6 +285,49 @@ struct BoardLoaderErrorTests {
         let text = try edit(Self.linuxBoard, "      coil: {chip: gpiochip0, line: 17}", "      coil: {chip: gpiochip0, line: 17}\n      phase_switch: {chip: gpiochip0, line: 9}")
         let single = try edit(text, "    phases: 3\n    max", "    phases: 1\n    max")
         expectError(single, field: "connectors[0].contactor.phase_switch", line: try line(of: "phase_switch", in: single), "needs phases: 3")
+    }
+
+    /// The linux test board with a phase switch on connector 1 whose fields are `fields`.
+    func withPhaseSwitch(_ fields: String) throws -> String {
+        try edit(Self.linuxBoard, "      coil: {chip: gpiochip0, line: 17}",
+                 "      coil: {chip: gpiochip0, line: 17}\n      phase_switch: {chip: gpiochip0, line: 9\(fields)}")
+    }
+
+    @Test func phaseSwitchWiringParses() throws {
+        let board = try load(try withPhaseSwitch(", three_phase_level: low, unpowered: three"))
+        let ps = try #require(board.connectors.first?.contactor.phaseSwitch)
+        #expect(ps.line.address == .chipOffset(chip: "gpiochip0", offset: 9))
+        #expect(ps.wiring == PhaseSwitchWiring(threePhaseLevel: .low, unpowered: .three))
+    }
+
+    @Test func phaseSwitchWithoutThreePhaseLevel() throws {
+        let text = try withPhaseSwitch(", unpowered: one")
+        expectError(text, field: "connectors[0].contactor.phase_switch.three_phase_level", line: try line(of: "phase_switch", in: text),
+                    "required field missing: expected high or low")
+    }
+
+    @Test func phaseSwitchLevelNotHighOrLow() throws {
+        let text = try withPhaseSwitch(", three_phase_level: 1, unpowered: one")
+        expectError(text, field: "connectors[0].contactor.phase_switch.three_phase_level", line: try line(of: "phase_switch", in: text),
+                    "expected high or low (the line level that selects three phases), found the number 1")
+    }
+
+    @Test func phaseSwitchWithoutUnpowered() throws {
+        let text = try withPhaseSwitch(", three_phase_level: high")
+        expectError(text, field: "connectors[0].contactor.phase_switch.unpowered", line: try line(of: "phase_switch", in: text),
+                    "required field missing: expected one or three")
+    }
+
+    @Test func phaseSwitchUnpoweredNotOneOrThree() throws {
+        let text = try withPhaseSwitch(", three_phase_level: high, unpowered: 3")
+        expectError(text, field: "connectors[0].contactor.phase_switch.unpowered", line: try line(of: "phase_switch", in: text),
+                    "expected one or three (the phases the relay connects while its coil has no power), found the number 3")
+    }
+
+    @Test func phaseSwitchPolarityIsNotActiveLow() throws {
+        let text = try withPhaseSwitch(", active_low: true, three_phase_level: high, unpowered: one")
+        expectError(text, field: "connectors[0].contactor.phase_switch.active_low", line: try line(of: "phase_switch", in: text),
+                    "the relay's polarity is three_phase_level (high or low): remove active_low")
     }
 
     @Test func simBackendNeedsNamedLines() throws {

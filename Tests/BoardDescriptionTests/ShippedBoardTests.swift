@@ -45,7 +45,8 @@ struct ShippedBoardTests {
             #expect(c.proximity?.supplyVolts == 5)
             #expect(c.contactor.coils.map(\.address) == [.name("\(p).contactor.coil")])
             #expect(c.contactor.feedback?.address == .name("\(p).contactor.feedback"))
-            #expect(c.contactor.phaseSwitch?.address == .name("\(p).phase.switch"))
+            #expect(c.contactor.phaseSwitch?.line.address == .name("\(p).phase.switch"))
+            #expect(c.contactor.phaseSwitch?.wiring == PhaseSwitchWiring(threePhaseLevel: .high, unpowered: .one))
             #expect(c.lock?.drive.address == .name("\(p).lock.drive"))
             #expect(c.lock?.feedback?.address == .name("\(p).lock.feedback"))
             #expect(c.rcd?.trip.address == .name("\(p).rcd"))
@@ -83,6 +84,7 @@ struct ShippedBoardTests {
         #expect(pillar.connectors[1].proximity == nil)
         #expect(pillar.connectors[0].lock?.mode == .pulse(.milliseconds(300)))
         #expect(pillar.connectors[0].contactor.coils.count == 2)
+        #expect(pillar.connectors[0].contactor.phaseSwitch?.wiring == PhaseSwitchWiring(threePhaseLevel: .low, unpowered: .three))
         #expect(pillar.modbusBuses.first?.link == .rtu(device: "/dev/ttymxc2", baud: 9600, parity: .none, dataBits: 8, stopBits: 1, rs485: true))
         #expect(pillar.station.display == .hd44780(bus: "/dev/i2c-2", address: 0x27, columns: 20, rows: 4))
         if case let .wiegand(_, _, bits, _)? = pillar.station.rfid { #expect(bits == 34) } else { Issue.record("no wiegand") }

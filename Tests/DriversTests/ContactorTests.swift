@@ -13,14 +13,15 @@ struct ContactorRig {
 
     init(_ config: ContactorConfig = ContactorConfig(closeTimeout: .milliseconds(200), weldTimeout: .milliseconds(100),
                                                      dropoutDebounce: .milliseconds(50)),
-         twoCoils: Bool = false, withFeedback: Bool = true) throws {
+         twoCoils: Bool = false, withFeedback: Bool = true,
+         phaseWiring: PhaseSwitchWiring = PhaseSwitchWiring(threePhaseLevel: .high, unpowered: .one)) throws {
         let out = GPIOLineConfig(direction: .output(initial: false))
         let c1 = try backend.openGPIOLine(.name("coil1"), config: out)
         let c2 = try backend.openGPIOLine(.name("coil2"), config: out)
         let fb = try backend.openGPIOLine(.name("fb"), config: GPIOLineConfig(direction: .input))
-        let ph = try backend.openGPIOLine(.name("phase"), config: out)
+        let ph = try backend.openGPIOLine(.name("phase"), config: GPIOLineConfig(direction: .output(initial: phaseWiring.unpoweredLineLevel)))
         contactor = try Contactor(config: config, coils: twoCoils ? [c1, c2] : [c1],
-                                  feedback: withFeedback ? fb : nil, phaseSwitch: ph)
+                                  feedback: withFeedback ? fb : nil, phaseSwitch: PhaseSwitch(line: ph, wiring: phaseWiring))
         coil = try #require(backend.line(named: "coil1"))
         coil2 = try #require(backend.line(named: "coil2"))
         feedback = try #require(backend.line(named: "fb"))
@@ -166,6 +167,34 @@ struct ContactorTests {
         rig.feedback.drive(false, at: ms(20))
         try rig.contactor.setPhases(.one)
         #expect(rig.phase.level == false && rig.contactor.phases == .one)
+    }
+
+    @Test func threePhasesOnTheLowLevelWhenTheBoardSaysSo() throws {
+        let rig = try ContactorRig(phaseWiring: PhaseSwitchWiring(threePhaseLevel: .low, unpowered: .three))
+        try rig.contactor.setPhases(.three)
+        #expect(rig.phase.level == false && rig.contactor.phases == .three)
+        try rig.contactor.setPhases(.one)
+        #expect(rig.phase.level == true && rig.contactor.phases == .one)
+        try rig.contactor.close(at: ms(0))
+        #expect(throws: ContactorError.phaseSwitchWhileClosed) { try rig.contactor.setPhases(.three) }
+        #expect(rig.phase.level == true && rig.contactor.phases == .one)
+    }
+
+    @Test(arguments: [PhaseSwitchWiring.Level.high, .low], [PhaseCount.one, .three])
+    func phasesStartAsTheLineWasRequested(level: PhaseSwitchWiring.Level, unpowered: PhaseCount) throws {
+        let wiring = PhaseSwitchWiring(threePhaseLevel: level, unpowered: unpowered)
+        let rig = try ContactorRig(phaseWiring: wiring)
+        #expect(rig.contactor.phases == unpowered)
+        #expect(rig.phase.level == wiring.unpoweredLineLevel)
+        try rig.contactor.setPhases(.three)
+        #expect(rig.phase.level == (level == .high))
+    }
+
+    @Test func aFailedPhaseWriteForgetsThePhases() throws {
+        let rig = try ContactorRig()
+        rig.phase.fail(with: HardwareError(.ioFailed, device: "phase", "write failed"))
+        #expect(throws: HardwareError.self) { try rig.contactor.setPhases(.three) }
+        #expect(rig.contactor.phases == nil)
     }
 
     @Test func noPhaseSwitchOrNoCoils() throws {

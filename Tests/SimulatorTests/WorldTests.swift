@@ -1,3 +1,4 @@
+import Drivers
 import HAL
 import Testing
 @testable import EVSESimulator
@@ -97,6 +98,23 @@ import Testing
         #expect(w.connectors[0].currentA == [13, 13, 13])
         w.setOutput("c1.phase.switch", false)
         #expect(w.connectors[0].currentA == [13, 0, 0])
+    }
+
+    @Test func phaseSwitchFollowsTheBoardsWiring() throws {
+        var config = SimulatorConfig.standard(connectors: 1)
+        config.connectors[0].phaseSwitch = PhaseSwitchWiring(threePhaseLevel: .low, unpowered: .one)
+        var w = World(config: config, start: Self.t0)
+        try w.plug(connector: 1, cableA: 32, profile: EVProfile(maxCurrentA: 16, phases: 3))
+        try w.setEVState(connector: 1, .C)
+        offer(&w, amps: 16)
+        w.setOutput("c1.contactor.coil", true)
+        // Undriven: where the relay's spring puts it.
+        #expect(w.connectors[0].currentA == [16, 0, 0])
+        #expect(w.level("c1.phase.switch") == true)
+        w.setOutput("c1.phase.switch", false)
+        #expect(w.connectors[0].currentA == [16, 16, 16])
+        w.setOutput("c1.phase.switch", true)
+        #expect(w.connectors[0].currentA == [16, 0, 0])
     }
 
     @Test func fullBatteryTapersAndGoesBackToB() throws {

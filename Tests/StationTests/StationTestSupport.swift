@@ -41,18 +41,19 @@ final class Rig {
     /// Connectors whose contactor is welded: the feedback stays closed whatever the coil does.
     var welded: Set<Int> = []
 
+    /// `board`: default `Board/sim-2x22kw.yaml`.
     init(config: StationConfig? = nil, fake: FakeBackend = FakeBackend(), clock: VirtualClock = VirtualClock(),
-         dataDirectory: String = temporaryDirectory()) throws {
+         dataDirectory: String = temporaryDirectory(), board: BoardDescription? = nil) throws {
         self.fake = fake
         self.clock = clock
         self.dataDirectory = dataDirectory
-        board = try BoardLoader.load(path: Repo.simBoard)
+        self.board = try board ?? BoardLoader.load(path: Repo.simBoard)
         for id in [1, 2] {
             fake.adcChannel(.named("c\(id).cp.high")).set(volts: 12)
             fake.adcChannel(.named("c\(id).cp.low")).set(volts: -12)
             fake.adcChannel(.named("c\(id).pp")).set(volts: 5)
         }
-        station = try Rig.makeStation(fake: fake, clock: clock, board: board, dataDirectory: dataDirectory, config: config)
+        station = try Rig.makeStation(fake: fake, clock: clock, board: self.board, dataDirectory: dataDirectory, config: config)
         writeMeters()
     }
 

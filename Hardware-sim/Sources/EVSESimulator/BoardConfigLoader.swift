@@ -33,8 +33,10 @@ public enum BoardConfigLoader {
                case let .tcp(host, port) = bus.link {
                 modbus = HostPort(host: host, port: port)
             }
-            return SimulatorConfig.Connector(id: c.id, maxCurrentA: c.maxCurrentAmps, phases: c.phases,
-                                             fixedCableA: fixed, meterMap: c.meter?.map ?? SDM630.registerMap)
+            var connector = SimulatorConfig.Connector(id: c.id, maxCurrentA: c.maxCurrentAmps, phases: c.phases,
+                                                      fixedCableA: fixed, meterMap: c.meter?.map ?? SDM630.registerMap)
+            if let wiring = c.contactor.phaseSwitch?.wiring { connector.phaseSwitch = wiring }
+            return connector
         }
         var config = SimulatorConfig(model: board.model, connectors: connectors)
         if case let .hd44780(bus, address, columns, rows) = board.station.display {

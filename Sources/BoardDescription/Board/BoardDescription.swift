@@ -158,8 +158,14 @@ public struct ContactorDescription: Sendable, Equatable {
     public var feedback: GPIOLineRef?
     /// Feedback must follow the command within this time (weld / failed-to-close).
     public var feedbackTimeout: EVSEDuration
-    /// 1-phase/3-phase switching relay (active = 3 phases).
-    public var phaseSwitch: GPIOLineRef?
+    /// 1-phase/3-phase switching relay.
+    public var phaseSwitch: PhaseSwitchDescription?
+}
+
+public struct PhaseSwitchDescription: Sendable, Equatable {
+    /// The relay's output line (never active-low: `wiring` says what each level means).
+    public var line: GPIOLineRef
+    public var wiring: PhaseSwitchWiring
 }
 
 public struct RCDDescription: Sendable, Equatable {

@@ -324,15 +324,38 @@ private struct BoardValidator {
         if let n = f.optional("feedback_timeout_ms") {
             timeout = .milliseconds(Int64(try r.int(n, f.sub("feedback_timeout_ms"), in: 10...5000, unit: "ms")))
         }
-        var phaseSwitch: GPIOLineRef?
+        var phaseSwitch: PhaseSwitchDescription?
         if let n = f.optional("phase_switch") {
             if phases != 3 {
                 throw r.error(n, f.sub("phase_switch"), "a 1-phase/3-phase switch needs phases: 3 on this connector")
             }
-            phaseSwitch = try gpio(n, f.sub("phase_switch"), input: false)
+            phaseSwitch = try self.phaseSwitch(n, f.sub("phase_switch"))
         }
         try f.finish()
         return ContactorDescription(coils: coils, feedback: feedback, feedbackTimeout: timeout, phaseSwitch: phaseSwitch)
+    }
+
+    /// A GPIO line plus the relay's wiring. Both facts are required: a guessed polarity is how
+    /// a 22 kW charger ends up charging on one phase.
+    mutating func phaseSwitch(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> PhaseSwitchDescription {
+        var f = try r.mapping(node, path)
+        if let n = f.optional("active_low") {
+            throw r.error(n, f.sub("active_low"), "the relay's polarity is three_phase_level (high or low): remove active_low")
+        }
+        let levelNode = try f.required("three_phase_level", "high or low: the line level that selects three phases")
+        guard let level = levelNode.scalarText.flatMap(PhaseSwitchWiring.Level.init(rawValue:)), !levelNode.isNull else {
+            throw r.error(levelNode, f.sub("three_phase_level"), "expected high or low (the line level that selects three phases), found \(levelNode.kindDescription)")
+        }
+        let unpoweredNode = try f.required("unpowered", "one or three: the phases the relay connects while its coil has no power")
+        let unpowered: PhaseCount
+        switch unpoweredNode.isNull ? nil : unpoweredNode.scalarText {
+        case "one": unpowered = .one
+        case "three": unpowered = .three
+        default:
+            throw r.error(unpoweredNode, f.sub("unpowered"), "expected one or three (the phases the relay connects while its coil has no power), found \(unpoweredNode.kindDescription)")
+        }
+        let line = try gpio(node, path, input: false, alsoAllowed: ["three_phase_level", "unpowered"])
+        return PhaseSwitchDescription(line: line, wiring: PhaseSwitchWiring(threePhaseLevel: level, unpowered: unpowered))
     }
 
     mutating func meter(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> MeterDescription {
@@ -461,8 +484,11 @@ private struct BoardValidator {
         used[key] = (field, line)
     }
 
-    mutating func gpio(_ node: ConfigNode, _ path: String, input: Bool, edges: Bool = false) throws(BoardFileError) -> GPIOLineRef {
+    /// `alsoAllowed`: keys of the same mapping that the caller reads (a relay's wiring).
+    mutating func gpio(_ node: ConfigNode, _ path: String, input: Bool, edges: Bool = false,
+                       alsoAllowed: [String] = []) throws(BoardFileError) -> GPIOLineRef {
         var f = try r.mapping(node, path)
+        for key in alsoAllowed { _ = f.optional(key) }
         let which = try f.exactlyOne(of: ["name", "chip"], "{name: LINE_NAME} or {chip: gpiochipN, line: N}")
         let address: GPIOLineAddress
         if which == "name" {

@@ -69,7 +69,7 @@ extension BoardDescription {
                 add(c.contactor.coils.count == 1 ? "\(p).contactor.coil" : "\(p).contactor.coil\(i + 1)", .gpioOut(coil))
             }
             if let fb = c.contactor.feedback { add("\(p).contactor.feedback", .gpioIn(fb)) }
-            if let ps = c.contactor.phaseSwitch { add("\(p).contactor.phase_switch", .gpioOut(ps)) }
+            if let ps = c.contactor.phaseSwitch { add("\(p).contactor.phase_switch", .gpioOut(ps.line)) }
             if let rcd = c.rcd {
                 add("\(p).rcd.trip", .gpioIn(rcd.trip))
                 if let t = rcd.test { add("\(p).rcd.test", .gpioOut(t)) }
@@ -125,7 +125,11 @@ extension BoardDescription {
         for c in connectors {
             var kind = "Type 2 socket"
             if case let .fixedCable(rating) = c.kind { kind = "fixed cable \(ConfigReader.format(rating)) A" }
-            lines.append("connector \(c.id): \(kind), \(c.phases) phase(s), max \(ConfigReader.format(c.maxCurrentAmps)) A")
+            var line = "connector \(c.id): \(kind), \(c.phases) phase(s), max \(ConfigReader.format(c.maxCurrentAmps)) A"
+            if let w = c.contactor.phaseSwitch?.wiring {
+                line += ", phase switch: \(w.threePhaseLevel.rawValue) = 3 phases, unpowered = \(w.unpowered == .one ? "1 phase" : "3 phases")"
+            }
+            lines.append(line)
         }
         switch station.rfid {
         case let .wiegand(_, _, bits, _)?: lines.append("rfid: wiegand \(bits) bit")

@@ -65,6 +65,48 @@ public enum PhaseCount: Int, Hashable, Sendable {
     case one = 1, three = 3
 }
 
+/// How a board wires its 1-phase/3-phase relay. Boards differ in both: some energise the
+/// relay to add L2 and L3, others to drop them, and the driver stage may invert the line.
+public struct PhaseSwitchWiring: Hashable, Sendable {
+    public enum Level: String, Hashable, Sendable, CaseIterable { case high, low }
+
+    /// The line level that selects three phases; the other level selects one.
+    public var threePhaseLevel: Level
+    /// What the relay connects while its coil has no power: before the firmware drives the
+    /// line, and should the line be let go.
+    public var unpowered: PhaseCount
+
+    public init(threePhaseLevel: Level, unpowered: PhaseCount) {
+        self.threePhaseLevel = threePhaseLevel
+        self.unpowered = unpowered
+    }
+
+    /// The line value (true = high) that selects `phases`.
+    public func lineLevel(for phases: PhaseCount) -> Bool {
+        (phases == .three) == (threePhaseLevel == .high)
+    }
+
+    /// The phases a line at `level` selects.
+    public func phases(atLineLevel level: Bool) -> PhaseCount {
+        level == (threePhaseLevel == .high) ? .three : .one
+    }
+
+    /// The line level that puts the relay where an unpowered coil leaves it.
+    public var unpoweredLineLevel: Bool { lineLevel(for: unpowered) }
+}
+
+/// The 1-phase/3-phase relay of a contactor: its output line (requested without active-low,
+/// so the value written is the level on the line) and how it is wired.
+public struct PhaseSwitch: Sendable {
+    public let line: any GPIOLine
+    public let wiring: PhaseSwitchWiring
+
+    public init(line: any GPIOLine, wiring: PhaseSwitchWiring) {
+        self.line = line
+        self.wiring = wiring
+    }
+}
+
 /// A point-in-time view of the contactor.
 public struct ContactorStatus: Hashable, Sendable {
     public var commandedClosed: Bool
@@ -85,7 +127,7 @@ public final class Contactor: Sendable {
     public let config: ContactorConfig
     private let coils: [any GPIOLine]
     private let feedback: (any GPIOLine)?
-    private let phaseSwitch: (any GPIOLine)?
+    private let phaseSwitch: PhaseSwitch?
 
     private struct State {
         var commandedClosed = false
@@ -100,18 +142,23 @@ public final class Contactor: Sendable {
     private let state = Mutex(State())
 
     /// `coils`: output lines, logical 1 = close. `feedback`: input, logical 1 = contacts
-    /// closed. `phaseSwitch`: output, logical 1 = three phases.
+    /// closed. `phaseSwitch`: the relay's output line and its wiring; `phases` starts as what
+    /// the line was requested at (nil if it cannot be read back).
     public init(config: ContactorConfig, coils: [any GPIOLine], feedback: (any GPIOLine)? = nil,
-                phaseSwitch: (any GPIOLine)? = nil) throws(ContactorError) {
+                phaseSwitch: PhaseSwitch? = nil) throws(ContactorError) {
         guard !coils.isEmpty else { throw .noCoils }
         self.config = config
         self.coils = coils
         self.feedback = feedback
         self.phaseSwitch = phaseSwitch
+        if let phaseSwitch, let level = try? phaseSwitch.line.read() {
+            state.withLock { $0.phases = phaseSwitch.wiring.phases(atLineLevel: level) }
+        }
     }
 
     public var hasFeedback: Bool { feedback != nil }
     public var hasPhaseSwitch: Bool { phaseSwitch != nil }
+    public var phaseSwitchWiring: PhaseSwitchWiring? { phaseSwitch?.wiring }
     public var isCommandedClosed: Bool { state.withLock { $0.commandedClosed } }
 
     /// Energises every coil. Throws the first hardware error after trying all coils; on a
@@ -210,14 +257,21 @@ public final class Contactor: Sendable {
         }
     }
 
-    /// Sets the phase-switching relay. Only while commanded open and, where there is a
-    /// feedback contact, while it reads open: switching phases under load would arc.
+    /// Sets the phase-switching relay to the line level the board's wiring gives `phases`.
+    /// Only while commanded open and, where there is a feedback contact, while it reads open:
+    /// switching phases under load would arc.
     public func setPhases(_ phases: PhaseCount) throws {
         guard let phaseSwitch else { throw ContactorError.noPhaseSwitch }
         let commandedClosed = state.withLock { $0.commandedClosed }
         guard !commandedClosed else { throw ContactorError.phaseSwitchWhileClosed }
         if let feedback, try feedback.read() { throw ContactorError.phaseSwitchWhileClosed }
-        try phaseSwitch.write(phases == .three)
+        do {
+            try phaseSwitch.line.write(phaseSwitch.wiring.lineLevel(for: phases))
+        } catch {
+            // The relay may or may not have moved: nobody may rely on the old value.
+            state.withLock { $0.phases = nil }
+            throw error
+        }
         state.withLock { $0.phases = phases }
     }
 

@@ -34,6 +34,7 @@ extension Station {
                 throw error
             }
         }
+        selectThreePhases()  // contactors open, no session yet: the relay may switch (PhaseSwitching.swift)
         // Let the pilot debounce settle on what is plugged in now.
         var pilotNow: [Int: CPState] = [:]
         for c in connectors {

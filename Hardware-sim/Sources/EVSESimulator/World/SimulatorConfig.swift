@@ -13,14 +13,19 @@ public struct SimulatorConfig: Sendable {
         /// a value: a fixed cable with that rating (no PP).
         public var fixedCableA: Double?
         public var meterMap: MeterRegisterMap
+        /// How `cN.phase.switch` drives the 1-phase/3-phase relay: the board's wiring, or
+        /// (no relay on the board, or no board) high = 3 phases and three while undriven.
+        public var phaseSwitch: PhaseSwitchWiring
 
         public init(id: Int, maxCurrentA: Double = 32, phases: Int = 3, fixedCableA: Double? = nil,
-                    meterMap: MeterRegisterMap = SDM630.registerMap) {
+                    meterMap: MeterRegisterMap = SDM630.registerMap,
+                    phaseSwitch: PhaseSwitchWiring = PhaseSwitchWiring(threePhaseLevel: .high, unpowered: .three)) {
             self.id = id
             self.maxCurrentA = maxCurrentA
             self.phases = phases
             self.fixedCableA = fixedCableA
             self.meterMap = meterMap
+            self.phaseSwitch = phaseSwitch
         }
     }
 

@@ -51,7 +51,8 @@ public struct ConnectorModel: Sendable {
     public internal(set) var cableA: Double?
     // Outputs as the firmware set them.
     public internal(set) var coil = false
-    public internal(set) var threePhases = true
+    /// `cN.phase.switch` as the firmware last drove it; nil until it first does.
+    public internal(set) var phaseSwitchLevel: Bool?
     public internal(set) var lockDrive = false
     public internal(set) var rcdTest = false
     public internal(set) var leds: [String: Bool] = ["red": false, "green": false, "blue": false]
@@ -66,6 +67,11 @@ public struct ConnectorModel: Sendable {
 
     public var id: Int { spec.id }
     public var plugged: Bool { ev != nil }
+    /// The relay follows the board's wiring; undriven, it rests where its spring puts it.
+    public var threePhases: Bool {
+        guard let level = phaseSwitchLevel else { return spec.phaseSwitch.unpowered == .three }
+        return spec.phaseSwitch.phases(atLineLevel: level) == .three
+    }
 }
 
 /// Something the world did that others must hear about.
@@ -330,7 +336,7 @@ public struct World: Sendable {
         let c = connectors[i]
         switch part {
         case "contactor.coil": return c.coil
-        case "phase.switch": return c.threePhases
+        case "phase.switch": return c.phaseSwitchLevel ?? c.spec.phaseSwitch.unpoweredLineLevel
         case "lock.drive": return c.lockDrive
         case "rcd.test": return c.rcdTest
         case "led.red": return c.leds["red"]
@@ -356,7 +362,7 @@ public struct World: Sendable {
         default:
             let before = self.level(name)
             switch part {
-            case "phase.switch": connectors[i].threePhases = level
+            case "phase.switch": connectors[i].phaseSwitchLevel = level
             case "rcd.test": connectors[i].rcdTest = level
             case "led.red": connectors[i].leds["red"] = level
             case "led.green": connectors[i].leds["green"] = level
