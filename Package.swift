@@ -40,6 +40,9 @@ let package = Package(
         // Drivers: all hardware logic (debounce, weld detection, Wiegand, register maps).
         .target(name: "Drivers", dependencies: ["HAL"], swiftSettings: strict),
         // Board files and meter register maps: parse, validate, describe. No backends.
+        // The protocol-neutral station port: what a backend adapter asks of the station and the
+        // events it hears back. Both OCPP adapters use only this; the Station implements it.
+        .target(name: "StationPort", dependencies: ["ChargingCore", "HAL"], swiftSettings: strict),
         // Configuration files (board files, meter maps, the station file): our YAML-subset
         // parser (Yams would pull in full Foundation) and the one typed reader whose every error
         // names FILE:LINE: field.
@@ -67,7 +70,7 @@ let package = Package(
         // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 CALL parsed, validated,
         // handled and answered, against the DESIGN budget.
         .executableTarget(name: "OCPPBenchmarks",
-                          dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore",
+                          dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
@@ -95,7 +98,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs", "SmallFiles",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs", "SmallFiles", "StationPort",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -117,7 +120,7 @@ let package = Package(
 
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
-                dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL",
+                dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL", "StationPort",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
@@ -151,8 +154,11 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "ChargingCoreTests", dependencies: ["TestSupport", "ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
         .testTarget(name: "StationTests",
-                    dependencies: ["Station", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
-                                   "ConfigFile", "Drivers", "HAL", "HALFake"],
+                    dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
+                                   "ConfigFile", "Drivers", "HAL", "HALFake",
+                                   // The port's in-process end-to-end tests run the OCPP 1.6 charge point on it.
+                                   "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON",
+                                   .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPPMessagesTests", dependencies: ["TestSupport", "OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
                     swiftSettings: strict),
@@ -167,7 +173,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "OCPP16Tests",
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
-                                   "Storage", "HAL", "FileTransfer", "OCPPSecurity",
+                                   "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),

@@ -13,6 +13,7 @@ import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
+import StationPort
 import Storage
 import Synchronization
 
@@ -27,9 +28,13 @@ struct AcceptingCSMS: OCPP16CallSender {
 }
 
 /// Two idle connectors; reservations and unlocks answered at once.
-struct IdleStation: OCPP16StationPort {
-    func connectors() -> [OCPP16ConnectorSnapshot] { [1, 2].map { OCPP16ConnectorSnapshot(id: $0, status: .available) } }
-    func perform(_ command: OCPP16StationCommand) {}
+final class IdleStation: StationPort {
+    let events = AsyncStream<StationEvent> { _ in }
+    func submit(_ request: StationRequest) {}
+    func request(_ request: StationRequest) async -> StationAnswer {
+        if case .connectors = request { return .connectors([1, 2].map { ConnectorSnapshot(id: $0, status: .available) }) }
+        return .accepted
+    }
 }
 
 /// The answers the RPC layer writes, picked up by the waiting benchmark.

@@ -115,8 +115,6 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
 
-        if backend != nil { OCPPWiring.applyStoredConfiguration(to: &station, log: log) }
-
         let clock = SystemMonotonicClock()
         let evse: Station
         do {
@@ -133,13 +131,11 @@ struct Evsed: ParsableCommand {
                 let files = FirmwareWiring.fileServices(station: station, boardPath: board, recentLog: recentLog,
                                                         frameLogFiles: backend.frameLog?.fileCount ?? 0)
                 ocpp = try OCPPWiring(backend: backend, station: station, boardModel: boardDescription.model,
-                                      connectorCount: boardDescription.connectors.count, storage: evse.storage,
-                                      files: files)
+                                      evse: evse, files: files)
             } catch {
                 log.critical("OCPP: \(error)")
                 throw ExitCode(78)
             }
-            ocpp?.attach(to: evse)
         }
         do {
             let report = try evse.start(at: clock.now())
@@ -164,7 +160,7 @@ struct Evsed: ParsableCommand {
         while shutdownSignal.load(ordering: .relaxed) == 0 {
             let began = clock.now()
             evse.step(at: began)
-            ocpp?.afterStep(evse, at: began)
+            ocpp?.port.serve(at: began)
             let ended = clock.now()
             // The watchdog is kept only by a loop that still steps in time: a step that
             // hangs (a driver stuck in I/O) stops the pings and systemd restarts us.

@@ -11,149 +11,47 @@ import Station
 import Storage
 import Synchronization
 
-/// The station's side of the OCPP 1.6 adapter: the loop publishes a snapshot of the connectors
-/// after every step and carries out the commands the charge point queued meanwhile.
-final class StationPortBridge: OCPP16StationPort {
-    private let snapshot = Mutex<[OCPP16ConnectorSnapshot]>([])
-    private let inbox = Mutex<[OCPP16StationCommand]>([])
-
-    func connectors() -> [OCPP16ConnectorSnapshot] { snapshot.withLock { $0 } }
-    func perform(_ command: OCPP16StationCommand) { inbox.withLock { $0.append(command) } }
-
-    func publish(_ connectors: [OCPP16ConnectorSnapshot]) { snapshot.withLock { $0 = connectors } }
-
-    /// Work that needs the station's answer at once (reservations): run on the loop, answered there.
-    typealias Job = @Sendable (Station, MonotonicInstant) -> Void
-    private let jobs = Mutex<[Job]>([])
-
-    func reserve(_ r: OCPP16ReservationRequest) async -> ReservationAnswer? {
-        await withCheckedContinuation { (done: CheckedContinuation<ReservationAnswer?, Never>) in
-            jobs.withLock { $0.append { evse, now in
-                done.resume(returning: evse.reserve(connector: r.connectorId, reservationId: r.reservationId, idToken: r.idToken,
-                                                    parentIdToken: r.parentIdToken, expiresAtUnixMs: r.expiresAtUnixMs, at: now))
-            } }
-        }
-    }
-
-    func stopSession(connectorId: Int, sessionId: String, reason: StopReason) async -> Bool {
-        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            jobs.withLock { $0.append { evse, now in
-                done.resume(returning: evse.stopSession(connector: connectorId, sessionId: sessionId, reason: reason, at: now))
-            } }
-        }
-    }
-
-    func cancelReservation(id: Int) async -> Bool {
-        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            jobs.withLock { $0.append { evse, now in done.resume(returning: evse.cancelReservation(id: id, at: now)) } }
-        }
-    }
-
-    /// UnlockConnector: asked on the loop, answered from the lock's feedback after later steps.
-    func unlock(connectorId id: Int) async -> UnlockOutcome {
-        await withCheckedContinuation { (done: CheckedContinuation<UnlockOutcome, Never>) in
-            jobs.withLock { $0.append { [self] evse, now in
-                guard let view = evse.connector(id), view.hasLock else { return done.resume(returning: .notSupported) }
-                evse.unlockConnector(id, at: now)
-                unlockWaiters.withLock { $0.append(UnlockWaiter(connectorId: id, deadline: now + Self.unlockPatience, done: done)) }
-            } }
-        }
-    }
-
-    /// A running session's stop, the contactor opening and the lock's travel (the board's lock
-    /// timeout) all fit well inside this.
-    static let unlockPatience = EVSEDuration.seconds(Int64(5))
-
-    struct UnlockWaiter: Sendable {
-        let connectorId: Int
-        let deadline: MonotonicInstant
-        let done: CheckedContinuation<UnlockOutcome, Never>
-    }
-
-    private let unlockWaiters = Mutex<[UnlockWaiter]>([])
-
-    /// After a step: answers the unlocks whose lock has moved (or that waited long enough).
-    func settleUnlocks(_ evse: Station, at now: MonotonicInstant) {
-        let finished = unlockWaiters.withLock { waiters -> [(UnlockWaiter, UnlockOutcome)] in
-            var finished: [(UnlockWaiter, UnlockOutcome)] = []
-            waiters.removeAll { w in
-                let view = evse.connector(w.connectorId)
-                let outcome: UnlockOutcome?
-                switch view?.lock {
-                case .unlocked where view?.session == nil: outcome = .unlocked
-                case .fault: outcome = .unlockFailed
-                default: outcome = now >= w.deadline ? .unlockFailed : nil
-                }
-                guard let outcome else { return false }
-                finished.append((w, outcome))
-                return true
-            }
-            return finished
-        }
-        for (waiter, outcome) in finished { waiter.done.resume(returning: outcome) }
-    }
-
-    func drainJobs() -> [Job] {
-        jobs.withLock { jobs in
-            let taken = jobs
-            jobs.removeAll()
-            return taken
-        }
-    }
-    func drain() -> [OCPP16StationCommand] {
-        inbox.withLock { commands in
-            let taken = commands
-            commands.removeAll()
-            return taken
-        }
-    }
-}
-
-/// The core's authorization backend: a token the policy sends to the backend becomes an
-/// Authorize; the answer comes back through the bridge.
-final class OCPPAuthorizationBackend: AuthorizationBackend {
-    let chargePoint: OCPP16ChargePoint
-    init(chargePoint: OCPP16ChargePoint) { self.chargePoint = chargePoint }
-    var isOnline: Bool { chargePoint.isOnline }
-    func requestAuthorization(for idToken: IdToken) -> BackendAuthorizationReply {
-        chargePoint.stationEvent(.authorizationNeeded(idToken))
-        return .pending
-    }
-}
-
 /// `evsed --csms URL --identity ID [--ocpp-version 1.6]`: an OCPP 1.6J charge point on the
-/// station. Everything runs on the loop's thread except the client's own tasks.
+/// station, through the station's port. Wiring only: the adapter is in OCPP16, the port in
+/// Station; the loop calls `port.serve(at:)` after every step.
 final class OCPPWiring {
     /// The value of `shutdownSignal` that means "restart" (a CSMS Reset).
     static let restartSignal: Int32 = -1
 
     let client: OCPP16Client
-    let port: StationPortBridge
-    let storage: StationStorage
-    let log: Logger
-    /// Tokens waiting for an Authorize answer → the connector that asked.
-    private var pendingAuthorizations: [String: Int] = [:]
-    private(set) var restartHard = false
+    let port: LoopStationPort
+    private let hardRestart = StopFlag()
+    var restartHard: Bool { hardRestart.value.withLock { $0 } }
 
-    init(backend: BackendSettings, station: StationConfig, boardModel: String, connectorCount: Int,
-         storage: StationStorage, files: OCPP16FileServices? = nil) throws {
+    /// Before `Station.start`: the port hears the recovery's commands too, and every session
+    /// start and end queues its message in the journal transaction that records it.
+    init(backend: BackendSettings, station: StationConfig, boardModel: String, evse: Station,
+         files: OCPP16FileServices? = nil) throws {
         guard backend.ocppVersion == "1.6" else { throw DaemonFailure("OCPP \(backend.ocppVersion): only 1.6 is supported so far") }
         let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
         let frameLog = backend.frameLog.map {
             OCPPFrameLog(path: station.dataDirectory + "/" + Self.frameLogFileName, maxFileBytes: $0.maxFileBytes, fileCount: $0.fileCount)
         }
-        let port = StationPortBridge()
+        let hardRestart = hardRestart
+        let log = Logger(label: "ocpp16.wiring")
+        port = LoopStationPort(station: evse) { hard in
+            log.notice("\(hard ? "hard" : "soft") reset: restarting")
+            hardRestart.value.withLock { $0 = hard }
+            shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
+        }
         let wall = SystemWallClock()
         client = try OCPP16Client(
             backendURL: backend.url, identity: backend.identity ?? station.identity,
             chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
-            station: port, storage: storage, numberOfConnectors: connectorCount,
+            station: port, storage: evse.storage, numberOfConnectors: evse.connectorViews.count,
             unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, files: files,
             logger: Logger(label: "ocpp16"))
-        self.port = port
-        self.storage = storage
-        self.log = Logger(label: "ocpp16.wiring")
+        let transactions = client.chargePoint.transactions
+        // A journal of an earlier version may hold an open session whose StartTransaction was
+        // never queued: queue it now, before the recovery queues anything after it.
+        transactions.reconcileWithJournal()
+        evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
     }
 
     /// Under the data directory, with its rotated predecessors (`.1`, `.2`, …).
@@ -174,95 +72,9 @@ final class OCPPWiring {
                                        dataDirectory: dataDirectory)
     }
 
-    /// Keys the CSMS changed (answered RebootRequired) that the station file also sets: the
-    /// CSMS's value wins from the next start on.
-    static func applyStoredConfiguration(to config: inout StationConfig, log: Logger) {
-        let storage: StationStorage
-        do { storage = try StationStorage(dataDirectory: config.dataDirectory) } catch {
-            log.error("OCPP configuration keys not readable: \(error)")
-            return
-        }
-        defer { storage.database.close() }
-        let keys = ConfigurationService(store: storage.config, numberOfConnectors: 0)
-        func stored(_ name: String) -> Bool { ((try? storage.config.value(for: ConfigurationService.storePrefix + name)) ?? nil) != nil }
-        if stored("StopTransactionOnEVSideDisconnect") { config.sessions.stopOnEVDisconnect = keys.bool("StopTransactionOnEVSideDisconnect") }
-        if stored("UnlockConnectorOnEVSideDisconnect") { config.sessions.unlockOnEVDisconnect = keys.bool("UnlockConnectorOnEVSideDisconnect") }
-        if stored("ConnectionTimeOut"), let s = keys.int("ConnectionTimeOut") { config.sessions.connectionTimeout = .seconds(Int64(s)) }
-    }
-
-    /// Before `Station.start`: the observer sees the recovery's commands too, and every session
-    /// start and end queues its message in the journal transaction that records it.
-    func attach(to evse: Station) {
-        let chargePoint = client.chargePoint
-        let transactions = chargePoint.transactions
-        // A journal of an earlier version may hold an open session whose StartTransaction was
-        // never queued: queue it now, before the recovery queues anything after it.
-        transactions.reconcileWithJournal()
-        evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
-        let wall = evse.wallClock
-        evse.commandObserver = { [unowned self] id, command in
-            switch command {
-            case let .statusChanged(status, error):
-                chargePoint.stationEvent(.statusChanged(connectorId: id, status, error, atUnixMs: wall.unixMilliseconds()))
-            case let .sessionStarted(session):
-                chargePoint.stationEvent(.sessionStarted(session))
-            case let .sessionEnded(session):
-                chargePoint.stationEvent(.sessionEnded(session))
-            case let .authorize(token):
-                self.pendingAuthorizations[token.value] = id
-            default:
-                break
-            }
-        }
-        let keys = ConfigurationService(store: storage.config, numberOfConnectors: 0)
-        evse.useAuthorizationBackend(OCPPAuthorizationBackend(chargePoint: chargePoint), online: true)
-        var policy = evse.authorizationPolicy
-        policy.localPreAuthorize = keys.bool("LocalPreAuthorize")
-        policy.localAuthorizeOffline = keys.bool("LocalAuthorizeOffline")
-        policy.allowOfflineTxForUnknownId = keys.bool("AllowOfflineTxForUnknownId")
-        policy.cacheEnabled = keys.bool("AuthorizationCacheEnabled")
-        policy.localListEnabled = keys.bool("LocalAuthListEnabled")
-        evse.authorizationPolicy = policy
-        publish(evse)
-    }
-
     func start() {
         let client = client
         Task { await client.start() }
-    }
-
-    /// After every step: carry out what the CSMS asked, then publish what the station looks like.
-    func afterStep(_ evse: Station, at now: MonotonicInstant) {
-        for command in port.drain() {
-            switch command {
-            case let .remoteStart(id, token): evse.remoteStart(connector: id, idToken: token, at: now)
-            case let .stopSession(id, reason): evse.stopSession(connector: id, reason: reason, at: now)
-            case let .setAvailability(id, operative): evse.setAvailability(connector: id, operative: operative, at: now)
-            case let .authorizationResult(token, info):
-                guard let id = pendingAuthorizations.removeValue(forKey: token.value) else { continue }
-                evse.authorizationAnswered(token, info, connector: id, at: now)
-            case let .authorizationLearned(token, info): evse.rememberAuthorization(token, info)
-            case .clearAuthorizationCache: evse.clearAuthorizationCache()
-            case let .chargingProfiles(profiles): evse.installChargingProfiles(profiles)
-            case let .restart(hard):
-                log.notice("\(hard ? "hard" : "soft") reset: restarting")
-                restartHard = hard
-                shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
-            }
-        }
-        for job in port.drainJobs() { job(evse, now) }
-        port.settleUnlocks(evse, at: now)
-        publish(evse)
-    }
-
-    private func publish(_ evse: Station) {
-        port.publish(evse.connectorViews.map { v in
-            let sample = evse.lastMeterSample(connector: v.id)
-            return OCPP16ConnectorSnapshot(id: v.id, status: v.status, error: v.error,
-                                           vehicleConnected: v.pilot?.vehicleConnected ?? false, session: v.session,
-                                           energyWh: sample?.energyWh, powerW: sample?.powerW,
-                                           currentsA: sample?.currentsA ?? [])
-        })
     }
 
     /// Closes the connection (waits up to 2 s).

@@ -4,6 +4,7 @@ import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
+import StationPort
 import Storage
 import Synchronization
 import Testing
@@ -87,7 +88,10 @@ struct OperationTests {
         #expect(await change("MeterValueSampleInterval", "often") == "Rejected")
         #expect(await change("NumberOfConnectors", "4") == "Rejected")
         #expect(await change("Frobnicate", "1") == "NotSupported")
-        #expect(await change("StopTransactionOnEVSideDisconnect", "FALSE") == "RebootRequired")
+        #expect(await change("StopTransactionOnEVSideDisconnect", "FALSE") == "Accepted", "applies at once")
+        #expect(h.station.requests.last == .sessionRules(SessionRules(connectionTimeout: .seconds(Int64(60)), stopOnEVSideDisconnect: false,
+                                                                      unlockOnEVSideDisconnect: true)))
+        #expect(await change("StopTransactionOnEVSideDisconnect", "false") == "Accepted", "the value it already has")
         #expect(await change("MeterValuesSampledData", "Energy.Active.Import.Register,Power.Active.Import") == "Accepted")
         #expect(await change("MeterValuesSampledData", "Energy.Banana") == "Rejected")
 
@@ -117,7 +121,7 @@ struct OperationTests {
         let h = try await accepted()
         let first = try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "R1"]).get()
         #expect(first["status"] == "Accepted")
-        #expect(h.station.commands.last == .remoteStart(connectorId: 1, idToken: IdToken("R1", kind: .central)))
+        #expect(h.station.commands.last == .remoteStart(connectorId: nil, idToken: IdToken("R1", kind: .central), parentIdToken: nil))
         h.station.update(1) { $0.session = Session(id: "s1", connectorId: 1, idToken: IdToken("R1"), startReason: .remote,
                                                    meterStartWh: 0, startedAtUnixMs: 0) }
         let busy = try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "R2", "connectorId": 1]).get()
@@ -136,7 +140,7 @@ struct OperationTests {
         #expect(all["status"] == "Scheduled")
         let missing = try await h.chargePoint.handle(action: "ChangeAvailability", payload: ["connectorId": 7, "type": "Operative"]).get()
         #expect(missing["status"] == "Rejected")
-        #expect(h.station.commands.filter { if case .setAvailability = $0 { true } else { false } }.count == 3)
+        #expect(h.station.commands.filter { if case .changeAvailability = $0 { true } else { false } }.count == 3)
     }
 
     @Test func resetEndsSessionsFirstThenRestarts() async throws {
@@ -145,9 +149,10 @@ struct OperationTests {
                                                    meterStartWh: 0, startedAtUnixMs: 0) }
         let answer = try await h.chargePoint.handle(action: "Reset", payload: ["type": "Soft"]).get()
         #expect(answer["status"] == "Accepted")
-        #expect(await settle { h.station.commands.contains(.stopSession(connectorId: 1, reason: .softReset)) })
+        #expect(await settle { h.station.commands.contains(.stopAllSessions(reason: .softReset)) })
         h.station.update(1) { $0.session = nil }
         #expect(!h.station.commands.contains(.restart(hard: false)))
+        #expect(await settle { h.sleeper.requested.contains(.milliseconds(Int64(200))) })
         h.sleeper.release(.milliseconds(Int64(200)))
         #expect(await settle { h.station.commands.last == .restart(hard: false) })
     }
@@ -160,13 +165,14 @@ struct OperationTests {
         h.station.update(1) { $0.session = session }
         let answer = try await h.chargePoint.handle(action: "Reset", payload: ["type": "Hard"]).get()
         #expect(answer["status"] == "Accepted")
-        #expect(await settle { h.station.commands.contains(.stopSession(connectorId: 1, reason: .hardReset)) })
+        #expect(await settle { h.station.commands.contains(.stopAllSessions(reason: .hardReset)) })
         // The station ends the session: its StopTransaction is queued on disk but held.
         session.stopReason = .hardReset
         session.meterStopWh = 1_010
         h.station.update(1) { $0.session = nil }
         try h.sessionEnded(session)
         h.chargePoint.kickOutbox()
+        #expect(await settle { h.sleeper.requested.contains(.milliseconds(Int64(200))) })
         h.sleeper.release(.milliseconds(Int64(200)))
         #expect(await settle { h.station.commands.last == .restart(hard: true) })
         #expect(h.csms.payloads("StopTransaction").isEmpty, "sent after the restart, not before")
@@ -190,7 +196,7 @@ struct OperationTests {
                 "a tethered cable has no lock")
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 5]).get()["status"] == "NotSupported")
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 0]).get()["status"] == "NotSupported")
-        #expect(h.station.unlocked.withLock { $0 } == [2, 1, 1], "unknown connectors never reach the station")
+        #expect(h.station.unlocked.withLock { $0 } == [2, 1, 1, 5], "the station answers for connectors it does not have; 0 is no connector")
         #expect(try await h.chargePoint.handle(action: "RemoteStopTransaction", payload: ["transactionId": 5]).get()["status"] == "Rejected")
     }
 }
@@ -406,8 +412,8 @@ struct AuthorizationTests {
         #expect(try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "NO"]).get()["status"] == "Accepted")
         #expect(await settle { h.csms.payloads("Authorize").count == 1 })
         #expect(try await h.chargePoint.handle(action: "RemoteStartTransaction", payload: ["idTag": "OK"]).get()["status"] == "Accepted")
-        #expect(await settle { h.station.commands.contains(.remoteStart(connectorId: 1, idToken: IdToken("OK", kind: .central))) })
-        #expect(!h.station.commands.contains { if case let .remoteStart(_, token) = $0 { token.value == "NO" } else { false } })
+        #expect(await settle { h.station.commands.contains(.remoteStart(connectorId: 1, idToken: IdToken("OK", kind: .central), parentIdToken: nil)) })
+        #expect(!h.station.commands.contains { if case let .remoteStart(_, token, _) = $0 { token.value == "NO" } else { false } })
     }
 }
 

@@ -4,6 +4,7 @@ import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
+import StationPort
 import Storage
 import Synchronization
 
@@ -55,33 +56,85 @@ final class FakeCSMS: OCPP16CallSender {
     }
 }
 
-/// The station, in memory: a settable snapshot and the commands it was given.
-final class FakeStation: OCPP16StationPort {
-    private let state: Mutex<(connectors: [OCPP16ConnectorSnapshot], commands: [OCPP16StationCommand])>
+/// The station, in memory, behind the port: a settable snapshot, every request it was given,
+/// and answers as simple as a station's (a free connector takes a remote start, a connector with
+/// a session schedules an availability change).
+final class FakeStation: StationPort {
+    private let state: Mutex<(connectors: [ConnectorSnapshot], requests: [StationRequest])>
+    let events: AsyncStream<StationEvent>
+    private let emit: AsyncStream<StationEvent>.Continuation
 
     init(connectors: Int = 2) {
-        state = Mutex((connectors: (1...connectors).map { OCPP16ConnectorSnapshot(id: $0, status: .available) }, commands: []))
+        state = Mutex((connectors: (1...connectors).map { ConnectorSnapshot(id: $0, status: .available) }, requests: []))
+        (events, emit) = AsyncStream.makeStream(of: StationEvent.self)
     }
 
-    func connectors() -> [OCPP16ConnectorSnapshot] { state.withLock { $0.connectors } }
-    func perform(_ command: OCPP16StationCommand) { state.withLock { $0.commands.append(command) } }
+    func connectorsNow() -> [ConnectorSnapshot] { state.withLock { $0.connectors } }
 
-    func update(_ id: Int, _ change: (inout OCPP16ConnectorSnapshot) -> Void) {
+    func update(_ id: Int, _ change: (inout ConnectorSnapshot) -> Void) {
         state.withLock { s in
             if let i = s.connectors.firstIndex(where: { $0.id == id }) { change(&s.connectors[i]) }
         }
     }
 
-    var commands: [OCPP16StationCommand] { state.withLock { $0.commands } }
+    /// Every request, queries included.
+    var requests: [StationRequest] { state.withLock { $0.requests } }
+
+    /// What the station was asked to do: the requests less the queries, the connection state
+    /// and the rules (which the charge point sends on its own).
+    var commands: [StationRequest] {
+        requests.filter {
+            switch $0 {
+            case .connectors, .backendConnection, .authorizationRules, .sessionRules, .remoteStartCheck: return false
+            default: return true
+            }
+        }
+    }
 
     /// What the next UnlockConnector's lock feedback says; the connectors it was asked for.
     let unlockOutcome = Mutex(UnlockOutcome.unlocked)
     let unlocked = Mutex<[Int]>([])
+    /// What the next ReserveNow gets.
+    let reservationAnswer = Mutex<ReservationAnswer?>(.accepted)
 
-    func unlock(connectorId: Int) async -> UnlockOutcome {
-        unlocked.withLock { $0.append(connectorId) }
-        return unlockOutcome.withLock { $0 }
+    func submit(_ request: StationRequest) { _ = answer(request) }
+
+    func request(_ request: StationRequest) async -> StationAnswer { answer(request) }
+
+    private func answer(_ request: StationRequest) -> StationAnswer {
+        let connectors = state.withLock { s in
+            s.requests.append(request)
+            return s.connectors
+        }
+        func free(_ id: Int?) -> Int? {
+            let candidates = id.map { wanted in connectors.filter { $0.id == wanted } } ?? connectors
+            return candidates.first { $0.session == nil && $0.status != .unavailable && $0.status != .faulted }?.id
+        }
+        switch request {
+        case .connectors:
+            return .connectors(connectors)
+        case let .remoteStart(id, _, _), let .remoteStartCheck(id, _, _):
+            return .remoteStart(free(id).map { .accepted(connectorId: $0) } ?? .rejected)
+        case let .stopSession(id, session, _):
+            return connectors.contains { $0.id == id && $0.session?.id == session } ? .accepted : .rejected
+        case .reserve:
+            return .reservation(reservationAnswer.withLock { $0 })
+        case .cancelReservation:
+            return .rejected
+        case let .unlock(id):
+            unlocked.withLock { $0.append(id) }
+            return .unlock(unlockOutcome.withLock { $0 })
+        case let .changeAvailability(id, operative):
+            let targets = id == 0 ? connectors : connectors.filter { $0.id == id }
+            guard !targets.isEmpty else { return .availability(nil) }
+            return .availability(!operative && targets.contains { $0.session != nil } ? .scheduled : .accepted)
+        default:
+            return .accepted
+        }
     }
+
+    /// An event, as the station's loop would emit it.
+    func emit(_ event: StationEvent) { emit.yield(event) }
 }
 
 /// Sleeps until the test releases them: no wall-clock waiting in tests.

@@ -6,6 +6,7 @@ import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
+import StationPort
 import Storage
 import Synchronization
 import Testing
@@ -32,8 +33,8 @@ struct FirmwareTests {
 
     func restartRequested(_ h: FileHarness) -> Bool { h.station.commands.contains(.restart(hard: false)) }
 
-    func availability(_ h: FileHarness) -> [OCPP16StationCommand] {
-        h.station.commands.filter { if case .setAvailability = $0 { return true } else { return false } }
+    func availability(_ h: FileHarness) -> [StationRequest] {
+        h.station.commands.filter { if case .changeAvailability = $0 { return true } else { return false } }
     }
 
     @Test func updateDownloadsInstallsRestartsAndReportsInstalledOnceAfterTheNewBoot() async throws {
@@ -44,13 +45,13 @@ struct FirmwareTests {
         #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "Installing"])
         #expect(h.installer.installed == [FakeFileTransfer.image], "the installer got the downloaded image")
         #expect(h.transfer.downloadCalls == ["http://fw.example/image.bin"])
-        #expect(availability(h) == [.setAvailability(connectorId: 1, operative: false), .setAvailability(connectorId: 2, operative: false)],
+        #expect(availability(h) == [.changeAvailability(connectorId: 1, operative: false), .changeAvailability(connectorId: 2, operative: false)],
                 "no new session may start while installing")
 
         let after = try await h.restarted()
         #expect(await after.settle(releasing: []) { after.statuses("FirmwareStatusNotification") == ["Installed"] })
         #expect(after.csms.actions.first == "BootNotification", "nothing before the new boot was accepted")
-        #expect(availability(after) == [.setAvailability(connectorId: 1, operative: true), .setAvailability(connectorId: 2, operative: true)])
+        #expect(availability(after) == [.changeAvailability(connectorId: 1, operative: true), .changeAvailability(connectorId: 2, operative: true)])
         #expect(await settle { after.csms.payloads("SecurityEventNotification").contains { $0["type"] == "FirmwareUpdated" } })
         let images = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("firmware"))) ?? []
         #expect(images.isEmpty, "the image is removed once installed")
@@ -145,7 +146,7 @@ struct FirmwareTests {
         _ = await update(h)
         #expect(await h.settle(releasing: [.seconds(Int64(1))]) { h.statuses("FirmwareStatusNotification").last == "InstallationFailed" })
         #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "Installing", "InstallationFailed"])
-        #expect(availability(h).suffix(2) == [.setAvailability(connectorId: 1, operative: true), .setAvailability(connectorId: 2, operative: true)])
+        #expect(availability(h).suffix(2) == [.changeAvailability(connectorId: 1, operative: true), .changeAvailability(connectorId: 2, operative: true)])
         #expect(!restartRequested(h))
     }
 
@@ -180,7 +181,7 @@ struct FirmwareTests {
         #expect(await h.settle(releasing: [.seconds(Int64(1))]) { h.statuses("FirmwareStatusNotification").last == "Installing" })
         let after = try await h.restarted()
         #expect(await settle { after.statuses("FirmwareStatusNotification") == ["InstallationFailed"] })
-        #expect(availability(after) == [.setAvailability(connectorId: 1, operative: true), .setAvailability(connectorId: 2, operative: true)],
+        #expect(availability(after) == [.changeAvailability(connectorId: 1, operative: true), .changeAvailability(connectorId: 2, operative: true)],
                 "the connectors blocked before the restart are given back")
     }
 

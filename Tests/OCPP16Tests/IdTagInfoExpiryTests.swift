@@ -1,3 +1,4 @@
+import StationPort
 import ChargingCore
 import OCPP16
 import OCPP16Messages
@@ -47,7 +48,7 @@ struct IdTagInfoExpiryTests {
         let session = try h.beginSession("s1", connector: 1, token: "CARD1")
         h.station.update(1) { $0.session = session }
         try h.sessionStarted(session)
-        let learned = OCPP16StationCommand.authorizationLearned(
+        let learned = StationRequest.authorizationLearned(
             IdToken("CARD1"), AuthorizationInfo(status: .accepted, expiresAtUnixMs: 1_767_139_200_000))
         #expect(await settle { h.station.commands.contains(learned) })
         #expect(h.chargePoint.transactions.transactionId(ofSession: "s1") == 7)

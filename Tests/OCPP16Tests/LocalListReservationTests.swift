@@ -4,28 +4,37 @@ import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
+import StationPort
 import Storage
 import Synchronization
 import Testing
 
 /// A station that answers reservations as told and remembers what it was asked.
-final class ReservingStation: OCPP16StationPort {
-    private let state = Mutex<(answer: ReservationAnswer?, asked: [OCPP16ReservationRequest], held: Set<Int>)>((.accepted, [], []))
-    func connectors() -> [OCPP16ConnectorSnapshot] { [1, 2].map { OCPP16ConnectorSnapshot(id: $0, status: .available) } }
-    func perform(_ command: OCPP16StationCommand) {}
-    func reserve(_ request: OCPP16ReservationRequest) async -> ReservationAnswer? {
-        state.withLock { s in
-            s.asked.append(request)
-            if s.answer == .accepted { s.held.insert(request.reservationId) }
-            return s.answer
+final class ReservingStation: StationPort {
+    private let state = Mutex<(answer: ReservationAnswer?, asked: [ReservationRequest], held: Set<Int>)>((.accepted, [], []))
+    let events = AsyncStream<StationEvent> { _ in }
+    func submit(_ request: StationRequest) {}
+    func request(_ request: StationRequest) async -> StationAnswer {
+        switch request {
+        case .connectors:
+            return .connectors([1, 2].map { ConnectorSnapshot(id: $0, status: .available) })
+        case let .reserve(r):
+            return .reservation(state.withLock { s in
+                s.asked.append(r)
+                if s.answer == .accepted { s.held.insert(r.reservationId) }
+                return s.answer
+            })
+        case let .cancelReservation(id):
+            return state.withLock { $0.held.remove(id) != nil } ? .accepted : .rejected
+        default:
+            return .accepted
         }
     }
-    func cancelReservation(id: Int) async -> Bool { state.withLock { $0.held.remove(id) != nil } }
     func answer(_ a: ReservationAnswer?) { state.withLock { $0.answer = a } }
-    var asked: [OCPP16ReservationRequest] { state.withLock { $0.asked } }
+    var asked: [ReservationRequest] { state.withLock { $0.asked } }
 }
 
-private func ready(station: (any OCPP16StationPort)? = nil) async throws -> (OCPP16ChargePoint, StationStorage) {
+private func ready(station: (any StationPort)? = nil) async throws -> (OCPP16ChargePoint, StationStorage) {
     let storage = try StationStorage(database: Database.inMemory())
     let csms = FakeCSMS()
     let cp = OCPP16ChargePoint(identity: .init(vendor: "SwiftEVSE", model: "Test"), sender: csms,
@@ -104,7 +113,7 @@ struct LocalListTests {
 
     @Test func disabledListIsNotSupportedAndVersionMinusOne() async throws {
         let (cp, storage) = try await ready()
-        #expect(await status(cp, "ChangeConfiguration", ["key": "LocalAuthListEnabled", "value": "false"]) == "RebootRequired")
+        #expect(await status(cp, "ChangeConfiguration", ["key": "LocalAuthListEnabled", "value": "false"]) == "Accepted")
         #expect(await status(cp, "SendLocalList", ["listVersion": 1, "updateType": "Full", "localAuthorizationList": entries(1...2)]) == "NotSupported")
         #expect(try await cp.handle(action: "GetLocalListVersion", payload: [:]).get()["listVersion"] == -1)
         #expect(try storage.localList.count() == 0)

@@ -159,7 +159,11 @@ struct SmartChargingTests {
             "idTag": "R1", "connectorId": 1, "chargingProfile": Self.profile(id: 7, purpose: "TxProfile", amps: 8)]).get()
         #expect(right["status"] == "Accepted")
         #expect(stationLimit(h, connector: 1, session: true) == 8)
-        #expect(h.station.commands.last == .remoteStart(connectorId: 1, idToken: IdToken("R1", kind: .central)))
+        // The station took the start, then the TxProfile went to it for that connector.
+        let asked = h.station.commands
+        let start = try #require(asked.firstIndex(of: .remoteStart(connectorId: 1, idToken: IdToken("R1", kind: .central), parentIdToken: nil)))
+        let profiles = try #require(asked.lastIndex { if case .chargingProfiles = $0 { true } else { false } })
+        #expect(start < profiles)
     }
 
     @Test func smartChargingKeysAreReadOnlyAndListed() async throws {

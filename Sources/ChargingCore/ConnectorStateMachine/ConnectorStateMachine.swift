@@ -22,7 +22,8 @@ import HAL
 /// until the EV is unplugged or a person clears it.
 public struct ConnectorStateMachine: Sendable {
     public let connectorId: Int
-    public let config: ConnectorConfig
+    /// Fixed by the board, except the session rules a backend may change (`updateSessionRules`).
+    public internal(set) var config: ConnectorConfig
 
     enum LockPhase: Hashable, Sendable { case unlocked, locking, locked, unlocking }
     enum FaultPhase: Hashable, Sendable { case active, awaitingSelfTest, selfTestFailed }
@@ -269,8 +270,7 @@ public struct ConnectorStateMachine: Sendable {
             }
 
         case let .remoteStart(token, parent):
-            guard acceptsRemoteStart else { break }
-            if let r = reservation, !Self.matches(r, token, parent) { break }
+            guard takesRemoteStart(token, parentIdToken: parent) else { break }
             grant = Grant(idToken: token, parentIdToken: parent, at: now, reason: .remote)
 
         case let .stopRequested(reason):
@@ -359,9 +359,13 @@ public struct ConnectorStateMachine: Sendable {
         }
     }
 
-    private static func matches(_ r: Reservation, _ token: IdToken, _ parent: IdToken?) -> Bool {
+    /// The reserved token, the reservation's group id itself (a remote start the backend makes
+    /// for the group), or a token of that group.
+    static func matches(_ r: Reservation, _ token: IdToken, _ parent: IdToken?) -> Bool {
         if token.identifies(r.idToken) { return true }
-        guard let parent, let reservedParent = r.parentIdToken else { return false }
+        guard let reservedParent = r.parentIdToken else { return false }
+        if token.identifies(reservedParent) { return true }
+        guard let parent else { return false }
         return parent.identifies(reservedParent)
     }
 

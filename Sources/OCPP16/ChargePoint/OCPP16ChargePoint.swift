@@ -1,3 +1,4 @@
+import StationPort
 import ChargingCore
 import HAL
 import Logging
@@ -40,18 +41,20 @@ public actor OCPP16ChargePoint {
 
     enum Input: Sendable {
         case up, down
-        case station(OCPP16StationEvent)
+        case station(StationEvent)
     }
 
     let identity: Identity
     let sender: any OCPP16CallSender
-    let station: any OCPP16StationPort
+    let station: any StationPort
     public nonisolated let transactions: TransactionService
     public nonisolated let smartCharging: SmartChargingService
     var configuration: ConfigurationService
     let localList: LocalListService
     let unixMs: @Sendable () -> UInt64
     let sleep: Sleeper
+    /// The live connection's ping interval (WebSocketPingInterval applies at once).
+    let pingInterval: PingIntervalSetting?
     let logger: Logger
     /// Retry wait after a BootNotification that got no usable answer, or a 0 interval.
     let bootRetry: EVSEDuration
@@ -84,6 +87,8 @@ public actor OCPP16ChargePoint {
     /// What the CSMS was last told (or will be: queued) per connector, and a counter per
     /// connector that tells a status that held for MinimumStatusDuration from one that did not.
     private var reportedStatus: [Int: ReportedStatus] = [:]
+    /// The connectors as last asked of the station (for connector 0's status between reports).
+    private var knownConnectors: [ConnectorSnapshot] = []
     private var statusGeneration: [Int: Int] = [:]
     /// Outbox failures per message in this run (offline time is not counted).
     private var failures: [Int64: Int] = [:]
@@ -101,12 +106,14 @@ public actor OCPP16ChargePoint {
     public nonisolated let diagnostics: DiagnosticsService?
     public nonisolated let fileStatusOutbox: FileStatusOutbox
 
-    public init(identity: Identity, sender: any OCPP16CallSender, station: any OCPP16StationPort,
+    public init(identity: Identity, sender: any OCPP16CallSender, station: any StationPort,
                 storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping Sleeper = OCPP16ChargePoint.systemSleeper,
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
-                files: OCPP16FileServices? = nil, logger: Logger = Logger(label: "ocpp16")) {
+                files: OCPP16FileServices? = nil, pingInterval: PingIntervalSetting? = nil,
+                logger: Logger = Logger(label: "ocpp16")) {
         self.identity = identity
+        self.pingInterval = pingInterval
         self.sender = sender
         self.station = station
         self.transactions = TransactionService(journal: storage.journal)
@@ -137,9 +144,10 @@ public actor OCPP16ChargePoint {
     public nonisolated func connectionUp() { inputContinuation.yield(.up) }
     public nonisolated func connectionDown() { inputContinuation.yield(.down) }
 
-    /// A station event. A session start or end arrives with its message already queued on
-    /// disk, in the journal transaction that recorded it (`TransactionService.messagesOwed`).
-    public nonisolated func stationEvent(_ event: OCPP16StationEvent) {
+    /// A station event (the port's events arrive here, in order). A session start or end
+    /// arrives with its message already queued on disk, in the journal transaction that
+    /// recorded it (`TransactionService.messagesOwed`).
+    public nonisolated func stationEvent(_ event: StationEvent) {
         switch event {
         case .sessionStarted(let session):
             sessionEvents.withLock { $0.started[session.connectorId] = session }
@@ -151,7 +159,7 @@ public actor OCPP16ChargePoint {
                 if e.ended.count > 256 { e.ended.removeAll(); e.ended.insert(session.id) }
             }
             smartCharging.transactionEnded(connectorId: session.connectorId)
-        case .statusChanged, .authorizationNeeded: break
+        case .statusChanged, .authorizationNeeded, .sessionUpdated, .meterSample, .reservationEnded: break
         }
         inputContinuation.yield(.station(event))
     }
@@ -159,6 +167,11 @@ public actor OCPP16ChargePoint {
     /// Starts the loops; `stop()` ends them.
     public func start() {
         guard tasks.isEmpty else { return }
+        // The rules the CSMS set (kept on disk) govern the station from the start.
+        station.submit(.authorizationRules(configuration.authorizationRules))
+        station.submit(.sessionRules(configuration.sessionRules))
+        let events = station.events
+        tasks.append(Task { for await event in events { self.stationEvent(event) } })
         tasks.append(Task { await self.consumeInputs() })
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
@@ -189,7 +202,7 @@ public actor OCPP16ChargePoint {
                 updateOnline()
                 if registration == .accepted {
                     // Same registration, new socket: report where things stand, then the queue.
-                    queueFullStatusReport()
+                    await queueFullStatusReport()
                     outboxKick.yield()
                     fileStatusOutbox.kick()
                 } else {
@@ -204,7 +217,7 @@ public actor OCPP16ChargePoint {
         }
     }
 
-    private func handleStationEvent(_ event: OCPP16StationEvent) {
+    private func handleStationEvent(_ event: StationEvent) {
         switch event {
         case let .statusChanged(id, status, error, at):
             statusChanged(id, status, error, atUnixMs: at)
@@ -212,13 +225,22 @@ public actor OCPP16ChargePoint {
             outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
+        case .sessionUpdated, .meterSample, .reservationEnded:
+            break
         }
     }
 
-    /// The station's connectors with the sessions the latest events report.
-    nonisolated func connectorsNow() -> [OCPP16ConnectorSnapshot] {
+    /// The station's connectors now (asked through the port), with the sessions the events
+    /// already told of. For reports; decisions are the station's (requests).
+    func connectors() async -> [ConnectorSnapshot] {
+        let fresh = await station.connectors()
+        knownConnectors = fresh
+        return withSessionEvents(fresh)
+    }
+
+    private nonisolated func withSessionEvents(_ connectors: [ConnectorSnapshot]) -> [ConnectorSnapshot] {
         let events = sessionEvents.withLock { $0 }
-        return station.connectors().map { c in
+        return connectors.map { c in
             var c = c
             if let started = events.started[c.id] {
                 c.session = started
@@ -248,7 +270,9 @@ public actor OCPP16ChargePoint {
 
     private func updateOnline() {
         let value = mayInitiate
-        online.withLock { $0 = value }
+        let changed = online.withLock { was in defer { was = value }; return was != value }
+        // Tokens go to the CSMS while it can be asked.
+        if changed { station.submit(.backendConnection(online: value)) }
     }
 
     // MARK: Registration and heartbeat
@@ -272,7 +296,7 @@ public actor OCPP16ChargePoint {
                     updateOnline()
                     logger.notice("BootNotification accepted; heartbeat every \(answer.interval) s")
                     if answer.interval > 0 { _ = configuration.change("HeartbeatInterval", to: String(answer.interval)) }
-                    registered()
+                    await registered()
                     return
                 case .pending:
                     registration = .pending
@@ -302,8 +326,8 @@ public actor OCPP16ChargePoint {
         return try await send(request)
     }
 
-    private func registered() {
-        queueFullStatusReport()
+    private func registered() async {
+        await queueFullStatusReport()
         outboxKick.yield()
         heartbeatTask?.cancel()
         heartbeatTask = Task { await self.heartbeatForever() }
@@ -335,7 +359,7 @@ public actor OCPP16ChargePoint {
 
     /// What to report for `id` now (0: the charge point as a whole, Unavailable only when every
     /// connector is): for the report after boot and for TriggerMessage / ExtendedTriggerMessage.
-    func currentStatusRequest(_ id: Int, connectors: [OCPP16ConnectorSnapshot], atUnixMs now: UInt64)
+    func currentStatusRequest(_ id: Int, connectors: [ConnectorSnapshot], atUnixMs now: UInt64)
         -> StatusNotificationRequest
     {
         if id == 0 {
@@ -349,9 +373,9 @@ public actor OCPP16ChargePoint {
     }
 
     /// After boot (or a reconnect): the status of connector 0 and of every connector now.
-    private func queueFullStatusReport() {
+    private func queueFullStatusReport() async {
         let now = unixMs()
-        let connectors = connectorsNow()
+        let connectors = await self.connectors()
         statusQueue = ([0] + connectors.map(\.id)).map { currentStatusRequest($0, connectors: connectors, atUnixMs: now) }
         for c in connectors {
             if let latest = latestStatus[c.id] ?? c.status.map({ ($0, c.error) }) {
@@ -404,7 +428,7 @@ public actor OCPP16ChargePoint {
     /// turns it Unavailable or Available again, as the report after a boot would say it (before
     /// the first report there is nothing to follow: that report tells it).
     private func queueChargePointStatusIfChanged(atUnixMs at: UInt64) {
-        let connectors = connectorsNow()
+        let connectors = knownConnectors
         let zero = Self.chargePointStatus(connectors.map { c in reportedStatus[c.id]?.status ?? latestStatus[c.id]?.0 ?? c.status })
         guard let told = reportedStatus[0]?.status, told != zero else { return }
         reportedStatus[0] = ReportedStatus(status: zero, error: nil)
@@ -498,11 +522,11 @@ public actor OCPP16ChargePoint {
             // The cache keeps every idTagInfo the CSMS gives (OCPP 1.6 §3.5.1), expiry included,
             // under the card's kind: a presented card is what looks it up.
             if let request = try? StartTransactionRequest(json: payload) {
-                station.perform(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
+                station.submit(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
             }
             if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
-               let c = connectorsNow().first(where: { $0.session?.id == sessionId }) {
-                station.perform(.stopSession(connectorId: c.id, reason: .deAuthorized))
+               let sessionId, let connectorId = transactions.connectorId(ofSession: sessionId) {
+                station.submit(.stopSession(connectorId: connectorId, sessionId: sessionId, reason: .deAuthorized))
             }
         case .stop, .meterValues:
             try transactions.acknowledge(seq)
@@ -513,15 +537,15 @@ public actor OCPP16ChargePoint {
 
     private func authorizeForStation(_ token: IdToken) async {
         guard mayInitiate else {
-            station.perform(.authorizationResult(token, nil))
+            station.submit(.authorizationResult(token, nil))
             return
         }
         do {
             let answer = try await send(AuthorizeRequest(idTag: String(token.value.prefix(20))))
-            station.perform(.authorizationResult(token, AuthorizeOperation.info(answer.idTagInfo)))
+            station.submit(.authorizationResult(token, AuthorizeOperation.info(answer.idTagInfo)))
         } catch {
             logger.warning("Authorize \(token.value): \(error)")
-            station.perform(.authorizationResult(token, nil))
+            station.submit(.authorizationResult(token, nil))
         }
     }
 
@@ -561,10 +585,10 @@ public actor OCPP16ChargePoint {
         }
         switch request {
         case .triggerMessage(let r):
-            let (response, then) = triggerMessage(r)
+            let (response, then) = await triggerMessage(r)
             return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
         case .extendedTriggerMessage(let r):
-            let (response, then) = extendedTriggerMessage(r)
+            let (response, then) = await extendedTriggerMessage(r)
             return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
         default:
             break
@@ -577,17 +601,17 @@ public actor OCPP16ChargePoint {
 
     private func answer(_ request: OCPP16AnyRequest) async -> JSONValue? {
         switch request {
-        case .changeAvailability(let r): return changeAvailability(r).toJSON()
+        case .changeAvailability(let r): return await changeAvailability(r).toJSON()
         case .changeConfiguration(let r): return changeConfiguration(r).toJSON()
-        case .clearCache(let r): return clearCache(r).toJSON()
+        case .clearCache(let r): return await clearCache(r).toJSON()
         case .clearChargingProfile(let r): return clearChargingProfile(r).toJSON()
         case .dataTransfer(let r): return dataTransfer(r).toJSON()
-        case .getCompositeSchedule(let r): return getCompositeSchedule(r).toJSON()
+        case .getCompositeSchedule(let r): return await getCompositeSchedule(r).toJSON()
         case .getConfiguration(let r): return getConfiguration(r).toJSON()
-        case .remoteStartTransaction(let r): return remoteStartTransaction(r).toJSON()
+        case .remoteStartTransaction(let r): return await remoteStartTransaction(r).toJSON()
         case .remoteStopTransaction(let r): return await remoteStopTransaction(r).toJSON()
         case .reset(let r): return reset(r).toJSON()
-        case .setChargingProfile(let r): return setChargingProfile(r).toJSON()
+        case .setChargingProfile(let r): return await setChargingProfile(r).toJSON()
         case .unlockConnector(let r): return await unlockConnector(r).toJSON()
         case .installCertificate(let r): return installCertificate(r).toJSON()
         case .deleteCertificate(let r): return deleteCertificate(r).toJSON()
@@ -622,26 +646,28 @@ public actor OCPP16ChargePoint {
         while !Task.isCancelled {
             await sleep(.seconds(Int64(1)))
             if Task.isCancelled { return }
-            meteringTick()
+            await meteringTick()
         }
     }
 
     /// One second of the metering schedule: the loop calls it every second, tests directly.
-    public func meteringTick() {
+    public func meteringTick() async {
         let due = metering.tick(sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
                                 alignedInterval: configuration.int("ClockAlignedDataInterval") ?? 0,
                                 unixMs: unixMs())
-        if due.sampled { sampleMeterValues() }
-        if let boundary = due.alignedAtUnixMs { sampleClockAligned(atUnixMs: boundary) }
+        guard due.sampled || due.alignedAtUnixMs != nil else { return }
+        let connectors = await self.connectors()
+        if due.sampled { sampleMeterValues(connectors) }
+        if let boundary = due.alignedAtUnixMs { sampleClockAligned(atUnixMs: boundary, connectors) }
     }
 
     /// MeterValueSampleInterval elapsed: one MeterValues per charging connector, queued with its
     /// transaction, and the StopTxnSampledData kept for its StopTransaction.
-    func sampleMeterValues() {
+    func sampleMeterValues(_ connectors: [ConnectorSnapshot]) {
         let measurands = configuration.measurands("MeterValuesSampledData")
         let forStop = configuration.measurands("StopTxnSampledData")
         let now = unixMs()
-        for c in connectorsNow() {
+        for c in connectors {
             guard let session = c.session else { continue }
             if let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .samplePeriodic, atUnixMs: now) {
                 let request = MeterValuesRequest(connectorId: c.id, transactionId: nil, meterValue: [value])
@@ -656,11 +682,11 @@ public actor OCPP16ChargePoint {
     /// A ClockAlignedDataInterval boundary: MeterValuesAlignedData of every connector (queued
     /// with the transaction where one runs, sent as is otherwise) and the StopTxnAlignedData of
     /// running transactions. The values carry the boundary's time.
-    func sampleClockAligned(atUnixMs boundary: UInt64) {
+    func sampleClockAligned(atUnixMs boundary: UInt64, _ connectors: [ConnectorSnapshot]) {
         let measurands = configuration.measurands("MeterValuesAlignedData")
         let forStop = configuration.measurands("StopTxnAlignedData")
         var outside: [MeterValuesRequest] = []
-        for c in connectorsNow() {
+        for c in connectors {
             let value = MeterValuesOperation.meterValue(c, measurands: measurands, context: .sampleClock, atUnixMs: boundary)
             if let session = c.session {
                 if let value {
@@ -684,5 +710,5 @@ public actor OCPP16ChargePoint {
     }
 
     /// One sampling round now (tests; the loop does it every MeterValueSampleInterval).
-    public func sampleMeterValuesForTesting() { sampleMeterValues() }
+    public func sampleMeterValuesForTesting() async { sampleMeterValues(await connectors()) }
 }

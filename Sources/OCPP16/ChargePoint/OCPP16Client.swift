@@ -1,3 +1,4 @@
+import StationPort
 import SmallFiles
 import HAL
 import Logging
@@ -84,7 +85,7 @@ public final class OCPP16Client: Sendable {
     private let rpc: OCPPRPC
     private let backendURL: String
     private let identity: String
-    private let pingSeconds: Int
+    private let pingInterval: PingIntervalSetting
     private let logger: Logger
     private let unixMs: @Sendable () -> UInt64
     private let profileState: Mutex<ProfileState>
@@ -101,18 +102,18 @@ public final class OCPP16Client: Sendable {
     static let attemptsBeforeFallback = 3
 
     public init(backendURL: String, identity: String, chargePointIdentity: OCPP16ChargePoint.Identity,
-                station: any OCPP16StationPort, storage: StationStorage, numberOfConnectors: Int,
+                station: any StationPort, storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, security: OCPP16SecuritySetup? = nil,
                 frameLog: OCPPFrameLog? = nil, files: OCPP16FileServices? = nil,
                 logger: Logger = Logger(label: "ocpp16")) throws {
         self.frameLog = frameLog
         let group = MultiThreadedEventLoopGroup.singleton
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
-        let ping = keys.int("WebSocketPingInterval") ?? 60
+        let ping = PingIntervalSetting(seconds: keys.int("WebSocketPingInterval") ?? 60)
         let service = try security?.makeService(store: storage.config, unixMs: unixMs())
             ?? SecurityService(store: storage.config, certificates: nil, stationKeys: nil, initialProfile: .unsecured)
         let client = try Self.connector(profile: service.profile, service: service, backendURL: backendURL,
-                                        identity: identity, pingSeconds: ping, group: group)
+                                        identity: identity, pingInterval: ping, group: group)
         let target = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), answering: { action, payload in
             guard let chargePoint = target.value.withLock({ $0 }) else {
@@ -122,13 +123,13 @@ public final class OCPP16Client: Sendable {
         })
         let chargePoint = OCPP16ChargePoint(identity: chargePointIdentity, sender: rpc, station: station,
                                             storage: storage, numberOfConnectors: numberOfConnectors,
-                                            unixMs: unixMs, files: files, logger: logger)
+                                            unixMs: unixMs, files: files, pingInterval: ping, logger: logger)
         target.value.withLock { $0 = chargePoint }
         self.rpc = rpc
         self.chargePoint = chargePoint
         self.backendURL = backendURL
         self.identity = identity
-        self.pingSeconds = ping
+        self.pingInterval = ping
         self.logger = logger
         self.unixMs = unixMs
         self.profileState = Mutex(ProfileState(current: service.profile))
@@ -142,14 +143,14 @@ public final class OCPP16Client: Sendable {
 
     /// The WebSocket connector for `profile`: ws:// for 0 and 1, wss:// for 2 and 3.
     static func connector(profile: OCPPSecurityProfile, service: SecurityService, backendURL: String, identity: String,
-                          pingSeconds: Int, group: any EventLoopGroup) throws -> OCPPWebSocketClient {
+                          pingInterval: PingIntervalSetting, group: any EventLoopGroup) throws -> OCPPWebSocketClient {
         let url = Self.url(backendURL, for: profile)
         let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
             profile, backendURL: url, identity: identity, subprotocols: ["ocpp1.6"],
             basicAuthPassword: profile == .basicAuth || profile == .tlsWithBasicAuth ? service.authorizationKey : nil,
             tls: profile.rawValue >= 2 ? service.tlsSettings() : nil,
-            pingInterval: pingSeconds > 0 ? .seconds(Int64(pingSeconds)) : nil)
-        return try OCPPWebSocketClient(configuration: configuration, group: group)
+            pingInterval: pingInterval.interval)
+        return try OCPPWebSocketClient(configuration: configuration, group: group, livePingInterval: pingInterval)
     }
 
     /// The CSMS URL with the scheme the profile needs.
@@ -250,13 +251,13 @@ public final class OCPP16Client: Sendable {
     }
 
     private func useProfile(_ profile: OCPPSecurityProfile, reconnectNow: Bool) {
-        let chargePoint = chargePoint, backendURL = backendURL, identity = identity, ping = pingSeconds
+        let chargePoint = chargePoint, backendURL = backendURL, identity = identity, ping = pingInterval
         let connection = connection, logger = logger
         Task {
             let service = await chargePoint.securityServiceSnapshot
             do {
                 let connector = try Self.connector(profile: profile, service: service, backendURL: backendURL,
-                                                   identity: identity, pingSeconds: ping, group: MultiThreadedEventLoopGroup.singleton)
+                                                   identity: identity, pingInterval: ping, group: MultiThreadedEventLoopGroup.singleton)
                 connection.replaceConnector(connector, reconnectNow: reconnectNow)
             } catch {
                 // Cannot even be configured: stay with the connection we have.

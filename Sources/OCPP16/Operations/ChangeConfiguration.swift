@@ -1,7 +1,10 @@
+import StationPort
 import OCPP16Messages
 
 /// ChangeConfiguration (CSMS → charge point): validated and persisted by the
-/// ConfigurationService; keys that only apply at start answer RebootRequired.
+/// ConfigurationService, then applied at once: authorization and session rules go to the
+/// station (its next decision follows them), the ping interval to the live connection. Setting
+/// a key to the value it has is Accepted too.
 extension OCPP16ChargePoint {
     func changeConfiguration(_ request: ChangeConfigurationRequest) -> ChangeConfigurationResponse {
         if SecurityService.securityKeys.contains(request.key) { return changeSecurityKey(request) }
@@ -10,6 +13,7 @@ extension OCPP16ChargePoint {
             transactions.setStopTransactionMeasurands(sampled: configuration.measurands("StopTxnSampledData"),
                                                       aligned: configuration.measurands("StopTxnAlignedData"))
         }
+        if result == .accepted { applyAtOnce(request.key) }
         switch result {
         case .accepted:
             logger.notice("configuration: \(request.key) = \(request.value)")
@@ -22,6 +26,17 @@ extension OCPP16ChargePoint {
             return ChangeConfigurationResponse(status: .rejected)
         case .notSupported:
             return ChangeConfigurationResponse(status: .notSupported)
+        }
+    }
+
+    /// A stored change takes effect now, where it is used.
+    private func applyAtOnce(_ key: String) {
+        if ConfigurationService.authorizationRuleKeys.contains(key) {
+            station.submit(.authorizationRules(configuration.authorizationRules))
+        } else if ConfigurationService.sessionRuleKeys.contains(key) {
+            station.submit(.sessionRules(configuration.sessionRules))
+        } else if key == "WebSocketPingInterval" {
+            pingInterval?.set(seconds: configuration.int("WebSocketPingInterval") ?? 0)
         }
     }
 }

@@ -4,10 +4,10 @@ import OCPPTransport
 /// ExtendedTriggerMessage (CSMS → charge point): the message is sent after the answer, as the
 /// answer's `afterReply` (see TriggerMessage: it never overtakes the .conf).
 extension OCPP16ChargePoint {
-    func extendedTriggerMessage(_ request: ExtendedTriggerMessageRequest)
+    func extendedTriggerMessage(_ request: ExtendedTriggerMessageRequest) async
         -> (ExtendedTriggerMessageResponse, OCPPCallAnswer.FollowUp?)
     {
-        let connectors = connectorsNow()
+        let connectors = await self.connectors()
         if let id = request.connectorId, !connectors.contains(where: { $0.id == id }) {
             return (ExtendedTriggerMessageResponse(status: .rejected), nil)
         }

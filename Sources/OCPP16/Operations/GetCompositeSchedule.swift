@@ -5,8 +5,8 @@ import OCPP16Messages
 /// connector (0 = the station maximum) from now for `duration` seconds. Slots no profile limits
 /// carry no period of their own: the composite only lists limits that are in force.
 extension OCPP16ChargePoint {
-    func getCompositeSchedule(_ request: GetCompositeScheduleRequest) -> GetCompositeScheduleResponse {
-        let connectors = connectorsNow()
+    func getCompositeSchedule(_ request: GetCompositeScheduleRequest) async -> GetCompositeScheduleResponse {
+        let connectors = await self.connectors()
         guard request.connectorId >= 0, request.connectorId <= connectors.count, request.duration >= 0 else {
             return GetCompositeScheduleResponse(status: .rejected)
         }

@@ -35,7 +35,7 @@ extension OCPP16ChargePoint {
             "security_profile = \(security.profile.rawValue)",
             "firmware_update = \(await firmware?.summary() ?? "not supported")",
         ]
-        for c in connectorsNow() {
+        for c in await connectors() {
             station.append("connector \(c.id) = \(c.status?.rawValue ?? "unknown")\(c.error.map { " \($0)" } ?? "")"
                 + "\(c.session.map { " session \($0.id)" } ?? "")\(c.energyWh.map { " \($0) Wh" } ?? "")")
         }

@@ -1,10 +1,11 @@
+import StationPort
 import ChargingCore
 import OCPP16Messages
 
 /// MeterValues (charge point → CSMS): one sample of the measurands configured in
 /// MeterValuesSampledData that the connector's meter provides.
 enum MeterValuesOperation {
-    static func meterValue(_ c: OCPP16ConnectorSnapshot, measurands: [Measurand], context: ReadingContext, atUnixMs: UInt64)
+    static func meterValue(_ c: ConnectorSnapshot, measurands: [Measurand], context: ReadingContext, atUnixMs: UInt64)
         -> MeterValuesRequest.MeterValue?
     {
         typealias Sample = MeterValuesRequest.MeterValue.SampledValue

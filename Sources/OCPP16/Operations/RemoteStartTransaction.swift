@@ -1,44 +1,41 @@
 import ChargingCore
 import OCPP16Messages
+import StationPort
 
-/// RemoteStartTransaction (CSMS → charge point): accepted when the connector (or, without
-/// one, the first connector) is free and operative; the core then starts the session as if
-/// the token had been presented (cable first or start first). With AuthorizeRemoteTxRequests
-/// the token is authorized with the CSMS first. A charging profile (a TxProfile) is installed
-/// on the connector for the transaction that starts.
+/// RemoteStartTransaction (CSMS → charge point): the station's core decides. It takes the start
+/// on the named connector (or, without one, on a connector with the EV plugged in and waiting,
+/// else the first free one) when no session runs there, it is operative and not faulted, and —
+/// if the connector is reserved — the idTag is the reserved one or shares its parent. The
+/// session then starts as if the token had been presented (cable first or start first). With
+/// AuthorizeRemoteTxRequests the token is authorized with the CSMS first. A charging profile (a
+/// TxProfile) is installed on the connector for the transaction that starts.
 extension OCPP16ChargePoint {
-    func remoteStartTransaction(_ request: RemoteStartTransactionRequest) -> RemoteStartTransactionResponse {
-        let connectors = connectorsNow()
-        let free: (OCPP16ConnectorSnapshot) -> Bool = {
-            $0.session == nil && [.available, .preparing, .finishing, .suspendedEV].contains($0.status ?? .unavailable)
-        }
-        let target: OCPP16ConnectorSnapshot?
-        if let id = request.connectorId {
-            target = connectors.first { $0.id == id && id > 0 }
-        } else {
-            target = connectors.first { free($0) && $0.vehicleConnected } ?? connectors.first(where: free)
-        }
-        guard let c = target, free(c) else {
-            logger.notice("RemoteStartTransaction for \(request.idTag) on \(request.connectorId.map(String.init) ?? "any connector"): rejected")
+    func remoteStartTransaction(_ request: RemoteStartTransactionRequest) async -> RemoteStartTransactionResponse {
+        func rejected(_ why: String) -> RemoteStartTransactionResponse {
+            logger.notice("RemoteStartTransaction for \(request.idTag) on \(request.connectorId.map(String.init) ?? "any connector"): rejected, \(why)")
             return RemoteStartTransactionResponse(status: .rejected)
         }
+        if let id = request.connectorId, id <= 0 { return rejected("no connector \(id)") }
         if let profile = request.chargingProfile {
             // Only a TxProfile for the transaction about to start (OCPP 1.6 §5.11).
             guard profile.chargingProfilePurpose == .txProfile, profile.transactionId == nil else {
-                logger.notice("RemoteStartTransaction for \(request.idTag): rejected, the charging profile is not a TxProfile")
-                return RemoteStartTransactionResponse(status: .rejected)
+                return rejected("the charging profile is not a TxProfile")
             }
-            do { try smartCharging.install(profile, connectorId: c.id, receivedAt: Int64(unixMs() / 1_000)) } catch {
-                logger.notice("RemoteStartTransaction for \(request.idTag): rejected, \(error)")
-                return RemoteStartTransactionResponse(status: .rejected)
-            }
+            do { try SmartChargingService.validate(profile) } catch { return rejected("\(error)") }
         }
+        // 1.6 idTags carry no kind: the backend's, which identifies the card of the same value.
         let token = IdToken(request.idTag, kind: .central)
-        if configuration.bool("AuthorizeRemoteTxRequests") {
-            Task { await self.authorizeThenStart(token, connectorId: c.id) }
-        } else {
-            station.perform(.remoteStart(connectorId: c.id, idToken: token))
+        let authorizeFirst = configuration.bool("AuthorizeRemoteTxRequests")
+        let decision = await station.request(authorizeFirst
+            ? .remoteStartCheck(connectorId: request.connectorId, idToken: token, parentIdToken: nil)
+            : .remoteStart(connectorId: request.connectorId, idToken: token, parentIdToken: nil))
+        guard case let .remoteStart(.accepted(connectorId)) = decision else { return rejected("the station refused it") }
+        if let profile = request.chargingProfile {
+            do { try smartCharging.install(profile, connectorId: connectorId, receivedAt: Int64(unixMs() / 1_000)) } catch {
+                logger.error("RemoteStartTransaction for \(request.idTag): the TxProfile was not installed: \(error)")
+            }
         }
+        if authorizeFirst { Task { await self.authorizeThenStart(token, connectorId: connectorId) } }
         return RemoteStartTransactionResponse(status: .accepted)
     }
 
@@ -49,7 +46,8 @@ extension OCPP16ChargePoint {
                 logger.notice("remote start of \(token.value): Authorize answered \(answer.idTagInfo.status.rawValue)")
                 return
             }
-            station.perform(.remoteStart(connectorId: connectorId, idToken: token))
+            let parent = answer.idTagInfo.parentIdTag.map { IdToken($0, kind: .central) }
+            _ = await station.request(.remoteStart(connectorId: connectorId, idToken: token, parentIdToken: parent))
         } catch {
             logger.warning("remote start of \(token.value): Authorize failed: \(error)")
         }

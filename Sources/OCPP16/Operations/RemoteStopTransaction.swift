@@ -5,9 +5,9 @@ import OCPP16Messages
 /// a crash before the contactor opens still ends the session after the restart.
 extension OCPP16ChargePoint {
     func remoteStopTransaction(_ request: RemoteStopTransactionRequest) async -> RemoteStopTransactionResponse {
-        for c in connectorsNow() {
+        for c in await connectors() {
             guard let session = c.session, transactions.transactionId(ofSession: session.id) == request.transactionId else { continue }
-            let taken = await station.stopSession(connectorId: c.id, sessionId: session.id, reason: .remote)
+            let taken = await station.requestAccepted(.stopSession(connectorId: c.id, sessionId: session.id, reason: .remote))
             return RemoteStopTransactionResponse(status: taken ? .accepted : .rejected)
         }
         return RemoteStopTransactionResponse(status: .rejected)

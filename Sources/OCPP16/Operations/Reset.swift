@@ -21,18 +21,18 @@ extension OCPP16ChargePoint {
     }
 
     private func performReset(hard: Bool) async {
-        for c in connectorsNow() where c.session != nil {
-            station.perform(.stopSession(connectorId: c.id, reason: hard ? .hardReset : .softReset))
-        }
+        // The stops are on disk when the station answers: a restart before the sessions end
+        // still ends them (HardReset / SoftReset), it never resumes them.
+        _ = await station.request(.stopAllSessions(reason: hard ? .hardReset : .softReset))
         // Soft: up to 10 s for the sessions to end and their messages to be delivered. Hard: up
         // to 2 s for the sessions to end (so they end as HardReset rather than being resumed by
         // the recovery after the restart). What is not delivered stays on disk.
         let rounds = hard ? 10 : 50
         for _ in 0..<rounds {
             await sleep(.milliseconds(Int64(200)))
-            let sessionsEnded = connectorsNow().allSatisfy { $0.session == nil }
+            let sessionsEnded = await station.connectors().allSatisfy { $0.session == nil }
             if sessionsEnded && (hard || transactions.pendingCount() == 0) { break }
         }
-        station.perform(.restart(hard: hard))
+        _ = await station.request(.restart(hard: hard))
     }
 }

@@ -4,16 +4,17 @@ import OCPP16Messages
 /// TxDefaultProfile on 0 or a connector, a TxProfile only on a connector with a running
 /// transaction (and, when it names one, that transaction). Anything invalid is Rejected.
 extension OCPP16ChargePoint {
-    func setChargingProfile(_ request: SetChargingProfileRequest) -> SetChargingProfileResponse {
+    func setChargingProfile(_ request: SetChargingProfileRequest) async -> SetChargingProfileResponse {
         let profile = request.csChargingProfiles
         let connectorId = request.connectorId
         func reject(_ why: String) -> SetChargingProfileResponse {
             logger.notice("SetChargingProfile \(profile.chargingProfileId) on \(connectorId): rejected, \(why)")
             return SetChargingProfileResponse(status: .rejected)
         }
-        guard connectorId >= 0, connectorId <= connectorsNow().count else { return reject("no connector \(connectorId)") }
+        let connectors = await self.connectors()
+        guard connectorId >= 0, connectorId <= connectors.count else { return reject("no connector \(connectorId)") }
         if profile.chargingProfilePurpose == .txProfile {
-            guard let session = connectorsNow().first(where: { $0.id == connectorId })?.session else {
+            guard let session = connectors.first(where: { $0.id == connectorId })?.session else {
                 return reject("a TxProfile needs a running transaction")
             }
             if let wanted = profile.transactionId, transactions.transactionId(ofSession: session.id) != wanted {

@@ -6,8 +6,8 @@ import OCPPTransport
 /// the RPC layer starts it only once the TriggerMessage.conf is on the wire, so it can never
 /// arrive first (a task started here would race the reply's own task).
 extension OCPP16ChargePoint {
-    func triggerMessage(_ request: TriggerMessageRequest) -> (TriggerMessageResponse, OCPPCallAnswer.FollowUp?) {
-        let plan = TriggerService.plan(request, connectors: connectorsNow(),
+    func triggerMessage(_ request: TriggerMessageRequest) async -> (TriggerMessageResponse, OCPPCallAnswer.FollowUp?) {
+        let plan = TriggerService.plan(request, connectors: await connectors(),
                                        measurands: configuration.measurands("MeterValuesSampledData"),
                                        transactionId: { [transactions] in transactions.transactionId(ofSession: $0.id) },
                                        atUnixMs: unixMs())
@@ -36,7 +36,7 @@ extension OCPP16ChargePoint {
                 case let .meterValues(request):
                     _ = try await send(request)
                 case let .statusNotification(id):
-                    _ = try await send(currentStatusRequest(id, connectors: connectorsNow(), atUnixMs: unixMs()))
+                    _ = try await send(currentStatusRequest(id, connectors: await connectors(), atUnixMs: unixMs()))
                 }
             } catch {
                 logger.info("triggered \(message): \(error)")

@@ -1,4 +1,5 @@
 import OCPP16Messages
+import StationPort
 import Storage
 
 /// The OCPP 1.6 configuration keys this charge point supports (every key of the spec and its
@@ -27,7 +28,8 @@ public struct ConfigurationService: Sendable {
         public var kind: Kind
         public var readOnly: Bool
         public var defaultValue: String
-        /// The change only takes effect after a restart (answered RebootRequired).
+        /// The change only takes effect after a restart (answered RebootRequired). No key this
+        /// charge point supports needs one today: each applies to the next decision it governs.
         public var needsReboot: Bool
     }
 
@@ -52,8 +54,8 @@ public struct ConfigurationService: Sendable {
         let m = Self.measurandListMax
         keys = [
             Key(name: "AdditionalRootCertificateCheck", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
-            Key(name: "AllowOfflineTxForUnknownId", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: true),
-            Key(name: "AuthorizationCacheEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "AllowOfflineTxForUnknownId", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
+            Key(name: "AuthorizationCacheEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
             Key(name: "AuthorizeRemoteTxRequests", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
             Key(name: "ChargeProfileMaxStackLevel", kind: .integer(min: 0, max: 1_000), readOnly: true,
                 defaultValue: "\(SmartChargingService.maxStackLevel)", needsReboot: false),
@@ -65,7 +67,7 @@ public struct ConfigurationService: Sendable {
             Key(name: "CertificateStoreMaxLength", kind: .integer(min: 0, max: 1_000), readOnly: true,
                 defaultValue: "\(Self.certificateStoreMaxLength)", needsReboot: false),
             Key(name: "ClockAlignedDataInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "0", needsReboot: false),
-            Key(name: "ConnectionTimeOut", kind: .integer(min: 1, max: 3_600), readOnly: false, defaultValue: "60", needsReboot: true),
+            Key(name: "ConnectionTimeOut", kind: .integer(min: 1, max: 3_600), readOnly: false, defaultValue: "60", needsReboot: false),
             Key(name: "ConnectorPhaseRotation", kind: .phaseRotationList(maxConnectorId: numberOfConnectors), readOnly: false,
                 defaultValue: "0.RST", needsReboot: false),
             Key(name: "ConnectorPhaseRotationMaxLength", kind: .integer(min: 0, max: 101), readOnly: true,
@@ -73,10 +75,10 @@ public struct ConfigurationService: Sendable {
             Key(name: "ConnectorSwitch3to1PhaseSupported", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
             Key(name: "GetConfigurationMaxKeys", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "50", needsReboot: false),
             Key(name: "HeartbeatInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "300", needsReboot: false),
-            Key(name: "LocalAuthListEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "LocalAuthListEnabled", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
             Key(name: "LocalAuthListMaxLength", kind: .integer(min: 0, max: 1_000_000), readOnly: true, defaultValue: "50000", needsReboot: false),
-            Key(name: "LocalAuthorizeOffline", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
-            Key(name: "LocalPreAuthorize", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: true),
+            Key(name: "LocalAuthorizeOffline", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
+            Key(name: "LocalPreAuthorize", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
             Key(name: "MaxChargingProfilesInstalled", kind: .integer(min: 0, max: 1_000), readOnly: true,
                 defaultValue: "\(SmartChargingService.maxProfiles)", needsReboot: false),
             Key(name: "MeterValuesAlignedData", kind: .measurandList(maxItems: m), readOnly: false,
@@ -91,7 +93,7 @@ public struct ConfigurationService: Sendable {
             Key(name: "ReserveConnectorZeroSupported", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
             Key(name: "ResetRetries", kind: .integer(min: 0, max: 10), readOnly: false, defaultValue: "1", needsReboot: false),
             Key(name: "SendLocalListMaxLength", kind: .integer(min: 0, max: 1_000_000), readOnly: true, defaultValue: "10000", needsReboot: false),
-            Key(name: "StopTransactionOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
+            Key(name: "StopTransactionOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
             Key(name: "StopTransactionOnInvalidId", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
             Key(name: "StopTxnAlignedData", kind: .measurandList(maxItems: m), readOnly: false, defaultValue: "", needsReboot: false),
             Key(name: "StopTxnAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
@@ -103,8 +105,8 @@ public struct ConfigurationService: Sendable {
             Key(name: "SupportedFeatureProfilesMaxLength", kind: .integer(min: 0, max: 10), readOnly: true, defaultValue: "6", needsReboot: false),
             Key(name: "TransactionMessageAttempts", kind: .integer(min: 1, max: 100), readOnly: false, defaultValue: "3", needsReboot: false),
             Key(name: "TransactionMessageRetryInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
-            Key(name: "UnlockConnectorOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: true),
-            Key(name: "WebSocketPingInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: true),
+            Key(name: "UnlockConnectorOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
+            Key(name: "WebSocketPingInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
         ]
         var values: [String: String] = [:]
         let stored = (try? store?.all()) ?? [:]
@@ -131,6 +133,27 @@ public struct ConfigurationService: Sendable {
             Measurand(rawValue: $0.trimmingCharacters(in: " "))
         }
     }
+
+    /// The authorization rules the keys say (the station applies them to its next decision).
+    public var authorizationRules: AuthorizationRules {
+        AuthorizationRules(localPreAuthorize: bool("LocalPreAuthorize"), localAuthorizeOffline: bool("LocalAuthorizeOffline"),
+                           allowOfflineTxForUnknownId: bool("AllowOfflineTxForUnknownId"),
+                           cacheEnabled: bool("AuthorizationCacheEnabled"), localListEnabled: bool("LocalAuthListEnabled"))
+    }
+
+    /// The session rules the keys say.
+    public var sessionRules: SessionRules {
+        SessionRules(connectionTimeout: .seconds(Int64(int("ConnectionTimeOut") ?? 60)),
+                     stopOnEVSideDisconnect: bool("StopTransactionOnEVSideDisconnect"),
+                     unlockOnEVSideDisconnect: bool("UnlockConnectorOnEVSideDisconnect"))
+    }
+
+    public static let authorizationRuleKeys: Set<String> = [
+        "LocalPreAuthorize", "LocalAuthorizeOffline", "AllowOfflineTxForUnknownId", "AuthorizationCacheEnabled", "LocalAuthListEnabled",
+    ]
+    public static let sessionRuleKeys: Set<String> = [
+        "ConnectionTimeOut", "StopTransactionOnEVSideDisconnect", "UnlockConnectorOnEVSideDisconnect",
+    ]
 
     /// Validates, stores (on disk first) and applies a new value.
     public mutating func change(_ name: String, to value: String) -> ChangeResult {

@@ -9,6 +9,7 @@ import Logging
 import OCPP16Messages
 import OCPPJSON
 import OCPPSecurity
+import StationPort
 import Storage
 
 /// FirmwareManagement's UpdateFirmware and the security whitepaper's SignedUpdateFirmware:
@@ -64,7 +65,7 @@ public actor FirmwareService {
 
     private let settings: OCPP16FileServices
     private let store: ConfigStore?
-    private let station: any OCPP16StationPort
+    private let station: any StationPort
     private let outbox: FileStatusOutbox
     private let unixMs: @Sendable () -> UInt64
     private let sleep: OCPP16ChargePoint.Sleeper
@@ -76,7 +77,7 @@ public actor FirmwareService {
     private var generation = 0
     private var task: Task<Void, Never>?
 
-    init(settings: OCPP16FileServices, store: ConfigStore?, station: any OCPP16StationPort, outbox: FileStatusOutbox,
+    init(settings: OCPP16FileServices, store: ConfigStore?, station: any StationPort, outbox: FileStatusOutbox,
          unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping OCPP16ChargePoint.Sleeper, logger: Logger) {
         self.settings = settings
         self.store = store
@@ -334,16 +335,16 @@ public actor FirmwareService {
             return
         }
         if j.blockedConnectors.isEmpty {
-            j.blockedConnectors = station.connectors().filter { $0.status != .unavailable }.map(\.id)
+            j.blockedConnectors = await station.connectors().filter { $0.status != .unavailable }.map(\.id)
             setJob(j, g)
-            for id in j.blockedConnectors { station.perform(.setAvailability(connectorId: id, operative: false)) }
+            for id in j.blockedConnectors { station.submit(.changeAvailability(connectorId: id, operative: false)) }
             logger.notice("firmware: connectors \(j.blockedConnectors) unavailable until the installation is over")
         }
         // At least one loop step for the station to apply it, then until every session ended.
         repeat {
             await sleep(.seconds(Int64(1)))
             guard current(g) != nil else { return }
-        } while station.connectors().contains { $0.session != nil }
+        } while await station.connectors().contains { $0.session != nil }
         guard var ready = current(g) else { return }
         ready.phase = .installing
         setJob(ready, g)
@@ -365,7 +366,7 @@ public actor FirmwareService {
             if done.kind == .signed { report(.installRebooting, g) }
             // Up to 10 s for the notifications to reach the CSMS; what is left is sent after the restart.
             for _ in 0..<50 where !outbox.isEmpty { await sleep(.milliseconds(Int64(200))) }
-            station.perform(.restart(hard: false))
+            station.submit(.restart(hard: false))
         case .failed(let reason):
             logger.error("firmware: installation failed: \(reason)")
             finish(g, reporting: .installationFailed)
@@ -394,7 +395,7 @@ public actor FirmwareService {
 
     private func restoreConnectors(_ j: inout Job) {
         guard !j.blockedConnectors.isEmpty else { return }
-        for id in j.blockedConnectors { station.perform(.setAvailability(connectorId: id, operative: true)) }
+        for id in j.blockedConnectors { station.submit(.changeAvailability(connectorId: id, operative: true)) }
         logger.notice("firmware: connectors \(j.blockedConnectors) available again")
         j.blockedConnectors = []
     }

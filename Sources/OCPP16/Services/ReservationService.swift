@@ -1,19 +1,20 @@
 import ChargingCore
 import OCPP16Messages
+import StationPort
 
 /// The Reservation profile: the core's connector state machine holds the reservation (its
 /// status becomes Reserved, expiry ends it, only the reserved token or its parent starts);
 /// this turns ReserveNow / CancelReservation into the station's reserve and cancel.
 public struct ReservationService: Sendable {
-    let station: any OCPP16StationPort
+    let station: any StationPort
 
-    public init(station: any OCPP16StationPort) {
+    public init(station: any StationPort) {
         self.station = station
     }
 
     public func reserve(_ request: ReserveNowRequest, connectorZeroSupported: Bool) async -> ReserveNowResponse.ReservationStatus {
         guard let expiry = OCPP16Timestamp.unixMs(request.expiryDate) else { return .rejected }
-        let connectors = station.connectors()
+        let connectors = await station.connectors()
         var connectorId = request.connectorId
         if connectorId == 0 {
             // A reservation of the charge point: one connector is held for the token (the first
@@ -25,13 +26,14 @@ public struct ReservationService: Sendable {
             connectorId = free.id
         }
         guard connectors.contains(where: { $0.id == connectorId }) else { return .rejected }
-        let answer = await station.reserve(OCPP16ReservationRequest(
+        let reply = await station.request(.reserve(ReservationRequest(
             connectorId: connectorId, reservationId: request.reservationId,
             // 1.6 knows only the value; the core compares kinds too, so the reserved tag takes the
             // kind a card at the reader has (parents come as the backend's, `.central`).
             idToken: IdToken(request.idTag, kind: .iso14443),
             parentIdToken: request.parentIdTag.map { IdToken($0, kind: .central) },
-            expiresAtUnixMs: expiry))
+            expiresAtUnixMs: expiry)))
+        guard case let .reservation(answer) = reply else { return .rejected }
         switch answer {
         case .accepted: return .accepted
         case .occupied: return .occupied
@@ -42,6 +44,6 @@ public struct ReservationService: Sendable {
     }
 
     public func cancel(_ request: CancelReservationRequest) async -> CancelReservationResponse.CancelReservationStatus {
-        await station.cancelReservation(id: request.reservationId) ? .accepted : .rejected
+        await station.requestAccepted(.cancelReservation(id: request.reservationId)) ? .accepted : .rejected
     }
 }

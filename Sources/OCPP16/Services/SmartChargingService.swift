@@ -1,6 +1,7 @@
 import ChargingCore
 import OCPP16Messages
 import OCPPJSON
+import StationPort
 import Storage
 import Synchronization
 
@@ -26,11 +27,11 @@ public final class SmartChargingService: Sendable {
     }
 
     private let store: ConfigStore?
-    private let station: any OCPP16StationPort
+    private let station: any StationPort
     private let state: Mutex<(entries: [Entry], calculator: CompositeScheduleCalculator)>
 
     /// Loads what was stored (entries that no longer validate are dropped) and tells the station.
-    public init(store: ConfigStore?, station: any OCPP16StationPort, numberOfConnectors: Int) {
+    public init(store: ConfigStore?, station: any StationPort, numberOfConnectors: Int) {
         self.store = store
         self.station = station
         var entries: [Entry] = []
@@ -48,21 +49,32 @@ public final class SmartChargingService: Sendable {
         }
         state = Mutex((entries: entries, calculator: calculator))
         // The station starts with none: only stored ones need telling.
-        if !entries.isEmpty { station.perform(.chargingProfiles(calculator)) }
+        if !entries.isEmpty { station.submit(.chargingProfiles(calculator)) }
     }
 
     public var calculator: CompositeScheduleCalculator { state.withLock { $0.calculator } }
     public var installedCount: Int { state.withLock { $0.entries.count } }
 
-    /// Validates and installs (replacing a profile with the same id, or the same connector,
-    /// purpose and stack level). `receivedAt` (unix s) fills a missing absolute startSchedule.
-    public func install(_ profile: OCPP16ChargingProfile, connectorId: Int, receivedAt: Int64) throws(Rejection) {
+    /// Whether `profile` could be installed (limits and translation), without installing it: a
+    /// RemoteStartTransaction checks its TxProfile before the station takes the start.
+    public static func validate(_ profile: OCPP16ChargingProfile) throws(Rejection) {
+        try checkLimits(profile)
+        _ = try coreProfile(profile, receivedAt: 0)
+    }
+
+    private static func checkLimits(_ profile: OCPP16ChargingProfile) throws(Rejection) {
         if profile.stackLevel > Self.maxStackLevel {
             throw .invalid("stackLevel \(profile.stackLevel) is above ChargeProfileMaxStackLevel \(Self.maxStackLevel)")
         }
         if profile.chargingSchedule.chargingSchedulePeriod.count > Self.maxPeriods {
             throw .invalid("\(profile.chargingSchedule.chargingSchedulePeriod.count) periods, more than ChargingScheduleMaxPeriods \(Self.maxPeriods)")
         }
+    }
+
+    /// Validates and installs (replacing a profile with the same id, or the same connector,
+    /// purpose and stack level). `receivedAt` (unix s) fills a missing absolute startSchedule.
+    public func install(_ profile: OCPP16ChargingProfile, connectorId: Int, receivedAt: Int64) throws(Rejection) {
+        try Self.checkLimits(profile)
         var message = profile
         if message.chargingProfileKind == .absolute, message.chargingSchedule.startSchedule == nil {
             message.chargingSchedule.startSchedule = OCPP16Timestamp.string(unixMs: UInt64(max(0, receivedAt)) * 1_000)
@@ -114,7 +126,7 @@ public final class SmartChargingService: Sendable {
             SetChargingProfileRequest(connectorId: $0.connectorId, csChargingProfiles: $0.message).toJSON()
         })
         try? store?.set(JSONWriter.writeString(blob), for: Self.storeKey)
-        station.perform(.chargingProfiles(calculator))
+        station.submit(.chargingProfiles(calculator))
     }
 
     // MARK: Translation

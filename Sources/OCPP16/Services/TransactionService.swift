@@ -212,6 +212,11 @@ public final class TransactionService: Sendable {
 
     public func pendingCount() -> Int { (try? journal.pendingCount()) ?? 0 }
 
+    /// The connector a session ran on, from the journal.
+    public func connectorId(ofSession id: String) -> Int? {
+        (try? journal.session(id))?.connectorId
+    }
+
     /// The transactionId the CSMS gave a session, if known.
     public func transactionId(ofSession id: String) -> Int? {
         (try? journal.session(id))?.transactionId.flatMap { Int($0) }

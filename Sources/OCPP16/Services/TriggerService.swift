@@ -1,3 +1,4 @@
+import StationPort
 import ChargingCore
 import OCPP16Messages
 
@@ -20,7 +21,7 @@ public enum TriggerService {
 
     /// `connectorId` must name a connector when given (0 means the charge point, which only a
     /// StatusNotification reports); MeterValues and StatusNotification without one cover all.
-    public static func plan(_ request: TriggerMessageRequest, connectors: [OCPP16ConnectorSnapshot],
+    public static func plan(_ request: TriggerMessageRequest, connectors: [ConnectorSnapshot],
                             measurands: [Measurand], transactionId: (Session) -> Int?, atUnixMs: UInt64) -> Plan {
         if let id = request.connectorId, id < 0 || id > connectors.count {
             return Plan(status: .rejected, messages: [])

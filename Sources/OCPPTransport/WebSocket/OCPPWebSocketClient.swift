@@ -70,10 +70,15 @@ public struct OCPPWebSocketClient: OCPPConnector {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let sslContext: NIOSSLContext?
+    /// When given, it decides the ping interval (over `configuration.pingInterval`), and a
+    /// change applies to the live connection at once.
+    private let livePingInterval: PingIntervalSetting?
 
     /// Loads the certificates now, so a bad file or key is reported here and not at connect.
     public init(configuration: OCPPWebSocketConfiguration, group: any EventLoopGroup,
+                livePingInterval: PingIntervalSetting? = nil,
                 logger: Logger = Logger(label: "ocpp.websocket")) throws(OCPPTransportError) {
+        self.livePingInterval = livePingInterval
         guard !configuration.subprotocols.isEmpty else {
             throw .invalidConfiguration("no OCPP subprotocol to offer")
         }
@@ -185,7 +190,8 @@ public struct OCPPWebSocketClient: OCPPConnector {
                         }
                         let frameHandler = OCPPWebSocketFrameHandler(
                             maxMessageBytes: configuration.maxMessageBytes,
-                            pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout,
+                            pingInterval: configuration.pingInterval, livePingInterval: livePingInterval,
+                            pongTimeout: configuration.pongTimeout,
                             closed: closed, onText: onText)
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(frameHandler)

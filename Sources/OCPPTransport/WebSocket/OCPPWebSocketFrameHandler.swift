@@ -15,14 +15,18 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
     private let closed: EventLoopPromise<OCPPDisconnectReason>
 
     private var fragments: ByteBuffer?
-    private var pingTask: RepeatedTask?
+    private var nextPing: Scheduled<Void>?
+    private let livePingInterval: PingIntervalSetting?
+    private var pingObservation: UInt64?
     private var pongDeadline: Scheduled<Void>?
     private var reason: OCPPDisconnectReason?
     private var pingCounter: UInt32 = 0
 
-    init(maxMessageBytes: Int, pingInterval: EVSEDuration?, pongTimeout: EVSEDuration,
-         closed: EventLoopPromise<OCPPDisconnectReason>, onText: @escaping @Sendable (String) -> Void) {
+    init(maxMessageBytes: Int, pingInterval: EVSEDuration?, livePingInterval: PingIntervalSetting? = nil,
+         pongTimeout: EVSEDuration, closed: EventLoopPromise<OCPPDisconnectReason>,
+         onText: @escaping @Sendable (String) -> Void) {
         self.maxMessageBytes = maxMessageBytes
+        self.livePingInterval = livePingInterval
         if let pingInterval, pingInterval.microseconds > 0 {
             self.pingInterval = .microseconds(pingInterval.microseconds)
         } else {
@@ -43,12 +47,41 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func startPinging(context: ChannelHandlerContext) {
-        guard let pingInterval, pingTask == nil else { return }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
-            let (handler, context) = loopBound.value
-            handler.sendPing(context: context)
+        guard nextPing == nil, pingObservation == nil else { return }
+        if let live = livePingInterval {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            pingObservation = live.observe {
+                loop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.schedulePing(context: context)
+                }
+            }
         }
+        schedulePing(context: context)
+    }
+
+    /// The next ping, one interval from now (the interval as set now: a change reschedules).
+    private func schedulePing(context: ChannelHandlerContext) {
+        nextPing?.cancel()
+        nextPing = nil
+        guard context.channel.isActive else { return }
+        let interval = livePingInterval.map { $0.interval.map { TimeAmount.microseconds($0.microseconds) } } ?? pingInterval
+        guard let interval else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        nextPing = context.eventLoop.scheduleTask(in: interval) {
+            let (handler, context) = loopBound.value
+            handler.nextPing = nil
+            handler.sendPing(context: context)
+            handler.schedulePing(context: context)
+        }
+    }
+
+    private func stopPinging() {
+        nextPing?.cancel()
+        nextPing = nil
+        if let token = pingObservation { livePingInterval?.stopObserving(token) }
+        pingObservation = nil
     }
 
     private func sendPing(context: ChannelHandlerContext) {
@@ -178,8 +211,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        pingTask?.cancel()
-        pingTask = nil
+        stopPinging()
         pongDeadline?.cancel()
         pongDeadline = nil
         closed.succeed(reason ?? .connectionError("connection closed without a close frame"))
@@ -187,7 +219,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        pingTask?.cancel()
+        stopPinging()
         pongDeadline?.cancel()
     }
 

@@ -209,6 +209,7 @@ extension Station {
                 c.lastMeterSample = sample
                 logger.debug("c\(c.id): meter \(sample.energyWh) Wh \(sample.powerW ?? 0) W")
                 dispatch(c, .meterSample(sample), at: now, unixMs: unix)
+                meterObserver?(c.id, sample)
             case let .fault(fault, _):
                 c.meterFailures += 1
                 logger.warning("c\(c.id): meter: \(fault)")

@@ -53,6 +53,8 @@ public final class Station {
     /// thread (the OCPP adapters: status changes, sessions, authorization requests). After, not
     /// before: nothing delays a contactor command.
     public var commandObserver: ((_ connectorId: Int, _ command: ConnectorCommand) -> Void)?
+    /// Hears every meter reading a connector takes in, on the loop's thread.
+    public var meterObserver: ((_ connectorId: Int, _ sample: ChargingCore.MeterSample) -> Void)?
     /// Steps taken; the daemon's watchdog checks that this moves.
     public private(set) var stepCount: UInt64 = 0
     /// Events handled since the last allocation round: allocation runs when something changed

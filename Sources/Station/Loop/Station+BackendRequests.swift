@@ -1,8 +1,20 @@
 import ChargingCore
 import HAL
+import StationPort
 
-/// Entry points for a protocol adapter (OCPP). All run on the loop's thread, like `step`.
+/// What a backend may ask of the station: the entry points `LoopStationPort` calls between two
+/// steps, on the loop's thread. Each answer is the core's own decision.
 extension Station {
+    /// The connectors as they are now, in id order.
+    public var snapshots: [ConnectorSnapshot] {
+        connectors.map { c in
+            ConnectorSnapshot(id: c.id, status: c.machine.status, error: c.machine.errorKind,
+                              vehicleConnected: c.machine.pilot?.vehicleConnected ?? false, session: c.machine.session,
+                              energyWh: c.lastMeterSample?.energyWh, powerW: c.lastMeterSample?.powerW,
+                              currentsA: c.lastMeterSample?.currentsA ?? [], reservationId: c.machine.reservation?.id)
+        }
+    }
+
     /// The connector's latest meter reading (what MeterValues report).
     public func lastMeterSample(connector id: Int) -> ChargingCore.MeterSample? {
         connectors.first { $0.id == id }?.lastMeterSample
@@ -10,9 +22,33 @@ extension Station {
 
     /// A remote start: the machine treats it as an authorized token (cable first or start first).
     public func remoteStart(connector id: Int, idToken: IdToken, at now: MonotonicInstant) {
-        guard let c = connectors.first(where: { $0.id == id }) else { return }
-        logger.notice("c\(id): remote start for \(idToken.value)")
-        dispatch(c, .remoteStart(idToken, parentIdToken: nil), at: now, unixMs: wallClock.unixMilliseconds())
+        _ = remoteStart(connector: id, idToken: idToken, parentIdToken: nil, at: now)
+    }
+
+    /// A remote start on `id` (nil: the connector with an EV plugged in and waiting, else the
+    /// first that takes it). Returns the connector that took it; nil when none would (the
+    /// machines decide: no session, operative, no fault, and a reservation only for its token
+    /// or its parent). With `dryRun` nothing starts.
+    public func remoteStart(connector id: Int?, idToken: IdToken, parentIdToken: IdToken?, dryRun: Bool = false,
+                            at now: MonotonicInstant) -> Int? {
+        let candidates = id.map { wanted in connectors.filter { $0.id == wanted } }
+            ?? connectors.filter { $0.machine.pilot?.vehicleConnected ?? false } + connectors
+        guard let c = candidates.first(where: { $0.machine.takesRemoteStart(idToken, parentIdToken: parentIdToken) }) else {
+            logger.notice("remote start for \(idToken.value) on \(id.map { "c\($0)" } ?? "any connector"): refused")
+            return nil
+        }
+        guard !dryRun else { return c.id }
+        logger.notice("c\(c.id): remote start for \(idToken.value)")
+        dispatch(c, .remoteStart(idToken, parentIdToken: parentIdToken), at: now, unixMs: wallClock.unixMilliseconds())
+        return c.id
+    }
+
+    /// Every running session stops (a reset); their stops are on disk when this returns.
+    public func stopAllSessions(reason: StopReason, at now: MonotonicInstant) {
+        for c in connectors {
+            guard let s = c.machine.session else { continue }
+            _ = stopSession(connector: c.id, sessionId: s.id, reason: reason, at: now)
+        }
     }
 
     public func stopSession(connector id: Int, reason: StopReason, at now: MonotonicInstant) {
@@ -38,9 +74,39 @@ extension Station {
     }
 
     /// The machine answers Accepted or Scheduled (while a session runs) and persists it.
-    public func setAvailability(connector id: Int, operative: Bool, at now: MonotonicInstant) {
-        guard let c = connectors.first(where: { $0.id == id }) else { return }
-        dispatch(c, .setAvailability(operative: operative), at: now, unixMs: wallClock.unixMilliseconds())
+    /// Connector 0: every connector; Scheduled when any of them is. Nil: no such connector.
+    @discardableResult
+    public func setAvailability(connector id: Int, operative: Bool, at now: MonotonicInstant) -> AvailabilityAnswer? {
+        let targets = id == 0 ? connectors : connectors.filter { $0.id == id }
+        guard !targets.isEmpty else { return nil }
+        var answer = AvailabilityAnswer.accepted
+        for c in targets {
+            eventsSinceAllocation += 1
+            let commands = c.machine.handle(.setAvailability(operative: operative), at: now, unixMs: wallClock.unixMilliseconds())
+            for case .availabilityAnswered(.scheduled) in commands { answer = .scheduled }
+            execute(c, commands, at: now)
+        }
+        return answer
+    }
+
+    /// Authorization rules a backend changed: the next authorization follows them.
+    public func apply(_ rules: AuthorizationRules) {
+        var policy = authorization.policy
+        policy.localPreAuthorize = rules.localPreAuthorize
+        policy.localAuthorizeOffline = rules.localAuthorizeOffline
+        policy.allowOfflineTxForUnknownId = rules.allowOfflineTxForUnknownId
+        policy.cacheEnabled = rules.cacheEnabled
+        policy.localListEnabled = rules.localListEnabled
+        authorization.policy = policy
+    }
+
+    /// Session rules a backend changed: every connector's next decision follows them.
+    public func apply(_ rules: SessionRules, at now: MonotonicInstant) {
+        for c in connectors {
+            execute(c, c.machine.updateSessionRules(connectionTimeout: rules.connectionTimeout,
+                                                    stopOnEVSideDisconnect: rules.stopOnEVSideDisconnect,
+                                                    unlockOnEVSideDisconnect: rules.unlockOnEVSideDisconnect, at: now), at: now)
+        }
     }
 
     /// Tokens go to the backend (an OCPP Authorize) when the policy says so.
