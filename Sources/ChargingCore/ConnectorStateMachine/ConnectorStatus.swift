@@ -73,7 +73,9 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
     public var isResidualCurrent: Bool { self == .input(.rcd) || self == .input(.dcResidual) }
 
     public enum Clearing: Hashable, Sendable {
-        /// Clears when its source says so (`faultCleared`), or by `clearFault`.
+        /// Clears when its source says so (`faultCleared`). `clearFault` clears only a lock
+        /// fault this way (a person re-seated the plug); the others stay while their source
+        /// reports them.
         case whenSourceClears
         /// Clears only by `clearFault` (a person): a welded or failing contactor.
         case byPersonOnly

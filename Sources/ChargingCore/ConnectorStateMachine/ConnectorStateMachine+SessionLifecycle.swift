@@ -1,0 +1,107 @@
+import Drivers
+import HAL
+
+/// The session's start and end, and what is journaled on the way.
+extension ConnectorStateMachine {
+    /// Ends a stopping session once no energy flows and the meter was read after that.
+    mutating func endStoppedSession(at now: MonotonicInstant, into out: inout [ConnectorCommand]) {
+        guard case var .stopping(stopping) = phase, !contactorClosed else { return }
+        if awaitingFinalReading(&stopping.finalReading, at: now, into: &out) {
+            phase = .stopping(stopping)
+            return
+        }
+        var s = stopping.session
+        let stop = stopping.stop
+        let meterStop = lastMeter?.energyWh ?? s.lastKnownEnergyWh
+        if !s.isEnded, let last = s.suspendedPeriods.last, last.toUnixMs == nil {
+            out.append(.persist(.suspensionEnded(sessionId: s.id, atUnixMs: unixMs(at: now))))
+        }
+        if s.end(reason: stop.reason, meterStopWh: meterStop, atUnixMs: unixMs(at: now),
+                 stopIdToken: stop.idToken.map { $0.identifies(s.idToken) } == true ? nil : stop.idToken) {
+            out.append(.persist(.ended(s)))
+            out.append(.sessionEnded(s))
+        }
+        phase.end(stillPlugged: vehicleConnected)
+        lastSampleAt = nil
+    }
+
+    /// True while the final meter reading of a stopping session, its contactor open, is still
+    /// to come; asks for that reading the first time.
+    private func awaitingFinalReading(_ reading: inout SessionPhase.FinalReading, at now: MonotonicInstant,
+                                      into out: inout [ConnectorCommand]) -> Bool {
+        guard config.hasMeter, config.finalMeterReadingTimeout > .zero else { return false }
+        switch reading {
+        case .notAsked:
+            reading = .awaited(since: now)
+            out.append(.readMeterNow)
+            return true
+        case let .awaited(since):
+            return now < since + config.finalMeterReadingTimeout
+        case .taken:
+            return false
+        }
+    }
+
+    /// A stop still under way is kept on disk: a restart carries it out instead of resuming.
+    mutating func journalStop(into out: inout [ConnectorCommand]) {
+        guard case var .stopping(stopping) = phase, !stopping.journaled else { return }
+        stopping.journaled = true
+        stopping.session.requestedStop = stopping.stop
+        phase = .stopping(stopping)
+        out.append(.persist(.stopRequested(sessionId: stopping.session.id, stopping.stop)))
+    }
+
+    /// Starts a session once authorized (or free vend), plugged in and locked; asks for the
+    /// lock first where the board has one.
+    mutating func startAuthorizedSession(at now: MonotonicInstant, into out: inout [ConnectorCommand]) {
+        guard case .idle = phase, operative, !hasBlockingFault, vehicleConnected else { return }
+        if phase.grant == nil, config.freeVend, !phase.lastSessionStillPlugged {
+            phase.grant(Grant(idToken: config.freeVendIdToken, parentIdToken: nil, at: now, reason: .freeVend))
+        }
+        guard let g = phase.grant, !config.hasMeter || lastMeter != nil else { return }
+        if config.lockRequired && lockPhase != .locked {
+            if lockPhase != .locking {
+                lockPhase = .locking
+                out.append(.lock)
+            }
+            return
+        }
+        var s = Session(id: idGenerator.next(), connectorId: connectorId, idToken: g.idToken,
+                        parentIdToken: g.parentIdToken, startReason: g.reason,
+                        meterStartWh: lastMeter?.energyWh ?? 0, startedAtUnixMs: unixMs(at: now))
+        if let r = reservation, Self.matches(r, g.idToken, g.parentIdToken) {
+            s.reservationId = r.id
+            reservation = nil
+            out.append(.reservationEnded(id: r.id, .used))
+        }
+        if let m = lastMeter {
+            s.sampledValues = [SampledValue(atUnixMs: s.startedAtUnixMs, energyWh: m.energyWh,
+                                            currentsA: m.currentsA, powerW: m.powerW)]
+        }
+        phase.start(s)
+        lastSampleAt = now
+        out.append(.persist(.started(s)))
+        out.append(.sessionStarted(s))
+    }
+
+    /// Opens or closes the session's suspended period to match the status about to be reported.
+    mutating func recordSuspension(for status: ConnectorStatus, at now: MonotonicInstant,
+                                   into out: inout [ConnectorCommand]) {
+        guard var s = session else { return }
+        let cause: SuspendedPeriod.Cause? = status == .suspendedEV ? .ev : status == .suspendedEVSE ? .evse : nil
+        let open = s.suspendedPeriods.last.flatMap { $0.toUnixMs == nil ? $0.cause : nil }
+        guard open != cause else { return }
+        let t = unixMs(at: now)
+        if open != nil, let last = s.suspendedPeriods.indices.last {
+            s.suspendedPeriods[last].toUnixMs = t
+            out.append(.persist(.suspensionEnded(sessionId: s.id, atUnixMs: t)))
+        }
+        if let cause {
+            let period = SuspendedPeriod(cause: cause, fromUnixMs: t)
+            s.suspendedPeriods.append(period)
+            out.append(.persist(.suspensionBegan(sessionId: s.id, period)))
+        }
+        let updated = s
+        phase.updateSession { $0 = updated }
+    }
+}
