@@ -113,4 +113,40 @@ struct BillingIntegrityTests {
         #expect(h.log.endedSessions.first?.meterStopWh == 1_200)
         #expect(h.status == .finishing)
     }
+
+    // MARK: A token refused after the start, the transaction kept open
+
+    @Test func aDeauthorizedSessionStaysOpenWithoutEnergyUntilStopped() throws {
+        var h = remotelyStarted()
+        #expect(h.contactorClosed)
+        h.send(.pilotChanged(.b))
+        let id = try #require(h.machine.session?.id)
+        let out = h.send(.deauthorized)
+        #expect(out.contains(.persist(.deauthorized(sessionId: id))))
+        #expect(h.pilotCommand == .notReady, "the PWM is withdrawn")
+        #expect(h.status == .suspendedEVSE)
+        #expect(h.machine.session?.deauthorized == true)
+        // The EV asks again: nothing closes.
+        h.send(.pilotChanged(.c))
+        h.advance(.seconds(Int64(10)))
+        #expect(!h.contactorClosed)
+        #expect(h.machine.session?.id == id, "the transaction stays open")
+        #expect(h.send(.deauthorized).isEmpty, "once")
+        let end = h.send(.stopRequested(.deAuthorized))
+        #expect(end.endedSessions.first?.stopReason == .deAuthorized)
+    }
+
+    @Test func aRecoveredDeauthorizedSessionGetsNoEnergyBack() {
+        var open = Session(id: "s1", connectorId: 1, idToken: IdToken("CARD1"), startReason: .local,
+                           meterStartWh: 1_000, startedAtUnixMs: ConnectorHarness.epochMs)
+        open.deauthorized = true
+        var h = ConnectorHarness()
+        h.send(.meterSample(MeterSample(energyWh: 1_000)))
+        h.send(.pilotChanged(.c))
+        h.record(h.machine.resume(open, at: h.now, unixMs: h.unixMs))
+        h.advance(.seconds(Int64(5)))
+        #expect(!h.contactorClosed)
+        #expect(h.machine.session?.id == "s1")
+        #expect(h.status == .suspendedEVSE)
+    }
 }

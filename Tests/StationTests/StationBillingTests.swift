@@ -137,4 +137,24 @@ struct StationBillingTests {
         let stored = try #require(try rig.station.storage.journal.session(id))
         #expect(abs((stored.meterStopWh ?? 0) - 2_002.5) < 0.001)
     }
+
+    @Test func aDeauthorizedSessionKeepsItsEnergyWithheldAcrossARestart() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let id = try #require(rig.view(1)?.session?.id)
+        #expect(!rig.station.deauthorizeSession(connector: 1, sessionId: "another", at: rig.clock.now()))
+        #expect(rig.station.deauthorizeSession(connector: 1, sessionId: id, at: rig.clock.now()))
+        #expect(try rig.station.storage.journal.session(id)?.deauthorizedAtMs != nil)
+        // The EV stays in C: the PWM is withdrawn, the contactor opens at the latest after 6 s.
+        #expect(rig.step(until: { !rig.coil(1) }, limit: 4_000) != nil)
+        #expect(rig.view(1)?.session?.id == id)
+        let report = try rig.restart()
+        #expect(report.resumed == [id], "the transaction stays open")
+        for _ in 0..<500 {
+            rig.step()
+            #expect(!rig.coil(1), "no energy for a refused token, restart or not")
+        }
+        #expect(rig.view(1)?.status == .suspendedEVSE)
+    }
 }

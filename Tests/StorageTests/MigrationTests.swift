@@ -48,6 +48,11 @@ import Testing
                                       stop_requested_reason, stop_requested_id_token)
                 VALUES ('s-stopping', 1, 'Finishing', 4000, 20, 4000, 'Remote', NULL)
                 """)
+        case 7:
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms, deauthorized_at_ms)
+                VALUES ('s-refused', 2, 'SuspendedEVSE', 5000, 30, 5000, 5100)
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -80,6 +85,9 @@ import Testing
             let stopping = try storage.journal.session("s-stopping")
             #expect(stopping?.isOpen == true)
             #expect(stopping?.stopRequestedReason == "Remote")
+            #expect(stopping?.deauthorizedAtMs == nil, "sessions of earlier versions were never deauthorized")
+        case 7:
+            #expect(try storage.journal.session("s-refused")?.deauthorizedAtMs == 5100)
         default:
             Issue.record("no check for schema version \(version)")
         }

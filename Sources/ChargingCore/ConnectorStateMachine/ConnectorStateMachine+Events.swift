@@ -98,6 +98,12 @@ extension ConnectorStateMachine {
                 phase.forgetAuthorizations()
             }
 
+        case .deauthorized:
+            if let s = session, !s.deauthorized {
+                phase.updateSession { $0.deauthorized = true }
+                out.append(.persist(.deauthorized(sessionId: s.id)))
+            }
+
         case .unlockRequested:
             phase.releaseHeldLock()
             if session != nil {

@@ -16,7 +16,7 @@ extension ConnectorStateMachine {
     }
 
     var wantsOffer: Bool {
-        phase.isRunning && !hasBlockingFault && vehicleConnected
+        phase.isRunning && session?.deauthorized != true && !hasBlockingFault && vehicleConnected
             && lockSatisfied && cableAmps != nil && offerableAmps >= config.minimumCurrent
     }
 

@@ -137,6 +137,10 @@ public struct Session: Hashable, Sendable, Codable {
     /// the final meter reading on its way). Kept on disk: a restart ends such a session with
     /// this reason instead of resuming it.
     public var requestedStop: RequestedStop?
+    /// The backend refused the token after the start (OCPP 1.6: StartTransaction answered
+    /// Blocked or Invalid) and asked to keep the transaction open: no energy flows until the
+    /// session is stopped. Kept on disk, so a restart does not give the energy back.
+    public var deauthorized = false
 
     public init(id: String, connectorId: Int, idToken: IdToken, parentIdToken: IdToken? = nil,
                 reservationId: Int? = nil, startReason: SessionStartReason, meterStartWh: Double,
@@ -203,6 +207,9 @@ public enum SessionRecordChange: Hashable, Sendable {
     /// The session ended (never emitted twice for one id). Its open suspension, if any, was
     /// closed by a `suspensionEnded` just before.
     case ended(Session)
+    /// The backend refused the session's token but keeps the transaction open: energy is
+    /// withheld until it is stopped.
+    case deauthorized(sessionId: String)
     /// A stop was accepted for the open session (it ends once the contactor is open and the
     /// meter read). Persisted before the requester hears "accepted".
     case stopRequested(sessionId: String, RequestedStop)

@@ -36,7 +36,7 @@ public final class TransactionService: Sendable {
         switch change {
         case let .started(session): try queueStart(session, in: journal)
         case let .ended(session): try queueStop(session, in: journal)
-        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .availability: break
+        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability: break
         }
     }
 

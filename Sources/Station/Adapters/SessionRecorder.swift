@@ -14,7 +14,13 @@ final class SessionRecorder {
     /// the same journal transaction as the change: a crash keeps both or neither.
     var messagesOwed: SessionMessagesOwed?
 
-    init(journal: SessionJournal) { self.journal = journal }
+    /// The wall clock, for the time of changes that carry none.
+    let wallMs: () -> UInt64
+
+    init(journal: SessionJournal, wallMs: @escaping () -> UInt64) {
+        self.journal = journal
+        self.wallMs = wallMs
+    }
 
     func record(_ change: SessionRecordChange, state: String) throws {
         switch change {
@@ -30,6 +36,8 @@ final class SessionRecorder {
                 }
                 try messagesOwed?(change, w)
             }
+        case let .deauthorized(id):
+            try journal.atomically { w in try w.deauthorize(session: id, atMs: Int64(clamping: wallMs())) }
         case let .stopRequested(id, stop):
             try journal.atomically { w in
                 try w.requestStop(ofSession: id, reason: stop.reason.rawValue, idToken: stop.idToken?.value)
@@ -78,6 +86,7 @@ final class SessionRecorder {
                                                 fromUnixMs: UInt64(max(0, $0.startedAtMs)),
                                                 toUnixMs: $0.endedAtMs.map { UInt64(max(0, $0)) })
                             })
+            s.deauthorized = r.deauthorizedAtMs != nil
             if let stop = r.stopRequestedReason.flatMap(StopReason.init(rawValue:)) {
                 s.requestedStop = RequestedStop(reason: stop, idToken: r.stopRequestedIdToken.map { IdToken($0) })
             }

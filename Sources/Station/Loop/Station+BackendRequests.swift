@@ -43,6 +43,16 @@ extension Station {
         return c.id
     }
 
+    /// The backend refused the session's token but keeps its transaction: energy is withheld
+    /// (the contactor opens once the EV stops drawing, as after a withdrawn PWM) until it is
+    /// stopped. False when that session does not run on the connector.
+    public func deauthorizeSession(connector id: Int, sessionId: String, at now: MonotonicInstant) -> Bool {
+        guard let c = connectors.first(where: { $0.id == id }), c.machine.session?.id == sessionId else { return false }
+        logger.notice("c\(id): session \(sessionId) deauthorized by the backend: energy withheld, the transaction stays open")
+        dispatch(c, .deauthorized, at: now, unixMs: wallClock.unixMilliseconds())
+        return true
+    }
+
     /// Every running session stops (a reset); their stops are on disk when this returns.
     public func stopAllSessions(reason: StopReason, at now: MonotonicInstant) {
         for c in connectors {

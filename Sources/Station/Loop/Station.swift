@@ -98,7 +98,8 @@ public final class Station {
             list.append(Connector(hw: hw, machine: ConnectorStateMachine(connectorId: c.id, config: cc, operative: operative)))
         }
         self.connectors = list
-        self.recorder = SessionRecorder(journal: storage.journal)
+        let wall = self.wallClock
+        self.recorder = SessionRecorder(journal: storage.journal, wallMs: { wall.unixMilliseconds() })
         let log = logger
         let onError: (any Error) -> Void = { log.error("authorization storage: \($0)") }
         var policy = AuthorizationPolicy()

@@ -114,6 +114,12 @@ public enum StationSchema {
             ALTER TABLE sessions ADD COLUMN stop_requested_reason TEXT;
             ALTER TABLE sessions ADD COLUMN stop_requested_id_token TEXT;
             """),
+        Migration(version: 7, summary: "a session whose token the backend refused keeps its energy withheld", sql: """
+            -- Set when the backend refused the token after the start but keeps the transaction
+            -- open (OCPP 1.6 StopTransactionOnInvalidId false): a restart resumes the session
+            -- without energy until it is stopped.
+            ALTER TABLE sessions ADD COLUMN deauthorized_at_ms INTEGER;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

@@ -46,6 +46,8 @@ public struct SessionRecord: Equatable, Sendable {
     /// the token that asked for it when that was not the starting one.
     public var stopRequestedReason: String?
     public var stopRequestedIdToken: String?
+    /// When the backend refused the token of the still open session (energy withheld since).
+    public var deauthorizedAtMs: Int64?
 
     public var isOpen: Bool { endedAtMs == nil }
 }
@@ -297,6 +299,13 @@ public final class SessionJournal: Sendable {
                 """, [.text(id), .text(reason), .text(orNull: idToken)])
         }
 
+        /// The backend refused the open session's token: its energy stays withheld.
+        public func deauthorize(session id: String, atMs: Int64) throws {
+            try requireOpen(id)
+            try connection.execute("UPDATE sessions SET deauthorized_at_ms = coalesce(deauthorized_at_ms, ?2) WHERE id = ?1",
+                                   [.text(id), .integer(atMs)])
+        }
+
         public func setTransactionId(_ transactionId: String, forSession id: String) throws {
             try connection.execute("UPDATE sessions SET transaction_id = ? WHERE id = ?", [.text(transactionId), .text(id)])
             guard connection.changes == 1 else { throw StorageError.sessionNotFound(id) }
@@ -416,7 +425,7 @@ public final class SessionJournal: Sendable {
         static let sessionColumns = """
             id, connector_id, id_token, parent_id_token, transaction_id, state, start_reason, started_at_ms, \
             meter_start_wh, updated_at_ms, stop_reason, meter_stop_wh, ended_at_ms, stop_requested_reason, \
-            stop_requested_id_token
+            stop_requested_id_token, deauthorized_at_ms
             """
 
         static func sessionRecord(_ row: Statement) throws -> SessionRecord {
@@ -425,7 +434,8 @@ public final class SessionJournal: Sendable {
                           state: try row.string(5), startReason: try row.stringOrNil(6), startedAtMs: try row.int64(7),
                           meterStartWh: try row.double(8), updatedAtMs: try row.int64(9), stopReason: try row.stringOrNil(10),
                           meterStopWh: try row.doubleOrNil(11), endedAtMs: try row.int64OrNil(12),
-                          stopRequestedReason: try row.stringOrNil(13), stopRequestedIdToken: try row.stringOrNil(14))
+                          stopRequestedReason: try row.stringOrNil(13), stopRequestedIdToken: try row.stringOrNil(14),
+                          deauthorizedAtMs: try row.int64OrNil(15))
         }
     }
 }
