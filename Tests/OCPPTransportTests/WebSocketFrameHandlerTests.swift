@@ -20,12 +20,12 @@ struct WebSocketFrameHandlerTests {
         let closed: EventLoopFuture<OCPPDisconnectReason>
     }
 
-    func makeHarness(ping: EVSEDuration? = .seconds(Int64(60)), pongTimeout: EVSEDuration = .seconds(Int64(5)),
-                     maxMessageBytes: Int = 64) throws -> Harness {
+    func makeHarness(ping: EVSEDuration? = .seconds(Int64(60)), live: PingIntervalSetting? = nil,
+                     pongTimeout: EVSEDuration = .seconds(Int64(5)), maxMessageBytes: Int = 64) throws -> Harness {
         let channel = EmbeddedChannel()
         let received = Received()
         let closed = channel.eventLoop.makePromise(of: OCPPDisconnectReason.self)
-        let handler = OCPPWebSocketFrameHandler(maxMessageBytes: maxMessageBytes, pingInterval: ping,
+        let handler = OCPPWebSocketFrameHandler(maxMessageBytes: maxMessageBytes, pingInterval: ping, livePingInterval: live,
                                                 pongTimeout: pongTimeout, closed: closed) { text in
             received.texts.withLock { $0.append(text) }
         }
@@ -76,6 +76,27 @@ struct WebSocketFrameHandlerTests {
         try h.channel.writeInbound(frame(.pong, ""))
         h.channel.embeddedEventLoop.advanceTime(by: .seconds(58))
         #expect(h.channel.isActive)
+        #expect(try outbound(h.channel).map(\.opcode) == [.ping])
+    }
+
+    @Test("a changed ping interval applies to the live connection at once (WebSocketPingInterval)")
+    func pingIntervalChangedWhileConnected() throws {
+        let live = PingIntervalSetting(seconds: 3_600)
+        let h = try makeHarness(live: live)
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(60))
+        #expect(try outbound(h.channel).isEmpty, "the live setting, not the configured 60 s, decides")
+        live.set(seconds: 5)
+        h.channel.embeddedEventLoop.run()
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(try outbound(h.channel).map(\.opcode) == [.ping], "not an hour later")
+        try h.channel.writeInbound(frame(.pong, ""))
+        live.set(seconds: 0)
+        h.channel.embeddedEventLoop.run()
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(3_600))
+        #expect(try outbound(h.channel).isEmpty, "0 turns pinging off")
+        live.set(seconds: 10)
+        h.channel.embeddedEventLoop.run()
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         #expect(try outbound(h.channel).map(\.opcode) == [.ping])
     }
 
