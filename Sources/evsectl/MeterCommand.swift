@@ -174,7 +174,7 @@ struct MeterCommand: ParsableCommand {
             .energyImported: "Wh", .energyExported: "Wh", .frequency: "Hz", .powerFactor: "",
         ]
 
-        static func text(_ sample: MeterSample, label: String) -> String {
+        static func text(_ sample: MeterReadout, label: String) -> String {
             var lines = ["\(label):"]
             for m in Measurand.allCases {
                 guard let v = sample[m] else { continue }
@@ -184,7 +184,7 @@ struct MeterCommand: ParsableCommand {
             return lines.joined(separator: "\n")
         }
 
-        static func jsonObject(_ sample: MeterSample) -> String {
+        static func jsonObject(_ sample: MeterReadout) -> String {
             let fields = Measurand.allCases.compactMap { m -> String? in
                 guard let v = sample[m] else { return nil }
                 return "\"\(m.rawValue)\": \(jsonNumber(v))"

@@ -120,7 +120,7 @@ struct RegisterDecodingTests {
 /// built in code the way the shipped files describe them.
 @Suite("Manufacturer register layouts")
 struct ManufacturerLayoutTests {
-    func read(_ map: MeterRegisterMap, serve: (FakeModbusBus) -> Void) throws -> MeterSample {
+    func read(_ map: MeterRegisterMap, serve: (FakeModbusBus) -> Void) throws -> MeterReadout {
         let bus = FakeBackend().modbusBus("rs485-1")
         serve(bus)
         return try EnergyMeter(bus: bus, unit: 1, map: map).read(at: .zero)

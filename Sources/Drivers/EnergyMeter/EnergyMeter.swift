@@ -1,7 +1,7 @@
 import HAL
 
 /// One reading of every measurand the meter's map names, in V, A, W, Wh, Hz, unitless PF.
-public struct MeterSample: Hashable, Sendable {
+public struct MeterReadout: Hashable, Sendable {
     public var at: MonotonicInstant
     public var values: [Measurand: Double]
 
@@ -131,7 +131,7 @@ public final class EnergyMeter {
     private var consecutiveFailures = 0
     private var lastEnergy: [Measurand: Double] = [:]
     /// The last sample that passed every check.
-    public private(set) var lastSample: MeterSample?
+    public private(set) var lastSample: MeterReadout?
 
     /// A map that cannot be read (a register past 0xFFFF) makes every `read` throw
     /// `.invalidMap`; the board loader rejects such maps before it gets here.
@@ -153,7 +153,7 @@ public final class EnergyMeter {
 
     /// Reads every measurand. Throws `MeterFault`: `.readFailed` for a failed read,
     /// `.offline` from the N-th failure in a row on, `.implausible` when a value cannot be true.
-    public func read(at now: MonotonicInstant) throws(MeterFault) -> MeterSample {
+    public func read(at now: MonotonicInstant) throws(MeterFault) -> MeterReadout {
         let requests = try plan.get()
         var values: [Measurand: Double] = [:]
         do {
@@ -179,7 +179,7 @@ public final class EnergyMeter {
         consecutiveFailures = 0
         try checkPlausible(values)
         for m in [Measurand.energyImported, .energyExported] { if let v = values[m] { lastEnergy[m] = v } }
-        let sample = MeterSample(at: now, values: values)
+        let sample = MeterReadout(at: now, values: values)
         lastSample = sample
         return sample
     }

@@ -5,7 +5,7 @@ import Synchronization
 /// What the poller hands to the firmware. Every failed read is reported (`.fault` with
 /// `.readFailed`, then `.offline` on each read while the meter stays silent).
 public enum MeterPollerEvent: Equatable, Sendable {
-    case sample(MeterSample)
+    case sample(MeterReadout)
     case fault(MeterFault, at: MonotonicInstant)
     /// The first good read after the meter was offline.
     case recovered(at: MonotonicInstant)

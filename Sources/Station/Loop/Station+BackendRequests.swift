@@ -16,7 +16,7 @@ extension Station {
     }
 
     /// The connector's latest meter reading (what MeterValues report).
-    public func lastMeterSample(connector id: Int) -> ChargingCore.MeterSample? {
+    public func lastMeterSample(connector id: Int) -> MeterSample? {
         connectors.first { $0.id == id }?.lastMeterSample
     }
 

@@ -27,7 +27,7 @@ extension Station {
         var rcdActive = false
         var meterFailures = 0
         var meterFaultRaised = false
-        var lastMeterSample: ChargingCore.MeterSample?
+        var lastMeterSample: MeterSample?
         var allocation: ConnectorAllocation?
         var signalledAmps: Double?
         var lastDenied: (token: IdToken, at: MonotonicInstant)?

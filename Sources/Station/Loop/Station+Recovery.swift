@@ -119,9 +119,9 @@ extension Station {
         }
     }
 
-    static func coreSample(_ s: Drivers.MeterSample) -> ChargingCore.MeterSample? {
+    static func coreSample(_ s: Drivers.MeterReadout) -> MeterSample? {
         guard let wh = s[.energyImported] else { return nil }
         let currents = [s[.currentL1], s[.currentL2], s[.currentL3]].compactMap { $0 }
-        return ChargingCore.MeterSample(energyWh: wh, currentsA: currents, powerW: s[.activePowerTotal], readAt: s.at)
+        return MeterSample(energyWh: wh, currentsA: currents, powerW: s[.activePowerTotal], readAt: s.at)
     }
 }

@@ -54,7 +54,7 @@ public final class Station {
     /// before: nothing delays a contactor command.
     public var commandObserver: ((_ connectorId: Int, _ command: ConnectorCommand) -> Void)?
     /// Hears every meter reading a connector takes in, on the loop's thread.
-    public var meterObserver: ((_ connectorId: Int, _ sample: ChargingCore.MeterSample) -> Void)?
+    public var meterObserver: ((_ connectorId: Int, _ sample: MeterSample) -> Void)?
     /// Steps taken; the daemon's watchdog checks that this moves.
     public private(set) var stepCount: UInt64 = 0
     /// Events handled since the last allocation round: allocation runs when something changed
