@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// SwiftEVSE: open firmware for Linux-based EV chargers. See ../shared/DESIGN.md (mirrored in
-// README.md) for the layers: HAL primitives -> Drivers -> ChargingCore -> OCPP -> Station.
+// SwiftEVSE: open firmware for Linux-based EV chargers. docs/ARCHITECTURE.md describes the
+// layers: HAL primitives -> Drivers -> ChargingCore -> Station (StationPort) -> OCPP adapters.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
