@@ -112,3 +112,31 @@ def test_the_meter_stop_is_the_register_when_the_ev_unplugs_under_load(sim, stat
     assert not c1(sim)["contactor"]["closed"]
     # One 1-second poll period under load is several Wh; the register read at the end is within rounding.
     assert abs(stop["meterStop"] - final) <= 0.6, f"meterStop {stop['meterStop']} vs register {final}"
+
+
+def test_a_hard_reset_while_charging_ends_the_transaction_once_and_it_stays_ended(sim, station, csms):
+    """The EV stays in C through a hard reset: the transaction ends (HardReset) with one
+    StopTransaction after the new boot; the connector does not come back Charging and no
+    MeterValues follow for the old transaction."""
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    for key, value in (("MeterValueSampleInterval", "1"),):
+        assert cs.call(IDENTITY, call.ChangeConfiguration(key=key, value=value)).status == "Accepted"
+    start = charging_on_connector_1(cs, sim, evsed, "REMOTE1")
+    tx = start["assignedTransactionId"]
+    cs.wait_for("MeterValues", where=lambda p: p.get("transactionId") == tx)
+    assert cs.call(IDENTITY, call.Reset(type="Hard")).status == "Accepted"
+    cs.wait_for("BootNotification", count=2, timeout=20)
+    stop = cs.wait_for("StopTransaction", timeout=15)[0]
+    assert stop["transactionId"] == tx and stop["reason"] == "HardReset"
+    stop_at = cs.received("StopTransaction")[0][0]
+    # What connector 1 reports after the new boot: never Charging, and the contactor stays open.
+    boot_at = cs.received("BootNotification")[1][0]
+    cs.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1)
+    later = [p for t, _, p in cs.received("StatusNotification") if t > boot_at and p["connectorId"] == 1]
+    assert later and all(p["status"] != "Charging" for p in later), later
+    assert not c1(sim)["contactor"]["closed"]
+    assert len(cs.received("StopTransaction")) == 1
+    stale = [p for t, _, p in cs.received("MeterValues") if t > stop_at and p.get("transactionId") == tx]
+    assert stale == [], "MeterValues for the ended transaction"
