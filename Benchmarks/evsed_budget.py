@@ -1,6 +1,7 @@
 """Measures the built evsed against the DESIGN budget, as real processes: the stripped static
-binary's size, process start → BootNotification on the wire, and idle RSS and CPU with two
-connectors, a 50,000-entry local list and 10,000 queued messages.
+binary's size, process start → BootNotification on the wire, idle RSS, anonymous memory, CPU
+and threads with two connectors, a 50,000-entry local list and 10,000 queued messages, and the
+pilot C→B → contactor-open latency through the simulator (200 changes).
 
     scripts/build-firmware && swift build --product evse-sim
     .venv/bin/python Benchmarks/evsed_budget.py dist/evsed "$(swift build --show-bin-path)"
@@ -24,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests" / "Interop"))
 from csms16 import CentralSystem  # noqa: E402
 from evsed_process import sim_board_for  # noqa: E402
-from sim_process import SimProcess  # noqa: E402
+from sim_process import EventStream, SimProcess, connector  # noqa: E402
 
 MB = 1_000_000
 over = []
@@ -102,11 +103,20 @@ def seed(data, entries=50_000, queued=10_000):
     db.close()
 
 
-def rss_mb(pid):
+def status_mb(pid, field):
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024 / MB
     return float("nan")
+
+
+def rss_mb(pid):
+    return status_mb(pid, "VmRSS")
+
+
+def threads(pid):
+    tasks = pathlib.Path(f"/proc/{pid}/task")
+    return sorted((tasks / t / "comm").read_text().strip() for t in os.listdir(tasks))
 
 
 def cpu_seconds(pid):
@@ -131,9 +141,51 @@ def idle(exe, board, scratch, settle_s=10, window_s=30):
     began = time.monotonic()
     time.sleep(window_s)
     cpu = (cpu_seconds(p.pid) - before) / (time.monotonic() - began) * 100
-    report("idle RSS (2 connectors, 50k local list, 10k queued, CSMS offline)", rss_mb(p.pid), "MB", 20)
-    report("idle CPU (one core)", cpu, "%", 0.5)
+    report("idle RSS (2 connectors, 50k local list, 10k queued, CSMS offline)", rss_mb(p.pid), "MB", 16)
+    report("idle anonymous memory (RssAnon)", status_mb(p.pid, "RssAnon"), "MB", 2)
+    report("idle CPU (one core)", cpu, "%", 0.1)
+    names = threads(p.pid)
+    print(f"  threads: {', '.join(names)}")
+    report("threads", len(names), "", 4)
     stop(p)
+
+
+def pilot_latency(exe, board, scratch, changes=200):
+    """The EV goes C → B `changes` times in one session; each time, the simulator's pilot change
+    and evsed's contactor-open command are both stamped on CLOCK_MONOTONIC by the simulator."""
+    data = scratch / "latency"
+    data.mkdir()
+    p = evsed(exe, board, data)
+    sim = LATENCY_SIM
+    try:
+        wait_until(lambda: (data / "swiftevse.sqlite").exists(), 10, "the database")
+        c1 = lambda: connector(sim, 1)  # noqa: E731
+        assert sim.post("/api/connectors/1/plug")[0] == 200
+        time.sleep(0.5)  # the pilot debounce sees B before the card comes
+        assert sim.post("/api/rfid", {"uid": "04A1B2C3"})[0] == 200
+        wait_until(lambda: c1()["pilot"]["offered_current_a"] >= 6, 10, "the PWM offer")
+        ms = []
+        for _ in range(changes):
+            assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+            wait_until(lambda: c1()["contactor"]["closed"], 10, "the contactor closing")
+            stream = EventStream(sim, since=None)
+            try:
+                assert sim.post("/api/connectors/1/ev-state", {"state": "B"})[0] == 200
+                evs = stream.events(timeout=5, until=lambda e: e["kind"] == "contactor.command" and not e.get("commanded"))
+            finally:
+                stream.close()
+            pilot = [e for e in evs if e["kind"] == "pilot.state" and e.get("connector") == 1 and e.get("state") == "B"]
+            cmd = [e for e in evs if e["kind"] == "contactor.command" and e.get("connector") == 1 and not e.get("commanded")]
+            ms.append((cmd[-1]["t_us"] - pilot[-1]["t_us"]) / 1000)
+        ms.sort()
+        p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        print(f"  pilot C→B → contactor open over {len(ms)} changes: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {ms[-1]:.2f} ms")
+        report("pilot change → contactor-open command (p99)", p99, "ms", 5)
+    finally:
+        stop(p)
+
+
+LATENCY_SIM = None
 
 
 def main():
@@ -149,6 +201,9 @@ def main():
             board = sim_board_for(ROOT, sim, scratch)
             boot_time(exe, board, scratch)
             idle(exe, board, scratch)
+            global LATENCY_SIM
+            LATENCY_SIM = sim
+            pilot_latency(exe, board, scratch)
         finally:
             sim.stop()
     sys.exit(1 if over else 0)
