@@ -527,3 +527,12 @@ extension FirmwareService.Job {
         self.file = file
     }
 }
+
+extension FirmwareService {
+    /// FirmwareManagement's UpdateFirmware and the whitepaper's SignedUpdateFirmware (registered
+    /// only where the service runs).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.registerAnswering(UpdateFirmwareRequest.self) { chargePoint, request in await chargePoint.answerUpdateFirmware(request) }
+        registry.register(SignedUpdateFirmwareRequest.self) { chargePoint, request in await chargePoint.signedUpdateFirmware(request) }
+    }
+}
