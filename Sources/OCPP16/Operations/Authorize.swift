@@ -20,3 +20,21 @@ enum AuthorizeOperation {
                                  expiresAtUnixMs: tagInfo.expiryDate.flatMap(OCPP16Timestamp.unixMs))
     }
 }
+
+/// The station asks for a token it cannot decide locally: the CSMS is asked while it can be;
+/// otherwise (or when it does not answer) the station hears "no answer" and applies its offline rules.
+extension OCPP16ChargePoint {
+    func authorizeForStation(_ token: IdToken) async {
+        guard mayInitiate else {
+            station.submit(.authorizationResult(token, nil))
+            return
+        }
+        do {
+            let answer = try await send(AuthorizeRequest(idTag: String(token.value.prefix(20))))
+            station.submit(.authorizationResult(token, AuthorizeOperation.info(answer.idTagInfo)))
+        } catch {
+            logger.warning("Authorize \(token.value): \(error)")
+            station.submit(.authorizationResult(token, nil))
+        }
+    }
+}

@@ -15,7 +15,7 @@ extension OCPP16ChargePoint {
         let hard = request.type == .hard
         logger.notice("\(request.type.rawValue) reset requested")
         recordSecurityEvent("ResetOrReboot", atUnixMs: unixMs(), techInfo: "\(request.type.rawValue) reset by the Central System")
-        if hard { holdOutbox = true }
+        if hard { transactionOutbox.held = true }
         Task { await self.performReset(hard: hard) }
         return ResetResponse(status: .accepted)
     }

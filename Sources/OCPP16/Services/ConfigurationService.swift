@@ -215,3 +215,11 @@ extension Substring {
 extension String {
     func trimmingCharacters(in set: Character) -> String { self[...].trimmingCharacters(in: set) }
 }
+
+extension ConfigurationService {
+    /// Core: the CSMS reads and changes the keys (a security key through SecurityConfiguration).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(ChangeConfigurationRequest.self) { chargePoint, request in chargePoint.changeConfiguration(request) }
+        registry.register(GetConfigurationRequest.self) { chargePoint, request in chargePoint.getConfiguration(request) }
+    }
+}

@@ -198,3 +198,12 @@ extension String {
         return String(self[..<dot]) + String(self[z...])
     }
 }
+
+extension DiagnosticsService {
+    /// FirmwareManagement's GetDiagnostics and the whitepaper's GetLog (registered only where
+    /// the service runs).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(GetDiagnosticsRequest.self) { chargePoint, request in await chargePoint.getDiagnostics(request) }
+        registry.register(GetLogRequest.self) { chargePoint, request in await chargePoint.getLog(request) }
+    }
+}

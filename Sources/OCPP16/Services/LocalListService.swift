@@ -96,3 +96,11 @@ public struct LocalListService: Sendable {
         return AuthorizationRecord(idToken: idTag, status: status, expiresAt: expiresAt, parentIdToken: info.parentIdTag)
     }
 }
+
+extension LocalListService {
+    /// LocalAuthListManagement.
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(SendLocalListRequest.self) { chargePoint, request in chargePoint.sendLocalList(request) }
+        registry.register(GetLocalListVersionRequest.self) { chargePoint, request in chargePoint.getLocalListVersion(request) }
+    }
+}

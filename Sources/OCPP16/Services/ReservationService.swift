@@ -47,3 +47,11 @@ public struct ReservationService: Sendable {
         await station.requestAccepted(.cancelReservation(id: request.reservationId)) ? .accepted : .rejected
     }
 }
+
+extension ReservationService {
+    /// Reservation.
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(ReserveNowRequest.self) { chargePoint, request in await chargePoint.reserveNow(request) }
+        registry.register(CancelReservationRequest.self) { chargePoint, request in await chargePoint.cancelReservation(request) }
+    }
+}

@@ -1,4 +1,5 @@
 import Codecs
+import OCPP16Messages
 import OCPPSecurity
 import OCPPTransport
 import Storage
@@ -158,5 +159,21 @@ public struct SecurityService: Sendable {
             throw AuthorizationKeyError(description: "AuthorizationKey is not hex")
         }
         return bytes
+    }
+}
+
+extension SecurityService {
+    /// The security whitepaper: certificates, and ExtendedTriggerMessage (its message goes
+    /// after the reply, `afterReply`). SignedUpdateFirmware and GetLog are the firmware's and
+    /// the diagnostics' (registered where those services run).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(InstallCertificateRequest.self) { chargePoint, request in chargePoint.installCertificate(request) }
+        registry.register(DeleteCertificateRequest.self) { chargePoint, request in chargePoint.deleteCertificate(request) }
+        registry.register(GetInstalledCertificateIdsRequest.self) { chargePoint, request in chargePoint.getInstalledCertificateIds(request) }
+        registry.register(CertificateSignedRequest.self) { chargePoint, request in chargePoint.certificateSigned(request) }
+        registry.registerAnswering(ExtendedTriggerMessageRequest.self) { chargePoint, request in
+            let (response, then) = await chargePoint.extendedTriggerMessage(request)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
+        }
     }
 }

@@ -176,3 +176,12 @@ extension OCPP16Timestamp {
         unixMs(text).map { Int64($0 / 1_000) }
     }
 }
+
+extension SmartChargingService {
+    /// SmartCharging.
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(SetChargingProfileRequest.self) { chargePoint, request in await chargePoint.setChargingProfile(request) }
+        registry.register(ClearChargingProfileRequest.self) { chargePoint, request in chargePoint.clearChargingProfile(request) }
+        registry.register(GetCompositeScheduleRequest.self) { chargePoint, request in await chargePoint.getCompositeSchedule(request) }
+    }
+}

@@ -222,3 +222,11 @@ public final class TransactionService: Sendable {
         (try? journal.session(id))?.transactionId.flatMap { Int($0) }
     }
 }
+
+extension TransactionService {
+    /// Core: the CSMS starts and stops transactions (the station decides).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.register(RemoteStartTransactionRequest.self) { chargePoint, request in await chargePoint.remoteStartTransaction(request) }
+        registry.register(RemoteStopTransactionRequest.self) { chargePoint, request in await chargePoint.remoteStopTransaction(request) }
+    }
+}

@@ -1,6 +1,7 @@
 import StationPort
 import ChargingCore
 import OCPP16Messages
+import OCPPTransport
 
 /// What a TriggerMessage asks for, decided before answering: the status to answer and the
 /// messages to send after the answer (built from the station as it is now).
@@ -47,6 +48,16 @@ public enum TriggerService {
             }
             // Accepted even when no meter has a reading: the trigger was understood, there is nothing to send.
             return Plan(status: .accepted, messages: messages)
+        }
+    }
+}
+
+extension TriggerService {
+    /// RemoteTrigger: the triggered message goes after the reply (`afterReply`).
+    static func register(into registry: inout OCPP16OperationRegistry) {
+        registry.registerAnswering(TriggerMessageRequest.self) { chargePoint, request in
+            let (response, then) = await chargePoint.triggerMessage(request)
+            return OCPPCallAnswer(.success(response.toJSON()), afterReply: then)
         }
     }
 }

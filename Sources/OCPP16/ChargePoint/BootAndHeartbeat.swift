@@ -1,0 +1,95 @@
+import HAL
+import OCPP16Messages
+import OCPPTransport
+
+/// Registration: BootNotification until the CSMS accepts (again after its interval while it
+/// says Pending or Rejected, after `bootRetry` when it does not answer), then the report of
+/// where things stand, the queues, and a Heartbeat every HeartbeatInterval.
+struct BootProgress {
+    var task: Task<Void, Never>?
+    /// A BootNotification is waiting for its answer; CSMS calls that arrive meanwhile wait too.
+    var answerOutstanding = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    var heartbeat: Task<Void, Never>?
+}
+
+extension OCPP16ChargePoint {
+    func startBoot() {
+        guard boot.task == nil else { return }
+        boot.task = Task { await self.bootUntilAccepted() }
+    }
+
+    func bootUntilAccepted() async {
+        defer { boot.task = nil }
+        while !Task.isCancelled, isConnected, registration != .accepted {
+            let request = BootNotificationOperation.request(identity)
+            do {
+                let answer = try await sendBoot(request)
+                csmsTime = answer.currentTime
+                let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
+                switch answer.status {
+                case .accepted:
+                    registration = .accepted
+                    updateOnline()
+                    logger.notice("BootNotification accepted; heartbeat every \(answer.interval) s")
+                    if answer.interval > 0 { _ = configuration.change("HeartbeatInterval", to: String(answer.interval)) }
+                    await registered()
+                    return
+                case .pending:
+                    registration = .pending
+                    logger.notice("BootNotification pending; again in \(interval)")
+                case .rejected:
+                    registration = .rejected
+                    logger.warning("BootNotification rejected; again in \(interval)")
+                }
+                await sleep(interval)
+            } catch {
+                logger.warning("BootNotification: \(error)")
+                await sleep(bootRetry)
+            }
+        }
+    }
+
+    /// Sends a BootNotification; CSMS calls that arrive before its answer is read wait for it.
+    /// They run once this task gives up the actor, so they see the registration it set.
+    func sendBoot(_ request: BootNotificationRequest) async throws(OCPPRPCError) -> BootNotificationResponse {
+        boot.answerOutstanding = true
+        defer {
+            boot.answerOutstanding = false
+            let waiting = boot.waiters
+            boot.waiters.removeAll()
+            for w in waiting { w.resume() }
+        }
+        return try await send(request)
+    }
+
+    func registered() async {
+        await queueFullStatusReport()
+        outboxKick.yield()
+        boot.heartbeat?.cancel()
+        boot.heartbeat = Task { await self.heartbeatForever() }
+        kickSecurityEvents()
+        fileStatusOutbox.kick()
+    }
+
+    /// Ticks every second so a changed HeartbeatInterval applies at once.
+    func heartbeatForever() async {
+        var elapsed = 0
+        while !Task.isCancelled {
+            await sleep(.seconds(Int64(1)))
+            if Task.isCancelled { return }
+            elapsed += 1
+            let seconds = configuration.int("HeartbeatInterval") ?? 0
+            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
+            elapsed = 0
+            do { _ = try await send(HeartbeatRequest()) } catch { logger.info("Heartbeat: \(error)") }
+        }
+    }
+
+    /// The CSMS answers our BootNotification before it calls us; on the socket the answer is
+    /// ahead of a CALL, but the boot task may not have read it yet.
+    func waitForBootAnswer() async {
+        guard registration == .notRegistered, boot.answerOutstanding else { return }
+        await withCheckedContinuation { boot.waiters.append($0) }
+    }
+}
