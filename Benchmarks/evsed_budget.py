@@ -22,6 +22,9 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The checkout whose board and station files the measured evsed reads: this one, or an older
+# one (EVSED_BUDGET_REPO=path) to measure an earlier build against the same simulator.
+EVSED_REPO = pathlib.Path(os.environ.get("EVSED_BUDGET_REPO", ROOT)).resolve()
 sys.path.insert(0, str(ROOT / "Tests" / "Interop"))
 from csms16 import CentralSystem  # noqa: E402
 from evsed_process import sim_board_for  # noqa: E402
@@ -39,7 +42,7 @@ def report(what, value, unit, budget):
 
 
 def evsed(exe, board, data, *extra):
-    args = [str(exe), "--board", str(board), "--config", str(ROOT / "etc" / "station.demo.yaml"),
+    args = [str(exe), "--board", str(board), "--config", str(EVSED_REPO / "etc" / "station.demo.yaml"),
             "--data-dir", str(data), *extra]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -146,7 +149,7 @@ def idle(exe, board, scratch, settle_s=10, window_s=30):
     report("idle CPU (one core)", cpu, "%", 0.1)
     names = threads(p.pid)
     print(f"  threads: {', '.join(names)}")
-    report("threads", len(names), "", 4)
+    report("threads", len(names), "threads", 4)
     stop(p)
 
 
@@ -198,7 +201,7 @@ def main():
         binary_size(exe, scratch)
         sim = SimProcess(sim_bin, "--board", str(ROOT / "Board" / "sim-2x22kw.yaml"))
         try:
-            board = sim_board_for(ROOT, sim, scratch)
+            board = sim_board_for(EVSED_REPO, sim, scratch)
             boot_time(exe, board, scratch)
             idle(exe, board, scratch)
             global LATENCY_SIM

@@ -58,7 +58,10 @@ class CentralSystemChargePoint(ChargePoint):
         tx = self.csms.new_transaction_id()
         self._record("StartTransaction", {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start,
                                           "timestamp": timestamp, "assignedTransactionId": tx, **kw})
-        return call_result.StartTransaction(transaction_id=tx, id_tag_info=self.csms.id_tag_info(id_tag, accepted=True))
+        info = self.csms.id_tag_info(id_tag, accepted=id_tag not in self.csms.blocked_at_start)
+        if id_tag in self.csms.blocked_at_start:
+            info["status"] = AuthorizationStatus.blocked
+        return call_result.StartTransaction(transaction_id=tx, id_tag_info=info)
 
     @on(Action.stop_transaction)
     def on_stop(self, meter_stop, timestamp, transaction_id, **kw):
@@ -112,6 +115,7 @@ class CentralSystem:
         self.next_tx = 1000
         self.charge_points = {}
         self.unknown_tags = set()
+        self.blocked_at_start = set()  # id tags whose StartTransaction is answered Blocked
         self.expires_in = {}  # id tag -> seconds: its idTagInfo carries expiryDate = answer time + that
         self.loop = asyncio.new_event_loop()
         self.server = None

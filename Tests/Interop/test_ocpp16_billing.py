@@ -140,3 +140,28 @@ def test_a_hard_reset_while_charging_ends_the_transaction_once_and_it_stays_ende
     assert len(cs.received("StopTransaction")) == 1
     stale = [p for t, _, p in cs.received("MeterValues") if t > stop_at and p.get("transactionId") == tx]
     assert stale == [], "MeterValues for the ended transaction"
+
+
+def test_a_start_answered_blocked_with_stop_on_invalid_id_false_keeps_the_transaction_without_energy(sim, station, csms):
+    """OCPP 1.6: with StopTransactionOnInvalidId false, a transaction whose StartTransaction is
+    answered Blocked stays open, but the charger stops delivering energy."""
+    cs = csms()
+    cs.blocked_at_start.add("REMOTE9")
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    assert cs.call(IDENTITY, call.ChangeConfiguration(key="StopTransactionOnInvalidId", value="false")).status == "Accepted"
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE9", connector_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    cs.wait_for("StartTransaction")
+    cs.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1 and p["status"] == "SuspendedEVSE", timeout=20)
+    wait_for(lambda: not c1(sim)["contactor"]["closed"], timeout=10, what="no energy for a blocked token")
+    e = c1(sim)["meter"]["energy_wh"]
+    evsed.wait_log(r"deauthorized by the backend", timeout=5)
+    assert cs.received("StopTransaction") == [], "the transaction stays open"
+    assert not c1(sim)["contactor"]["closed"] and c1(sim)["meter"]["energy_wh"] == e
+    # The CSMS ends it when it likes.
+    tx = cs.received("StartTransaction")[0][2]["assignedTransactionId"]
+    assert cs.call(IDENTITY, call.RemoteStopTransaction(transaction_id=tx)).status == "Accepted"
+    stop = cs.wait_for("StopTransaction")[0]
+    assert stop["transactionId"] == tx and stop["reason"] == "Remote"

@@ -80,9 +80,13 @@ extension OCPP16ChargePoint {
             if let request = try? StartTransactionRequest(json: payload) {
                 station.submit(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
             }
-            if response.idTagInfo.status != .accepted, configuration.bool("StopTransactionOnInvalidId"),
-               let sessionId, let connectorId = transactions.connectorId(ofSession: sessionId) {
-                station.submit(.stopSession(connectorId: connectorId, sessionId: sessionId, reason: .deAuthorized))
+            // Refused after the start: stopped (DeAuthorized), or — StopTransactionOnInvalidId
+            // false — kept open without energy until something stops it (OCPP 1.6 §9.1.32).
+            if response.idTagInfo.status != .accepted, let sessionId,
+               let connectorId = transactions.connectorId(ofSession: sessionId) {
+                station.submit(configuration.bool("StopTransactionOnInvalidId")
+                    ? .stopSession(connectorId: connectorId, sessionId: sessionId, reason: .deAuthorized)
+                    : .deauthorizeSession(connectorId: connectorId, sessionId: sessionId))
             }
         case .stop, .meterValues:
             try transactions.acknowledge(seq)
