@@ -12,6 +12,7 @@ import Synchronization
 ///   it must not be reported as done and then vanish. The cost is one fsync per transaction,
 ///   which is why bulk writes (local list updates) run in a single transaction.
 /// - `cache_size` of `pageCacheKiB`.
+/// - its files (the database, -wal, -shm) mode 0600 whatever the umask (`DatabaseFiles`).
 /// - `foreign_keys=ON`, and a busy timeout so a concurrent tool (sqlite3 shell, backup) that holds
 ///   the lock briefly makes us wait instead of fail.
 ///
@@ -27,6 +28,8 @@ public final class Database: Sendable {
     /// database for tests (WAL does not apply there).
     public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
         self.path = path
+        let onDisk = DatabaseFiles.isFile(path)
+        if onDisk { try DatabaseFiles.makePrivate(path) }
         let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         try connection.executeScript("PRAGMA foreign_keys = ON")
         let mode = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.string(0) } ?? ""
@@ -37,6 +40,8 @@ public final class Database: Sendable {
         }
         try connection.executeScript("PRAGMA synchronous = FULL")
         try connection.executeScript("PRAGMA cache_size = -\(Self.pageCacheKiB)")
+        // Switching to WAL created the -wal and -shm with the main file's mode; checked, not assumed.
+        if onDisk { try DatabaseFiles.restrictCompanions(of: path) }
         self.connection = Mutex(connection)
     }
 

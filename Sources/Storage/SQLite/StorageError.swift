@@ -27,6 +27,8 @@ public indirect enum StorageError: Error, Equatable, Sendable, CustomStringConve
     /// `endSession` was called for a session that already has an end: ending twice would bill twice.
     case sessionAlreadyEnded(String)
     case databaseClosed
+    /// The database file (or its -wal/-shm) could not be created or made private (0600).
+    case fileAccess(path: String, operation: String, reason: String)
 
     /// SQLite's primary result code (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`, …), if this came from SQLite.
     public var sqlitePrimaryCode: Int32? {
@@ -76,6 +78,8 @@ public indirect enum StorageError: Error, Equatable, Sendable, CustomStringConve
             return "session '\(id)' has already ended; it is not ended twice"
         case .databaseClosed:
             return "the database has been closed"
+        case .fileAccess(let path, let operation, let reason):
+            return "\(operation) \(path): \(reason)"
         }
     }
 }
