@@ -20,6 +20,13 @@ final class DownloadFile {
         partPath = path + ".part"
         descriptor = open(partPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .localFile(Self.errnoText("open", partPath)) }
+        // 0600 whatever the umask, also for a `.part` an earlier run left (O_TRUNC keeps its mode).
+        guard fchmod(descriptor, 0o600) == 0 else {
+            let error = FileTransferError.localFile(Self.errnoText("fchmod", partPath))
+            close(descriptor)
+            descriptor = -1
+            throw error
+        }
     }
 
     deinit { discard() }

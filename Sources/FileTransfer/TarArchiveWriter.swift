@@ -17,6 +17,14 @@ public final class TarArchiveWriter {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .localFile(DownloadFile.errnoText("open", path)) }
+        // An archive holds the frame log and card UIDs: 0600 whatever the umask, also when an
+        // earlier file at this path is reused (O_TRUNC keeps its mode).
+        guard fchmod(descriptor, 0o600) == 0 else {
+            let error = FileTransferError.localFile(DownloadFile.errnoText("fchmod", path))
+            close(descriptor)
+            descriptor = -1
+            throw error
+        }
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }

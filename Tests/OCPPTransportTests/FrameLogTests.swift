@@ -55,4 +55,29 @@ struct FrameLogTests {
         }
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains(#""99""#))
     }
+
+    @Test("the log and its rotations are 0600, also those an earlier version left open")
+    func fileModes() throws {
+        let directory = NSTemporaryDirectory() + "ocpp-log-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/frames.log"
+        func mode(_ file: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.posixPermissions] as? Int) ?? -1
+        }
+        // Left by an earlier version: the log, a rotation, one beyond today's fileCount; and a
+        // file that only starts with the same name.
+        for name in ["frames.log", "frames.log.1", "frames.log.7", "frames.log.old"] {
+            FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("x\n".utf8),
+                                           attributes: [.posixPermissions: 0o644])
+        }
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let log = OCPPFrameLog(path: path, maxFileBytes: 1024, fileCount: 3, wallClock: { (0, 0) })
+        for name in ["frames.log", "frames.log.1", "frames.log.7"] { #expect(try mode(name) == 0o600, "\(name)") }
+        #expect(try mode("frames.log.old") == 0o644, "not one of the log's files")
+        try FileManager.default.removeItem(atPath: path)
+        for index in 0..<30 { log.record(.outbound, #"[2,"\#(index)","Heartbeat",{"pad":"\#(String(repeating: "x", count: 100))"}]"#) }
+        for name in ["frames.log", "frames.log.1", "frames.log.2"] { #expect(try mode(name) == 0o600, "\(name)") }
+    }
 }

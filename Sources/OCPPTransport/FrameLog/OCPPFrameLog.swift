@@ -25,6 +25,10 @@ public final class OCPPFrameLog: Sendable {
     private let state = Mutex<(fd: Int32, size: Int)>((-1, 0))
     private let wallClock: @Sendable () -> (seconds: Int64, nanoseconds: Int64)
 
+    /// The frames carry card UIDs (personal data) and the CSMS's requests: the log and its
+    /// rotations are the daemon user's alone.
+    public static let fileMode: mode_t = 0o600
+
     /// Keys whose values are secrets, in any configuration message of either version.
     public static let secretKeys: Set<String> = ["authorizationkey", "basicauthpassword"]
 
@@ -37,6 +41,29 @@ public final class OCPPFrameLog: Sendable {
             var ts = timespec()
             clock_gettime(CLOCK_REALTIME, &ts)
             return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
+        }
+        restrictExistingFiles()
+    }
+
+    /// The log and every rotation of it an earlier version left (with the umask's mode, or more
+    /// of them than `fileCount` keeps now) become 0600. Best effort, as all of the log is.
+    func restrictExistingFiles() {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let stream = opendir(directory) else { return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let entryName = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            let suffix = entryName.hasPrefix(name) ? entryName.dropFirst(name.count) : nil
+            guard let suffix, suffix.isEmpty || (suffix.first == "." && suffix.dropFirst().allSatisfy(\.isNumber) && suffix.count > 1)
+            else { continue }
+            let file = directory + "/" + entryName
+            var info = stat()
+            guard lstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_mode & 0o7777 != Self.fileMode else { continue }
+            _ = chmod(file, Self.fileMode)
         }
     }
 
@@ -62,8 +89,10 @@ public final class OCPPFrameLog: Sendable {
     }
 
     private func openFile(_ s: inout (fd: Int32, size: Int)) {
-        s.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        s.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, Self.fileMode)
         guard s.fd >= 0 else { return }
+        // Exact whatever the umask, and a file an earlier version left 0644 is made private.
+        _ = fchmod(s.fd, Self.fileMode)
         var info = stat()
         s.size = fstat(s.fd, &info) == 0 ? Int(info.st_size) : 0
     }
