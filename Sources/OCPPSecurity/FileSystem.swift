@@ -88,6 +88,35 @@ enum SecurityFiles {
             unlink(temporary)
             throw error
         }
+        // The rename is durable only once the directory entry is on disk: without this a power
+        // cut right after could bring back the previous file (or none).
+        syncDirectory(of: path)
+    }
+
+    /// fsync of the directory holding `path`; best effort (some file systems refuse it).
+    static func syncDirectory(of path: String) {
+        let directory: String
+        if let slash = path.lastIndex(of: "/") {
+            directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            directory = "."
+        }
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    /// Forces an existing file to `mode` (files an earlier version left with the umask's mode);
+    /// nothing when it does not exist.
+    static func restrict(_ path: String, mode: mode_t) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw SecurityFileError.fromErrno("stat", path)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_mode & 0o7777 != mode else { return }
+        guard chmod(path, mode) == 0 else { throw SecurityFileError.fromErrno("chmod", path) }
     }
 
     /// Reads a whole small file; `limit` keeps a corrupt or hostile file from exhausting memory.

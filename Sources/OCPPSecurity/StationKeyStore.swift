@@ -47,6 +47,10 @@ public struct StationKeyStore: Sendable {
     public init(directory: String) throws {
         self.directory = directory
         try SecurityFiles.ensureDirectory(directory, mode: 0o700)
+        // Keys written by an earlier version, or copied in by hand, may carry the umask's mode.
+        for name in try SecurityFiles.list(directory) {
+            try SecurityFiles.restrict(directory + "/" + name, mode: 0o600)
+        }
     }
 
     public func keyPath(_ slot: StationKeySlot = .active) -> String {

@@ -7,6 +7,7 @@ import ArgumentParser
 import BoardDescription
 import HAL
 import Logging
+import OCPP16
 import Station
 import Synchronization
 
@@ -125,6 +126,14 @@ struct Evsed: ParsableCommand {
             throw ExitCode.failure
         }
         var ocpp: OCPPWiring?
+        if backend == nil {
+            do {
+                try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
+            } catch {
+                log.critical("AuthorizationKey: cannot move it out of the database: \(error)")
+                throw ExitCode.failure
+            }
+        }
         if let backend {
             do {
                 if let problem = FirmwareWiring.checkInstaller(station) { throw DaemonFailure(problem) }

@@ -23,7 +23,8 @@ public struct OCPP16SecuritySetup: Sendable {
     public var centralSystemRootFiles: [String]
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
-    /// `<data-dir>`: installed roots under `certificates/`, the station key under `pki/`.
+    /// `<data-dir>`: installed roots under `certificates/`, the station key under `pki/`, the
+    /// AuthorizationKey the CSMS set in `authorization-key`.
     public var dataDirectory: String
 
     public init(profile: OCPPSecurityProfile, authorizationKeyHex: String? = nil, centralSystemRootFiles: [String] = [],
@@ -46,10 +47,13 @@ public struct OCPP16SecuritySetup: Sendable {
                   clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, dataDirectory: dataDirectory)
     }
 
-    /// The installed roots, the station key store, the stored keys: the charge point's SecurityService.
+    /// The installed roots, the station key store, the stored keys: the charge point's
+    /// SecurityService. An AuthorizationKey an earlier version kept in `store` moves to its file.
     public func makeService(store: ConfigStore?, unixMs: UInt64) throws -> SecurityService {
         let certificates = try InstalledCertificateStore(directory: dataDirectory + "/certificates")
         let keys = try StationKeyStore(directory: dataDirectory + "/pki")
+        let authorizationKeys = try AuthorizationKeyStore(dataDirectory: dataDirectory)
+        if let store { try SecurityService.moveAuthorizationKey(from: store, to: authorizationKeys) }
         for file in centralSystemRootFiles {
             guard let bytes = SmallFile.text(file) else { throw OCPPTransportError.invalidCertificate("cannot read \(file)") }
             for pem in Self.splitPEM(bytes) {
@@ -57,10 +61,16 @@ public struct OCPP16SecuritySetup: Sendable {
             }
         }
         if let hex = authorizationKeyHex { _ = try SecurityService.authorizationKeyBytes(hex) }
-        var service = SecurityService(store: store, certificates: certificates, stationKeys: keys,
+        var service = SecurityService(store: store, authorizationKeys: authorizationKeys, certificates: certificates, stationKeys: keys,
                                       initialProfile: profile, initialAuthorizationKeyHex: authorizationKeyHex)
         if let c = clientCertificateFile, let k = clientKeyFile { service.provisionedClientCertificate = (c, k) }
         return service
+    }
+
+    /// The move `makeService` makes, for a station that runs without a CSMS: the key an earlier
+    /// version kept in the database leaves it all the same.
+    public static func moveStoredAuthorizationKey(from store: ConfigStore, dataDirectory: String) throws {
+        try SecurityService.moveAuthorizationKey(from: store, to: AuthorizationKeyStore(dataDirectory: dataDirectory))
     }
 
     static func splitPEM(_ text: String) -> [String] {
@@ -73,6 +83,16 @@ public struct OCPP16SecuritySetup: Sendable {
         }
         return out
     }
+}
+
+/// Printed without the AuthorizationKey.
+extension OCPP16SecuritySetup: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "OCPP16SecuritySetup(profile: \(profile.rawValue), authorizationKey: \(authorizationKeyHex == nil ? "none" : "<redacted>"), "
+            + "centralSystemRootFiles: \(centralSystemRootFiles), clientCertificateFile: \(clientCertificateFile ?? "none"), "
+            + "dataDirectory: \(dataDirectory))"
+    }
+    public var debugDescription: String { description }
 }
 
 /// A charge point on a live connection: WebSocket (subprotocol ocpp1.6, security profile 0–3),

@@ -5,8 +5,9 @@ import OCPPTransport
 import Storage
 import Synchronization
 
-/// The security-whitepaper side of the 1.6 charge point: the SecurityProfile, AuthorizationKey
-/// and CpoName keys (persisted in the ConfigStore under `ocpp16.`), the installed CSMS and
+/// The security-whitepaper side of the 1.6 charge point: the SecurityProfile and CpoName keys
+/// (persisted in the ConfigStore under `ocpp16.`), the AuthorizationKey (in its own file, never
+/// in the ConfigStore: no configuration reader can list it), the installed CSMS and
 /// manufacturer roots, the station key and client certificate, and the security events owed
 /// to the CSMS.
 public struct SecurityService: Sendable {
@@ -16,6 +17,7 @@ public struct SecurityService: Sendable {
     public let certificates: InstalledCertificateStore?
     public let stationKeys: StationKeyStore?
     private let store: ConfigStore?
+    private let authorizationKeys: AuthorizationKeyStore?
     /// A client certificate chain and key provisioned at install time (station settings), used
     /// for profile 3 until a CertificateSigned installs one in `stationKeys`.
     public var provisionedClientCertificate: (chain: String, key: String)?
@@ -34,9 +36,13 @@ public struct SecurityService: Sendable {
     public static let disabled = SecurityService(store: nil, certificates: nil, stationKeys: nil, initialProfile: .unsecured)
 
     /// `initialProfile` applies until the CSMS raised the profile (a stored value wins when higher).
-    public init(store: ConfigStore?, certificates: InstalledCertificateStore?, stationKeys: StationKeyStore?,
+    /// `initialAuthorizationKeyHex` (the provisioned key file) applies until the CSMS set one
+    /// (kept in `authorizationKeys`; without that store a key set by the CSMS lasts until the process ends).
+    public init(store: ConfigStore?, authorizationKeys: AuthorizationKeyStore? = nil,
+                certificates: InstalledCertificateStore?, stationKeys: StationKeyStore?,
                 initialProfile: OCPPSecurityProfile, initialAuthorizationKeyHex: String? = nil) {
         self.store = store
+        self.authorizationKeys = authorizationKeys
         self.certificates = certificates
         self.stationKeys = stationKeys
         let stored = { (name: String) -> String? in (try? store?.value(for: ConfigurationService.storePrefix + name)) ?? nil }
@@ -45,7 +51,7 @@ public struct SecurityService: Sendable {
             profile = p
         }
         self.profile = profile
-        let hex = stored("AuthorizationKey") ?? initialAuthorizationKeyHex
+        let hex = ((try? authorizationKeys?.load()) ?? nil) ?? initialAuthorizationKeyHex
         self.authorizationKey = hex.flatMap { try? Self.authorizationKeyBytes($0) }
         self.cpoName = stored("CpoName") ?? ""
     }
@@ -77,7 +83,7 @@ public struct SecurityService: Sendable {
         case "AuthorizationKey":
             let bytes: [UInt8]
             do { bytes = try Self.authorizationKeyBytes(value) } catch { return (.rejected(error.description), .unchanged) }
-            do { try store?.set(value.lowercased(), for: ConfigurationService.storePrefix + name) } catch {
+            do { try authorizationKeys?.save(hex: value) } catch {
                 return (.rejected("cannot store AuthorizationKey: \(error)"), .unchanged)
             }
             authorizationKey = bytes
@@ -145,6 +151,24 @@ public struct SecurityService: Sendable {
         return settings
     }
 
+    /// Where versions up to 0.6 kept the AuthorizationKey: the configuration table, beside keys
+    /// every configuration reader lists.
+    public static let legacyAuthorizationKeyEntry = ConfigurationService.storePrefix + "AuthorizationKey"
+
+    /// Moves an AuthorizationKey an earlier version stored in `store` into `keys`, once (a
+    /// database without one is left alone): written to its file first, then removed from the
+    /// database and scrubbed from its files, so a power cut in between loses nothing. The
+    /// table's key wins over a file already there: only a version that knows no file (a
+    /// downgrade) writes the table, so its key is the newer one. Returns whether a key was there.
+    @discardableResult
+    public static func moveAuthorizationKey(from store: ConfigStore, to keys: AuthorizationKeyStore) throws -> Bool {
+        guard let hex = try store.value(for: legacyAuthorizationKeyEntry) else { return false }
+        // A value that is no key was never accepted by ChangeConfiguration; it is dropped all the same.
+        if (try? authorizationKeyBytes(hex)) != nil { try keys.save(hex: hex) }
+        try store.removeSecret(legacyAuthorizationKeyEntry)
+        return true
+    }
+
     public struct AuthorizationKeyError: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
@@ -160,6 +184,14 @@ public struct SecurityService: Sendable {
         }
         return bytes
     }
+}
+
+/// Printed without the AuthorizationKey.
+extension SecurityService: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "SecurityService(profile: \(profile.rawValue), authorizationKey: \(authorizationKey == nil ? "none" : "<redacted>"), cpoName: \(cpoName))"
+    }
+    public var debugDescription: String { description }
 }
 
 extension SecurityService {

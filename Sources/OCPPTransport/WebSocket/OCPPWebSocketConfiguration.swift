@@ -43,6 +43,12 @@ public struct OCPPBasicAuthCredentials: Sendable, Hashable {
     }
 }
 
+/// Printed (a log line, a debugger, a configuration printed whole) without the password.
+extension OCPPBasicAuthCredentials: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { "OCPPBasicAuthCredentials(username: \(username), password: <\(password.count) bytes redacted>)" }
+    public var debugDescription: String { description }
+}
+
 /// A certificate, chain or key in PEM form: a file path or the PEM bytes themselves.
 public enum OCPPPEMSource: Sendable, Hashable {
     case file(String)
