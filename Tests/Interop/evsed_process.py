@@ -18,12 +18,14 @@ def sim_board_for(repo_root: pathlib.Path, sim, directory: pathlib.Path) -> path
 
 
 class EvsedProcess:
-    def __init__(self, bin_dir, board, config, data_dir, *extra, env=None):
+    def __init__(self, bin_dir, board, config, data_dir, *extra, env=None, umask=-1):
+        """`umask`: the file mode mask evsed starts with (-1: this process's own)."""
         self.args = [str(pathlib.Path(bin_dir) / "evsed"), "--board", str(board), "--config", str(config),
                      "--data-dir", str(data_dir), "--log-level", "debug", *extra]
         self.lines: list[str] = []
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                                     umask=umask, errors="surrogateescape")
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.wait_log(r"ready: \d+ connector", timeout=20)
@@ -33,6 +35,8 @@ class EvsedProcess:
             with self.lock:
                 self.lines.append(line.rstrip("\n"))
 
+    # surrogateescape: a line with bytes that are not UTF-8 is kept, and `.encode("utf-8",
+    # "surrogateescape")` gives back exactly what evsed wrote.
     def log(self) -> list[str]:
         with self.lock:
             return list(self.lines)
