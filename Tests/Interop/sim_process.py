@@ -186,6 +186,21 @@ class EventStream:
         self.sock.close()
 
 
+def c_to_b_latency_ms(sim, cid=1):
+    """The EV on `cid` goes C → B; returns the ms from the simulator's pilot change to the
+    firmware's contactor-open command, both stamped by the simulator on CLOCK_MONOTONIC."""
+    stream = EventStream(sim, since=None)
+    try:
+        assert sim.post(f"/api/connectors/{cid}/ev-state", {"state": "B"})[0] == 200
+        evs = stream.events(timeout=5, until=lambda e: e["kind"] == "contactor.command" and not e.get("commanded"))
+    finally:
+        stream.close()
+    pilot = [e for e in evs if e["kind"] == "pilot.state" and e.get("connector") == cid and e.get("state") == "B"]
+    cmd = [e for e in evs if e["kind"] == "contactor.command" and e.get("connector") == cid and not e.get("commanded")]
+    assert pilot and cmd, [e["kind"] for e in evs]
+    return (cmd[-1]["t_us"] - pilot[-1]["t_us"]) / 1000
+
+
 def connector(sim, cid=1):
     """Connector `cid` of the simulator's /api/state."""
     return next(c for c in sim.state()["connectors"] if c["id"] == cid)

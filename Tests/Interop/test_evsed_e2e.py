@@ -6,7 +6,7 @@ import time
 import pytest
 
 from evsed_process import EvsedProcess, sim_board_for
-from sim_process import EventStream, connector, wait_for
+from sim_process import c_to_b_latency_ms, connector, wait_for
 
 CARD = "04A1B2C3"  # accepted by etc/station.demo.yaml; the sim board reads Wiegand 34
 
@@ -72,20 +72,6 @@ def plug_and_authorize(sim, evsed):
     evsed.wait_log(r"c1: session .* started by " + CARD, start=mark)
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed after C")
-
-
-def c_to_b_latency_ms(sim):
-    """EV to B; returns ms from the simulator's pilot change to evsed's contactor-open command."""
-    stream = EventStream(sim, since=None)
-    try:
-        assert sim.post("/api/connectors/1/ev-state", {"state": "B"})[0] == 200
-        evs = stream.events(timeout=5, until=lambda e: e["kind"] == "contactor.command" and not e.get("commanded"))
-    finally:
-        stream.close()
-    pilot = [e for e in evs if e["kind"] == "pilot.state" and e.get("connector") == 1 and e.get("state") == "B"]
-    cmd = [e for e in evs if e["kind"] == "contactor.command" and e.get("connector") == 1 and not e.get("commanded")]
-    assert pilot and cmd, [e["kind"] for e in evs]
-    return (cmd[-1]["t_us"] - pilot[-1]["t_us"]) / 1000
 
 
 def test_session_stored_with_metered_energy_and_c_to_b_latency(sim, setup):
