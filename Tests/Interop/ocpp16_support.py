@@ -87,8 +87,8 @@ def boot_accepted(cs, evsed=None):
     cs.wait_for("StatusNotification", count=3)
 
 
-def remote_start_on_connector_1(cs, sim):
-    """RemoteStartTransaction for REMOTE1, then the EV plugged in: the StartTransaction."""
-    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE1", connector_id=1)).status == "Accepted"
+def remote_start_on_connector_1(cs, sim, id_tag="REMOTE1"):
+    """RemoteStartTransaction for `id_tag`, then the EV plugged in: the StartTransaction."""
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag=id_tag, connector_id=1)).status == "Accepted"
     assert sim.post("/api/connectors/1/plug")[0] == 200
     return cs.wait_for("StartTransaction")[0]

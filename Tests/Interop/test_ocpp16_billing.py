@@ -8,14 +8,12 @@ import sqlite3
 from ocpp.v16 import call
 
 from ocpp16_support import (CARD, IDENTITY, boot_accepted, c1, csms, data_dir, present_card,  # noqa: F401 (fixtures)
-                            station, wait_for)
+                            remote_start_on_connector_1, station, wait_for)
 
 
 def charging_on_connector_1(cs, sim, evsed, id_tag):
     """RemoteStartTransaction for id_tag, the EV plugged in and in C: the StartTransaction."""
-    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag=id_tag, connector_id=1)).status == "Accepted"
-    assert sim.post("/api/connectors/1/plug")[0] == 200
-    start = cs.wait_for("StartTransaction")[0]
+    start = remote_start_on_connector_1(cs, sim, id_tag)
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed")
     return start

@@ -15,7 +15,7 @@ from evsed_process import EvsedProcess, sim_board_for
 from file_servers import HTTPFileServer
 from ocpp16_support import IDENTITY, wait_for
 from openssl_pki import PKI
-from test_ocpp16_security import TLSCentralSystem, basic
+from test_ocpp16_security import TLSCentralSystem, basic, servers  # noqa: F401 (fixture)
 
 DB = "swiftevse.sqlite"
 FRAME_LOG = "ocpp-frames.log"
@@ -77,17 +77,6 @@ def secure_station(sim, bin_dir, repo_root, tmp_path):
     yield start
     for p in started:
         p.stop()
-
-
-@pytest.fixture()
-def servers():
-    made = []
-    yield made
-    for c in made:
-        try:
-            c.stop()
-        except Exception:
-            pass
 
 
 def key_file(tmp_path, key_hex):
