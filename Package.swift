@@ -124,8 +124,8 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
+                          // No ArgumentParser here: it brings FoundationEssentials into the firmware.
                           dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 

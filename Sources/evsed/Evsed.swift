@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ArgumentParser
 import BoardDescription
 import HAL
 import Logging
@@ -15,70 +14,59 @@ import Synchronization
 let shutdownSignal = Atomic<Int32>(0)
 
 @main
-struct Evsed: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "evsed",
-        abstract: "The SwiftEVSE charging daemon: runs one charger standalone from a board file and a station file.")
-
-    @Option(name: .long, help: "The board description (e.g. /etc/swiftevse/board.yaml).")
-    var board: String
-
-    @Option(name: .long, help: "The station configuration (identity, authorization, demo cards).")
+struct Evsed {
+    // The command line (EvsedOptions.swift parses it; `evsed --help` lists it). Defaults here.
+    var board = ""
     var config: String?
-
-    @Option(name: .customLong("data-dir"), help: "Where the database lives (overrides data_dir of the station file).")
     var dataDir: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (overrides log_level).")
     var logLevel: String?
-
-    @Option(name: .customLong("loop-interval-ms"), help: "Milliseconds between two steps of the event loop while an EV is plugged in or a session runs.")
-    var loopIntervalMs: Int = 2
-
-    @Option(name: .customLong("idle-interval-ms"), help: "Milliseconds between two steps while nothing is plugged in.")
-    var idleIntervalMs: Int = 50
-
-    @Option(name: .long, help: "The CSMS's WebSocket URL (ws://host:port/path; overrides backend.url); without one the charger runs standalone.")
+    var loopIntervalMs = 2
+    var idleIntervalMs = 50
     var csms: String?
-
-    @Option(name: .long, help: "The charge point identity the CSMS knows this charger by (default: backend.identity, then the station file's identity).")
     var identity: String?
-
-    @Option(name: .customLong("ocpp-version"), help: "The OCPP version to speak with the CSMS: 1.6 (overrides backend.ocpp_version).")
     var ocppVersion: String?
-
-    @Option(name: .customLong("security-profile"), help: "OCPP security profile to start with, 0–3 (overrides backend.security_profile); the CSMS may raise it.")
     var securityProfile: Int?
-
-    @Option(name: .customLong("authorization-key-file"), help: "A file holding the AuthorizationKey (hex, 16–20 bytes) for profiles 1 and 2.")
     var authorizationKeyFile: String?
-
-    @Option(name: .customLong("csms-root-certificate"), help: "A PEM file of CSMS root certificate(s), installed as CentralSystemRootCertificate (repeatable; replaces backend.csms_root_certificates).")
     var csmsRootCertificates: [String] = []
-
-    @Option(name: .customLong("client-certificate"), help: "PEM client certificate chain for security profile 3 (until the CSMS signs one).")
     var clientCertificate: String?
-
-    @Option(name: .customLong("client-key"), help: "PEM private key of --client-certificate.")
     var clientKey: String?
-
-    @Flag(name: .customLong("frame-log"), help: "Log every OCPP frame to <data-dir>/ocpp-frames.log (rotated, secrets redacted).")
     var frameLog = false
 
-    func validate() throws {
-        guard (1...100).contains(loopIntervalMs) else { throw ValidationError("--loop-interval-ms must be 1…100") }
-        guard (loopIntervalMs...100).contains(idleIntervalMs) else {
-            throw ValidationError("--idle-interval-ms must be between --loop-interval-ms and 100")
+    static func main() {
+        let evsed: Evsed
+        do {
+            evsed = try Evsed(arguments: Array(CommandLine.arguments.dropFirst()))
+        } catch .helpRequested {
+            print(Evsed.usage)
+            exit(0)
+        } catch {
+            StandardError.write("evsed: \(error)\nSee 'evsed --help'.\n")
+            exit(64)  // EX_USAGE
         }
-        if let p = securityProfile, !(0...3).contains(p) { throw ValidationError("--security-profile must be 0…3") }
+        do {
+            try evsed.run()
+        } catch let failure as ExitStatus {
+            exit(failure.code)
+        } catch {
+            StandardError.write("evsed: \(error)\n")
+            exit(1)
+        }
+    }
+
+    func validate() throws(UsageError) {
+        guard (1...100).contains(loopIntervalMs) else { throw .invalid("--loop-interval-ms must be 1…100") }
+        guard (loopIntervalMs...100).contains(idleIntervalMs) else {
+            throw .invalid("--idle-interval-ms must be between --loop-interval-ms and 100")
+        }
+        if let p = securityProfile, !(0...3).contains(p) { throw .invalid("--security-profile must be 0…3") }
         if let v = ocppVersion, !BackendSettings.ocppVersions.contains(v) {
-            throw ValidationError("--ocpp-version must be one of \(BackendSettings.ocppVersions.joined(separator: ", "))")
+            throw .invalid("--ocpp-version must be one of \(BackendSettings.ocppVersions.joined(separator: ", "))")
         }
         guard (clientCertificate == nil) == (clientKey == nil) else {
-            throw ValidationError("--client-certificate and --client-key go together")
+            throw .invalid("--client-certificate and --client-key go together")
         }
         if let l = logLevel, Logger.Level(rawValue: l) == nil {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            throw .invalid("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
     }
 
@@ -88,7 +76,7 @@ struct Evsed: ParsableCommand {
             if let config { station = try StationConfig.load(path: config) }
         } catch {
             StandardError.write("<3>evsed: \(error)\n")
-            throw ExitCode(78)  // EX_CONFIG: restarting does not fix a file
+            throw ExitStatus.configuration  // EX_CONFIG: restarting does not fix a file
         }
         if let dataDir { station.dataDirectory = dataDir }
         let level = Logger.Level(rawValue: logLevel ?? station.logLevel) ?? .info
@@ -104,7 +92,7 @@ struct Evsed: ParsableCommand {
         let boardDescription: BoardDescription
         do { boardDescription = try BoardLoader.load(path: board) } catch {
             log.critical("\(error)")
-            throw ExitCode(78)  // EX_CONFIG: systemd's Restart=on-failure would only loop
+            throw ExitStatus.configuration  // EX_CONFIG: systemd's Restart=on-failure would only loop
         }
         let backend = backendSettings(station)
         log.notice("evsed starting: \(station.identity) serial \(station.serialNumber), board \(boardDescription.model) (\(board)), data \(station.dataDirectory), authorization \(station.authorization.mode.rawValue)")
@@ -113,7 +101,7 @@ struct Evsed: ParsableCommand {
             try DataDirectory.ensure(station.dataDirectory)
         } catch {
             log.critical("data directory \(station.dataDirectory): \(error)")
-            throw ExitCode.failure
+            throw ExitStatus.failure
         }
 
         let clock = SystemMonotonicClock()
@@ -123,7 +111,7 @@ struct Evsed: ParsableCommand {
                                     logger: Logger(label: "station"), sessionIdSeed: Entropy.seed())
         } catch {
             log.critical("bring-up failed: \(error)")
-            throw ExitCode.failure
+            throw ExitStatus.failure
         }
         var ocpp: OCPPWiring?
         if backend == nil {
@@ -131,7 +119,7 @@ struct Evsed: ParsableCommand {
                 try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
             } catch {
                 log.critical("AuthorizationKey: cannot move it out of the database: \(error)")
-                throw ExitCode.failure
+                throw ExitStatus.failure
             }
         }
         if let backend {
@@ -143,7 +131,7 @@ struct Evsed: ParsableCommand {
                                       evse: evse, files: files)
             } catch {
                 log.critical("OCPP: \(error)")
-                throw ExitCode(78)
+                throw ExitStatus.configuration
             }
         }
         do {
@@ -153,7 +141,7 @@ struct Evsed: ParsableCommand {
             }
         } catch {
             log.critical("start failed: \(error)")
-            throw ExitCode.failure
+            throw ExitStatus.failure
         }
         let pollInterval = boardDescription.connectors.compactMap { $0.meter?.pollInterval }.min() ?? .milliseconds(1_000)
         evse.startMeterPolling(interval: pollInterval)
