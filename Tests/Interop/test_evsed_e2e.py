@@ -184,6 +184,50 @@ def test_bad_station_file_names_file_line_and_field(bin_dir, repo_root, tmp_path
     assert f"{bad}:3: authorization.mode: expected one of" in r.stderr
 
 
+OPTIONS = ["--board", "--config", "--data-dir", "--log-level", "--loop-interval-ms", "--idle-interval-ms", "--csms",
+           "--identity", "--ocpp-version", "--security-profile", "--authorization-key-file",
+           "--csms-root-certificate", "--client-certificate", "--client-key", "--frame-log"]
+
+
+def run_evsed(bin_dir, *args):
+    import subprocess
+    return subprocess.run([str(bin_dir / "evsed"), *args], capture_output=True, text=True, timeout=20)
+
+
+def test_help_lists_every_option_and_exits_0(bin_dir):
+    r = run_evsed(bin_dir, "--help")
+    assert r.returncode == 0, r.stderr
+    for option in OPTIONS:
+        assert option in r.stdout, option
+    assert run_evsed(bin_dir, "-h").stdout == r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--board", "b.yaml", "--security-profile", "7"], "--security-profile must be 0…3"),
+    (["--board", "b.yaml", "--bogus"], "unknown option '--bogus'"),
+    (["--config", "s.yaml"], "missing '--board <path>'"),
+    (["--board"], "missing value for '--board'"),
+    (["--board", "--config", "s.yaml"], "missing value for '--board'"),
+    (["--board", "b.yaml", "--loop-interval-ms", "fast"], "fast"),
+    (["--board", "b.yaml", "--frame-log=yes"], "--frame-log"),
+    (["--board", "b.yaml", "extra"], "extra"),
+])
+def test_a_bad_command_line_exits_64_with_the_reason_and_touches_nothing(bin_dir, tmp_path, args, message):
+    r = run_evsed(bin_dir, "--data-dir", str(tmp_path / "data"), *args)
+    assert r.returncode == 64, (r.returncode, r.stderr)
+    first, hint = r.stderr.strip().splitlines()[-2:]
+    assert first.startswith("evsed: ") and message in first, r.stderr
+    assert hint == "See 'evsed --help'."
+    assert not (tmp_path / "data").exists()
+
+
+def test_equals_form_is_the_same_as_a_separate_value(bin_dir, tmp_path):
+    r = run_evsed(bin_dir, "--board=/nonexistent/board.yaml", "--data-dir", str(tmp_path / "d"))
+    # Parsed (not a usage error): the board file itself is what is missing, a configuration error.
+    assert r.returncode == 78, (r.returncode, r.stderr)
+    assert "/nonexistent/board.yaml" in r.stderr
+
+
 def test_sd_notify_ready_then_watchdog_from_the_loop(setup, tmp_path):
     import os
     import socket
