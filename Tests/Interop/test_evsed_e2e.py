@@ -160,6 +160,22 @@ def test_kill_minus_9_mid_session_is_recovered_and_ended_once(sim, setup):
     assert len(sessions(data)) == 1
 
 
+def test_a_damaged_database_is_moved_aside_and_the_charger_still_bills(sim, setup):
+    import os
+    start, data = setup
+    data.mkdir(parents=True, exist_ok=True)
+    garbage = b"what a blackout left behind " + bytes([0xA5]) * 8192
+    (data / "swiftevse.sqlite").write_bytes(garbage)
+    evsed = start()
+    line = evsed.wait_log(r"storage: the database in .* is damaged")
+    moved = [p for p in os.listdir(data) if p.startswith("swiftevse.sqlite.damaged-")]
+    assert len(moved) == 1 and moved[0] in line, (moved, line)
+    assert (data / moved[0]).read_bytes() == garbage, "kept as it was, for recovery"
+    plug_and_authorize(sim, evsed)
+    rows = sessions(data)
+    assert len(rows) == 1 and rows[0]["ended_at_ms"] is None, "the new database records the session"
+
+
 def test_sigterm_opens_the_contactor_and_exits_0(sim, setup):
     start, data = setup
     evsed = start()
