@@ -326,3 +326,15 @@ import Testing
             == .tooManyItems(count: 101, limit: 100))
     }
 }
+
+@Suite struct VersionSwitchTests {
+    @Test func aStationComingFromOCPP16KeepsItsSettings() throws {
+        let store = try freshStore()
+        let initial = DeviceModel.initialValues(fromOCPP16: ["HeartbeatInterval": "600", "MeterValueSampleInterval": "30",
+                                                             "LocalPreAuthorize": "true"], layout: twoEVSELayout)
+        let model = try openModel(store, initialValues: initial)
+        #expect(model.variables.heartbeatInterval == 600)
+        #expect(model.variables.sampledData.txUpdatedInterval == 30)
+        #expect(model.variables.localPreAuthorize)
+    }
+}
