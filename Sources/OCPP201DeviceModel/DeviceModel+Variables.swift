@@ -84,6 +84,10 @@ extension DeviceModel {
                             attributeType: item.attributeType, attributeStatus: .rejected,
                             attributeStatusInfo: rejection.statusInfo, component: item.component, variable: item.variable))
                     case .success(let value):
+                        if let check = s.settingChecks[variable.definition.key], let refusal = check(value) {
+                            results.append(result(.rejected, reason: "InvalidValue", String(refusal.prefix(512))))
+                            continue
+                        }
                         pending.append((results.count, variable.definition.key, type, value, attribute.persistent))
                         results.append(result(variable.definition.spec.rebootRequired ? .rebootRequired : .accepted))
                     }

@@ -159,6 +159,15 @@ public final class DeviceModel: Sendable {
         state.withLock { $0.providers[key] = provider }
     }
 
+    /// Adds a check of the station's own to SetVariables of `key`, after the characteristics
+    /// passed: `check` returns why the value cannot be honoured (answered Rejected with reason
+    /// InvalidValue), or nil. For what only the running station knows, such as
+    /// NetworkConfigurationPriority naming only slots that hold a network profile. The check runs
+    /// with the device model's lock held: it must not call back into the device model.
+    public func validateSetting(_ key: VariableKey, _ check: @escaping @Sendable (String) -> String?) {
+        state.withLock { $0.settingChecks[key] = check }
+    }
+
     /// Every variable key, in catalogue order.
     public var keys: [VariableKey] { state.withLock { $0.order } }
 }
@@ -207,6 +216,7 @@ struct ModelState: Sendable {
     var components: Set<ComponentKey>
     var changeHandlers: [@Sendable (VariableKey, String) -> Void] = []
     var providers: [VariableKey: @Sendable () -> String] = [:]
+    var settingChecks: [VariableKey: @Sendable (String) -> String?] = [:]
     var monitors: [VariableMonitor]
     var monitorStates: [Int: MonitorState] = [:]
     var nextEventId = 0

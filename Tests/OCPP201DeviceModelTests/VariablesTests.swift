@@ -269,7 +269,7 @@ import Testing
         let store = try StationStorage(database: database).deviceModel
         _ = try openModel(store)
         try database.execute("""
-            UPDATE device_variable_attributes SET value = 'ParkingBayOccupancy' WHERE variable_id =
+            UPDATE device_variable_attributes SET value = 'DataSigned' WHERE variable_id =
               (SELECT id FROM device_variables WHERE component = 'TxCtrlr' AND variable = 'TxStartPoint')
             """)
         #expect(try openModel(store).variables.txStartPoint == ["PowerPathClosed"])
@@ -336,5 +336,21 @@ import Testing
         #expect(model.variables.heartbeatInterval == 600)
         #expect(model.variables.sampledData.txUpdatedInterval == 30)
         #expect(model.variables.localPreAuthorize)
+    }
+}
+
+@Suite struct StationChecksTests {
+    @Test func theStationCanRefuseWhatOnlyItKnows() throws {
+        let model = try openModel(freshStore())
+        let slotsWithProfile: Set<Int> = [1, 2]
+        model.validateSetting(.networkConfigurationPriority) { value in
+            let missing = value.split(separator: ",").compactMap { Int($0) }.filter { !slotsWithProfile.contains($0) }
+            return missing.isEmpty ? nil : "no network profile in slot \(missing[0])"
+        }
+        let refused = set(model, component("OCPPCommCtrlr"), "NetworkConfigurationPriority", "3,1")
+        #expect(refused?.attributeStatus == .rejected)
+        #expect(refused?.attributeStatusInfo == StatusInfoType(reasonCode: "InvalidValue", additionalInfo: "no network profile in slot 3"))
+        #expect(set(model, component("OCPPCommCtrlr"), "NetworkConfigurationPriority", "2,1")?.attributeStatus == .rebootRequired)
+        #expect(model.variables.networkConfigurationPriority == [2, 1])
     }
 }

@@ -2,9 +2,9 @@
 /// meter values it reports (OCPP 2.0.1 functional blocks E and J).
 enum TransactionVariables {
     /// TxStartPoint / TxStopPoint values the station carries out. Not offered: DataSigned (the
-    /// meters sign nothing) and ParkingBayOccupancy (no bay detector on our boards); setting
-    /// them is Rejected.
-    static let txPoints = "EVConnected,Authorized,PowerPathClosed,EnergyTransfer"
+    /// meters sign nothing); setting it is Rejected. ParkingBayOccupancy is offered: on a board
+    /// without a bay detector the adapter treats the EV's cable as the occupied bay.
+    static let txPoints = "ParkingBayOccupancy,EVConnected,Authorized,PowerPathClosed,EnergyTransfer"
 
     static func components(measurands: [String]) -> [ComponentSpec] {
         let list = measurands.joined(separator: ",")
