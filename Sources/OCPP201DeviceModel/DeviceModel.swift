@@ -8,9 +8,9 @@ import Synchronization
 /// The 2.0.1 adapter answers GetVariables, SetVariables, GetBaseReport and GetReport with it and
 /// reads its settings through `variables`; the station reports what it owns (availability,
 /// power, counts) with `setActual`. All calls are synchronous and thread-safe: one mutex guards
-/// the state, so no call waits for another actor. A handler registered with `onChange` or
-/// `provideActual` is called without that mutex held by `onChange`, but with it held by
-/// `provideActual` — a provider must not call back into the device model.
+/// the state, so no call waits for another actor. `onChange` handlers run after that mutex is
+/// released; `provideActual` providers and `validateSetting` checks run while it is held and
+/// must not call back into the device model.
 public final class DeviceModel: Sendable {
     let store: DeviceModelStore
     let state: Mutex<ModelState>
@@ -124,7 +124,8 @@ public final class DeviceModel: Sendable {
 
     /// Reports a value the station owns (availability, power, the security profile reached, a
     /// heartbeat interval the CSMS gave in BootNotification). The value is checked against the
-    /// variable's characteristics and stored if the variable is persistent. Returns false, and
+    /// variable's characteristics and stored if the variable is persistent. A value the firmware
+    /// fixes can be changed too, in memory only (the next start restores it). Returns false, and
     /// changes nothing, for an unknown variable, a value that does not fit or a failed write.
     @discardableResult
     public func setActual(_ key: VariableKey, _ value: String) -> Bool {

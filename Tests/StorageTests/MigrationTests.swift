@@ -137,6 +137,11 @@ import Testing
         try storage.journal.beginSession(SessionStart(id: "new", connectorId: 1, state: "Preparing", startedAtMs: 9, meterStartWh: 0))
         _ = try storage.securityLog.append(kind: "SettingSystemTime", atMs: 10)
         #expect(try storage.journal.session("new")?.isOpen == true)
+        try storage.deviceModel.synchronize(upserting: [StoredVariable(
+            key: StoredVariableKey(component: "OCPPCommCtrlr", variable: "OfflineThreshold"),
+            characteristics: StoredVariableCharacteristics(dataType: "integer", supportsMonitoring: true),
+            attributes: [StoredVariableAttribute(type: "Actual", value: "60", mutability: "ReadWrite", persistent: true, constant: false)])])
+        #expect(try storage.deviceModel.variables().contains { $0.key.variable == "OfflineThreshold" })
     }
 
     @Test func securityEventsLoggedBeforeDeliveryTrackingAreNotReplayed() throws {
