@@ -74,6 +74,14 @@ public final class Database: Sendable {
         try withConnection { try $0.query(sql, bindings, row: row) }
     }
 
+    /// SQLite's `quick_check`: every page readable and well-formed (not the slower index-content
+    /// checks of `integrity_check`). Throws `SQLITE_CORRUPT` naming the first problem.
+    public func checkIntegrity() throws {
+        let problems = try query("PRAGMA quick_check(3)") { try $0.string(0) }
+        guard problems != ["ok"] else { return }
+        throw StorageError.sqlite(code: SQLITE_CORRUPT, message: problems.joined(separator: "; "), sql: "PRAGMA quick_check")
+    }
+
     /// The journal mode in effect: `"wal"` for a file database.
     public func journalMode() throws -> String {
         try withConnection { try $0.queryFirst("PRAGMA journal_mode") { try $0.string(0) } ?? "" }
