@@ -85,6 +85,10 @@ let package = Package(
         .target(name: "OCPP16Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
         // OCPP 2.0.1 message types, generated the same way from the 2.0.1 schemas.
         .target(name: "OCPP201Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
+        // The OCPP 2.0.1 device model: components, variables, their attributes and monitors,
+        // persisted in SQLite; answers GetVariables, SetVariables and the reports.
+        .target(name: "OCPP201DeviceModel", dependencies: ["OCPP201Messages", "OCPPJSON", "Storage"],
+                swiftSettings: strict),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
                 dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles",
@@ -175,6 +179,9 @@ let package = Package(
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPP201DeviceModelTests",
+                    dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],
                     swiftSettings: strict),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
         .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity", "Codecs"], swiftSettings: strict),

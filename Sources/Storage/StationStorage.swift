@@ -13,6 +13,8 @@ public final class StationStorage: Sendable {
     public let localList: LocalAuthorizationListStore
     public let journal: SessionJournal
     public let securityLog: SecurityEventLog
+    /// The OCPP 2.0.1 device model's variables and monitors.
+    public let deviceModel: DeviceModelStore
 
     /// Opens `<dataDirectory>/swiftevse.sqlite` (creating the directory's file, not the
     /// directory) and runs the pending migrations.
@@ -83,5 +85,6 @@ public final class StationStorage: Sendable {
         localList = LocalAuthorizationListStore(database: database)
         journal = SessionJournal(database: database)
         securityLog = try SecurityEventLog(database: database)
+        deviceModel = DeviceModelStore(database: database)
     }
 }
