@@ -155,7 +155,9 @@ let package = Package(
                     swiftSettings: strict),
         // What the test targets share (the seeded random generator).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        // A SQLite VFS that simulates power cuts (drops what was not fsynced): tests only.
+        .target(name: "CPowerCutVFS", dependencies: ["CSQLite"], path: "Tests/PowerCutVFS"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CPowerCutVFS"], swiftSettings: strict),
         .testTarget(name: "ChargingCoreTests", dependencies: ["TestSupport", "ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
