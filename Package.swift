@@ -74,6 +74,14 @@ let package = Package(
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
+        // Every parser of outside input as a libFuzzer target (scripts/fuzz) and, built plainly,
+        // a runner of the committed corpora (Tests/Fuzz/corpus) that the interop suite calls.
+        .executableTarget(name: "Fuzz",
+                          dependencies: ["BoardDescription", "Drivers", "FileTransfer", "HALSim", "OCPP16Messages",
+                                         "OCPP201Messages", "OCPPJSON", "OCPPSecurity", "OCPPTransport", "Station",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOEmbedded", package: "swift-nio")],
+                          path: "Tests/Fuzz", exclude: ["corpus"], swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
