@@ -55,6 +55,7 @@ struct StationConfigTests {
         ("authorization:\n  cards:\n    - {status: blocked}\n", 3, "authorization.cards[0].id", "required"),
         ("sessions:\n  connection_timeout_s: 2\n", 2, "sessions.connection_timeout_s", "expected 5…3600"),
         ("sessions:\n  after_restart: maybe\n", 2, "sessions.after_restart", "resume, end"),
+        ("sessions:\n  history_days: 0\n", 2, "sessions.history_days", "expected 1…3650"),
         ("language: xx\n", 1, "language", "en, de, fr, nl"),
         ("identity: two words\n", 1, "identity", "without spaces"),
         ("backend:\n  identity: CP1\n", 2, "backend.url", "required"),

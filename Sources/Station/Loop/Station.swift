@@ -38,6 +38,7 @@ public final class Station {
     var rateLimiter = PWMChangeRateLimiter()
     var stationFaults: Set<FaultKind> = []
     var storageHealth = StorageHealth()
+    var nextHistoryPruneAt: MonotonicInstant?
     var scheduler: DisplayMessageScheduler
     var lastDisplayLines: [String] = []
     var lastDisplayAt: MonotonicInstant?
@@ -171,6 +172,7 @@ public final class Station {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
         checkStorage(at: now, unixMs: unix)
+        pruneSessionHistory(at: now, unixMs: unix)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)
