@@ -29,6 +29,9 @@ public enum ConnectorErrorKind: String, Hashable, Sendable, Codable, CaseIterabl
     case pilotFault
     /// The vehicle's pilot diode is missing (no negative half-wave).
     case diodeFault
+    /// The grid meter at the connection point is offline or implausible: the connector charges
+    /// at the board's fallback current.
+    case gridMeterFailure
     case internalError
 }
 
@@ -48,6 +51,8 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
     case overCurrent
     case meter
     case reader
+    /// The station's grid meter cannot be trusted (energy management falls back).
+    case gridMeter
 
     public var errorKind: ConnectorErrorKind {
         switch self {
@@ -61,12 +66,14 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return .overCurrent
         case .meter: return .meterFailure
         case .reader: return .readerFailure
+        case .gridMeter: return .gridMeterFailure
         }
     }
 
     /// A reader failure does not stop energy (the connector can still be started remotely or
-    /// finish its session); every other fault keeps the contactor open while active.
-    public var blocksEnergy: Bool { self != .reader }
+    /// finish its session), nor does a grid meter failure (the fallback current applies);
+    /// every other fault keeps the contactor open while active.
+    public var blocksEnergy: Bool { self != .reader && self != .gridMeter }
 
     /// True for the residual-current faults that need a passing self-test to clear on boards
     /// with an RCD test output.
@@ -105,6 +112,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .lock: return 8
         case .meter: return 9
         case .reader: return 10
+        case .gridMeter: return 11
         }
     }
 
@@ -118,6 +126,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return "overCurrent"
         case .meter: return "meter"
         case .reader: return "reader"
+        case .gridMeter: return "gridMeter"
         }
     }
 }
