@@ -63,6 +63,8 @@ public final class Station {
     var nextAllocationAt: MonotonicInstant?
     /// Smart-charging profiles a backend installed (Station+SmartCharging.swift).
     var chargingProfiles = CompositeScheduleCalculator()
+    /// Energy management against the grid meter (Station+Grid.swift).
+    var grid = GridState()
 
     /// Builds the station on `backend` (the daemon: `BackendFactory.make`; tests: `FakeBackend`).
     /// Seeds the local list with the config's cards. Nothing is driven until `start(at:)`.
@@ -121,6 +123,7 @@ public final class Station {
         self.scheduler = DisplayMessageScheduler(language: DisplayLanguage(rawValue: config.language) ?? .en,
                                                  columns: display?.columns ?? 20, rows: display?.rows ?? 4)
         try seedLocalList()
+        setUpEnergyManagement()
     }
 
     /// The demo cards of the station file become the local list (a standalone station has no
@@ -169,6 +172,7 @@ public final class Station {
         for c in connectors {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
+        followStoredChargingMode(at: now)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)
@@ -182,6 +186,7 @@ public final class Station {
         guard !isShutDown else { return }
         isShutDown = true
         for p in pollers.values { p.stop() }
+        grid.poller?.stop()
         for c in connectors {
             do { try c.hw.contactor.open(at: now) } catch { logger.critical("c\(c.id): contactor open at shutdown: \(error)") }
             do { try c.hw.pilot.setNotReady() } catch { logger.error("c\(c.id): pilot at shutdown: \(error)") }
