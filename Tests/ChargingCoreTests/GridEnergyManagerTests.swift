@@ -339,6 +339,16 @@ struct PhaseSwitchDecisionTests {
         #expect(target(.three, [48, 48, 48], budget: 2000, count: 3) == nil)
     }
 
+    @Test func aScheduleWithOnePhaseWins() {
+        #expect(PhaseSwitchDecision.target(current: .three, capacityAmps: [32, 32, 32], powerBudgetW: nil, lastSwitchAt: nil,
+                                           switchesThisSession: 0, policy: policy, allowed: .one, now: at(1000)) == .one)
+        #expect(PhaseSwitchDecision.target(current: .one, capacityAmps: [32, 32, 32], powerBudgetW: nil, lastSwitchAt: nil,
+                                           switchesThisSession: 0, policy: policy, allowed: .one, now: at(1000)) == nil)
+        // Still no faster than the minimum interval.
+        #expect(PhaseSwitchDecision.target(current: .three, capacityAmps: [32, 32, 32], powerBudgetW: nil, lastSwitchAt: at(900),
+                                           switchesThisSession: 0, policy: policy, allowed: .one, now: at(1000)) == nil)
+    }
+
     @Test func malformedCapacityDoesNotSwitch() {
         #expect(target(.three, [.nan, 48, 48], budget: 2000) == nil)
         #expect(target(.three, [48, 48], budget: 2000) == nil)

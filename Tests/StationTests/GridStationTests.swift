@@ -181,4 +181,31 @@ struct GridStationTests {
         #expect(!rig.coil(1))
         #expect(rig.view(1)?.status == .suspendedEVSE)
     }
+
+    @Test func aScheduleWithNumberPhasesOneSwitchesTheRelayWithTheContactorOpen() throws {
+        // No grid meter needed: the CSMS's schedule decides.
+        var config = try StationConfig.load(path: Repo.demoStation)
+        config.energy.phaseSwitchInterval = .seconds(Int64(10))
+        let rig = try Rig(config: config)
+        try rig.station.start(at: rig.clock.now())
+        let relay = rig.fake.line(named: "c1.phase.switch")
+        #expect(rig.startCharging(1))
+        #expect(relay?.level == true)
+        var profiles = CompositeScheduleCalculator()
+        profiles.install(try InstalledChargingProfile(connectorId: 1, profile: ChargingProfile(
+            id: 7, stackLevel: 0, purpose: .txDefaultProfile, kind: .relative,
+            schedule: ChargingSchedule(unit: .amps, periods: [ChargingSchedulePeriod(startPeriod: 0, limit: 16, numberPhases: 1)]))))
+        rig.station.installChargingProfiles(profiles)
+        // Paused, the contactor opens (the EV is given up to 6 s), then the relay moves.
+        var coilWhenSwitched: Bool?
+        for _ in 0..<6_000 where coilWhenSwitched == nil {
+            rig.step()
+            if relay?.level == false { coilWhenSwitched = rig.coil(1) }
+        }
+        #expect(coilWhenSwitched == false)
+        // After settling, charging resumes at the schedule's 16 A on one phase.
+        #expect(rig.step(until: { rig.coil(1) }, limit: 5_000) != nil)
+        #expect(rig.step(until: { abs((rig.pwm(1)?.dutyPercent ?? 0) - 16 / 0.6) < 0.1 }, limit: 5_000) != nil)
+        #expect(relay?.writes.last == false)
+    }
 }

@@ -34,9 +34,12 @@ public enum PhaseSwitchDecision {
     /// - `capacityAmps`: what this session may have per phase (L1, L2, L3) under the fuse.
     /// - `powerBudgetW`: what it may draw in total (PV modes), nil: no budget.
     /// - `lastSwitchAt`, `switchesThisSession`: the connector's history.
+    /// - `allowed`: `.one` when a charging schedule's period says `numberPhases` 1 (the CSMS
+    ///   wants one phase whatever is available).
     public static func target(current: PhaseCount, capacityAmps: [Double], powerBudgetW: Double?,
                               lastSwitchAt: MonotonicInstant?, switchesThisSession: Int,
-                              policy: PhaseSwitchPolicy, now: MonotonicInstant) -> PhaseCount? {
+                              policy: PhaseSwitchPolicy, allowed: PhaseCount = .three,
+                              now: MonotonicInstant) -> PhaseCount? {
         guard capacityAmps.count == 3, capacityAmps.allSatisfy({ $0.isFinite }) else { return nil }
         if let last = lastSwitchAt, now - last < policy.minimumInterval { return nil }
         if switchesThisSession >= policy.maximumPerSession { return nil }
@@ -44,11 +47,11 @@ public enum PhaseSwitchDecision {
         let v = policy.nominalPhaseVoltage
         let budget = powerBudgetW.map { $0.isFinite ? $0 : 0 }
         let upgradeMargin = current == .one ? policy.upgradeMarginW : 0
-        let threeFits = capacityAmps.allSatisfy { $0 >= minimum }
+        let threeFits = allowed == .three && capacityAmps.allSatisfy { $0 >= minimum }
             && (budget.map { $0 >= 3 * minimum * v + upgradeMargin } ?? true)
         let oneFits = capacityAmps[0] >= minimum && (budget.map { $0 >= minimum * v } ?? true)
         let wanted: PhaseCount
-        if threeFits { wanted = .three } else if oneFits { wanted = .one } else { return nil }
+        if threeFits { wanted = .three } else if oneFits || allowed == .one { wanted = .one } else { return nil }
         return wanted == current ? nil : wanted
     }
 }

@@ -7,8 +7,9 @@ import HAL
 /// to three in `start`, after the contactors were commanded open and before any session resumes.
 ///
 /// With energy management (a grid meter), a connector goes to one phase when 6 A on three
-/// phases is not available but 6 A on one is (`PhaseSwitchDecision`), and back. The switch is
-/// never made under load:
+/// phases is not available but 6 A on one is (`PhaseSwitchDecision`), and back; a charging
+/// schedule period with `numberPhases` 1 (OCPP 1.6 ChargingSchedulePeriod) puts it on one phase
+/// with or without a grid meter. The switch is never made under load:
 /// 1. the EV is paused through the pilot (the connector's offer is held at 0 A);
 /// 2. the contactor opens (the machine opens it once the EV stopped, within 6 s) and its
 ///    feedback confirms it;
@@ -46,7 +47,7 @@ extension Station {
 
     /// Whether a connector can change phases at all.
     func canSwitchPhases(_ c: Connector) -> Bool {
-        c.hw.description.phases == 3 && c.hw.contactor.hasPhaseSwitch && grid.manager != nil
+        c.hw.description.phases == 3 && c.hw.contactor.hasPhaseSwitch
     }
 
     /// The grid phases a connector loads now: one (L1) on a 1-phase connector or a relay at one.
@@ -99,17 +100,30 @@ extension Station {
                 }
                 continue
             }
-            guard let limits, wanting.contains(c.id), limits.problem == nil, let current = c.hw.contactor.phases else { continue }
+            guard wanting.contains(c.id), let current = c.hw.contactor.phases else { continue }
+            let scheduled = smartChargingLimit(connector: c.id, session: c.machine.session)?.numberPhases
+            let allowed: PhaseCount = scheduled == 1 ? .one : .three
             // This session's share of what is available: the sessions wanting energy split it.
+            // Without a usable grid reading only the schedule decides (the fuse then holds the
+            // allocator to the board's own sharing, which any phase count fits).
             let n = Double(max(1, wanting.count))
-            let capacity = limits.phaseCapacityAmps.map { $0 / n }
-            let budget = limits.powerLimitW.map { $0 / n }
+            let capacity: [Double]
+            let budget: Double?
+            if let limits, limits.problem == nil {
+                capacity = limits.phaseCapacityAmps.map { $0 / n }
+                budget = limits.powerLimitW.map { $0 / n }
+            } else {
+                if allowed == .three && current == .three { continue }
+                let fuse = hardware.board.grid.maxCurrentAmps / n
+                capacity = [fuse, fuse, fuse]
+                budget = nil
+            }
             // In PV mode with the gate closed there is nothing to switch for.
             if budget == 0 { continue }
             guard let target = PhaseSwitchDecision.target(current: current, capacityAmps: capacity, powerBudgetW: budget,
                                                           lastSwitchAt: c.lastPhaseSwitchAt,
                                                           switchesThisSession: c.phaseSwitchesThisSession,
-                                                          policy: policy, now: now) else { continue }
+                                                          policy: policy, allowed: allowed, now: now) else { continue }
             c.phaseSwitchesThisSession += 1
             c.lastPhaseSwitchAt = now
             c.phaseSwitchJob = PhaseSwitchJob(target: target, step: .pausing, since: now)
