@@ -208,4 +208,28 @@ struct GridStationTests {
         #expect(rig.step(until: { abs((rig.pwm(1)?.dutyPercent ?? 0) - 16 / 0.6) < 0.1 }, limit: 5_000) != nil)
         #expect(relay?.writes.last == false)
     }
+
+    @Test func aBoardWithoutTheRelayDoesNotSwitchAndNeedsThreePhasesOfSurplus() throws {
+        var config = try StationConfig.load(path: Repo.demoStation)
+        config.energy.mode = .pv
+        config.energy.pvStartDelay = .seconds(Int64(2))
+        var board = try Rig.simBoard(gridMeter: true)
+        for i in board.connectors.indices { board.connectors[i].contactor.phaseSwitch = nil }
+        let rig = try Rig(config: config, board: board)
+        try rig.station.start(at: rig.clock.now())
+        rig.plug(1)
+        #expect(rig.step(until: { rig.view(1)?.pilot == .b }) != nil)
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        #expect(rig.step(until: { rig.view(1)?.session != nil }) != nil)
+        rig.setEV(1, .c)
+        // 2.3 kW: enough for one phase, not for three; without a relay the EV waits.
+        rig.houseAmps = [-10 / 3, -10 / 3, -10 / 3]
+        for _ in 0..<10 { second(rig) }
+        #expect(offered(rig, 1) == 0 && !rig.coil(1))
+        // 6.9 kW: 10 A on three phases.
+        rig.houseAmps = [-10, -10, -10]
+        for _ in 0..<10 { second(rig) }
+        #expect(rig.coil(1))
+        #expect(offered(rig, 1) == 10)
+    }
 }
