@@ -21,7 +21,10 @@ def start_evsed(sim, bin_dir, repo_root, tmp_path, energy=None):
     board = sim_board_for(repo_root, sim, tmp_path)
     config = repo_root / "etc" / "station.demo.yaml"
     if energy is not None:
-        text = config.read_text() + "\n" + energy + "\n"
+        # The demo's own `energy:` section gives way to the test's.
+        text = config.read_text()
+        assert "energy:\n  mode: fast\n" in text
+        text = text.replace("energy:\n  mode: fast\n", energy)
         config = tmp_path / "station.yaml"
         config.write_text(text)
     return EvsedProcess(bin_dir, board, config, tmp_path / "data")

@@ -120,12 +120,15 @@ extension Station {
         grid.poller = poller
     }
 
+    /// Reads the grid meter on the loop's thread (before polling starts: `start`, tests) and takes
+    /// the reading at once, so the first allocation round already knows the house load (a
+    /// session resumed after a restart is not cut to the fallback for want of a reading).
     func readGridMeterNow(at now: MonotonicInstant) {
         guard let meter = grid.meter else { return }
         do {
-            meterInbox.post(connector: Self.gridMeterInboxId, .sample(try meter.read(at: now)))
+            takeGridMeterEvent(.sample(try meter.read(at: now)), at: now)
         } catch {
-            meterInbox.post(connector: Self.gridMeterInboxId, .fault(error, at: now))
+            takeGridMeterEvent(.fault(error, at: now), at: now)
         }
     }
 
