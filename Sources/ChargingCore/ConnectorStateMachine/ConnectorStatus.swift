@@ -51,6 +51,9 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
     case overCurrent
     case meter
     case reader
+    /// The station cannot write its journal (disk full, read-only, damaged): no energy flows
+    /// that could not be billed. Raised and cleared by the station for every connector.
+    case storage
     /// The station's grid meter cannot be trusted (energy management falls back).
     case gridMeter
 
@@ -66,6 +69,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return .overCurrent
         case .meter: return .meterFailure
         case .reader: return .readerFailure
+        case .storage: return .internalError
         case .gridMeter: return .gridMeterFailure
         }
     }
@@ -111,8 +115,9 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .diode: return 7
         case .lock: return 8
         case .meter: return 9
-        case .reader: return 10
-        case .gridMeter: return 11
+        case .storage: return 10
+        case .reader: return 11
+        case .gridMeter: return 12
         }
     }
 
@@ -126,6 +131,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return "overCurrent"
         case .meter: return "meter"
         case .reader: return "reader"
+        case .storage: return "storage"
         case .gridMeter: return "gridMeter"
         }
     }

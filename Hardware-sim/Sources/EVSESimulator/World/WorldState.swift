@@ -48,6 +48,7 @@ extension World {
                 ("phases_switched", .int(c.threePhases ? 3 : 1)),
                 ("phases_in_use", .int(Int64(c.currentA.filter { $0 > 0 }.count))),
                 ("leds", .object(["red", "green", "blue"].map { ($0, .bool(c.leds[$0] ?? false)) })),
+                ("led_brightness", .object(["red", "green", "blue"].map { ($0, .double(World.round1((c.ledBrightness[$0] ?? 0) * 100) / 100)) })),
                 ("rcd_test", .bool(c.rcdTest)),
             ])
         }
