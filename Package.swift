@@ -57,7 +57,7 @@ let package = Package(
                 swiftSettings: strict),
 
         .executableTarget(name: "evsectl",
-                          dependencies: ["BoardAssembly", "BoardDescription", "Drivers", "HAL",
+                          dependencies: ["BoardAssembly", "BoardDescription", "Drivers", "HAL", "ChargingCore", "Storage",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),

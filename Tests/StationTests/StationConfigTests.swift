@@ -69,6 +69,10 @@ struct StationConfigTests {
         // The key is written, its value left out: said so, on the key's own line (the board
         // files' reader, which the station file shares, always did).
         ("identity: CP1\nbackend:\n  url:\n", 3, "backend.url", "missing value"),
+        ("energy:\n  mode: turbo\n", 2, "energy.mode", "expected one of fast, pv, min+pv"),
+        ("energy:\n  pv: {min_on_s: -1}\n", 2, "energy.pv.min_on_s", "expected 0…86400"),
+        ("energy:\n  phase_switching: {min_interval_s: 1}\n", 2, "energy.phase_switching.min_interval_s", "expected 10…86400"),
+        ("energy:\n  solar: true\n", 2, "energy.solar", "unknown key"),
     ])
     func errorsNameFileLineAndField(text: String, line: Int, field: String, words: String) {
         do {
@@ -80,6 +84,15 @@ struct StationConfigTests {
             #expect(error.field == field)
             #expect(error.description.contains(words), "\(error)")
         }
+    }
+
+    @Test func energySectionParses() throws {
+        let c = try StationConfig.parse("energy:\n  mode: min+pv\n  pv: {start_delay_s: 5, stop_allowance_w: 200}\n  phase_switching: {max_per_session: 2}\n",
+                                        file: "station.yaml")
+        #expect(c.energy.mode == .minPlusPV)
+        #expect(c.energy.pvStartDelay == .seconds(Int64(5)) && c.energy.pvStopAllowanceW == 200)
+        #expect(c.energy.phaseSwitchesPerSession == 2)
+        #expect(try StationConfig.load(path: Repo.demoStation).energy.mode == .fast)
     }
 
     @Test func missingFileSaysSo() {

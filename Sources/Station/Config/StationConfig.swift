@@ -114,6 +114,7 @@ public struct StationConfig: Sendable, Equatable {
     public var logLevel = "info"
     public var backend: BackendSettings?
     public var firmware = FirmwareSettings()
+    public var energy = EnergySettings()
 
     public init() {}
 
@@ -151,6 +152,7 @@ public struct StationConfig: Sendable, Equatable {
         if let n = top.optional("sessions") { config.sessions = try sessions(n, r) }
         if let n = top.optional("backend") { config.backend = try backend(n, r) }
         if let n = top.optional("firmware") { config.firmware = try firmware(n, r) }
+        if let n = top.optional("energy") { config.energy = try EnergySettings.parse(n, r) }
         try top.finish()
         return config
     }

@@ -65,6 +65,8 @@ public final class Station {
     var nextAllocationAt: MonotonicInstant?
     /// Smart-charging profiles a backend installed (Station+SmartCharging.swift).
     var chargingProfiles = CompositeScheduleCalculator()
+    /// Energy management against the grid meter (Station+Grid.swift).
+    var grid = GridState()
 
     /// Builds the station on `backend` (the daemon: `BackendFactory.make`; tests: `FakeBackend`).
     /// Seeds the local list with the config's cards. Nothing is driven until `start(at:)`.
@@ -123,6 +125,7 @@ public final class Station {
         self.scheduler = DisplayMessageScheduler(language: DisplayLanguage(rawValue: config.language) ?? .en,
                                                  columns: display?.columns ?? 20, rows: display?.rows ?? 4)
         try seedLocalList()
+        setUpEnergyManagement()
     }
 
     /// The demo cards of the station file become the local list (a standalone station has no
@@ -173,6 +176,7 @@ public final class Station {
         }
         checkStorage(at: now, unixMs: unix)
         pruneSessionHistory(at: now, unixMs: unix)
+        followStoredChargingMode(at: now)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)
@@ -186,6 +190,7 @@ public final class Station {
         guard !isShutDown else { return }
         isShutDown = true
         for p in pollers.values { p.stop() }
+        grid.poller?.stop()
         for c in connectors {
             do { try c.hw.contactor.open(at: now) } catch { logger.critical("c\(c.id): contactor open at shutdown: \(error)") }
             do { try c.hw.pilot.setNotReady() } catch { logger.error("c\(c.id): pilot at shutdown: \(error)") }
