@@ -15,11 +15,20 @@ import Testing
 struct StationSoakTests {
     static var sessions: Int { Int(getenv("SOAK_SESSIONS").map { String(cString: $0) } ?? "") ?? 200 }
 
-    static func openDescriptors() -> Int {
+    /// Descriptors this process holds on files under `directory` (other tests run in the same
+    /// process at the same time: only this station's files count).
+    static func openDescriptors(under directory: String) -> Int {
         guard let dir = opendir("/proc/self/fd") else { return -1 }
         defer { closedir(dir) }
         var count = 0
-        while readdir(dir) != nil { count += 1 }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            var target = [CChar](repeating: 0, count: 4_096)
+            let n = readlink("/proc/self/fd/" + name, &target, target.count - 1)
+            guard n > 0 else { continue }
+            let path = String(decoding: target[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if path.hasPrefix(directory) { count += 1 }
+        }
         return count
     }
 
@@ -53,14 +62,14 @@ struct StationSoakTests {
             // Five sessions a day.
             rig.clock.advance(by: .seconds(Int64(86_400 / 5)))
             rig.step()
-            if n == 20 { descriptorsAfterWarmUp = Self.openDescriptors() }
+            if n == 20 { descriptorsAfterWarmUp = Self.openDescriptors(under: rig.dataDirectory) }
             if n % 50 == 0 {
                 try rig.station.storage.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 sizes.append(Self.fileSize(database))
             }
         }
         let kept = try journal.recentSessions(limit: 10_000)
-        let descriptors = Self.openDescriptors()
+        let descriptors = Self.openDescriptors(under: rig.dataDirectory)
         print("soak: \(started) sessions over \(started / 5) days; journal keeps \(kept.count); database sizes every 50 sessions: \(sizes); open descriptors \(descriptorsAfterWarmUp) → \(descriptors)")
         #expect(started == Self.sessions)
         // 7 days at 5 a day, plus the up to 6 hours until the next pruning round.
