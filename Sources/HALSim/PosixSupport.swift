@@ -10,7 +10,8 @@ enum DetachedThread {
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    static func start(_ body: @escaping @Sendable () -> Void) throws {
+    /// `name`: shown by `top -H` and in /proc/PID/task/*/comm (the kernel keeps 15 bytes).
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
@@ -22,6 +23,7 @@ enum DetachedThread {
             Unmanaged<Body>.fromOpaque(context).release()
             throw HardwareError(.ioFailed, device: "simulator link", "cannot start the reader thread: \(String(cString: strerror(rc)))")
         }
+        pthread_setname_np(handle, String(name.utf8.prefix(15)) ?? "evsed")
         pthread_detach(handle)
     }
 }

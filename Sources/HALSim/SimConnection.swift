@@ -171,7 +171,7 @@ final class SimConnection: @unchecked Sendable {
             do {
                 // The reader holds the connection weakly: dropping the backend closes the socket.
                 let reference = WeakReference(self)
-                try DetachedThread.start {
+                try DetachedThread.start(name: "sim-link") {
                     SimConnection.readLoop(connection: reference, fd: fd, generation: generation)
                 }
             } catch {

@@ -24,6 +24,8 @@ final class PosixThread: @unchecked Sendable {
             Unmanaged<Body>.fromOpaque(context).release()
             throw HardwareError(.ioFailed, device: name, "cannot start a reader thread: \(String(cString: strerror(rc)))")
         }
+        // Shown by `top -H` and in /proc/PID/task/*/comm (the kernel keeps 15 bytes).
+        pthread_setname_np(handle, String(name.utf8.prefix(15)) ?? "evsed")
     }
 
     func join() { pthread_join(handle, nil) }
