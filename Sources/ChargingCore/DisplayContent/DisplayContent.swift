@@ -10,6 +10,49 @@ public enum DisplayContent {
         layout(segments(for: state, language: language), columns: columns, rows: rows)
     }
 
+    /// How long one page of a long text stays up: time to read two short lines.
+    public static let pageSeconds: Int64 = 4
+
+    /// The station screen with a price or cost. A running cost joins the figures; a price text
+    /// or a final cost's text takes the lower rows under the status rows (half the screen,
+    /// at least one) and, when longer, is shown page by page, `pageSeconds` each, chosen by
+    /// `now` (Unix seconds) so the display needs no memory of the page it showed.
+    public static func screen(for state: DisplayState, language: DisplayLanguage, columns: Int, rows: Int,
+                              price: PriceLine?, at now: Int64) -> [String] {
+        var station = segments(for: state, language: language)
+        let words = PriceWords.of(language)
+        let text: String?
+        switch price {
+        case nil:
+            return layout(station, columns: columns, rows: rows)
+        case let .runningCost(cost)?:
+            station.insert(Segment(text: words.cost + " " + cost.formatted(decimalSeparator: words.decimalSeparator),
+                                   priority: 6, inline: true), at: min(1, station.count))
+            return layout(station, columns: columns, rows: rows)
+        case let .price(t)?:
+            text = t
+        case let .finalCost(total, t)?:
+            station.insert(Segment(text: words.total + " " + total.formatted(decimalSeparator: words.decimalSeparator), priority: 6),
+                           at: min(1, station.count))
+            text = t
+        }
+        guard let text, !text.isEmpty, rows > 1 else { return layout(station, columns: columns, rows: rows) }
+        let statusRows = max(1, rows / 2)
+        let status = layout(station, columns: columns, rows: statusRows)
+        return status + page(of: text, columns: columns, rows: rows - status.count, at: now)
+    }
+
+    /// The page of `text` (wrapped to `columns`) that is up at `now`, `rows` lines.
+    public static func page(of text: String, columns: Int, rows: Int, at now: Int64) -> [String] {
+        guard rows > 0 else { return [] }
+        let lines = wrap(text, columns: columns)
+        guard lines.count > rows else { return lines }
+        let pages = (lines.count + rows - 1) / rows
+        let slot = now >= 0 ? now / pageSeconds : (now - pageSeconds + 1) / pageSeconds
+        let index = Int(((slot % Int64(pages)) + Int64(pages)) % Int64(pages))
+        return Array(lines[(index * rows)..<min(lines.count, index * rows + rows)])
+    }
+
     // MARK: Layout
 
     struct Segment {
@@ -96,7 +139,7 @@ public enum DisplayContent {
         guard places > 0 else { return String(whole) }
         var frac = String(scaled % scale)
         while frac.count < places { frac = "0" + frac }
-        return "\(whole)\(language == .en ? "." : ",")\(frac)"
+        return "\(whole)\(language.decimalSeparator)\(frac)"
     }
 
     static func duration(_ seconds: Int) -> String {

@@ -116,12 +116,27 @@ public struct DisplayMessageScheduler: Hashable, Sendable {
         return cycle[index]
     }
 
-    /// The lines to show at `now`.
-    public func frame(at now: Int64, state: DisplayState, transactionId: String?) -> [String] {
+    /// The lines to show at `now`. `language` overrides the station's (a driver's language);
+    /// `price` adds the price or cost the station chose for the state.
+    ///
+    /// A message that does not fit is shown page by page (`DisplayContent.pageSeconds` each);
+    /// under a NormalCycle or InFront message the station's first line (its status: connector,
+    /// kW, kWh) stays on the top row. An AlwaysFront message has the whole screen.
+    public func frame(at now: Int64, state: DisplayState, transactionId: String?,
+                      language: DisplayLanguage? = nil, price: PriceLine? = nil) -> [String] {
+        let lang = language ?? self.language
         if let m = current(at: now, state: state, transactionId: transactionId) {
-            return DisplayContent.layout([DisplayContent.Segment(text: m.text, priority: 1)], columns: columns, rows: rows)
+            let whole = DisplayContent.wrap(m.text, columns: columns)
+            if whole.count <= rows {
+                return DisplayContent.layout([DisplayContent.Segment(text: m.text, priority: 1)], columns: columns, rows: rows)
+            }
+            if m.priority == .alwaysFront || rows < 2 {
+                return DisplayContent.page(of: m.text, columns: columns, rows: rows, at: now)
+            }
+            let status = DisplayContent.screen(for: state, language: lang, columns: columns, rows: 1, price: price, at: now)
+            return status + DisplayContent.page(of: m.text, columns: columns, rows: rows - status.count, at: now)
         }
-        return DisplayContent.screen(for: state, language: language, columns: columns, rows: rows)
+        return DisplayContent.screen(for: state, language: lang, columns: columns, rows: rows, price: price, at: now)
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
