@@ -39,7 +39,8 @@ public enum BoardConfigLoader {
             return connector
         }
         var config = SimulatorConfig(model: board.model, connectors: connectors)
-        if case let .hd44780(bus, address, columns, rows) = board.station.display {
+        if case let .hd44780(bus, address, columns, rows, rom) = board.station.display {
+            config.displayROM = rom
             config.displayBus = bus
             config.displayAddress = address
             config.displayColumns = columns

@@ -101,6 +101,8 @@ public struct World: Sendable {
     public private(set) var connectors: [ConnectorModel]
     public private(set) var stationFaults: Set<InjectedFault> = []
     public private(set) var display: SimulatedLCD
+    /// The SSD1306 OLED at 0x3C/0x3D on the same bus (SimulatedSSD1306+World.swift).
+    public internal(set) var oled = SimulatedSSD1306()
     public private(set) var firmwareSessions = 0
     public private(set) var firmwareName: String?
     /// Levels of every input line and millivolts of every ADC channel as last published.
@@ -117,7 +119,7 @@ public struct World: Sendable {
         self.config = config
         self.now = start
         self.connectors = config.connectors.map { ConnectorModel(spec: $0) }
-        self.display = SimulatedLCD(columns: config.displayColumns, rows: config.displayRows)
+        self.display = SimulatedLCD(columns: config.displayColumns, rows: config.displayRows, rom: config.displayROM)
         // Publish the initial levels without events: nobody has opened anything yet.
         settle()
         outbox.removeAll()
@@ -400,6 +402,7 @@ public struct World: Sendable {
     }
 
     public mutating func i2cWrite(bus: String, address: UInt8, bytes: [UInt8]) {
+        if SimulatedSSD1306.addresses.contains(address) { oledWrite(bytes); return }
         let before = display.lines
         display.write(bytes)
         let after = display.lines
@@ -524,7 +527,7 @@ public struct World: Sendable {
 
     static func round1(_ v: Double) -> Double { (v * 10).rounded() / 10 }
 
-    private mutating func emit(_ kind: String, _ connector: Int?, _ fields: [(String, JSONValue)]) {
+    mutating func emit(_ kind: String, _ connector: Int?, _ fields: [(String, JSONValue)]) {
         outbox.append(.event(kind: kind, connector: connector, at: now, fields: fields))
     }
 
