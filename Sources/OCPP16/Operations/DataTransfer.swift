@@ -1,8 +1,12 @@
 import OCPP16Messages
 
-/// DataTransfer (CSMS → charge point): no vendor extensions are implemented.
+/// DataTransfer (CSMS → charge point): routed by vendorId to the service of that extension;
+/// any other vendor is UnknownVendorId.
 extension OCPP16ChargePoint {
     func dataTransfer(_ request: DataTransferRequest) -> DataTransferResponse {
-        DataTransferResponse(status: .unknownVendorId)
+        switch request.vendorId {
+        case CaliforniaPricingService.vendorId: return californiaPricingDataTransfer(request)
+        default: return DataTransferResponse(status: .unknownVendorId)
+        }
     }
 }

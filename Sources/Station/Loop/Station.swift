@@ -39,7 +39,10 @@ public final class Station {
     var stationFaults: Set<FaultKind> = []
     var storageHealth = StorageHealth()
     var scheduler: DisplayMessageScheduler
+    /// Prices and costs a backend sent for the display (StationPricing.swift).
+    var pricing = StationPricing()
     var lastDisplayLines: [String] = []
+    var lastDisplayQRCode: String?
     var lastDisplayAt: MonotonicInstant?
     var displayFailing = false
     var readerFailing = false
