@@ -76,7 +76,8 @@ public enum StationRequest: Sendable, Hashable {
 public enum PriceUpdate: Sendable, Hashable {
     /// Shown while idle (nil: none). `offline` is shown instead while the backend is away.
     case defaultPrice(LocalizedText?, offline: LocalizedText?)
-    /// The station's language (an IETF tag) for its screens and the multi-language texts.
+    /// The station's language (an IETF tag) for its screens and the multi-language texts;
+    /// empty: the station file's.
     case stationLanguage(String)
     /// The price of the driver with `idToken`, shown once they are identified. `language` is
     /// theirs (an IETF tag): their screens and texts in it, falling back to the station's.

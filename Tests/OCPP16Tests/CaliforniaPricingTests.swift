@@ -27,6 +27,12 @@ struct CaliforniaPricingTests {
         h.station.requests.compactMap { if case let .showPrice(u) = $0 { return u } else { return nil } }
     }
 
+    /// The default price the station was last given.
+    func lastDefaultPrice(_ h: Harness) -> (LocalizedText?, offline: LocalizedText?)? {
+        for case let .defaultPrice(text, offline) in priceUpdates(h).reversed() { return (text, offline) }
+        return nil
+    }
+
     /// A session with transactionId 101 from the fake CSMS.
     func runningTransaction(_ h: Harness) async throws -> Session {
         let session = try h.beginSession("s1", meterStartWh: 1_000)
@@ -40,7 +46,7 @@ struct CaliforniaPricingTests {
         #expect(await transfer(h, vendor: "com.example", "SetUserPrice", "{}") == "UnknownVendorId")
         #expect(await transfer(h, "SetTariff", "{}") == "UnknownMessageId")
         #expect(await transfer(h, nil, "{}") == "UnknownMessageId")
-        #expect(priceUpdates(h).count == 1, "only the start's default price: \(priceUpdates(h))")
+        #expect(priceUpdates(h) == [.defaultPrice(nil, offline: nil), .stationLanguage("")], "only the start's display keys")
     }
 
     @Test func setUserPriceGoesToTheStationWithItsLanguages() async throws {
@@ -124,11 +130,11 @@ struct CaliforniaPricingTests {
             try? await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": .string(key), "value": .string(value)]).get()["status"]?.stringValue
         }
         #expect(await change("DefaultPrice", #"{"priceText": "0.15 $/kWh", "priceTextOffline": "Offline: 0.15 $/kWh", "chargingPrice": {"kWhPrice": 0.15}}"#) == "Accepted")
-        guard case let .defaultPrice(text, offline)? = priceUpdates(h).last else { Issue.record("\(priceUpdates(h))"); return }
+        guard let (text, offline) = lastDefaultPrice(h) else { Issue.record("\(priceUpdates(h))"); return }
         #expect(text?.text == "0.15 $/kWh")
         #expect(offline?.text == "Offline: 0.15 $/kWh")
         #expect(await change("CustomDisplayCostAndPrice", "false") == "Accepted")
-        #expect(priceUpdates(h).last == .defaultPrice(nil, offline: nil), "applies at once")
+        #expect(lastDefaultPrice(h).map { $0.0 == nil && $0.offline == nil } == true, "applies at once")
         #expect(await transfer(h, "SetUserPrice", #"{"idToken": "A", "priceText": "x"}"#) == "Rejected")
         #expect(await change("CustomDisplayCostAndPrice", "true") == "Accepted")
         #expect(await transfer(h, "SetUserPrice", #"{"idToken": "A", "priceText": "x"}"#) == "Accepted")
@@ -142,12 +148,15 @@ struct CaliforniaPricingTests {
         #expect(await change("DefaultPrice", "0.15 $/kWh") == "Rejected", "not JSON")
         #expect(await change("DefaultPrice", #"{"priceTextOffline": "x"}"#) == "Rejected", "priceText missing")
         #expect(await change("DefaultPriceText,de", #"{"priceText": "0,15 €/kWh", "priceTextOffline": "Offline 0,15 €/kWh"}"#) == "Accepted")
-        guard case let .defaultPrice(text, _)? = priceUpdates(h).last else { Issue.record("\(priceUpdates(h))"); return }
+        guard let (text, _) = lastDefaultPrice(h) else { Issue.record("\(priceUpdates(h))"); return }
         #expect(text?.text(preferring: ["de"]) == "0,15 €/kWh")
         #expect(await change("DefaultPriceText,it", #"{"priceText": "x"}"#) == "NotSupported", "no Italian screens")
         #expect(await change("Language", "fr") == "Accepted")
         #expect(priceUpdates(h).last == .stationLanguage("fr"))
         #expect(await change("Language", "it") == "Rejected")
+        #expect(await change("Language", "") == "Accepted", "back to the station file's language")
+        #expect(priceUpdates(h).last == .stationLanguage(""))
+        #expect(await change("Language", "fr") == "Accepted")
         #expect(await change("TimeOffset", "-05:00") == "Accepted")
         #expect(await change("TimeOffset", "5") == "Rejected")
         #expect(await change("TimeOffsetNextTransition", "-04:00") == "Accepted")

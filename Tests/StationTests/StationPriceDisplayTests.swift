@@ -79,6 +79,9 @@ struct StationPriceDisplayTests {
         rig.station.showPrice(.stationLanguage("de-DE"), at: now())
         shown = look()
         #expect(shown.contains("Bereit") && shown.contains("0,25 EUR/kWh"), "\(shown)")
+        rig.station.showPrice(.stationLanguage(""), at: now())
+        #expect(look().contains("Ready"), "an empty Language: the station file's")
+        rig.station.showPrice(.stationLanguage("de"), at: now())
 
         // The driver identifies; their price and language (French) replace the station's.
         rig.station.showPrice(.driverPrice(idToken: "A1B2C3", LocalizedText("0.20/kWh", translations: ["fr": "0,20 €/kWh pour vous"]),

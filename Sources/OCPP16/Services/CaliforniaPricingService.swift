@@ -370,7 +370,8 @@ extension OCPP16ChargePoint {
         let enabled = configuration.bool("CustomDisplayCostAndPrice")
         let (price, offline) = CaliforniaPricingService.defaultPrice(configuration)
         station.submit(.showPrice(.defaultPrice(enabled ? price : nil, offline: enabled ? offline : nil)))
-        if let language = configuration.value("Language"), !language.isEmpty { station.submit(.showPrice(.stationLanguage(language))) }
+        // Empty: the station file's language (sent too, so clearing the key takes effect).
+        station.submit(.showPrice(.stationLanguage(configuration.value("Language") ?? "")))
     }
 
     /// RunningCost's triggerMeterValue: a reading crossing atEnergykWh or atPowerkW, or a status

@@ -25,7 +25,7 @@ struct StationPricing {
             defaultPrice = text
             offlinePrice = offline
         case let .stationLanguage(tag):
-            stationLanguage = tag
+            stationLanguage = tag.isEmpty ? nil : tag
         case let .driverPrice(token, text, language):
             driverPrices[token] = (text, language)
             driverOrder.removeAll { $0 == token }
@@ -63,7 +63,9 @@ extension Station {
     public func showPrice(_ update: PriceUpdate, at now: MonotonicInstant) {
         let live = Set(connectors.compactMap { $0.machine.session?.id })
         pricing.apply(update, liveSessions: live)
-        if case let .stationLanguage(tag) = update, let l = DisplayLanguage(tag: tag) { scheduler.language = l }
+        if case let .stationLanguage(tag) = update {
+            scheduler.language = DisplayLanguage(tag: tag.isEmpty ? config.language : tag) ?? scheduler.language
+        }
         renderDisplay(at: now, force: true)
     }
 
