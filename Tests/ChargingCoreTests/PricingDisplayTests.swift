@@ -139,3 +139,14 @@ struct PricingDisplayTests {
         #expect(scheduler.frame(at: 0, state: .plugInCable, transactionId: nil).contains("Plug in the cable"))
     }
 }
+
+@Suite("Screen words: one row per language")
+struct ScreenWordsTests {
+    @Test func everyLanguageHasItsRow() {
+        for language in DisplayLanguage.allCases {
+            #expect(ScreenWords.table[language] != nil, "\(language) has no row in ScreenWords.table")
+        }
+        #expect(ScreenWords.of(.fr).plugInTheCable == "Branchez le câble")
+        #expect(ScreenWords.of(.de).decimalSeparator == ",")
+    }
+}

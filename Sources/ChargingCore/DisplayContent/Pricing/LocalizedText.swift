@@ -38,5 +38,5 @@ extension DisplayLanguage {
     }
 
     /// The character between whole and fractional digits in this language.
-    public var decimalSeparator: Character { PriceWords.table[self]?.decimalSeparator ?? "." }
+    public var decimalSeparator: Character { ScreenWords.of(self).decimalSeparator }
 }
