@@ -33,7 +33,7 @@ struct SSD1306Tests {
         }
         // "R" in the first cell of page 0, one blank column after each glyph.
         let page0 = Array(writes[2].dropFirst())
-        #expect(Array(page0[0..<5]) == DisplayFont5x7.glyphs[UInt32(UInt8(ascii: "R"))])
+        #expect(Array(page0[0..<5]) == DisplayFont.glyphs[UInt32(UInt8(ascii: "R"))])
         #expect(page0[5] == 0)
     }
 
@@ -59,11 +59,15 @@ struct SSD1306Tests {
             + "ÄÖÜäöüß" + "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ" + "áéíóúëïöüÁÉÍÓÚ"
         for c in letters {
             let scalar = c.unicodeScalars.first?.value ?? 0
-            #expect(DisplayFont5x7.glyphs[scalar] != nil, "no glyph for \(c)")
+            #expect(DisplayFont.glyphs[scalar] != nil, "no glyph for \(c)")
             #expect(TextTransliteration.toFont(c) == String(c))
         }
-        #expect(DisplayFont5x7.glyphs[UInt32(UInt8(ascii: "e"))] != DisplayFont5x7.glyphs[0xE9], "é is not e")
-        #expect(Set(DisplayFont5x7.glyphs.values.map { $0.count }) == [5])
+        #expect(DisplayFont.glyphs[UInt32(UInt8(ascii: "e"))] != DisplayFont.glyphs[0xE9], "é is not e")
+        for (accented, base) in zip("ÀÂÇÉÈÊËÎÏÔÙÛÜÄÖŸàâçéèêëîïôùûüäöÿœ", "AACEEEEIIOUUUAOYaaceeeeiiouuuaoye") {
+            let a = accented.unicodeScalars.first?.value ?? 0, b = base.unicodeScalars.first?.value ?? 0
+            #expect(DisplayFont.glyphs[a] != DisplayFont.glyphs[b], "\(accented) looks like \(base)")
+        }
+        #expect(Set(DisplayFont.glyphs.values.map { $0.count }) == [5])
     }
 
     @Test func whatTheFontLacksIsTransliteratedNeverGarbage() {

@@ -35,7 +35,7 @@ struct GlassReader {
 
     var text: [String] {
         var lookup: [[UInt8]: Character] = [[0, 0, 0, 0, 0, 0]: " "]
-        for (scalar, glyph) in DisplayFont5x7.glyphs.sorted(by: { $0.key > $1.key }) {
+        for (scalar, glyph) in DisplayFont.glyphs.sorted(by: { $0.key > $1.key }) {
             if let s = Unicode.Scalar(scalar) { lookup[glyph + [0]] = Character(s) }
         }
         return (0..<8).map { row in

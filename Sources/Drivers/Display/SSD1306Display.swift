@@ -2,7 +2,7 @@ import HAL
 import Synchronization
 
 /// A 128×64 monochrome OLED with an SSD1306 controller on I2C (address 0x3C or 0x3D), the
-/// graphic display of many small chargers. Text is drawn with `DisplayFont5x7` in cells of
+/// graphic display of many small chargers. Text is drawn with `DisplayFont` in cells of
 /// 6×8 pixels: 21 columns × 8 rows. A screen may carry a QR code (a payment or help URL): it
 /// takes the right 64×64 pixels and the text wraps in the 10 columns left of it.
 ///
@@ -122,7 +122,7 @@ public final class SSD1306Display: TextDisplay {
         var out: [[UInt8]] = []
         for character in text {
             for scalar in TextTransliteration.toFont(character).unicodeScalars {
-                out.append(DisplayFont5x7.glyphs[scalar.value] ?? DisplayFont5x7.glyphs[UInt32(UInt8(ascii: "?"))] ?? [])
+                out.append(DisplayFont.glyphs[scalar.value] ?? DisplayFont.glyphs[UInt32(UInt8(ascii: "?"))] ?? [])
             }
         }
         return out
@@ -149,9 +149,9 @@ public enum TextTransliteration {
         "ẞ": "SS", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "\u{00A0}": " ", "\u{202F}": " ",
     ]
 
-    /// The text for a 5×7 font holding ASCII, Latin-1, €, Œ, œ and Ÿ.
+    /// The text for a 5×8 font holding ASCII, Latin-1, €, Œ, œ and Ÿ.
     public static func toFont(_ c: Character) -> String {
-        if c.unicodeScalars.count == 1, let s = c.unicodeScalars.first, DisplayFont5x7.glyphs[s.value] != nil { return String(c) }
+        if c.unicodeScalars.count == 1, let s = c.unicodeScalars.first, DisplayFont.glyphs[s.value] != nil { return String(c) }
         return plain(c)
     }
 

@@ -147,7 +147,7 @@ public struct SimulatedSSD1306: Sendable {
     /// a person reading the display would read, for tests. A cell matching no glyph reads `▒`.
     public var textRows: [String] {
         var lookup: [[UInt8]: Character] = [:]
-        for (scalar, glyph) in DisplayFont5x7.glyphs.sorted(by: { $0.key > $1.key }) {
+        for (scalar, glyph) in DisplayFont.glyphs.sorted(by: { $0.key > $1.key }) {
             if let s = Unicode.Scalar(scalar) { lookup[glyph + [0]] = Character(s) }
         }
         lookup[[0, 0, 0, 0, 0, 0]] = " "
