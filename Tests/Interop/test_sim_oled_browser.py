@@ -76,3 +76,26 @@ def test_the_canvas_shows_the_oled_pixel_for_pixel(bin_dir, sim, oled_board, pag
         return rows;
     }""")
     assert drawn == sim.state()["oled"]["pixels"]
+
+
+def test_an_a02_lcd_shows_the_accented_letters(bin_dir, tmp_path):
+    """An HD44780 with the European ROM (board `rom: A02`): the simulator decodes the A02 codes
+    the driver writes, so é, à, ç and ë reach the glass instead of their base letters."""
+    board_text = SIM_BOARD.read_text().replace("columns: 20, rows: 4}", "columns: 20, rows: 4, rom: A02}")
+    assert "rom: A02" in board_text
+    sim_board = tmp_path / "a02-sim.yaml"
+    sim_board.write_text(board_text)
+    (tmp_path / "meters").symlink_to(ROOT / "Board" / "meters")
+    s = SimProcess(bin_dir, "--board", str(sim_board))
+    try:
+        text = board_text.replace("simulator: {address: 127.0.0.1:8089}", f"simulator: {{address: 127.0.0.1:{s.hal_port}}}")
+        text = text.replace("tcp: 127.0.0.1:5020", f"tcp: 127.0.0.1:{s.modbus_port}")
+        board = tmp_path / "a02-board.yaml"
+        board.write_text(text)
+        r = subprocess.run([str(bin_dir / "evsectl"), "display", "test", "--board", str(board), "Café à Noël, garçon"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        lines = wait_for(lambda: (lambda d: d["lines"] if any(d["lines"]) else None)(s.state()["display"]), what="the LCD written")
+        assert "Café à Noël, garçon" in " ".join(lines)
+    finally:
+        s.stop()
