@@ -3,8 +3,11 @@ playwright): `evsectl display test` draws its test pattern and text through the 
 the simulated I2C bus, and the page's canvas shows the glass pixel for pixel."""
 import pathlib
 import re
+import struct
 import subprocess
 import sys
+import urllib.request
+import zlib
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -76,6 +79,18 @@ def test_the_canvas_shows_the_oled_pixel_for_pixel(bin_dir, sim, oled_board, pag
         return rows;
     }""")
     assert drawn == sim.state()["oled"]["pixels"]
+
+    # The same glass as a PNG: decoded here with the standard library, pixel for pixel.
+    with urllib.request.urlopen(sim.base + "/api/oled.png?scale=1") as response:
+        assert response.headers["Content-Type"] == "image/png"
+        png = response.read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (128, 64)
+    idat = png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8]
+    raw = zlib.decompress(idat)
+    rows = ["".join("#" if raw[y * 129 + 1 + x] else "." for x in range(128)) for y in range(64)]
+    assert rows == sim.state()["oled"]["pixels"]
 
 
 def test_an_a02_lcd_shows_the_accented_letters(bin_dir, tmp_path):
