@@ -40,16 +40,8 @@ struct StationPricing {
             finalOrder.append(cost.sessionId)
             while finalOrder.count > Self.maxFinalCosts { finalCosts[finalOrder.removeFirst()] = nil }
         }
-        // Running costs of sessions that are gone are of no use.
-        for id in runningCosts.keys where !liveSessions.contains(id) && finalCosts[id] == nil {
-            if case .runningCost = update, id == runningCostId(update) { continue }
-            runningCosts[id] = nil
-        }
-    }
-
-    private func runningCostId(_ u: PriceUpdate) -> String? {
-        if case let .runningCost(c) = u { return c.sessionId }
-        return nil
+        // A running cost is shown only while its session runs: the ones of ended sessions go.
+        runningCosts = runningCosts.filter { liveSessions.contains($0.key) }
     }
 
     func driverLanguage(_ token: String?) -> String? {
