@@ -57,7 +57,7 @@ let package = Package(
                 swiftSettings: strict),
 
         .executableTarget(name: "evsectl",
-                          dependencies: ["BoardAssembly", "BoardDescription", "Drivers", "HAL",
+                          dependencies: ["BoardAssembly", "BoardDescription", "Drivers", "HAL", "ChargingCore", "Storage",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -74,6 +74,14 @@ let package = Package(
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
+        // Every parser of outside input as a libFuzzer target (scripts/fuzz) and, built plainly,
+        // a runner of the committed corpora (Tests/Fuzz/corpus) that the interop suite calls.
+        .executableTarget(name: "Fuzz",
+                          dependencies: ["BoardDescription", "Drivers", "FileTransfer", "HALSim", "OCPP16Messages",
+                                         "OCPP201Messages", "OCPPJSON", "OCPPSecurity", "OCPPTransport", "Station",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOEmbedded", package: "swift-nio")],
+                          path: "Tests/Fuzz", exclude: ["corpus"], swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
@@ -97,6 +105,7 @@ let package = Package(
                                .product(name: "NIOHTTP1", package: "swift-nio"),
                                .product(name: "NIOWebSocket", package: "swift-nio"),
                                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "NIOTLS", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
@@ -155,7 +164,9 @@ let package = Package(
                     swiftSettings: strict),
         // What the test targets share (the seeded random generator).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        // A SQLite VFS that simulates power cuts (drops what was not fsynced): tests only.
+        .target(name: "CPowerCutVFS", dependencies: ["CSQLite"], path: "Tests/PowerCutVFS"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CPowerCutVFS"], swiftSettings: strict),
         .testTarget(name: "ChargingCoreTests", dependencies: ["TestSupport", "ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",

@@ -24,6 +24,8 @@ public struct StationHardware {
     public let led: StatusLED?
     /// Emergency stop and over-temperature inputs (empty when the board has none).
     public let faults: FaultInputs
+    /// The meter at the grid connection point (`grid.meter`), nil when the board has none.
+    public let gridMeter: EnergyMeter?
 }
 
 /// One part that could not be brought up, and why (usually a `HardwareError` naming the
@@ -169,6 +171,16 @@ public struct PartFactory {
         return EnergyMeter(bus: try bus ?? modbusBus(m.bus), unit: m.unit, map: m.map)
     }
 
+    /// `bus`: an already opened bus shared with the connectors' meters.
+    public func gridMeter(bus: (any ModbusBus)? = nil) throws -> EnergyMeter? {
+        guard let m = board.grid.meter else { return nil }
+        // The grid meter carries the whole building: its currents are judged against the fuse
+        // by energy management (2 × the fuse is implausible there), not by a charger's limit.
+        var config = EnergyMeterConfig()
+        config.plausibility.maxCurrent = max(config.plausibility.maxCurrent, 4 * board.grid.maxCurrentAmps)
+        return EnergyMeter(bus: try bus ?? modbusBus(m.bus), unit: m.unit, map: m.map, config: config)
+    }
+
     public func statusLED(_ l: StatusLEDDescription?) throws -> StatusLED? {
         guard let l else { return nil }
         func channel(_ ref: LEDChannelRef?) throws -> LEDChannel? {
@@ -310,7 +322,17 @@ private final class Assembler {
         if s.overTemperature != nil {
             if let f = attempt("station.overtemp", { try parts.overTemperature() }) ?? nil { inputs.append(f) } else { ok = false }
         }
+        var gridMeter: EnergyMeter?
+        if let m = parts.board.grid.meter {
+            gridMeter = attempt("grid.meter") { () throws -> EnergyMeter? in
+                let bus = try buses[m.bus] ?? parts.modbusBus(m.bus)
+                buses[m.bus] = bus
+                return try parts.gridMeter(bus: bus)
+            } ?? nil
+            ok = ok && gridMeter != nil
+        }
         guard ok else { return nil }
-        return StationHardware(cardReader: reader, display: display, led: led, faults: FaultInputs(inputs: inputs))
+        return StationHardware(cardReader: reader, display: display, led: led, faults: FaultInputs(inputs: inputs),
+                               gridMeter: gridMeter)
     }
 }

@@ -66,6 +66,9 @@ public enum StationRequest: Sendable, Hashable {
     case sessionRules(SessionRules)
     /// Restart the station process (hard: as after a power cycle; sessions were stopped first).
     case restart(hard: Bool)
+    /// Energy management's charging mode (kept across restarts) → `.accepted`, or `.rejected`
+    /// when the board has no grid meter or the mode could not be stored.
+    case setChargingMode(ChargingMode)
     /// A price, a cost or a language for the driver's display → `.accepted` (see `PriceUpdate`).
     case showPrice(PriceUpdate)
 }

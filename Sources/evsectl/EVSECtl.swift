@@ -15,5 +15,5 @@ struct EVSECtl: ParsableCommand {
         file or meter map, 64 bad command-line usage.
         """,
         subcommands: [BoardCommand.self, GPIOCommand.self, PilotCommand.self, ContactorCommand.self,
-                      MeterCommand.self, RFIDCommand.self, DisplayCommand.self, SelftestCommand.self])
+                      MeterCommand.self, RFIDCommand.self, DisplayCommand.self, SelftestCommand.self, EnergyCommand.self])
 }

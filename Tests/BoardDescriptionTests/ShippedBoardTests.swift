@@ -29,7 +29,10 @@ struct ShippedBoardTests {
         let board = try BoardLoader.load(path: Repo.boardDirectory + "/sim-2x22kw.yaml")
         #expect(board.model == "SwiftEVSE Sim 2x22kW")
         #expect(board.backend == .sim(host: "127.0.0.1", port: 8089))
-        #expect(board.grid == GridConnection(maxCurrentAmps: 50, phases: 3))
+        #expect(board.grid.maxCurrentAmps == 50 && board.grid.phases == 3)
+        // The simulator's grid meter (Hardware-sim/PROTOCOL.md), not a charger's.
+        #expect(board.grid.meter?.bus == "sim-meters" && board.grid.meter?.unit == 10 && board.grid.meter?.map.name == "em340")
+        #expect(board.grid.marginAmps == 2 && board.grid.fallbackCurrentAmps == 8)
         #expect(board.modbusBuses == [ModbusBusConfig(name: "sim-meters", link: .tcp(host: "127.0.0.1", port: 5020))])
         #expect(board.connectors.map(\.id) == [1, 2])
         for c in board.connectors {

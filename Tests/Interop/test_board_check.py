@@ -52,7 +52,11 @@ def line_of(text, marker, after=None):
 BREAKAGES = [
     ("unknown key", "    max_current: 32\n", "    max_current: 32\n    max_curent: 16\n",
      "connectors[0].max_curent", "max_curent", None),
-    ("wrong type", "phases: 3\n\nmodbus", "phases: three\n\nmodbus", "grid.phases", "phases: three", None),
+    ("wrong type", "  phases: 3\n  # The simulator's grid meter", "  phases: three\n  # The simulator's grid meter",
+     "grid.phases", "phases: three", None),
+    ("grid meter on a bus that does not exist", "meter: {bus: sim-meters, unit: 10", "meter: {bus: rs485-9, unit: 10",
+     "grid.meter.bus", "rs485-9", None),
+    ("grid margin of 0 A", "  margin: 2 ", "  margin: 0 ", "grid.margin", "margin: 0", None),
     ("current above 80 A", "    max_current: 32\n", "    max_current: 96\n", "connectors[0].max_current", "max_current: 96", None),
     ("current above the grid limit", "max_current: 50", "max_current: 20", "connectors[0].max_current",
      "max_current: 32", "- id: 1"),

@@ -90,3 +90,38 @@ def test_plug_card_ev_state_and_live_updates(sim, page):
     page.click("#c1-unplug")
     expect(page.locator("#c1-ev")).to_have_text("not plugged")
     hal.close()
+
+
+def test_grid_panel_shows_import_export_and_phases(sim, page):
+    page.goto(sim.base + "/")
+    expect(page.locator("#grid-meter")).to_contain_text("meter sdm630, unit 10")
+    expect(page.locator("#grid-flow")).to_contain_text("import 0.00 kW")
+    # House load from the page.
+    page.fill("#house-l1", "10")
+    page.fill("#house-l2", "20")
+    page.fill("#house-l3", "0")
+    page.click("#house-set")
+    expect(page.locator("#grid-phases")).to_contain_text("L1 10.0 A, L2 20.0 A, L3 0.0 A (fuse 50 A)")
+    expect(page.locator("#grid-flow")).to_contain_text("import 6.90 kW")
+    assert sim.get("/api/grid")[1]["house_load_a"] == [10, 20, 0]
+    # PV above the house load: export.
+    page.fill("#pv-w", "13800")
+    page.click("#pv-set")
+    expect(page.locator("#grid-flow")).to_contain_text("export 6.90 kW")
+    expect(page.locator("#grid-phases")).to_contain_text("L1 -10.0 A")
+    # A change made through the API shows up without a reload; so does each connector's phases.
+    sim.post("/api/grid", {"pv_w": 0, "house_load_a": 60})
+    expect(page.locator("#grid-phases .bad")).to_have_count(3)   # above the fuse
+    hal = HALClient(sim.hal_port)
+    sim.post("/api/connectors/1/plug", {"ev": {"max_current_a": 16, "phases": 1}})
+    sim.post("/api/connectors/1/ev-state", {"state": "C"})
+    assert hal.call("pwm.open c1.cp.pwm") == "ok"
+    assert hal.call(f"pwm.set c1.cp.pwm 1000000 {round(16 / 0.6 * 10000)} normal 1") == "ok"
+    assert hal.call("gpio.open c1.contactor.coil out 1") == "ok 1"
+    expect(page.locator("#c1-phases-used")).to_contain_text("relay 3 ph, drawing on 1 ph")
+    expect(page.locator("#grid-chargers")).to_contain_text("16.0/0.0/0.0 A")
+    # The grid meter's fault from the page.
+    page.check("#fault-grid-meter-offline")
+    expect(page.locator("#grid-meter")).to_contain_text("offline")
+    assert "grid-meter-offline" in sim.state()["faults"]
+    hal.close()

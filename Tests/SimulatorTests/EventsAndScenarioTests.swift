@@ -67,7 +67,7 @@ import Testing
 
     @Test func errorsNameTheLine() {
         let cases: [(String, String)] = [
-            ("plug 1\nwiggle 1", "t:2: unknown step \"wiggle\" (plug, ev-state, unplug, card, fault, sleep, wait, expect)"),
+            ("plug 1\nwiggle 1", "t:2: unknown step \"wiggle\" (plug, ev-state, unplug, card, fault, house-load, pv, pv-curve, sleep, wait, expect)"),
             ("wait soon contactor 1 closed", "t:1: expected a duration like 500ms, 2s or 1.5m, got \"soon\""),
             ("fault rcd on", "t:1: fault rcd needs a connector: fault 1 rcd on"),
             ("expect pilot 1 G", "t:1: usage: pilot N A|B|C|D|E|F"),

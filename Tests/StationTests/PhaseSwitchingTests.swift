@@ -11,7 +11,7 @@ import Testing
 struct PhaseSwitchingTests {
     /// The sim board with every phase switch wired as `wiring` (or removed, for nil).
     static func board(_ wiring: PhaseSwitchWiring?) throws -> BoardDescription {
-        var board = try BoardLoader.load(path: Repo.simBoard)
+        var board = try Rig.simBoard()
         for i in board.connectors.indices {
             if let wiring {
                 board.connectors[i].contactor.phaseSwitch?.wiring = wiring

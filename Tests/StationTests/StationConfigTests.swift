@@ -55,6 +55,7 @@ struct StationConfigTests {
         ("authorization:\n  cards:\n    - {status: blocked}\n", 3, "authorization.cards[0].id", "required"),
         ("sessions:\n  connection_timeout_s: 2\n", 2, "sessions.connection_timeout_s", "expected 5…3600"),
         ("sessions:\n  after_restart: maybe\n", 2, "sessions.after_restart", "resume, end"),
+        ("sessions:\n  history_days: 0\n", 2, "sessions.history_days", "expected 1…3650"),
         ("language: xx\n", 1, "language", "en, de, fr, nl"),
         ("identity: two words\n", 1, "identity", "without spaces"),
         ("backend:\n  identity: CP1\n", 2, "backend.url", "required"),
@@ -68,6 +69,10 @@ struct StationConfigTests {
         // The key is written, its value left out: said so, on the key's own line (the board
         // files' reader, which the station file shares, always did).
         ("identity: CP1\nbackend:\n  url:\n", 3, "backend.url", "missing value"),
+        ("energy:\n  mode: turbo\n", 2, "energy.mode", "expected one of fast, pv, min+pv"),
+        ("energy:\n  pv: {min_on_s: -1}\n", 2, "energy.pv.min_on_s", "expected 0…86400"),
+        ("energy:\n  phase_switching: {min_interval_s: 1}\n", 2, "energy.phase_switching.min_interval_s", "expected 10…86400"),
+        ("energy:\n  solar: true\n", 2, "energy.solar", "unknown key"),
     ])
     func errorsNameFileLineAndField(text: String, line: Int, field: String, words: String) {
         do {
@@ -79,6 +84,15 @@ struct StationConfigTests {
             #expect(error.field == field)
             #expect(error.description.contains(words), "\(error)")
         }
+    }
+
+    @Test func energySectionParses() throws {
+        let c = try StationConfig.parse("energy:\n  mode: min+pv\n  pv: {start_delay_s: 5, stop_allowance_w: 200}\n  phase_switching: {max_per_session: 2}\n",
+                                        file: "station.yaml")
+        #expect(c.energy.mode == .minPlusPV)
+        #expect(c.energy.pvStartDelay == .seconds(Int64(5)) && c.energy.pvStopAllowanceW == 200)
+        #expect(c.energy.phaseSwitchesPerSession == 2)
+        #expect(try StationConfig.load(path: Repo.demoStation).energy.mode == .fast)
     }
 
     @Test func missingFileSaysSo() {

@@ -41,13 +41,25 @@ final class Rig {
     /// Connectors whose contactor is welded: the feedback stays closed whatever the coil does.
     var welded: Set<Int> = []
 
-    /// `board`: default `Board/sim-2x22kw.yaml`.
+    /// The building's own load per phase, as the grid meter (if the board has one) sees it on
+    /// top of the chargers' currents.
+    var houseAmps: [Double] = [0, 0, 0]
+
+    /// `Board/sim-2x22kw.yaml` without its grid meter (the station shares the fuse on its own
+    /// knowledge), or with it (`GridStationTests`).
+    static func simBoard(gridMeter: Bool = false) throws -> BoardDescription {
+        var board = try BoardLoader.load(path: Repo.simBoard)
+        if !gridMeter { board.grid.meter = nil }
+        return board
+    }
+
+    /// `board`: default `Rig.simBoard()`.
     init(config: StationConfig? = nil, fake: FakeBackend = FakeBackend(), clock: VirtualClock = VirtualClock(),
          dataDirectory: String = temporaryDirectory(), board: BoardDescription? = nil) throws {
         self.fake = fake
         self.clock = clock
         self.dataDirectory = dataDirectory
-        self.board = try board ?? BoardLoader.load(path: Repo.simBoard)
+        self.board = try board ?? Rig.simBoard()
         for id in [1, 2] {
             fake.adcChannel(.named("c\(id).cp.high")).set(volts: 12)
             fake.adcChannel(.named("c\(id).cp.low")).set(volts: -12)
@@ -74,6 +86,21 @@ final class Rig {
     }
 
     func writeMeters() {
+        if let g = board.grid.meter {
+            // House load plus every connector's current, per phase; import positive.
+            let amps = (0..<3).map { p in houseAmps[p] + board.connectors.reduce(0) { $0 + (currents[$1.id] ?? 0) } }
+            let values: [Measurand: Double] = [
+                .voltageL1: 230, .voltageL2: 230, .voltageL3: 230,
+                .currentL1: abs(amps[0]), .currentL2: abs(amps[1]), .currentL3: abs(amps[2]),
+                .activePowerL1: 230 * amps[0], .activePowerL2: 230 * amps[1], .activePowerL3: 230 * amps[2],
+                .activePowerTotal: 230 * amps.reduce(0, +), .frequency: 50, .powerFactor: 1,
+                .energyImported: 0, .energyExported: 0,
+            ]
+            for (measurand, def) in g.map.registers {
+                guard let v = values[measurand], let words = try? RegisterEncoder.encode(v, def) else { continue }
+                fake.modbusBus(g.bus).setRegisters(unit: g.unit, function: def.function, address: def.address, words)
+            }
+        }
         for c in board.connectors {
             guard let m = c.meter else { continue }
             let values: [Measurand: Double] = [

@@ -129,6 +129,23 @@ import Testing
         #expect(try journal.meterSamples(ofSession: "old").isEmpty)
         #expect(try journal.openSessions().map(\.id) == ["s1"])
     }
+
+    @Test func aSessionThatStillOwesTheCSMSAMessageIsNotPruned() throws {
+        let journal = try migratedInMemory().journal
+        for id in ["acked", "owing"] {
+            try journal.atomically { w in
+                _ = try w.beginSession(SessionStart(id: id, connectorId: 1, state: "Charging", startedAtMs: 10, meterStartWh: 0))
+                try w.endSession(id, stopReason: "Local", meterStopWh: 5, atMs: 30)
+                _ = try w.enqueue(kind: "StopTransaction", payload: "{}", sessionId: id, atMs: 30)
+            }
+        }
+        let acked = try #require(try journal.pending(limit: 10).first { $0.sessionId == "acked" })
+        #expect(try journal.acknowledge(acked.seq))
+        #expect(try journal.pruneEndedSessions(endedBeforeMs: 10_000) == 1)
+        #expect(try journal.session("acked") == nil)
+        #expect(try journal.session("owing") != nil, "its StopTransaction is still queued")
+        #expect(try journal.pendingCount() == 1)
+    }
 }
 
 @Suite struct SecurityEventLogTests {

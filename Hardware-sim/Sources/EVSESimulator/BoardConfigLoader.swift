@@ -38,7 +38,13 @@ public enum BoardConfigLoader {
             if let wiring = c.contactor.phaseSwitch?.wiring { connector.phaseSwitch = wiring }
             return connector
         }
-        var config = SimulatorConfig(model: board.model, connectors: connectors)
+        var config = SimulatorConfig(model: board.model, connectors: connectors, gridFuseA: board.grid.maxCurrentAmps)
+        if let m = board.grid.meter {
+            config.gridMeter = SimulatorConfig.GridMeter(unit: m.unit, map: m.map)
+            if modbus == nil, let bus = board.modbusBus(named: m.bus), case let .tcp(host, port) = bus.link {
+                modbus = HostPort(host: host, port: port)
+            }
+        }
         if case let .hd44780(bus, address, columns, rows, rom) = board.station.display {
             config.displayROM = rom
             config.displayBus = bus

@@ -32,10 +32,34 @@ public enum BackendChoice: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What the station may draw from the grid, per phase.
+/// What the station may draw from the grid, per phase, and the meter at the connection point
+/// that says how much of it the rest of the building already uses.
 public struct GridConnection: Sendable, Equatable {
+    /// The fuse rating of the grid connection, A per phase.
     public var maxCurrentAmps: Double
     public var phases: Int
+    /// The meter at the connection point (house load, PV export and our chargers together);
+    /// nil: the station only knows its own draw and shares `maxCurrentAmps` among its sessions.
+    public var meter: MeterDescription?
+    /// Kept free below the fuse on every phase, for what the grid meter cannot see coming (a
+    /// load switching on between two polls). Only meaningful with a meter.
+    public var marginAmps: Double
+    /// A per connector while the grid meter is offline or its readings are implausible: a
+    /// current the installer knows is safe whatever the house draws. 0 = no charging then.
+    public var fallbackCurrentAmps: Double
+
+    public static let defaultMarginAmps = 2.0
+    public static let defaultFallbackCurrentAmps = 6.0
+
+    public init(maxCurrentAmps: Double, phases: Int, meter: MeterDescription? = nil,
+                marginAmps: Double = GridConnection.defaultMarginAmps,
+                fallbackCurrentAmps: Double = GridConnection.defaultFallbackCurrentAmps) {
+        self.maxCurrentAmps = maxCurrentAmps
+        self.phases = phases
+        self.meter = meter
+        self.marginAmps = marginAmps
+        self.fallbackCurrentAmps = fallbackCurrentAmps
+    }
 }
 
 /// A GPIO line as the board wires it.

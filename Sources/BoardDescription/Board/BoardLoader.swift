@@ -77,8 +77,10 @@ private struct BoardValidator {
             metersDirectory = TextFile.join(dir, "meters")
         }
 
-        let grid = try grid(top.required("grid", "{max_current: A per phase, phases: 1 or 3}"))
+        let gridNode = try top.required("grid", "{max_current: A per phase, phases: 1 or 3}")
         if let n = top.optional("modbus") { try modbus(n) }
+        // After modbus: the grid meter names one of its buses.
+        let grid = try grid(gridNode)
         let connectorsNode = try top.required("connectors", "a list of connectors")
         let stationNode = top.optional("station")
         try top.finish()
@@ -101,13 +103,34 @@ private struct BoardValidator {
 
     // MARK: Station-wide sections
 
-    func grid(_ node: ConfigNode) throws(BoardFileError) -> GridConnection {
+    mutating func grid(_ node: ConfigNode) throws(BoardFileError) -> GridConnection {
         var f = try r.mapping(node, "grid")
         let amps = try r.double(f.required("max_current", "the grid connection's limit in A per phase"),
                                 f.sub("max_current"), in: BoardLoader.minSignallableAmps...4000, unit: "A")
         let phases = try phaseCount(f.required("phases", "1 or 3"), f.sub("phases"))
+        var grid = GridConnection(maxCurrentAmps: amps, phases: phases)
+        if let n = f.optional("meter") { grid.meter = try meter(n, f.sub("meter")) }
+        if let n = f.optional("margin") {
+            let margin = try r.double(n, f.sub("margin"), in: 0...4000, unit: "A")
+            // 0 A leaves nothing for a load that switches on between two meter polls; a margin
+            // of the whole fuse leaves nothing to charge with.
+            guard margin > 0, margin < amps else {
+                throw r.error(n, f.sub("margin"), "\(ConfigReader.format(margin)) A: the margin must be above 0 A and below the fuse (grid.max_current: \(ConfigReader.format(amps)) A)")
+            }
+            grid.marginAmps = margin
+        }
+        if let n = f.optional("fallback_current") {
+            let fallback = try r.double(n, f.sub("fallback_current"), in: 0...80, unit: "A")
+            guard fallback == 0 || fallback >= BoardLoader.minSignallableAmps else {
+                throw r.error(n, f.sub("fallback_current"), "\(ConfigReader.format(fallback)) A cannot be signalled: 0 (no charging without the grid meter) or 6…80 A")
+            }
+            guard fallback <= amps else {
+                throw r.error(n, f.sub("fallback_current"), "\(ConfigReader.format(fallback)) A per connector is above the fuse (grid.max_current: \(ConfigReader.format(amps)) A)")
+            }
+            grid.fallbackCurrentAmps = fallback
+        }
         try f.finish()
-        return GridConnection(maxCurrentAmps: amps, phases: phases)
+        return grid
     }
 
     func phaseCount(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> Int {

@@ -94,6 +94,7 @@ extension BoardDescription {
         addLED("station", station.led)
         if let g = station.emergencyStop { add("station.estop", .gpioIn(g)) }
         if let g = station.overTemperature { add("station.overtemp", .gpioIn(g)) }
+        if let m = grid.meter { add("grid.meter", .modbus(bus: m.bus, unit: m.unit, map: m.map.name)) }
         return out
     }
 
@@ -120,6 +121,9 @@ extension BoardDescription {
     public var summary: String {
         var lines = ["board: \(model)", "file: \(file)", "backend: \(backend)",
                      "grid: \(ConfigReader.format(grid.maxCurrentAmps)) A × \(grid.phases) phases"]
+        if let m = grid.meter {
+            lines.append("grid meter: \(m.map.name) on \(m.bus) unit \(m.unit), margin \(ConfigReader.format(grid.marginAmps)) A, fallback \(ConfigReader.format(grid.fallbackCurrentAmps)) A per connector")
+        }
         for b in modbusBuses {
             switch b.link {
             case let .tcp(host, port): lines.append("modbus \(b.name): tcp \(host):\(port), timeout \(b.responseTimeout)")

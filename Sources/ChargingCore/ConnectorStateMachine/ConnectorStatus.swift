@@ -29,6 +29,9 @@ public enum ConnectorErrorKind: String, Hashable, Sendable, Codable, CaseIterabl
     case pilotFault
     /// The vehicle's pilot diode is missing (no negative half-wave).
     case diodeFault
+    /// The grid meter at the connection point is offline or implausible: the connector charges
+    /// at the board's fallback current.
+    case gridMeterFailure
     case internalError
 }
 
@@ -51,6 +54,8 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
     /// The station cannot write its journal (disk full, read-only, damaged): no energy flows
     /// that could not be billed. Raised and cleared by the station for every connector.
     case storage
+    /// The station's grid meter cannot be trusted (energy management falls back).
+    case gridMeter
 
     public var errorKind: ConnectorErrorKind {
         switch self {
@@ -65,12 +70,14 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .meter: return .meterFailure
         case .reader: return .readerFailure
         case .storage: return .internalError
+        case .gridMeter: return .gridMeterFailure
         }
     }
 
     /// A reader failure does not stop energy (the connector can still be started remotely or
-    /// finish its session); every other fault keeps the contactor open while active.
-    public var blocksEnergy: Bool { self != .reader }
+    /// finish its session), nor does a grid meter failure (the fallback current applies);
+    /// every other fault keeps the contactor open while active.
+    public var blocksEnergy: Bool { self != .reader && self != .gridMeter }
 
     /// True for the residual-current faults that need a passing self-test to clear on boards
     /// with an RCD test output.
@@ -110,6 +117,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .meter: return 9
         case .storage: return 10
         case .reader: return 11
+        case .gridMeter: return 12
         }
     }
 
@@ -124,6 +132,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .meter: return "meter"
         case .reader: return "reader"
         case .storage: return "storage"
+        case .gridMeter: return "gridMeter"
         }
     }
 }

@@ -193,16 +193,30 @@ public struct AllocationInput: Hashable, Sendable {
     public var gridLimitAmps: Double
     /// Station-wide smart-charging limit (composite schedule of connector 0 now), if any.
     public var stationExternalLimit: ChargingLimit?
+    /// What the grid meter leaves for the chargers, A per phase (L1, L2, L3): the fuse minus
+    /// the margin minus the rest of the building's load (`GridEnergyManager`). Applied below
+    /// `gridLimitAmps`; nil without a grid meter.
+    public var gridCapacityAmps: [Double]?
+    /// Total power the chargers may draw together, W (the PV surplus in `pv` and `min+pv`
+    /// modes). Accounted on the phases each session really loads, so one phase at 1.4 kW fits
+    /// where three phases at 4.1 kW do not.
+    public var stationPowerLimitW: Double?
+    /// A cap on every connector, A per phase (the grid meter's fallback current).
+    public var connectorCapAmps: Double?
     public var connectors: [AllocationConnectorInput]
     public var policy: AllocationPolicy
 
     public init(now: MonotonicInstant, grid: GridConnection = .threePhase, gridLimitAmps: Double,
-                stationExternalLimit: ChargingLimit? = nil, connectors: [AllocationConnectorInput],
-                policy: AllocationPolicy = AllocationPolicy()) {
+                stationExternalLimit: ChargingLimit? = nil, gridCapacityAmps: [Double]? = nil,
+                stationPowerLimitW: Double? = nil, connectorCapAmps: Double? = nil,
+                connectors: [AllocationConnectorInput], policy: AllocationPolicy = AllocationPolicy()) {
         self.now = now
         self.grid = grid
         self.gridLimitAmps = gridLimitAmps
         self.stationExternalLimit = stationExternalLimit
+        self.gridCapacityAmps = gridCapacityAmps
+        self.stationPowerLimitW = stationPowerLimitW
+        self.connectorCapAmps = connectorCapAmps
         self.connectors = connectors
         self.policy = policy
     }

@@ -8,8 +8,11 @@ import HAL
 ///    (smart-charging) limit; and give-back: an EV that, after a ramp-up grace period, draws
 ///    clearly less than it was offered keeps only its draw plus headroom (never below the
 ///    minimum), so the rest goes to the others. It can grow back by the headroom each round.
-/// 2. The station's capacity per phase: the grid connection's fuse rating and the station-wide
-///    external limit. W limits become A per phase with 230 V × the phases actually loaded.
+/// 2. The station's capacity per phase: the grid connection's fuse rating, what the grid meter
+///    leaves of it (`gridCapacityAmps`) and the station-wide external limit. W limits become A
+///    per phase with 230 V × the phases actually loaded. A station power budget
+///    (`stationPowerLimitW`, the PV surplus) is a further limit on the sum of all sessions'
+///    power, each counted on the phases it loads.
 /// 3. Every session gets the 6 A minimum or nothing. When the station cannot give everyone
 ///    the minimum, sessions are admitted in rotation order: those that started a charging stint
 ///    less than `rotationInterval` ago, then those waiting (longest wait first), then those
@@ -31,6 +34,13 @@ public enum PowerAllocator {
         // Station capacity per phase.
         let grid = sane(input.gridLimitAmps)
         var capacity: [Double] = input.grid == .threePhase ? [grid, grid, grid] : [grid, 0, 0]
+        if let meterCapacity = input.gridCapacityAmps, meterCapacity.count == 3 {
+            capacity = (0..<3).map { min(capacity[$0], sane(meterCapacity[$0])) }
+        } else if input.gridCapacityAmps != nil {
+            // A malformed capacity is no capacity: the safe side.
+            capacity = [0, 0, 0]
+        }
+        let powerBudget = input.stationPowerLimitW.map(sane)
         if let ext = input.stationExternalLimit {
             let loaded = input.grid == .threePhase ? 3 : 1
             let a = sane(ext.ampsPerPhase(loadedPhases: loaded, nominalVoltage: voltage))
@@ -48,6 +58,7 @@ public enum PowerAllocator {
             var own = sane(c.boardMaxAmps)
             if let cable = c.cableMaxAmps { own = min(own, sane(cable)) }
             if let ev = c.evMaxAmps { own = min(own, sane(ev)) }
+            if let cap = input.connectorCapAmps { own = min(own, sane(cap)) }
             if let ext = c.externalLimit {
                 own = min(own, sane(ext.ampsPerPhase(loadedPhases: phaseUse.phases.count, nominalVoltage: voltage)))
             }
@@ -97,11 +108,15 @@ public enum PowerAllocator {
         }
         let order = candidates.indices.sorted { rank(candidates[$0]) < rank(candidates[$1]) }
         var used = [0.0, 0.0, 0.0]
+        var usedW = 0.0
         var admitted: [Int] = []  // positions in `candidates`
         for k in order {
             let phases = results[candidates[k]].phaseUse.phases
-            if phases.allSatisfy({ used[$0.rawValue] + minimum <= capacity[$0.rawValue] + eps }) {
+            let minimumW = minimum * Double(phases.count) * voltage
+            if phases.allSatisfy({ used[$0.rawValue] + minimum <= capacity[$0.rawValue] + eps }),
+               powerBudget.map({ usedW + minimumW <= $0 + 1e-6 }) ?? true {
                 for p in phases { used[p.rawValue] += minimum }
+                usedW += minimumW
                 admitted.append(k)
             }
         }
@@ -115,9 +130,11 @@ public enum PowerAllocator {
                 for p in results[candidates[k]].phaseUse.phases { load[p.rawValue] += amps[k] ?? 0 }
             }
             let remaining = (0..<3).map { capacity[$0] - load[$0] }
+            let remainingW = powerBudget.map { $0 - (0..<3).reduce(0) { $0 + load[$1] } * voltage }
             for k in admitted where !frozen.contains(k) {
                 let a = amps[k] ?? 0
-                if a >= ownCap[k] - eps || results[candidates[k]].phaseUse.phases.contains(where: { remaining[$0.rawValue] <= eps }) {
+                if a >= ownCap[k] - eps || results[candidates[k]].phaseUse.phases.contains(where: { remaining[$0.rawValue] <= eps })
+                    || (remainingW.map { $0 <= 1e-6 } ?? false) {
                     frozen.insert(k)
                 }
             }
@@ -129,6 +146,10 @@ public enum PowerAllocator {
                 if n > 0 { step = min(step, remaining[p] / Double(n)) }
             }
             for k in growing { step = min(step, ownCap[k] - (amps[k] ?? 0)) }
+            if let w = remainingW {
+                let growingPhases = growing.reduce(0) { $0 + results[candidates[$1]].phaseUse.phases.count }
+                if growingPhases > 0 { step = min(step, w / (voltage * Double(growingPhases))) }
+            }
             if !(step > eps) { break }
             for k in growing { amps[k, default: 0] += step }
         }

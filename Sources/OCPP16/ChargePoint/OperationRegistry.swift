@@ -73,7 +73,7 @@ extension OCPP16ChargePoint {
         registry.register(ResetRequest.self) { chargePoint, request in chargePoint.reset(request) }
         registry.register(UnlockConnectorRequest.self) { chargePoint, request in await chargePoint.unlockConnector(request) }
         registry.register(ClearCacheRequest.self) { chargePoint, request in await chargePoint.clearCache(request) }
-        registry.register(DataTransferRequest.self) { chargePoint, request in chargePoint.dataTransfer(request) }
+        registry.register(DataTransferRequest.self) { chargePoint, request in await chargePoint.dataTransfer(request) }
     }
 
     // MARK: Inbound CALLs

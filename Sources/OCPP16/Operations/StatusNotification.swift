@@ -15,7 +15,7 @@ enum StatusNotificationOperation {
         case .overCurrent: return (.overCurrentFailure, nil)
         case .overTemperature: return (.highTemperature, nil)
         case .internalError: return (.internalError, nil)
-        case .emergencyStop, .pilotFault, .diodeFault: return (.otherError, error.rawValue)
+        case .emergencyStop, .pilotFault, .diodeFault, .gridMeterFailure: return (.otherError, error.rawValue)
         }
     }
 }

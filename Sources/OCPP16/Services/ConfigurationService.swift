@@ -96,8 +96,10 @@ public struct ConfigurationService: Sendable {
             Key(name: "MeterValuesAlignedData", kind: .measurandList(maxItems: m), readOnly: false,
                 defaultValue: "Energy.Active.Import.Register", needsReboot: false),
             Key(name: "MeterValuesAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
+            // Current.Import per phase by default: the CSMS sees which phases a session uses
+            // (1 or 3) and how energy management shares them.
             Key(name: "MeterValuesSampledData", kind: .measurandList(maxItems: m), readOnly: false,
-                defaultValue: "Energy.Active.Import.Register", needsReboot: false),
+                defaultValue: "Energy.Active.Import.Register,Current.Import", needsReboot: false),
             Key(name: "MeterValuesSampledDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),
             Key(name: "MeterValueSampleInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
             Key(name: "MinimumStatusDuration", kind: .integer(min: 0, max: 3_600), readOnly: false, defaultValue: "0", needsReboot: false),

@@ -95,9 +95,18 @@ public struct OCPPWebSocketClient: OCPPConnector {
         }
     }
 
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    /// TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384 in OpenSSL's names.
+    static let whitepaperCipherSuites =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384"
+
     static func makeSSLContext(_ settings: OCPPTLSSettings) throws(OCPPTransportError) -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
+        // TLS 1.2: only the security whitepaper's suites (AES-GCM, ECDSA or RSA key exchange as
+        // it lists them); a server that offers only CBC or other suites is refused. TLS 1.3's
+        // suites are all AEAD and are not set by this list.
+        tls.cipherSuites = Self.whitepaperCipherSuites
         tls.certificateVerification = .fullVerification
         do {
             if settings.trustedRoots.isEmpty {
@@ -174,6 +183,7 @@ public struct OCPPWebSocketClient: OCPPConnector {
                         let sniHost = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
                         let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: sniHost)
                         try sync.addHandler(handler)
+                        try sync.addHandler(ServerKeyStrengthCheck())
                     }
                     let requestHandler = UpgradeRequestHandler(head: head, upgraded: upgraded)
                     let closed = channel.eventLoop.makePromise(of: OCPPDisconnectReason.self)
@@ -306,7 +316,9 @@ final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             pendingError = error
             return
         }
-        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+        if let transportError = error as? OCPPTransportError, case .tlsFailed = transportError {
+            upgraded.fail(transportError)
+        } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             upgraded.fail(OCPPTransportError.tlsFailed("\(error)"))
         } else {
             upgraded.fail(OCPPTransportError.connectFailed("\(error)"))

@@ -54,6 +54,10 @@ public struct SessionSettings: Sendable, Equatable {
     /// How long an authorization waits for a plug (and a plug for a card) before it lapses.
     public var connectionTimeout: EVSEDuration = .seconds(Int64(60))
     public var recovery: RecoveryPolicy = .resume
+    /// Ended sessions are kept this many days (with their meter samples) for local history and
+    /// disputes, then deleted — never one that still owes the CSMS a message. A station on a
+    /// pole for ten years must not fill its flash with them.
+    public var historyDays = 90
     public init() {}
 }
 
@@ -110,6 +114,7 @@ public struct StationConfig: Sendable, Equatable {
     public var logLevel = "info"
     public var backend: BackendSettings?
     public var firmware = FirmwareSettings()
+    public var energy = EnergySettings()
 
     public init() {}
 
@@ -147,6 +152,7 @@ public struct StationConfig: Sendable, Equatable {
         if let n = top.optional("sessions") { config.sessions = try sessions(n, r) }
         if let n = top.optional("backend") { config.backend = try backend(n, r) }
         if let n = top.optional("firmware") { config.firmware = try firmware(n, r) }
+        if let n = top.optional("energy") { config.energy = try EnergySettings.parse(n, r) }
         try top.finish()
         return config
     }
@@ -236,6 +242,7 @@ public struct StationConfig: Sendable, Equatable {
             s.connectionTimeout = .seconds(Int64(try r.int(n, f.sub("connection_timeout_s"), in: 5...3_600, unit: "s")))
         }
         if let n = f.optional("after_restart") { s.recovery = try r.oneOf(n, f.sub("after_restart"), RecoveryPolicy.self) }
+        if let n = f.optional("history_days") { s.historyDays = try r.int(n, f.sub("history_days"), in: 1...3_650, unit: "days") }
         try f.finish()
         return s
     }

@@ -30,6 +30,11 @@ extension Station {
         var lastMeterSample: MeterSample?
         var allocation: ConnectorAllocation?
         var signalledAmps: Double?
+        /// 1/3-phase switching (PhaseSwitching.swift).
+        var phaseSwitchJob: PhaseSwitchJob?
+        var lastPhaseSwitchAt: MonotonicInstant?
+        var phaseSwitchesThisSession = 0
+        var phaseSwitchSessionId: String?
         var lastDenied: (token: IdToken, at: MonotonicInstant)?
         var lastFinished: (energyWh: Double, seconds: Int, at: MonotonicInstant, sessionId: String, idToken: String)?
         /// The journal refused the running session's stop request: a remote stop is not
@@ -197,6 +202,10 @@ extension Station {
 
     func takeMeterEvents(at now: MonotonicInstant, unixMs unix: UInt64) {
         for (id, event) in meterInbox.drain() {
+            if id == Self.gridMeterInboxId {
+                takeGridMeterEvent(event, at: now)
+                continue
+            }
             guard let c = connectors.first(where: { $0.id == id }) else { continue }
             switch event {
             case let .sample(s):

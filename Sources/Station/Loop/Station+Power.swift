@@ -21,16 +21,26 @@ extension Station {
             return AllocationConnectorInput(
                 connectorId: c.id, wantsEnergy: wants, boardMaxAmps: c.hw.description.ceilingAmps,
                 cableMaxAmps: c.cableAmps,
-                phaseUse: c.hw.description.phases == 1 ? .singlePhase(.l1) : .threePhase,
+                phaseUse: phaseUse(c),
                 measuredAmps: m.contactorClosed ? c.lastMeterSample.flatMap { $0.currentsA.count == 3 ? $0.currentsA : nil } : nil,
                 externalLimit: smartChargingLimit(connector: c.id, session: m.session),
                 previousAllocationAmps: c.allocation?.amps ?? 0,
                 chargingSince: c.allocation?.chargingSince, suspendedSince: c.allocation?.suspendedSince)
         }
+        // With a grid meter: what the rest of the building leaves under the fuse, the PV budget
+        // of the charging mode, or the fallback current (Station+Grid.swift).
+        let limits = gridLimits(at: now)
         let input = AllocationInput(now: now, grid: board.grid.phases == 1 ? .singlePhase : .threePhase,
                                     gridLimitAmps: board.grid.maxCurrentAmps,
-                                    stationExternalLimit: smartChargingLimit(connector: 0, session: nil), connectors: inputs)
-        let result = PowerAllocator.allocate(input)
+                                    stationExternalLimit: smartChargingLimit(connector: 0, session: nil),
+                                    gridCapacityAmps: limits?.phaseCapacityAmps, stationPowerLimitW: limits?.powerLimitW,
+                                    connectorCapAmps: limits?.connectorCapAmps, connectors: inputs)
+        var result = PowerAllocator.allocate(input)
+        // A connector changing phases is paused (offer 0 A) until its relay has switched and settled.
+        let held = steerPhaseSwitches(limits: limits, wanting: inputs.filter(\.wantsEnergy).map(\.connectorId), at: now)
+        for i in result.connectors.indices where held.contains(result.connectors[i].connectorId) {
+            result.connectors[i].amps = 0
+        }
         // Idle connectors stay out of the rate limiter: the first offer of a session is a
         // start (x1 → x2), not a change the EV has to follow, so it is not held back by the
         // connector's own pacing (the settling after another connector's reduction still applies).
@@ -42,6 +52,7 @@ extension Station {
         eventsSinceAllocation = 0
         var next = now + .seconds(Int64(1))
         for s in signals { if let due = s.nextChangeAllowedAt, due < next { next = due } }
+        if let due = grid.manager?.nextPVDecisionAt, due > now, due < next { next = due }
         nextAllocationAt = next
         for c in connectors {
             guard let a = result.allocation(for: c.id) else { continue }

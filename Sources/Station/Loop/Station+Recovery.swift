@@ -104,10 +104,12 @@ extension Station {
             poller.start()
             pollers[id] = poller
         }
+        startGridMeterPolling()
     }
 
     /// Reads every meter the station still holds, now, on this thread (tests, and `start`).
     public func readMetersNow(at now: MonotonicInstant, intoMachines: Bool = true) {
+        readGridMeterNow(at: now)
         for c in connectors {
             guard let meter = c.meter else { continue }
             do {

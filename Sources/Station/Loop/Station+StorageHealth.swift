@@ -57,3 +57,23 @@ extension Station {
         }
     }
 }
+
+/// Session history: ended sessions older than `sessions.history_days` are deleted at start and
+/// then once every `historyPruneInterval`, so the journal's size is bounded by the traffic of that
+/// many days, not by the station's age.
+extension Station {
+    public static let historyPruneInterval: EVSEDuration = .seconds(Int64(6 * 3_600))
+
+    func pruneSessionHistory(at now: MonotonicInstant, unixMs: UInt64) {
+        if let due = nextHistoryPruneAt, now < due { return }
+        nextHistoryPruneAt = now + Self.historyPruneInterval
+        let cutoff = Int64(clamping: unixMs) - Int64(config.sessions.historyDays) * 86_400_000
+        do {
+            let pruned = try storage.journal.pruneEndedSessions(endedBeforeMs: cutoff)
+            if pruned > 0 { logger.info("journal: \(pruned) session(s) older than \(config.sessions.historyDays) days deleted") }
+        } catch {
+            noteStorageFailure(error)
+            logger.error("journal: pruning the session history failed: \(error)")
+        }
+    }
+}

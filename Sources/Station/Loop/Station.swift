@@ -38,6 +38,7 @@ public final class Station {
     var rateLimiter = PWMChangeRateLimiter()
     var stationFaults: Set<FaultKind> = []
     var storageHealth = StorageHealth()
+    var nextHistoryPruneAt: MonotonicInstant?
     var scheduler: DisplayMessageScheduler
     /// Prices and costs a backend sent for the display (StationPricing.swift).
     var pricing = StationPricing()
@@ -67,6 +68,8 @@ public final class Station {
     var nextAllocationAt: MonotonicInstant?
     /// Smart-charging profiles a backend installed (Station+SmartCharging.swift).
     var chargingProfiles = CompositeScheduleCalculator()
+    /// Energy management against the grid meter (Station+Grid.swift).
+    var grid = GridState()
 
     /// Builds the station on `backend` (the daemon: `BackendFactory.make`; tests: `FakeBackend`).
     /// Seeds the local list with the config's cards. Nothing is driven until `start(at:)`.
@@ -125,6 +128,7 @@ public final class Station {
         self.scheduler = DisplayMessageScheduler(language: DisplayLanguage(rawValue: config.language) ?? .en,
                                                  columns: display?.columns ?? 20, rows: display?.rows ?? 4)
         try seedLocalList()
+        setUpEnergyManagement()
     }
 
     /// The demo cards of the station file become the local list (a standalone station has no
@@ -174,6 +178,8 @@ public final class Station {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
         checkStorage(at: now, unixMs: unix)
+        pruneSessionHistory(at: now, unixMs: unix)
+        followStoredChargingMode(at: now)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)
@@ -187,6 +193,7 @@ public final class Station {
         guard !isShutDown else { return }
         isShutDown = true
         for p in pollers.values { p.stop() }
+        grid.poller?.stop()
         for c in connectors {
             do { try c.hw.contactor.open(at: now) } catch { logger.critical("c\(c.id): contactor open at shutdown: \(error)") }
             do { try c.hw.pilot.setNotReady() } catch { logger.error("c\(c.id): pilot at shutdown: \(error)") }

@@ -72,6 +72,11 @@ extension Station {
         if connectors.count > 1, rank(c) < 4, let first = lines.first, first.count + 3 <= layout.columns {
             lines[0] = first + String(repeating: " ", count: layout.columns - first.count - 2) + "#\(c.id)"
         }
+        // The grid meter's fallback on the last row: the person sees why charging is slow.
+        if let notice = gridFallbackNotice, display.rows > 1 {
+            while lines.count < display.rows { lines.append("") }
+            lines[display.rows - 1] = String(notice.prefix(display.columns))
+        }
         guard force || lines != lastDisplayLines || qrCode != lastDisplayQRCode else { return }
         do {
             try display.show(lines: lines, qrCode: qrCode)

@@ -133,6 +133,11 @@ public final class LoopStationPort: StationPort {
         case let .showPrice(update):
             station.showPrice(update, at: now)
             return .accepted
+        case let .setChargingMode(mode):
+            switch station.setChargingMode(mode, at: now) {
+            case .changed, .unchanged: return .accepted
+            case .noGridMeter, .notStored: return .rejected
+            }
         }
     }
 

@@ -25,12 +25,13 @@ public final class Database: Sendable {
     private let connection: Mutex<Connection?>
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` gives a private in-memory
-    /// database for tests (WAL does not apply there).
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+    /// database for tests (WAL does not apply there). `vfs`: a registered SQLite VFS by name
+    /// (nil: the system's); the power-cut tests pass one that drops what was not fsynced.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, vfs: String? = nil) throws {
         self.path = path
         let onDisk = DatabaseFiles.isFile(path)
         if onDisk { try DatabaseFiles.makePrivate(path) }
-        let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, vfs: vfs)
         try connection.executeScript("PRAGMA foreign_keys = ON")
         let mode = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.string(0) } ?? ""
         guard mode.lowercased() == "wal" || (path == ":memory:" && mode.lowercased() == "memory") else {

@@ -195,12 +195,16 @@ public final class SessionJournal: Sendable {
         }
     }
 
-    /// Deletes ended sessions (with their samples and suspensions) that ended before `beforeMs`.
-    /// Open sessions are never pruned.
+    /// Deletes ended sessions (with their samples, suspensions and stop data) that ended before
+    /// `beforeMs`. Open sessions, and ended ones with a message still queued, are never pruned.
     @discardableResult
     public func pruneEndedSessions(endedBeforeMs beforeMs: Int64) throws -> Int {
         try database.withConnection { c in
-            try c.execute("DELETE FROM sessions WHERE ended_at_ms IS NOT NULL AND ended_at_ms < ?", [.integer(beforeMs)])
+            // A session that still owes the CSMS a message stays: its outbox entry needs it.
+            try c.execute("""
+                DELETE FROM sessions WHERE ended_at_ms IS NOT NULL AND ended_at_ms < ?
+                AND id NOT IN (SELECT session_id FROM transaction_queue WHERE session_id IS NOT NULL)
+                """, [.integer(beforeMs)])
             return c.changes
         }
     }

@@ -119,6 +119,42 @@ public enum ControlAPI {
             return json(sim.snapshot().stateJSON())
         }
 
+        router.get("/api/grid") { _, _ in
+            json(sim.withWorld { $0.gridJSON() })
+        }
+
+        // The building: house load per phase, PV output or a PV day curve.
+        router.post("/api/grid") { request, _ in
+            guard let body = try await readBody(request) else {
+                throw SimulatorError.badRequest("body {\"house_load_a\":[10,10,10], \"pv_w\":5000} is required")
+            }
+            try allowKeys(body, ["house_load_a", "pv_w", "pv_curve"], in: "grid body")
+            var houseLoad: [Double]?
+            if let v = body["house_load_a"] {
+                if let items = v.arrayValue {
+                    houseLoad = try items.enumerated().map { try number($0.element, "house_load_a[\($0.offset)]") }
+                } else {
+                    houseLoad = [try number(v, "house_load_a")]
+                }
+            }
+            let pv = try body["pv_w"].map { try number($0, "pv_w") }
+            var curve: PVDayCurve??
+            if let c = body["pv_curve"] {
+                curve = .some(c == .null ? nil : try pvCurve(c))
+            }
+            // Checked before anything changes: a bad field leaves the building as it was.
+            var probe = Building()
+            if let h = houseLoad { try probe.setHouseLoad(h.count == 1 ? [h[0], h[0], h[0]] : h) }
+            if let w = pv { try probe.setPV(watts: w) }
+            let (h, w, cv) = (houseLoad, pv, curve)
+            try sim.withWorld { world throws(SimulatorError) in
+                if let h { try world.setHouseLoad(h) }
+                if let w { try world.setPV(watts: w) }
+                if let cv { world.setPVCurve(cv) }
+            }
+            return json(sim.withWorld { $0.gridJSON() })
+        }
+
         router.get("/api/events") { request, _ in
             var since: UInt64?
             if let s = request.uri.queryParameters.get("since") {
@@ -181,6 +217,24 @@ public enum ControlAPI {
     static func number(_ v: JSONValue, _ field: String) throws -> Double {
         guard let n = v.number else { throw SimulatorError.badRequest("\(field) must be a number, got \(v.serialized)") }
         return n
+    }
+
+    /// `{"points": [[hour, W], …], "seconds_per_hour": N, "start_hour": H}`.
+    static func pvCurve(_ v: JSONValue) throws -> PVDayCurve {
+        try allowKeys(v, ["points", "seconds_per_hour", "start_hour"], in: "pv_curve")
+        guard let items = v["points"]?.arrayValue else {
+            throw SimulatorError.badRequest("pv_curve.points must be a list of [hour, W] pairs")
+        }
+        let points = try items.enumerated().map { (i, p) -> PVDayCurve.Point in
+            guard let pair = p.arrayValue, pair.count == 2 else {
+                throw SimulatorError.badRequest("pv_curve.points[\(i)] must be [hour, W], got \(p.serialized)")
+            }
+            return PVDayCurve.Point(hour: try number(pair[0], "pv_curve.points[\(i)][0]"),
+                                    watts: try number(pair[1], "pv_curve.points[\(i)][1]"))
+        }
+        let perHour = try v["seconds_per_hour"].map { try number($0, "pv_curve.seconds_per_hour") } ?? 3600
+        let start = try v["start_hour"].map { try number($0, "pv_curve.start_hour") }
+        return try PVDayCurve(points: points, secondsPerHour: perHour, startHour: start)
     }
 
     static func evState(_ v: JSONValue, _ field: String) throws -> EVPilotRequest {

@@ -47,6 +47,28 @@ enum WebPage {
       <label><input type="checkbox" id="fault-overtemp" data-kind="overtemp"> over-temperature</label>
     </fieldset>
   </div>
+  <div class="card" id="grid" data-testid="grid">
+    <div><b>Grid connection</b> <span id="grid-meter" class="off-t">…</span></div>
+    <table>
+      <tr><td>Grid</td><td id="grid-flow" data-testid="grid-flow">…</td></tr>
+      <tr><td>Phases</td><td id="grid-phases" data-testid="grid-phases">…</td></tr>
+      <tr><td>House</td><td id="grid-house">…</td></tr>
+      <tr><td>Chargers</td><td id="grid-chargers">…</td></tr>
+      <tr><td>PV</td><td id="grid-pv">…</td></tr>
+      <tr><td>Counters</td><td id="grid-counters">…</td></tr>
+    </table>
+    <fieldset><legend>House load, A per phase</legend>
+      <input id="house-l1" type="number" value="0" step="1" aria-label="house load L1 (A)">
+      <input id="house-l2" type="number" value="0" step="1" aria-label="house load L2 (A)">
+      <input id="house-l3" type="number" value="0" step="1" aria-label="house load L3 (A)">
+      <button id="house-set">Set house load</button>
+    </fieldset>
+    <fieldset><legend>PV inverter</legend>
+      <input id="pv-w" type="number" value="0" step="500" aria-label="PV output (W)"> W
+      <button id="pv-set">Set PV output</button>
+    </fieldset>
+    <label><input type="checkbox" id="fault-grid-meter-offline"> grid meter offline</label>
+  </div>
   <div class="row" id="connectors"></div>
 </div>
 <h2 style="font-size:1rem">Events</h2>
@@ -106,6 +128,7 @@ function build(state) {
         el("tr", {}, el("td", {}, "Contactor"), el("td", { id: p + "contactor" })),
         el("tr", {}, el("td", {}, "Lock"), el("td", { id: p + "lock" })),
         el("tr", {}, el("td", {}, "Meter"), el("td", { id: p + "meter" })),
+        el("tr", {}, el("td", {}, "Phases"), el("td", { id: p + "phases-used", "data-testid": p + "phases" })),
         el("tr", {}, el("td", {}, "LED"), el("td", { id: p + "leds" })),
         el("tr", {}, el("td", {}, "Faults"), el("td", { id: p + "faults" }))),
       el("fieldset", {}, el("legend", {}, "Plug in"),
@@ -126,6 +149,9 @@ function build(state) {
     $("fault-" + k).onchange = (ev) => call("POST", "/api/faults", { kind: k, active: ev.target.checked });
   }
   $("present").onclick = () => call("POST", "/api/rfid", { uid: $("uid").value.trim() });
+  $("house-set").onclick = () => call("POST", "/api/grid", { house_load_a: ["l1", "l2", "l3"].map((k) => Number($("house-" + k).value)) }).then(refresh);
+  $("pv-set").onclick = () => call("POST", "/api/grid", { pv_w: Number($("pv-w").value) }).then(refresh);
+  $("fault-grid-meter-offline").onchange = (ev) => call("POST", "/api/faults", { kind: "grid-meter-offline", active: ev.target.checked });
   built = true;
 }
 
@@ -148,7 +174,8 @@ function render(state) {
   d.textContent = state.display.rows.join("\n");
   d.className = "lcd" + (state.display.on || state.display.backlight ? "" : " off");
   if (window.drawOLED && state.oled) window.drawOLED(state.oled);
-  for (const k of ["estop", "overtemp"]) $("fault-" + k).checked = state.faults.includes(k);
+  for (const k of ["estop", "overtemp", "grid-meter-offline"]) $("fault-" + k).checked = state.faults.includes(k);
+  renderGrid(state.grid);
   for (const c of state.connectors) {
     const p = "c" + c.id + "-";
     const ev = c.ev;
@@ -160,10 +187,26 @@ function render(state) {
     $(p + "lock").innerHTML = yes(c.lock.locked, "locked", "unlocked") + " (commanded " + (c.lock.commanded ? "lock" : "unlock") + ")";
     const m = c.meter;
     $(p + "meter").textContent = (m.energy_wh / 1000).toFixed(3) + " kWh, " + (m.power_w / 1000).toFixed(2) + " kW, " + m.current_a.map((a) => a.toFixed(1)).join("/") + " A" + (m.online ? "" : " (offline)");
+    $(p + "phases-used").textContent = "relay " + c.phases_switched + " ph, drawing on " + c.phases_in_use + " ph";
     $(p + "leds").innerHTML = ["red", "green", "blue"].map((k) => '<span class="led" data-brightness="' + c.led_brightness[k] + '" style="background:' + (c.leds[k] ? k : "#ccc") + (c.leds[k] ? ";opacity:" + (0.25 + 0.75 * c.led_brightness[k]).toFixed(2) : "") + '"></span>').join("");
     $(p + "faults").innerHTML = c.faults.length ? '<span class="bad">' + c.faults.join(", ") + "</span>" : "none";
     for (const f of FAULTS) $(p + "fault-" + f).checked = c.faults.includes(f);
   }
+}
+
+const kw = (w) => (w / 1000).toFixed(2) + " kW";
+function renderGrid(g) {
+  if (!g) return;
+  $("grid-meter").innerHTML = g.meter ? "meter " + g.meter.model + ", unit " + g.meter.unit + (g.meter.online ? "" : ' <span class="bad">offline</span>') : "no grid meter";
+  $("grid-flow").innerHTML = g.export_w > 0 ? '<span class="on">export ' + kw(g.export_w) + "</span>" : "import " + kw(g.import_w);
+  $("grid-phases").innerHTML = g.current_a.map((a, i) => {
+    const over = Math.abs(a) > g.fuse_a;
+    return "L" + (i + 1) + " " + (over ? '<span class="bad">' : "") + a.toFixed(1) + " A" + (over ? "</span>" : "");
+  }).join(", ") + " (fuse " + g.fuse_a + " A)";
+  $("grid-house").textContent = g.house_load_a.map((a) => a.toFixed(1)).join("/") + " A";
+  $("grid-chargers").textContent = g.chargers_a.map((a) => a.toFixed(1)).join("/") + " A";
+  $("grid-pv").textContent = kw(g.pv_w) + (g.pv_curve ? " (day curve, hour " + g.pv_curve.hour.toFixed(2) + ")" : "");
+  $("grid-counters").textContent = "import " + (g.import_wh / 1000).toFixed(3) + " kWh, export " + (g.export_wh / 1000).toFixed(3) + " kWh, PV " + (g.pv_wh / 1000).toFixed(3) + " kWh";
 }
 
 let pending = null;

@@ -65,6 +65,14 @@ extension Simulator {
     /// The register images of connector `unit`'s meter right now.
     public func meterImage(unit: UInt8) -> ModbusTCPResponder.UnitImage? {
         withWorld { world in
+            if let grid = world.config.gridMeter, grid.unit == unit {
+                let values = world.gridMeterValues()
+                var regs: [ModbusFunction: [UInt16: UInt16]] = [:]
+                for fc in ModbusFunction.allCases {
+                    regs[fc] = MeterRegisterImage.registers(grid.map, function: fc, values: values)
+                }
+                return ModbusTCPResponder.UnitImage(registers: regs, online: !world.stationFaults.contains(.gridMeterOffline))
+            }
             guard let i = world.connectors.firstIndex(where: { $0.id == Int(unit) }) else { return nil }
             let c = world.connectors[i]
             let values = world.meterValues(connector: i)

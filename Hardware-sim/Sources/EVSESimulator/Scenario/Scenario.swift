@@ -53,6 +53,10 @@ public struct Scenario: Sendable {
         case unplug(Int, force: Bool)
         case card(String)
         case fault(InjectedFault, Int?, Bool)
+        /// The building: house load per phase, a fixed PV output, a PV day curve.
+        case houseLoad([Double])
+        case pv(watts: Double)
+        case pvCurve(PVDayCurve)
         case sleep(EVSEDuration)
         case wait(EVSEDuration, Condition)
         case expect(Condition)
@@ -156,6 +160,38 @@ public struct Scenario: Sendable {
             guard let onOff = ["on": true, "off": false][args[args.count - 1]] else { throw fail("fault state must be on or off") }
             if !kind.isStationWide && c == nil { throw fail("fault \(kind.rawValue) needs a connector: fault 1 \(kind.rawValue) on") }
             return .fault(kind, c, onOff)
+        case "house-load":
+            // house-load A | house-load L1 L2 L3
+            guard args.count == 1 || args.count == 3 else { throw fail("usage: house-load AMPS | house-load L1 L2 L3") }
+            let amps = try args.map { a -> Double in
+                guard let v = Double(a), v.isFinite, v >= 0, v <= Building.maxHouseLoadA else { throw fail("house load must be 0…\(Int(Building.maxHouseLoadA)) A, got \"\(a)\"") }
+                return v
+            }
+            return .houseLoad(amps)
+        case "pv":
+            guard args.count == 1, let w = Double(args[0]), w.isFinite, w >= 0, w <= Building.maxPVWatts else { throw fail("usage: pv WATTS") }
+            return .pv(watts: w)
+        case "pv-curve":
+            // pv-curve seconds_per_hour=10 [start=6] 6=0 9=4000 12=9000 …   (HOUR=WATTS)
+            var perHour = 3600.0
+            var start: Double?
+            var points: [PVDayCurve.Point] = []
+            for kv in args {
+                let parts = kv.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let v = Double(parts[1]) else { throw fail("pv-curve takes seconds_per_hour=N, start=HOUR and HOUR=WATTS, got \"\(kv)\"") }
+                switch parts[0] {
+                case "seconds_per_hour": perHour = v
+                case "start": start = v
+                default:
+                    guard let h = Double(parts[0]) else { throw fail("pv-curve: \"\(parts[0])\" is not an hour of the day") }
+                    points.append(.init(hour: h, watts: v))
+                }
+            }
+            do {
+                return .pvCurve(try PVDayCurve(points: points, secondsPerHour: perHour, startHour: start))
+            } catch {
+                throw fail(error.message)
+            }
         case "sleep":
             guard args.count == 1 else { throw fail("usage: sleep DURATION") }
             return .sleep(try duration(args[0]))
@@ -165,7 +201,7 @@ public struct Scenario: Sendable {
         case "expect":
             return .expect(try condition(args))
         default:
-            throw fail("unknown step \"\(w[0])\" (plug, ev-state, unplug, card, fault, sleep, wait, expect)")
+            throw fail("unknown step \"\(w[0])\" (plug, ev-state, unplug, card, fault, house-load, pv, pv-curve, sleep, wait, expect)")
         }
     }
 

@@ -50,6 +50,12 @@ public struct ScenarioRunner: Sendable {
                 try simulator.withWorld { w throws(SimulatorError) in _ = try w.presentCard(uidHex: uid) }
             case let .fault(kind, c, on):
                 try simulator.withWorld { w throws(SimulatorError) in try w.setFault(kind, connector: c, active: on) }
+            case let .houseLoad(amps):
+                try simulator.withWorld { w throws(SimulatorError) in try w.setHouseLoad(amps) }
+            case let .pv(watts):
+                try simulator.withWorld { w throws(SimulatorError) in try w.setPV(watts: watts) }
+            case let .pvCurve(curve):
+                simulator.withWorld { w in w.setPVCurve(curve) }
             case let .sleep(d):
                 try? await Task.sleep(for: .microseconds(d.microseconds))
             case let .expect(cond):

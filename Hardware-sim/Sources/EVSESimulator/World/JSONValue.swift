@@ -92,6 +92,7 @@ public enum JSONValue: Sendable, Equatable {
     public var string: String? { if case let .string(s) = self { return s }; return nil }
     public var boolValue: Bool? { if case let .bool(b) = self { return b }; return nil }
     public var objectKeys: [String]? { if case let .object(p) = self { return p.map(\.0) }; return nil }
+    public var arrayValue: [JSONValue]? { if case let .array(a) = self { return a }; return nil }
 }
 
 /// Errors the simulator reports to its user (HTTP status attached for the control API).

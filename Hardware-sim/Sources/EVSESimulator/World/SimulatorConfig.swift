@@ -35,8 +35,22 @@ public struct SimulatorConfig: Sendable {
         case bits(Int)
     }
 
+    /// The meter at the grid connection point (house, PV and chargers together), served on the
+    /// chargers' Modbus TCP server under its own unit id.
+    public struct GridMeter: Sendable {
+        public var unit: UInt8
+        public var map: MeterRegisterMap
+        public init(unit: UInt8, map: MeterRegisterMap) {
+            self.unit = unit
+            self.map = map
+        }
+    }
+
     public var model: String
     public var connectors: [Connector]
+    public var gridMeter: GridMeter?
+    /// The grid fuse, A per phase (shown on the page beside the phase currents).
+    public var gridFuseA: Double
     public var nominalVoltage: Double
     public var frequency: Double
     public var displayBus: String
@@ -49,9 +63,12 @@ public struct SimulatorConfig: Sendable {
 
     public init(model: String = "evse-sim", connectors: [Connector], nominalVoltage: Double = 230,
                 frequency: Double = 50, displayBus: String = "sim", displayAddress: UInt8 = 39,
-                displayColumns: Int = 20, displayRows: Int = 4, wiegand: WiegandFormat = .automatic) {
+                displayColumns: Int = 20, displayRows: Int = 4, wiegand: WiegandFormat = .automatic,
+                gridMeter: GridMeter? = nil, gridFuseA: Double = 50) {
         self.model = model
         self.connectors = connectors
+        self.gridMeter = gridMeter
+        self.gridFuseA = gridFuseA
         self.nominalVoltage = nominalVoltage
         self.frequency = frequency
         self.displayBus = displayBus
@@ -61,8 +78,13 @@ public struct SimulatorConfig: Sendable {
         self.wiegand = wiegand
     }
 
-    /// N Type 2 sockets, 3-phase 32 A, SDM630 meters: the sim-2x22kw board.
+    /// The grid meter's unit id on the simulator's Modbus server when no board file names one.
+    public static let defaultGridMeterUnit: UInt8 = 10
+
+    /// N Type 2 sockets, 3-phase 32 A, SDM630 meters, a 50 A grid connection with an SDM630
+    /// grid meter at unit 10: the sim-2x22kw board.
     public static func standard(connectors n: Int) -> SimulatorConfig {
-        SimulatorConfig(model: "sim-\(n)x22kw", connectors: (1...max(1, n)).map { Connector(id: $0) })
+        SimulatorConfig(model: "sim-\(n)x22kw", connectors: (1...max(1, n)).map { Connector(id: $0) },
+                        gridMeter: GridMeter(unit: defaultGridMeterUnit, map: SDM630.registerMap))
     }
 }

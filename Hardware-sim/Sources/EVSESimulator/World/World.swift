@@ -10,9 +10,11 @@ public enum InjectedFault: String, Sendable, CaseIterable, Comparable {
     case meterOffline = "meter-offline"
     case pilotShort = "pilot-short"
     case diode
+    /// The grid meter at the connection point stops answering.
+    case gridMeterOffline = "grid-meter-offline"
 
     /// Station-wide inputs rather than one connector's.
-    public var isStationWide: Bool { self == .estop || self == .overtemp }
+    public var isStationWide: Bool { self == .estop || self == .overtemp || self == .gridMeterOffline }
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
@@ -100,6 +102,8 @@ public struct World: Sendable {
     public private(set) var now: MonotonicInstant
     public private(set) var connectors: [ConnectorModel]
     public private(set) var stationFaults: Set<InjectedFault> = []
+    /// House load, PV and the grid meter's counters (World+Grid.swift).
+    public internal(set) var building = Building()
     public private(set) var display: SimulatedLCD
     /// The SSD1306 OLED at 0x3C/0x3D on the same bus (SimulatedSSD1306+World.swift).
     public internal(set) var oled = SimulatedSSD1306()
@@ -147,6 +151,7 @@ public struct World: Sendable {
 
     private mutating func integrate(over d: EVSEDuration) {
         let hours = d.seconds / 3600
+        building.integrate(chargersA: chargersCurrentA, from: now, over: d, voltage: config.nominalVoltage)
         for i in connectors.indices {
             let c = connectors[i]
             let powerW = c.currentA.reduce(0, +) * config.nominalVoltage

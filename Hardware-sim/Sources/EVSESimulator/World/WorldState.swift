@@ -46,6 +46,7 @@ extension World {
                 ])),
                 ("faults", .array((c.faults.sorted().map { JSONValue.string($0.rawValue) }) + station)),
                 ("phases_switched", .int(c.threePhases ? 3 : 1)),
+                ("phases_in_use", .int(Int64(c.currentA.filter { $0 > 0 }.count))),
                 ("leds", .object(["red", "green", "blue"].map { ($0, .bool(c.leds[$0] ?? false)) })),
                 ("led_brightness", .object(["red", "green", "blue"].map { ($0, .double(World.round1((c.ledBrightness[$0] ?? 0) * 100) / 100)) })),
                 ("rcd_test", .bool(c.rcdTest)),
@@ -56,6 +57,7 @@ extension World {
             ("time_us", .int(Int64(now.microseconds))),
             ("connectors", .array(connectorsJSON)),
             ("faults", .array(station)),
+            ("grid", gridJSON()),
             ("display", .object([
                 ("lines", .array(display.lines.map { .string($0) })),
                 ("rows", .array(display.rowsText.map { .string($0) })),
