@@ -214,8 +214,10 @@ public struct PartFactory {
     /// `consoleSink` receives the console display's lines.
     public func display(consoleSink: @escaping @Sendable (String) -> Void = { print($0) }) throws -> (any TextDisplay)? {
         switch board.station.display {
-        case let .hd44780(bus, address, columns, rows)?:
-            return try HD44780Display(i2c: backend.openI2CDevice(bus: bus, address: address), columns: columns, rows: rows)
+        case let .hd44780(bus, address, columns, rows, rom)?:
+            return try HD44780Display(i2c: backend.openI2CDevice(bus: bus, address: address), columns: columns, rows: rows, rom: rom)
+        case let .ssd1306(bus, address)?:
+            return try SSD1306Display(i2c: backend.openI2CDevice(bus: bus, address: address))
         case .console?:
             return try ConsoleDisplay(columns: 20, rows: 4, sink: consoleSink)
         case nil:

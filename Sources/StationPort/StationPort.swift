@@ -69,6 +69,26 @@ public enum StationRequest: Sendable, Hashable {
     /// Energy management's charging mode (kept across restarts) → `.accepted`, or `.rejected`
     /// when the board has no grid meter or the mode could not be stored.
     case setChargingMode(ChargingMode)
+    /// A price, a cost or a language for the driver's display → `.accepted` (see `PriceUpdate`).
+    case showPrice(PriceUpdate)
+}
+
+/// What a backend tells the driver about money, whatever the protocol (OCPP 1.6's California
+/// Pricing DataTransfer, 2.0.1's tariff and cost). The station shows it on the screen of the
+/// state it belongs to.
+public enum PriceUpdate: Sendable, Hashable {
+    /// Shown while idle (nil: none). `offline` is shown instead while the backend is away.
+    case defaultPrice(LocalizedText?, offline: LocalizedText?)
+    /// The station's language (an IETF tag) for its screens and the multi-language texts;
+    /// empty: the station file's.
+    case stationLanguage(String)
+    /// The price of the driver with `idToken`, shown once they are identified. `language` is
+    /// theirs (an IETF tag): their screens and texts in it, falling back to the station's.
+    case driverPrice(idToken: String, LocalizedText, language: String?)
+    /// The running session's cost, carried forward locally from its reading.
+    case runningCost(RunningCost)
+    /// A finished session's total.
+    case finalCost(FinalCost)
 }
 
 /// The station's answer to a request.

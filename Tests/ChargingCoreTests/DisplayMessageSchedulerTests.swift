@@ -16,7 +16,8 @@ struct DisplayMessageSchedulerTests {
         s.set(DisplayMessage(id: 1, priority: .normalCycle, text: "First"))
         let shown = stride(from: Int64(0), to: 48, by: 4).map { s.current(at: $0, state: .idle, transactionId: nil)?.id }
         #expect(shown == [nil, nil, 1, 1, 2, 2, nil, nil, 1, 1, 2, 2])
-        #expect(s.frame(at: 9, state: .idle, transactionId: nil) == ["First"])
+        // The station's status line stays on top while a NormalCycle message is up.
+        #expect(s.frame(at: 9, state: .idle, transactionId: nil) == ["Present your card", "First"])
     }
 
     @Test func inFrontMessagesPushTheNormalCycleAside() {

@@ -35,6 +35,18 @@ READ_WRITE = {
     "TransactionMessageRetryInterval": ("30", "Accepted", "later"),
     "UnlockConnectorOnEVSideDisconnect": ("false", "Accepted", "n"),
     "WebSocketPingInterval": ("30", "Accepted", "-5"),
+    # California Pricing (the OCA application note).
+    "CustomDisplayCostAndPrice": ("false", "Accepted", "maybe"),
+    "DefaultPrice": ('{"priceText": "0.30 $/kWh"}', "Accepted", "0.30 $/kWh"),
+    "DefaultPriceText,en": ('{"priceText": "0.30 $/kWh", "priceTextOffline": "Offline 0.30 $/kWh"}', "Accepted", "{}"),
+    "DefaultPriceText,de": ('{"priceText": "0,30 €/kWh"}', "Accepted", '{"priceText": 3}'),
+    "DefaultPriceText,fr": ('{"priceText": "0,30 €/kWh"}', "Accepted", "[]"),
+    "DefaultPriceText,nl": ('{"priceText": "€ 0,30/kWh"}', "Accepted", "prijs"),
+    "Language": ("de", "Accepted", "xx"),
+    "NextTimeOffsetTransitionDateTime": ("2026-03-29T01:00:00Z", "Accepted", "tomorrow"),
+    "NumberOfDecimalsForCostValues": ("3", "Accepted", "9"),
+    "TimeOffset": ("+01:00", "Accepted", "1h"),
+    "TimeOffsetNextTransition": ("+02:00", "Accepted", "+2"),
 }
 
 

@@ -82,7 +82,7 @@ final class PushLog: Sendable {
             ("7 pwm.set c1.cp.pwm 500000 100000 normal 1", "7 err control pilot period must be 1000000 ns (1 kHz ± 2 %), got 500000"),
             ("8 gpio.set c1.contactor.coil 2", "8 err LEVEL must be 0 or 1, got \"2\""),
             ("12 gpio.set c1.lock.drive 1", "12 err c1.lock.drive is not open (send gpio.open first)"),
-            ("13 i2c.write sim 40 00", "13 err no device at address 40 on bus sim (the display is at 39)"),
+            ("13 i2c.write sim 40 00", "13 err no device at address 40 on bus sim (the display is at 39, an SSD1306 at 60 or 61)"),
             ("14 i2c.write sim 39 0g", "14 err HEXBYTES must be hex digits, got \"0g\""),
             ("15 pwm.set c1.cp.pwm 1000000 0 sideways 1", "15 err POLARITY must be normal or inversed, got \"sideways\""),
             ("16 gpio.get", "16 err gpio.get takes 1 argument: gpio.get NAME; got 0"),

@@ -45,7 +45,8 @@ public enum BoardConfigLoader {
                 modbus = HostPort(host: host, port: port)
             }
         }
-        if case let .hd44780(bus, address, columns, rows) = board.station.display {
+        if case let .hd44780(bus, address, columns, rows, rom) = board.station.display {
+            config.displayROM = rom
             config.displayBus = bus
             config.displayAddress = address
             config.displayColumns = columns

@@ -239,7 +239,9 @@ public enum RFIDReaderDescription: Sendable, Equatable {
 
 public enum DisplayDescription: Sendable, Equatable {
     /// HD44780 character LCD on a PCF8574 I2C backpack.
-    case hd44780(bus: String, address: UInt8, columns: Int, rows: Int)
+    case hd44780(bus: String, address: UInt8, columns: Int, rows: Int, rom: HD44780Charset.ROM = .a00)
+    /// SSD1306 128×64 graphic OLED on I2C (address 0x3C or 0x3D).
+    case ssd1306(bus: String, address: UInt8)
     /// Text on the console/log.
     case console
 }

@@ -465,7 +465,7 @@ private struct BoardValidator {
         if let n = f.optional("display") {
             let dp = f.sub("display")
             var df = try r.mapping(n, dp)
-            let kind = try df.exactlyOne(of: ["hd44780", "console"], "the display type")
+            let kind = try df.exactlyOne(of: ["hd44780", "ssd1306", "console"], "the display type")
             if kind == "hd44780" {
                 var h = try r.mapping(df.required("hd44780", "{i2c, address, columns, rows}"), df.sub("hd44780"))
                 let busNode = try h.required("i2c", isSim ? "the I2C bus (sim)" : "the I2C bus: N or /dev/i2c-N")
@@ -488,9 +488,38 @@ private struct BoardValidator {
                 let rowNode = try h.required("rows", "1, 2 or 4")
                 let rows = try r.int(rowNode, h.sub("rows"), in: 1...4)
                 if rows == 3 { throw r.error(rowNode, h.sub("rows"), "expected 1, 2 or 4 rows, found 3") }
+                var rom = HD44780Charset.ROM.a00
+                if let romNode = h.optional("rom") {
+                    let text = try r.string(romNode, h.sub("rom"))
+                    guard let parsed = HD44780Charset.ROM(rawValue: text.uppercased()) else {
+                        throw r.error(romNode, h.sub("rom"), "expected the character ROM A00 (Japanese) or A02 (European), found \(text)")
+                    }
+                    rom = parsed
+                }
                 try h.finish()
                 try claim("i2c \(bus) 0x\(String(address, radix: 16))", df.sub("hd44780"), line: busNode.line)
-                s.display = .hd44780(bus: bus, address: UInt8(address), columns: columns, rows: rows)
+                s.display = .hd44780(bus: bus, address: UInt8(address), columns: columns, rows: rows, rom: rom)
+            } else if kind == "ssd1306" {
+                var h = try r.mapping(df.required("ssd1306", "{i2c, address}"), df.sub("ssd1306"))
+                let busNode = try h.required("i2c", isSim ? "the I2C bus (sim)" : "the I2C bus: N or /dev/i2c-N")
+                var bus: String
+                if let i = busNode.int {
+                    guard (0...255).contains(i) else { throw r.error(busNode, h.sub("i2c"), "expected a bus number 0…255, found \(i)") }
+                    bus = "/dev/i2c-\(i)"
+                } else {
+                    bus = try r.string(busNode, h.sub("i2c"))
+                }
+                if !isSim, !bus.hasPrefix("/dev/i2c-") {
+                    throw r.error(busNode, h.sub("i2c"), "expected a bus number or /dev/i2c-N, found \"\(bus)\"")
+                }
+                let addressNode = try h.required("address", "0x3C or 0x3D")
+                let address = try r.int(addressNode, h.sub("address"), in: 0x03...0x77)
+                guard address == 0x3C || address == 0x3D else {
+                    throw r.error(addressNode, h.sub("address"), "an SSD1306 answers at 0x3C or 0x3D, found 0x\(String(address, radix: 16))")
+                }
+                try h.finish()
+                try claim("i2c \(bus) 0x\(String(address, radix: 16))", df.sub("ssd1306"), line: busNode.line)
+                s.display = .ssd1306(bus: bus, address: UInt8(address))
             } else {
                 let c = try df.required("console", "{}")
                 let cf = try r.mapping(c, df.sub("console"))

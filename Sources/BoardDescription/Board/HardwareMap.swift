@@ -89,7 +89,8 @@ extension BoardDescription {
             add("station.rfid", .keys(device: device))
         case nil: break
         }
-        if case let .hd44780(bus, address, _, _)? = station.display { add("station.display", .i2c(bus: bus, address: address)) }
+        if case let .hd44780(bus, address, _, _, _)? = station.display { add("station.display", .i2c(bus: bus, address: address)) }
+        if case let .ssd1306(bus, address)? = station.display { add("station.display", .i2c(bus: bus, address: address)) }
         addLED("station", station.led)
         if let g = station.emergencyStop { add("station.estop", .gpioIn(g)) }
         if let g = station.overTemperature { add("station.overtemp", .gpioIn(g)) }
@@ -145,7 +146,8 @@ extension BoardDescription {
         case nil: lines.append("rfid: none")
         }
         switch station.display {
-        case let .hd44780(_, _, columns, rows)?: lines.append("display: hd44780 \(columns)x\(rows)")
+        case let .hd44780(_, _, columns, rows, rom)?: lines.append("display: hd44780 \(columns)x\(rows) ROM \(rom.rawValue)")
+        case .ssd1306?: lines.append("display: ssd1306 128x64")
         case .console?: lines.append("display: console")
         case nil: lines.append("display: none")
         }

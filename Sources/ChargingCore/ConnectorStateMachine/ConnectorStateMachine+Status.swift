@@ -1,6 +1,10 @@
 import Drivers
 
 extension ConnectorStateMachine {
+    /// The token authorized for the next session, while it waits for the EV (the display
+    /// greets that driver: their price, their language).
+    public var grantedToken: IdToken? { phase.grant?.idToken }
+
     /// The status (and error) the connector reports for its state now.
     func computeStatus() -> (ConnectorStatus, ConnectorErrorKind?) {
         let error = activeFaults.first?.errorKind

@@ -10,6 +10,49 @@ public enum DisplayContent {
         layout(segments(for: state, language: language), columns: columns, rows: rows)
     }
 
+    /// How long one page of a long text stays up: time to read two short lines.
+    public static let pageSeconds: Int64 = 4
+
+    /// The station screen with a price or cost. A running cost joins the figures; a price text
+    /// or a final cost's text takes the lower rows under the status rows (half the screen,
+    /// at least one) and, when longer, is shown page by page, `pageSeconds` each, chosen by
+    /// `now` (Unix seconds) so the display needs no memory of the page it showed.
+    public static func screen(for state: DisplayState, language: DisplayLanguage, columns: Int, rows: Int,
+                              price: PriceLine?, at now: Int64) -> [String] {
+        var station = segments(for: state, language: language)
+        let words = ScreenWords.of(language)
+        let text: String?
+        switch price {
+        case nil:
+            return layout(station, columns: columns, rows: rows)
+        case let .runningCost(cost)?:
+            station.insert(Segment(text: words.cost + " " + cost.formatted(decimalSeparator: words.decimalSeparator),
+                                   priority: 6, inline: true), at: min(1, station.count))
+            return layout(station, columns: columns, rows: rows)
+        case let .price(t)?:
+            text = t
+        case let .finalCost(total, t)?:
+            station.insert(Segment(text: words.total + " " + total.formatted(decimalSeparator: words.decimalSeparator), priority: 6),
+                           at: min(1, station.count))
+            text = t
+        }
+        guard let text, !text.isEmpty, rows > 1 else { return layout(station, columns: columns, rows: rows) }
+        let statusRows = max(1, rows / 2)
+        let status = layout(station, columns: columns, rows: statusRows)
+        return status + page(of: text, columns: columns, rows: rows - status.count, at: now)
+    }
+
+    /// The page of `text` (wrapped to `columns`) that is up at `now`, `rows` lines.
+    public static func page(of text: String, columns: Int, rows: Int, at now: Int64) -> [String] {
+        guard rows > 0 else { return [] }
+        let lines = wrap(text, columns: columns)
+        guard lines.count > rows else { return lines }
+        let pages = (lines.count + rows - 1) / rows
+        let slot = now >= 0 ? now / pageSeconds : (now - pageSeconds + 1) / pageSeconds
+        let index = Int(((slot % Int64(pages)) + Int64(pages)) % Int64(pages))
+        return Array(lines[(index * rows)..<min(lines.count, index * rows + rows)])
+    }
+
     // MARK: Layout
 
     struct Segment {
@@ -96,7 +139,7 @@ public enum DisplayContent {
         guard places > 0 else { return String(whole) }
         var frac = String(scaled % scale)
         while frac.count < places { frac = "0" + frac }
-        return "\(whole)\(language == .en ? "." : ",")\(frac)"
+        return "\(whole)\(language.decimalSeparator)\(frac)"
     }
 
     static func duration(_ seconds: Int) -> String {
@@ -109,76 +152,69 @@ public enum DisplayContent {
     // MARK: Texts
 
     static func segments(for state: DisplayState, language l: DisplayLanguage) -> [Segment] {
-        func t(_ en: String, _ de: String, _ fr: String, _ nl: String) -> String {
-            switch l {
-            case .en: return en
-            case .de: return de
-            case .fr: return fr
-            case .nl: return nl
-            }
-        }
+        let w = ScreenWords.of(l)
         let kWh = { (e: Double) in Segment(text: decimal(e, places: 2, language: l) + " kWh", priority: 4, inline: true) }
         let time = { (s: Int) in Segment(text: duration(s), priority: 2, inline: true) }
         switch state {
         case .idle:
-            return [Segment(text: t("Ready", "Bereit", "Disponible", "Beschikbaar"), priority: 2),
-                    Segment(text: t("Present your card", "Karte vorhalten", "Présentez votre badge", "Houd uw pas voor de lezer"), priority: 3),
-                    Segment(text: t("to start charging", "um zu laden", "pour charger", "om te laden"), priority: 1)]
+            return [Segment(text: w.ready, priority: 2),
+                    Segment(text: w.presentYourCard, priority: 3),
+                    Segment(text: w.toStartCharging, priority: 1)]
         case .reserved:
-            return [Segment(text: t("Reserved", "Reserviert", "Réservé", "Gereserveerd"), priority: 3),
-                    Segment(text: t("Present your card", "Karte vorhalten", "Présentez votre badge", "Houd uw pas voor de lezer"), priority: 2)]
+            return [Segment(text: w.reserved, priority: 3),
+                    Segment(text: w.presentYourCard, priority: 2)]
         case .authorizing:
-            return [Segment(text: t("Checking card", "Karte wird geprüft", "Vérification du badge", "Pas wordt gecontroleerd"), priority: 3),
-                    Segment(text: t("Please wait", "Bitte warten", "Veuillez patienter", "Even geduld"), priority: 1)]
+            return [Segment(text: w.checkingCard, priority: 3),
+                    Segment(text: w.pleaseWait, priority: 1)]
         case .authorizationRejected:
-            return [Segment(text: t("Card rejected", "Karte abgelehnt", "Badge refusé", "Pas geweigerd"), priority: 3),
-                    Segment(text: t("Not authorized to charge here", "Keine Ladeberechtigung", "Recharge non autorisée", "Niet gemachtigd om hier te laden"), priority: 1)]
+            return [Segment(text: w.cardRejected, priority: 3),
+                    Segment(text: w.notAuthorized, priority: 1)]
         case .plugInCable:
-            return [Segment(text: t("Card accepted", "Karte akzeptiert", "Badge accepté", "Pas geaccepteerd"), priority: 2),
-                    Segment(text: t("Plug in the cable", "Kabel einstecken", "Branchez le câble", "Steek de kabel in"), priority: 3)]
+            return [Segment(text: w.cardAccepted, priority: 2),
+                    Segment(text: w.plugInTheCable, priority: 3)]
         case let .charging(kW, energy, elapsed):
-            return [Segment(text: t("Charging", "Lädt", "En charge", "Laden"), priority: 3, inline: true),
+            return [Segment(text: w.charging, priority: 3, inline: true),
                     Segment(text: decimal(kW, places: 1, language: l) + " kW", priority: 4, inline: true),
                     kWh(energy), time(elapsed)]
         case let .suspended(byVehicle, energy, elapsed):
             let title = byVehicle
-                ? t("Paused by vehicle", "Pause durch Fahrzeug", "Pause par le véhicule", "Gepauzeerd door auto")
-                : t("Waiting for power", "Warten auf Leistung", "En attente de puissance", "Wacht op vermogen")
+                ? w.pausedByVehicle
+                : w.waitingForPower
             return [Segment(text: title, priority: 5), kWh(energy), time(elapsed)]
         case let .finished(energy, duration):
-            return [Segment(text: t("Charging finished", "Laden beendet", "Charge terminée", "Laden voltooid"), priority: 5),
+            return [Segment(text: w.chargingFinished, priority: 5),
                     kWh(energy), time(duration),
-                    Segment(text: t("Unplug the cable", "Kabel abziehen", "Débranchez le câble", "Koppel de kabel los"), priority: 1)]
+                    Segment(text: w.unplugTheCable, priority: 1)]
         case .unavailable:
-            return [Segment(text: t("Out of service", "Außer Betrieb", "Hors service", "Buiten gebruik"), priority: 3),
-                    Segment(text: t("Please use another charger", "Bitte andere Ladestation nutzen", "Utilisez une autre borne", "Gebruik een andere laadpaal"), priority: 1)]
+            return [Segment(text: w.outOfService, priority: 3),
+                    Segment(text: w.useAnotherCharger, priority: 1)]
         case let .faulted(fault):
-            return [Segment(text: t("Fault", "Störung", "Défaut", "Storing"), priority: 2),
-                    Segment(text: faultText(fault, t), priority: 3),
-                    Segment(text: t("Call service", "Service anrufen", "Appelez le service", "Bel de service"), priority: 1)]
+            return [Segment(text: w.fault, priority: 2),
+                    Segment(text: faultText(fault, w), priority: 3),
+                    Segment(text: w.callService, priority: 1)]
         }
     }
 
-    static func faultText(_ f: DisplayFault, _ t: (String, String, String, String) -> String) -> String {
+    static func faultText(_ f: DisplayFault, _ w: ScreenWords) -> String {
         switch f {
         case .groundFailure:
-            return t("Earth fault (RCD tripped)", "Fehlerstrom (FI ausgelöst)", "Défaut de terre (différentiel)", "Aardlek (aardlekschakelaar)")
+            return w.groundFailure
         case .emergencyStop:
-            return t("Emergency stop pressed", "Not-Halt betätigt", "Arrêt d'urgence activé", "Noodstop ingedrukt")
+            return w.emergencyStop
         case .overTemperature:
-            return t("Too hot, cooling down", "Zu heiß, kühlt ab", "Surchauffe, refroidissement", "Te warm, koelt af")
+            return w.overTemperature
         case .contactorWelded:
-            return t("Power switch stuck", "Schütz verklebt", "Contacteur soudé", "Schakelaar vastgelast")
+            return w.contactorWelded
         case .lockFailure:
-            return t("Cable lock failure", "Kabelverriegelung defekt", "Défaut du verrou de câble", "Kabelvergrendeling defect")
+            return w.lockFailure
         case .meterFailure:
-            return t("Energy meter failure", "Zähler defekt", "Défaut du compteur", "Energiemeter defect")
+            return w.meterFailure
         case .readerFailure:
-            return t("Card reader failure", "Kartenleser defekt", "Défaut du lecteur de badge", "Paslezer defect")
+            return w.readerFailure
         case .pilotFault:
-            return t("Vehicle signal fault", "Fehler im Fahrzeugsignal", "Défaut du signal véhicule", "Fout in voertuigsignaal")
+            return w.pilotFault
         case .overCurrent:
-            return t("Vehicle drew too much current", "Überstrom vom Fahrzeug", "Surintensité du véhicule", "Te hoge stroom van auto")
+            return w.overCurrent
         }
     }
 }

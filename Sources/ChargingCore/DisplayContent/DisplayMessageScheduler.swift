@@ -116,12 +116,25 @@ public struct DisplayMessageScheduler: Hashable, Sendable {
         return cycle[index]
     }
 
-    /// The lines to show at `now`.
-    public func frame(at now: Int64, state: DisplayState, transactionId: String?) -> [String] {
+    /// The lines to show at `now`. `language` overrides the station's (a driver's language);
+    /// `price` adds the price or cost the station chose for the state.
+    ///
+    /// On a display of three rows or more, a NormalCycle or InFront message keeps the station's
+    /// status line (what matters most of its screen: kW and kWh while charging) on the top row
+    /// and takes the rows below; an AlwaysFront message, or any message on a one- or two-row
+    /// display, has the whole screen. A message that does not fit is shown page by page
+    /// (`DisplayContent.pageSeconds` each).
+    public func frame(at now: Int64, state: DisplayState, transactionId: String?,
+                      language: DisplayLanguage? = nil, price: PriceLine? = nil) -> [String] {
+        let lang = language ?? self.language
         if let m = current(at: now, state: state, transactionId: transactionId) {
-            return DisplayContent.layout([DisplayContent.Segment(text: m.text, priority: 1)], columns: columns, rows: rows)
+            if m.priority == .alwaysFront || rows < 3 {
+                return DisplayContent.page(of: m.text, columns: columns, rows: rows, at: now)
+            }
+            let status = DisplayContent.screen(for: state, language: lang, columns: columns, rows: 1, price: price, at: now)
+            return status + DisplayContent.page(of: m.text, columns: columns, rows: rows - status.count, at: now)
         }
-        return DisplayContent.screen(for: state, language: language, columns: columns, rows: rows)
+        return DisplayContent.screen(for: state, language: lang, columns: columns, rows: rows, price: price, at: now)
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

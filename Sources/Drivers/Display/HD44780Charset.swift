@@ -8,7 +8,18 @@
 ///   `HD44780Display` loads during initialisation.
 /// - Letters with accents A00 lacks fall back to the base letter (Ä→A, é→e, Ç→C, …).
 /// - Anything else becomes `?`.
+///
+/// With the A02 (European) ROM, codes 0xC0…0xFF hold the Latin-1 letters À…ÿ at their
+/// ISO 8859-1 positions, so é, à, ç, Ä, ß and the rest are shown as they are; only what
+/// neither ROM has is transliterated.
 public enum HD44780Charset {
+    /// The character ROM a module was made with (the letter after "HD44780U" on its controller:
+    /// A00 Japanese, A02 European).
+    public enum ROM: String, Sendable, Hashable, CaseIterable {
+        case a00 = "A00"
+        case a02 = "A02"
+    }
+
     /// The CGRAM slot holding the euro sign.
     public static let euroCode: UInt8 = 0x00
 
@@ -33,9 +44,20 @@ public enum HD44780Charset {
     ]
 
     /// The ROM code for one character.
-    public static func code(for character: Character) -> UInt8 {
+    public static func code(for character: Character, rom: ROM = .a00) -> UInt8 {
+        if rom == .a02 {
+            if character == "€" { return euroCode }
+            if character.unicodeScalars.count == 1, let s = character.unicodeScalars.first, (0xC0...0xFF).contains(s.value) {
+                return UInt8(s.value)
+            }
+            if let ascii = character.asciiValue, (0x20...0x7D).contains(ascii), ascii != 0x5C { return ascii }
+            let plain = TextTransliteration.plain(character)
+            return plain.count == 1 && plain != String(character) ? code(for: Character(plain), rom: .a02) : UInt8(ascii: "?")
+        }
         if let c = special[character] { return c }
         if let f = fallback[character] { return code(for: f) }
+        let plain = TextTransliteration.plain(character)
+        if plain.count == 1, plain != String(character), let p = plain.first { return code(for: p) }
         guard let ascii = character.asciiValue else { return UInt8(ascii: "?") }
         switch ascii {
         case 0x5C, 0x7E: return UInt8(ascii: "?")  // \ and ~ have no glyph in A00
@@ -45,5 +67,17 @@ public enum HD44780Charset {
     }
 
     /// One code per character (grapheme cluster).
-    public static func encode(_ text: String) -> [UInt8] { text.map(code(for:)) }
+    public static func encode(_ text: String, rom: ROM = .a00) -> [UInt8] {
+        var out: [UInt8] = []
+        for c in text {
+            // A multi-letter spelling ("oe" for œ) keeps the letters rather than one "?".
+            let plain = TextTransliteration.plain(c)
+            if code(for: c, rom: rom) == UInt8(ascii: "?"), c != "?", plain.count > 1, plain != "?" {
+                out += plain.map { code(for: $0, rom: rom) }
+            } else {
+                out.append(code(for: c, rom: rom))
+            }
+        }
+        return out
+    }
 }

@@ -50,8 +50,11 @@ public final class HD44780Display: TextDisplay {
         public var backlight: Bool
         /// The I2C bus clock, used to turn required waits into padding bytes.
         public var busClockHz: Int
+        /// The character ROM: A02 shows the accented Latin-1 letters, A00 their base letters.
+        public var rom: HD44780Charset.ROM = .a00
 
-        public init(columns: Int = 20, rows: Int = 4, backlight: Bool = true, busClockHz: Int = 100_000) {
+        public init(columns: Int = 20, rows: Int = 4, backlight: Bool = true, busClockHz: Int = 100_000, rom: HD44780Charset.ROM = .a00) {
+            self.rom = rom
             self.columns = columns
             self.rows = rows
             self.backlight = backlight
@@ -82,8 +85,8 @@ public final class HD44780Display: TextDisplay {
         self.device = device
     }
 
-    public convenience init(i2c device: any I2CDevice, columns: Int, rows: Int) throws(DisplayError) {
-        try self.init(i2c: device, config: Config(columns: columns, rows: rows))
+    public convenience init(i2c device: any I2CDevice, columns: Int, rows: Int, rom: HD44780Charset.ROM = .a00) throws(DisplayError) {
+        try self.init(i2c: device, config: Config(columns: columns, rows: rows, rom: rom))
     }
 
     private var bl: UInt8 { config.backlight ? Self.backlightBit : 0 }
@@ -134,7 +137,10 @@ public final class HD44780Display: TextDisplay {
         var out: [UInt8] = []
         for (row, line) in TextLayout.fit(lines, columns: columns, rows: rows).enumerated() {
             out += byteBytes(0x80 | rowAddress(row), data: false)
-            for code in HD44780Charset.encode(line).prefix(columns) { out += byteBytes(code, data: true) }
+            var codes = Array(HD44780Charset.encode(line, rom: config.rom).prefix(columns))
+            // A spelled-out letter ("oe") may lengthen the line: pad again to the full row.
+            while codes.count < columns { codes.append(0x20) }
+            for code in codes { out += byteBytes(code, data: true) }
         }
         return out
     }

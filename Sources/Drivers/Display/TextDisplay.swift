@@ -8,6 +8,19 @@ public protocol TextDisplay: AnyObject, Sendable {
     /// Replaces the whole screen. Lines beyond `rows` are dropped, each line is cut to
     /// `columns` and padded with spaces; use `TextLayout.wrap` first to wrap text.
     func show(lines: [String]) throws
+    /// Replaces the whole screen with text and, where the display can draw one, a QR code of
+    /// `qrCode` (a payment or receipt URL). Character displays show the text only.
+    func show(lines: [String], qrCode: String?) throws
+    /// Whether `show(lines:qrCode:)` draws the QR code.
+    var canShowQRCode: Bool { get }
+    /// The text columns left beside a QR code.
+    var columnsBesideQRCode: Int { get }
+}
+
+extension TextDisplay {
+    public func show(lines: [String], qrCode: String?) throws { try show(lines: lines) }
+    public var canShowQRCode: Bool { false }
+    public var columnsBesideQRCode: Int { columns }
 }
 
 public enum DisplayError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -18,6 +18,7 @@ extension OCPP16ChargePoint {
 
     /// One second of the metering schedule: the loop calls it every second, tests directly.
     public func meteringTick() async {
+        await pricingTimeTriggers()
         let due = metering.tick(sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
                                 alignedInterval: configuration.int("ClockAlignedDataInterval") ?? 0,
                                 unixMs: unixMs())

@@ -84,6 +84,8 @@ public actor OCPP16ChargePoint {
     /// A Reset is being carried out: another one is Rejected.
     var resetInProgress = false
     var security = SecurityService.disabled
+    /// California Pricing: the RunningCost triggers of running transactions.
+    var pricing = CaliforniaPricingService()
     /// The station's security log, which is also the queue of events owed to the CSMS.
     nonisolated let securityLog: SecurityEventLog
     var sendingSecurityEvents = false
@@ -160,6 +162,7 @@ public actor OCPP16ChargePoint {
         // The rules the CSMS set (kept on disk) govern the station from the start.
         station.submit(.authorizationRules(configuration.authorizationRules))
         station.submit(.sessionRules(configuration.sessionRules))
+        applyDisplayKeys()
         let events = station.events
         tasks.append(Task { for await event in events { self.stationEvent(event) } })
         tasks.append(Task { await self.consumeInputs() })
@@ -218,6 +221,12 @@ public actor OCPP16ChargePoint {
         case .sessionUpdated, .meterSample, .reservationEnded:
             break
         }
+        pricingTriggers(event)
+    }
+
+    /// The session running on a connector, as the events told it.
+    nonisolated func startedSession(onConnector id: Int) -> Session? {
+        sessionEvents.withLock { $0.started[id] }
     }
 
     /// The station's connectors now (asked through the port), with the sessions the events

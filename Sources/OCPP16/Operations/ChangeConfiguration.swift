@@ -35,6 +35,8 @@ extension OCPP16ChargePoint {
             station.submit(.authorizationRules(configuration.authorizationRules))
         } else if ConfigurationService.sessionRuleKeys.contains(key) {
             station.submit(.sessionRules(configuration.sessionRules))
+        } else if CaliforniaPricingService.displayKeys.contains(key) {
+            applyDisplayKeys()
         } else if key == "WebSocketPingInterval" {
             pingInterval?.set(seconds: configuration.int("WebSocketPingInterval") ?? 0)
         }

@@ -1,19 +1,29 @@
 import ChargingCore
 import OCPP16Messages
 
-/// DataTransfer (CSMS → charge point): SwiftEVSE's vendor extensions, under vendorId
-/// `org.swiftevse`.
+/// DataTransfer (CSMS → charge point): routed by vendorId to the extension's handler; any other
+/// vendorId is UnknownVendorId.
 ///
-/// - messageId `SetChargingMode`, data `fast`, `pv` or `min+pv` (the text itself, or a JSON
+/// - `org.openchargealliance.costmsg`: California Pricing (`CaliforniaPricingService`).
+/// - `org.swiftevse`: SwiftEVSE's own extensions:
+///
+///   messageId `SetChargingMode`, data `fast`, `pv` or `min+pv` (the text itself, or a JSON
 ///   object `{"mode":"pv"}` as text): energy management's charging mode, kept across restarts.
 ///   Accepted; Rejected when the board has no grid meter or the data names no mode.
 ///
-/// Other vendorIds are UnknownVendorId, other messageIds UnknownMessageId.
+/// Other messageIds of a known vendor are UnknownMessageId.
 extension OCPP16ChargePoint {
     static let swiftEVSEVendorId = "org.swiftevse"
 
     func dataTransfer(_ request: DataTransferRequest) async -> DataTransferResponse {
-        guard request.vendorId == Self.swiftEVSEVendorId else { return DataTransferResponse(status: .unknownVendorId) }
+        switch request.vendorId {
+        case CaliforniaPricingService.vendorId: return californiaPricingDataTransfer(request)
+        case Self.swiftEVSEVendorId: return await swiftEVSEDataTransfer(request)
+        default: return DataTransferResponse(status: .unknownVendorId)
+        }
+    }
+
+    func swiftEVSEDataTransfer(_ request: DataTransferRequest) async -> DataTransferResponse {
         switch request.messageId {
         case "SetChargingMode"?:
             guard let mode = Self.chargingMode(in: request.data) else {

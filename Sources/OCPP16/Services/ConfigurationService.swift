@@ -1,3 +1,4 @@
+import ChargingCore
 import OCPP16Messages
 import StationPort
 import Storage
@@ -21,6 +22,17 @@ public struct ConfigurationService: Sendable {
         /// ConnectorPhaseRotation: `connectorId.rotation` items, e.g. `0.RST,1.RST,2.RTS`.
         case phaseRotationList(maxConnectorId: Int)
         case text
+        /// California Pricing: DefaultPrice {priceText, priceTextOffline?, chargingPrice?}.
+        case defaultPrice
+        /// California Pricing: DefaultPriceText,<language> {priceText, priceTextOffline?}.
+        case defaultPriceText
+        /// A UTC offset `±HH:MM`, or empty.
+        case utcOffset
+        /// An RFC 3339 date-time, or empty.
+        case dateTime
+        /// One of the languages the station has screens in (an IETF tag), or empty: the
+        /// station file's language.
+        case language
     }
 
     public struct Key: Sendable, Hashable {
@@ -109,7 +121,7 @@ public struct ConfigurationService: Sendable {
             Key(name: "TransactionMessageRetryInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
             Key(name: "UnlockConnectorOnEVSideDisconnect", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
             Key(name: "WebSocketPingInterval", kind: .integer(min: 0, max: 86_400), readOnly: false, defaultValue: "60", needsReboot: false),
-        ]
+        ] + Self.californiaPricingKeys
         var values: [String: String] = [:]
         let stored = (try? store?.all()) ?? [:]
         for key in keys {
@@ -201,7 +213,44 @@ public struct ConfigurationService: Sendable {
             return nil
         case .text:
             return value.utf8.count <= 500 ? nil : "longer than 500 characters"
+        case .defaultPrice:
+            return CaliforniaPricingService.defaultPriceProblem(value)
+        case .defaultPriceText:
+            return CaliforniaPricingService.defaultPriceTextProblem(value)
+        case .utcOffset:
+            return value.isEmpty || CaliforniaPricingService.offsetMinutes(value) != nil ? nil : "'\(value)' is not a UTC offset ±HH:MM"
+        case .dateTime:
+            return value.isEmpty || OCPP16Timestamp.unixMs(value) != nil ? nil : "'\(value)' is not a date-time"
+        case .language:
+            let supported = CaliforniaPricingService.supportedLanguages
+            return value.isEmpty || supported.contains(where: { DisplayLanguage(tag: value)?.rawValue == $0 }) ? nil
+                : "'\(value)' is not one of \(supported.joined(separator: ", "))"
         }
+    }
+}
+
+extension ConfigurationService {
+    /// The keys of the OCA's "OCPP & California Pricing Requirements" note (prices and costs on
+    /// the display, CaliforniaPricingService), each applied at once.
+    static var californiaPricingKeys: [Key] {
+        let languages = CaliforniaPricingService.supportedLanguages
+        return [
+            Key(name: "CustomDisplayCostAndPrice", kind: .bool, readOnly: false, defaultValue: "true", needsReboot: false),
+            Key(name: "CustomIdleFeeAfterStop", kind: .bool, readOnly: true, defaultValue: "false", needsReboot: false),
+            Key(name: "CustomMultiLanguageMessages", kind: .bool, readOnly: true, defaultValue: "true", needsReboot: false),
+            Key(name: "DefaultPrice", kind: .defaultPrice, readOnly: false, defaultValue: "", needsReboot: false),
+        ] + languages.map {
+            Key(name: "DefaultPriceText,\($0)", kind: .defaultPriceText, readOnly: false, defaultValue: "", needsReboot: false)
+        } + [
+            Key(name: "Language", kind: .language, readOnly: false, defaultValue: "", needsReboot: false),
+            Key(name: "NextTimeOffsetTransitionDateTime", kind: .dateTime, readOnly: false, defaultValue: "", needsReboot: false),
+            Key(name: "NumberOfDecimalsForCostValues", kind: .integer(min: 0, max: 6), readOnly: false, defaultValue: "2", needsReboot: false),
+            // The note's v2 name and the later one; the same list.
+            Key(name: "SupportLanguages", kind: .text, readOnly: true, defaultValue: languages.joined(separator: ","), needsReboot: false),
+            Key(name: "SupportedLanguages", kind: .text, readOnly: true, defaultValue: languages.joined(separator: ","), needsReboot: false),
+            Key(name: "TimeOffset", kind: .utcOffset, readOnly: false, defaultValue: "+00:00", needsReboot: false),
+            Key(name: "TimeOffsetNextTransition", kind: .utcOffset, readOnly: false, defaultValue: "", needsReboot: false),
+        ]
     }
 }
 

@@ -230,3 +230,13 @@ extension TransactionService {
         registry.register(RemoteStopTransactionRequest.self) { chargePoint, request in await chargePoint.remoteStopTransaction(request) }
     }
 }
+
+extension TransactionService {
+    /// The station's session the CSMS knows as `transactionId` (open sessions first, then the
+    /// most recent ended ones: a FinalCost arrives after StopTransaction).
+    public func sessionId(ofTransaction transactionId: Int) -> String? {
+        let wanted = String(transactionId)
+        if let open = (try? journal.openSessions())?.first(where: { $0.transactionId == wanted }) { return open.id }
+        return (try? journal.recentSessions(limit: 32))?.first(where: { $0.transactionId == wanted })?.id
+    }
+}

@@ -98,7 +98,8 @@ extension Station {
                 c.lastFinished = nil
                 logger.notice("c\(c.id): session \(s.id) started by \(s.idToken.value) (\(s.startReason.rawValue)), meter start \(s.meterStartWh) Wh")
             case let .sessionEnded(s):
-                c.lastFinished = (s.energyWh, Int(((s.stoppedAtUnixMs ?? s.startedAtUnixMs) &- s.startedAtUnixMs) / 1_000), now)
+                c.lastFinished = (s.energyWh, Int(((s.stoppedAtUnixMs ?? s.startedAtUnixMs) &- s.startedAtUnixMs) / 1_000), now,
+                                  s.id, s.idToken.value)
                 logger.notice("c\(c.id): session \(s.id) ended (\(s.stopReason?.rawValue ?? "-")): \(s.energyWh) Wh, meter \(s.meterStartWh) → \(s.meterStopWh ?? -1) Wh")
             case let .authorize(token):
                 let decision = authorization.authorize(token, atUnixMs: wallClock.unixMilliseconds())

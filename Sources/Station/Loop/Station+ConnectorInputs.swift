@@ -36,7 +36,7 @@ extension Station {
         var phaseSwitchesThisSession = 0
         var phaseSwitchSessionId: String?
         var lastDenied: (token: IdToken, at: MonotonicInstant)?
-        var lastFinished: (energyWh: Double, seconds: Int, at: MonotonicInstant)?
+        var lastFinished: (energyWh: Double, seconds: Int, at: MonotonicInstant, sessionId: String, idToken: String)?
         /// The journal refused the running session's stop request: a remote stop is not
         /// answered Accepted on a promise the disk does not hold.
         var stopNotKept = false

@@ -40,7 +40,10 @@ public final class Station {
     var storageHealth = StorageHealth()
     var nextHistoryPruneAt: MonotonicInstant?
     var scheduler: DisplayMessageScheduler
+    /// Prices and costs a backend sent for the display (StationPricing.swift).
+    var pricing = StationPricing()
     var lastDisplayLines: [String] = []
+    var lastDisplayQRCode: String?
     var lastDisplayAt: MonotonicInstant?
     var displayFailing = false
     var readerFailing = false

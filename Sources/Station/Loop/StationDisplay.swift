@@ -61,20 +61,27 @@ extension Station {
         }
         guard let c = connectors.min(by: { rank($0) < rank($1) }) else { return }
         let state = displayState(c, at: now)
-        var lines = scheduler.frame(at: Int64(wallClock.unixMilliseconds() / 1_000), state: state,
-                                    transactionId: c.machine.session?.id)
-        if connectors.count > 1, rank(c) < 4, let first = lines.first, first.count + 3 <= display.columns {
-            lines[0] = first + String(repeating: " ", count: display.columns - first.count - 2) + "#\(c.id)"
+        let price = priceLine(c, state: state, backendOnline: authorization.backend.isOnline)
+        let driverLanguage = languagePreference(c).lazy.compactMap { DisplayLanguage(tag: $0) }.first
+        let qrCode = display.canShowQRCode ? qrCodeText(c, state: state) : nil
+        // Beside a QR code the text has the columns left of it.
+        var layout = scheduler
+        if qrCode != nil { layout.columns = display.columnsBesideQRCode }
+        var lines = layout.frame(at: Int64(wallClock.unixMilliseconds() / 1_000), state: state,
+                                 transactionId: c.machine.session?.id, language: driverLanguage, price: price)
+        if connectors.count > 1, rank(c) < 4, let first = lines.first, first.count + 3 <= layout.columns {
+            lines[0] = first + String(repeating: " ", count: layout.columns - first.count - 2) + "#\(c.id)"
         }
         // The grid meter's fallback on the last row: the person sees why charging is slow.
         if let notice = gridFallbackNotice, display.rows > 1 {
             while lines.count < display.rows { lines.append("") }
             lines[display.rows - 1] = String(notice.prefix(display.columns))
         }
-        guard force || lines != lastDisplayLines else { return }
+        guard force || lines != lastDisplayLines || qrCode != lastDisplayQRCode else { return }
         do {
-            try display.show(lines: lines)
+            try display.show(lines: lines, qrCode: qrCode)
             lastDisplayLines = lines
+            lastDisplayQRCode = qrCode
             if displayFailing { displayFailing = false; logger.notice("display answers again") }
         } catch {
             if !displayFailing { displayFailing = true; logger.error("display: \(error)") }

@@ -130,6 +130,9 @@ public final class LoopStationPort: StationPort {
         case let .restart(hard):
             restart(hard)
             return .accepted
+        case let .showPrice(update):
+            station.showPrice(update, at: now)
+            return .accepted
         case let .setChargingMode(mode):
             switch station.setChargingMode(mode, at: now) {
             case .changed, .unchanged: return .accepted

@@ -1,3 +1,5 @@
+import Drivers
+
 /// An HD44780 character LCD behind a PCF8574 I2C backpack, decoded from the bytes the
 /// firmware writes to the expander: P0 = RS, P1 = RW, P2 = EN, P3 = backlight, P4–P7 = D4–D7.
 /// The controller latches on the falling edge of EN; after power-up it is in 8-bit mode and
@@ -17,9 +19,13 @@ public struct SimulatedLCD: Sendable {
     public private(set) var displayOn = false
     public private(set) var backlight = false
 
-    public init(columns: Int = 20, rows: Int = 4) {
+    /// A00 (Japanese) or A02 (European: Latin-1 letters at 0xC0–0xFF).
+    public let rom: HD44780Charset.ROM
+
+    public init(columns: Int = 20, rows: Int = 4, rom: HD44780Charset.ROM = .a00) {
         self.columns = columns
         self.rows = rows
+        self.rom = rom
     }
 
     /// Feeds bytes written to the PCF8574 port.
@@ -102,7 +108,7 @@ public struct SimulatedLCD: Sendable {
     /// The rows as the glass shows them, each exactly `columns` characters.
     public var rowsText: [String] {
         SimulatedLCD.rowAddresses(columns: columns, rows: rows).map { base in
-            String((0..<columns).map { SimulatedLCD.character(ddram[(base + $0) & 0x7F]) })
+            String((0..<columns).map { SimulatedLCD.character(ddram[(base + $0) & 0x7F], rom: rom) })
         }
     }
 
@@ -116,7 +122,8 @@ public struct SimulatedLCD: Sendable {
     }
 
     /// Character ROM A00: ASCII in 0x20–0x7D, a few symbols elsewhere.
-    static func character(_ code: UInt8) -> Character {
+    static func character(_ code: UInt8, rom: HD44780Charset.ROM = .a00) -> Character {
+        if rom == .a02, code >= 0xC0, let s = Unicode.Scalar(UInt32(code)) { return Character(s) }
         switch code {
         case 0x20...0x7D: return Character(Unicode.Scalar(code))
         case 0x7E: return "→"

@@ -21,6 +21,15 @@ public enum ControlAPI {
             json(sim.snapshot().stateJSON())
         }
 
+        // The SSD1306's glass as a PNG; ?scale=1…8.
+        router.get("/api/oled.png") { request, _ in
+            let scale = request.uri.queryParameters.get("scale", as: Int.self) ?? 4
+            var headers = HTTPFields()
+            headers[.contentType] = "image/png"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: sim.snapshot().oled.png(scale: scale))))
+        }
+
         router.post("/api/connectors/:id/plug") { request, context in
             let id = try connectorID(context)
             let body = try await readBody(request)

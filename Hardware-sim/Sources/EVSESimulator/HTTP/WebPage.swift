@@ -26,6 +26,7 @@ enum WebPage {
   legend { color: #666; font-size: .85rem; }
   #log { font-family: monospace; font-size: .8rem; height: 18rem; overflow-y: auto; white-space: pre; background: #fff; }
   #error { color: #c01818; min-height: 1.2em; }
+  .oled { display: block; background: #000; border-radius: 4px; margin: .3rem 0; image-rendering: pixelated; }
   .led { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%; background: #ccc; margin-right: .2rem; }
 </style>
 </head>
@@ -36,6 +37,7 @@ enum WebPage {
   <div class="card">
     <div>Display <span id="fw" class="off-t">firmware: …</span></div>
     <div id="display" class="lcd off" data-testid="display">…</div>
+    <canvas id="oled" class="oled" width="256" height="128" data-testid="oled" aria-label="OLED display (SSD1306 128×64)"></canvas>
     <fieldset><legend>RFID card</legend>
       <input id="uid" value="04A1B2C3" size="14" aria-label="card UID (hex)">
       <button id="present">Present card</button>
@@ -171,6 +173,7 @@ function render(state) {
   const d = $("display");
   d.textContent = state.display.rows.join("\n");
   d.className = "lcd" + (state.display.on || state.display.backlight ? "" : " off");
+  if (window.drawOLED && state.oled) window.drawOLED(state.oled);
   for (const k of ["estop", "overtemp", "grid-meter-offline"]) $("fault-" + k).checked = state.faults.includes(k);
   renderGrid(state.grid);
   for (const c of state.connectors) {
@@ -236,6 +239,26 @@ source.onmessage = (m) => {
 };
 refresh();
 setInterval(refresh, 1000);
+</script>
+<script>
+"use strict";
+// The SSD1306 glass, pixel for pixel (each pixel 2×2 on the canvas): the simulator's state
+// carries it as 64 rows of 128 "#"/"." under "oled". A dark canvas when the panel is off.
+window.drawOLED = function (oled) {
+  const canvas = document.getElementById("oled");
+  if (!canvas || !oled.pixels) return;
+  const scale = canvas.width / oled.width;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  canvas.dataset.lit = String(oled.lit);
+  canvas.dataset.text = oled.text.join("\n");
+  if (!oled.on) return;
+  ctx.fillStyle = "#8fd8ff";
+  oled.pixels.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) if (row[x] === "#") ctx.fillRect(x * scale, y * scale, scale, scale);
+  });
+};
 </script>
 </body>
 </html>

@@ -153,8 +153,9 @@ public final class HALSession: Sendable {
             if let e = arity(3, "i2c.write BUS ADDR HEXBYTES") { return .failure(e) }
             guard args[0] == world.config.displayBus else { return fail("unknown I2C bus \"\(args[0])\" (the simulator has \"\(world.config.displayBus)\")") }
             guard let addr = UInt8(args[1]) else { return fail("ADDR must be a decimal number 0…127, got \"\(args[1])\"") }
-            guard addr == world.config.displayAddress else {
-                return fail("no device at address \(addr) on bus \(args[0]) (the display is at \(world.config.displayAddress))")
+            // The character LCD's backpack at its configured address, the SSD1306 OLED at 0x3C/0x3D.
+            guard addr == world.config.displayAddress || SimulatedSSD1306.addresses.contains(addr) else {
+                return fail("no device at address \(addr) on bus \(args[0]) (the display is at \(world.config.displayAddress), an SSD1306 at 60 or 61)")
             }
             let hex = Array(args[2].utf8)
             guard !hex.isEmpty, hex.count % 2 == 0 else { return fail("HEXBYTES must be an even number of hex digits, got \"\(args[2])\"") }

@@ -57,6 +57,8 @@ public struct SimulatorConfig: Sendable {
     public var displayAddress: UInt8
     public var displayColumns: Int
     public var displayRows: Int
+    /// The character ROM of the simulated HD44780 (A02 shows Latin-1 letters).
+    public var displayROM: HD44780Charset.ROM = .a00
     public var wiegand: WiegandFormat
 
     public init(model: String = "evse-sim", connectors: [Connector], nominalVoltage: Double = 230,

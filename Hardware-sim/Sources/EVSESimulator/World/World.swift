@@ -105,6 +105,8 @@ public struct World: Sendable {
     /// House load, PV and the grid meter's counters (World+Grid.swift).
     public internal(set) var building = Building()
     public private(set) var display: SimulatedLCD
+    /// The SSD1306 OLED at 0x3C/0x3D on the same bus (SimulatedSSD1306+World.swift).
+    public internal(set) var oled = SimulatedSSD1306()
     public private(set) var firmwareSessions = 0
     public private(set) var firmwareName: String?
     /// Levels of every input line and millivolts of every ADC channel as last published.
@@ -121,7 +123,7 @@ public struct World: Sendable {
         self.config = config
         self.now = start
         self.connectors = config.connectors.map { ConnectorModel(spec: $0) }
-        self.display = SimulatedLCD(columns: config.displayColumns, rows: config.displayRows)
+        self.display = SimulatedLCD(columns: config.displayColumns, rows: config.displayRows, rom: config.displayROM)
         // Publish the initial levels without events: nobody has opened anything yet.
         settle()
         outbox.removeAll()
@@ -405,6 +407,7 @@ public struct World: Sendable {
     }
 
     public mutating func i2cWrite(bus: String, address: UInt8, bytes: [UInt8]) {
+        if SimulatedSSD1306.addresses.contains(address) { oledWrite(bytes); return }
         let before = display.lines
         display.write(bytes)
         let after = display.lines

@@ -65,6 +65,7 @@ extension World {
                 ("on", .bool(display.displayOn)),
                 ("backlight", .bool(display.backlight)),
             ])),
+            ("oled", oledJSON),
             ("firmware", .object([
                 ("connected", .bool(firmwareSessions > 0)),
                 ("sessions", .int(Int64(firmwareSessions))),
