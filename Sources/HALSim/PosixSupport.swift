@@ -12,7 +12,7 @@ enum DetachedThread {
 
     /// `name`: shown by `top -H` and in /proc/PID/task/*/comm (the kernel keeps 15 bytes).
     static func start(name: String, _ body: @escaping @Sendable () -> Void) throws {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let context = Unmanaged.passRetained(Body({ nameThisThread(name); body() })).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
             guard let raw else { return nil }
@@ -23,7 +23,6 @@ enum DetachedThread {
             Unmanaged<Body>.fromOpaque(context).release()
             throw HardwareError(.ioFailed, device: "simulator link", "cannot start the reader thread: \(String(cString: strerror(rc)))")
         }
-        pthread_setname_np(handle, String(name.utf8.prefix(15)) ?? "evsed")
         pthread_detach(handle)
     }
 }
@@ -84,3 +83,13 @@ final class ReplySlot: @unchecked Sendable {
 }
 
 func monotonicMicroseconds() -> UInt64 { SystemMonotonicClock().now().microseconds }
+
+/// Names the calling thread as `top -H` and /proc/PID/task/*/comm show it (the kernel keeps 15
+/// bytes). Through /proc: Glibc's pthread_setname_np and the variadic prctl are not visible to Swift.
+func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+}
