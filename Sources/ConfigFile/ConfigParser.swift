@@ -26,10 +26,16 @@ private struct Line {
     var text: [Character]
 }
 
+/// How deep collections may nest, block and flow together. Board and station files nest about 5
+/// deep; the limit keeps a hostile or broken file (`[[[[…` or `- - - …`) from exhausting the
+/// stack (found by fuzzing the board loader).
+let maximumNesting = 64
+
 private struct BlockParser {
     let file: String
     var lines: [Line] = []
     var index = 0
+    var depth = 0
 
     init(file: String) { self.file = file }
 
@@ -116,11 +122,14 @@ private struct BlockParser {
     /// The node whose first line is `lines[index]`, at exactly `indent`.
     mutating func parseBlock(indent: Int) throws(ConfigFileError) -> ConfigNode {
         let line = lines[index]
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= maximumNesting else { throw fail(line.number, "nested deeper than \(maximumNesting) levels") }
         if Self.isSequenceItem(line.text) { return try parseSequence(indent: indent) }
         if try splitKey(line) != nil { return try parseMapping(indent: indent) }
         // A lone scalar or flow collection as the whole block.
         index += 1
-        var inline = InlineParser(text: line.text, line: line.number, columnBase: line.indent, file: file)
+        var inline = InlineParser(text: line.text, line: line.number, columnBase: line.indent, file: file, depth: depth)
         return try inline.parseWholeValue()
     }
 
@@ -168,7 +177,7 @@ private struct BlockParser {
                 value = try parseNested(after: line, parentIndent: indent, allowSameIndentSequence: true)
             } else {
                 index += 1
-                var inline = InlineParser(text: rest, line: line.number, columnBase: restColumn, file: file)
+                var inline = InlineParser(text: rest, line: line.number, columnBase: restColumn, file: file, depth: depth)
                 value = try inline.parseWholeValue()
                 if index < lines.count, lines[index].indent > indent {
                     throw fail(lines[index].number,
@@ -203,7 +212,7 @@ private struct BlockParser {
         var keyEnd: Int
         var key: String
         if t.first == "\"" || t.first == "'" {
-            var inline = InlineParser(text: t, line: line.number, columnBase: line.indent, file: file)
+            var inline = InlineParser(text: t, line: line.number, columnBase: line.indent, file: file, depth: depth)
             let node = try inline.parseQuoted()
             keyEnd = inline.pos
             while keyEnd < t.count, t[keyEnd] == " " { keyEnd += 1 }
@@ -256,12 +265,15 @@ private struct InlineParser {
     let columnBase: Int
     let file: String
     var pos = 0
+    /// Collections open around the current position, the enclosing block levels included.
+    var depth: Int
 
-    init(text: [Character], line: Int, columnBase: Int, file: String) {
+    init(text: [Character], line: Int, columnBase: Int, file: String, depth: Int = 0) {
         self.text = text
         self.line = line
         self.columnBase = columnBase
         self.file = file
+        self.depth = depth
     }
 
     func fail(_ message: String) -> ConfigFileError {
@@ -288,9 +300,13 @@ private struct InlineParser {
     mutating func parseValue(inFlow: Bool) throws(ConfigFileError) -> ConfigNode {
         skipSpaces()
         guard let c = current else { return ConfigNode(.null, line: line, column: column) }
+        if c == "{" || c == "[" {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= maximumNesting else { throw fail("nested deeper than \(maximumNesting) levels") }
+            return c == "{" ? try parseFlowMapping() : try parseFlowSequence()
+        }
         switch c {
-        case "{": return try parseFlowMapping()
-        case "[": return try parseFlowSequence()
         case "\"", "'": return try parseQuoted()
         case "&", "*", "!", "|", ">": throw fail(BlockParser.unsupported(c))
         case "@", "`": throw fail("a plain value cannot start with '\(c)': quote it")

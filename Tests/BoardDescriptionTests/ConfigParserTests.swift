@@ -178,3 +178,23 @@ struct ConfigParserTests {
         #expect(root["e"]?.kindDescription == "the string \"12\"")
     }
 }
+
+/// Found by fuzzing the board loader: `[[[[…` overflowed the stack. Nesting is bounded, block
+/// and flow levels together, and a file past the bound is an error naming its line.
+@Suite struct ConfigNestingTests {
+    @Test func deeplyNestedFlowCollectionsAreAnErrorNotACrash() {
+        for text in ["a: " + String(repeating: "[", count: 5_000) + "\n",
+                     "a: " + String(repeating: "{b: ", count: 5_000) + "1" + String(repeating: "}", count: 5_000) + "\n",
+                     "a:\n  " + String(repeating: "- ", count: 5_000) + "x\n"] {
+            #expect(throws: ConfigFileError.self) { _ = try ConfigParser.parse(text, file: "deep.yaml") }
+            do { _ = try ConfigParser.parse(text, file: "deep.yaml") } catch {
+                #expect(error.message.contains("nested deeper than 64 levels") && error.file == "deep.yaml", "\(error)")
+            }
+        }
+    }
+
+    @Test func sixtyLevelsAreStillFine() throws {
+        let text = "a: " + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "\n"
+        _ = try ConfigParser.parse(text, file: "ok.yaml")
+    }
+}
