@@ -104,6 +104,14 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // The OCPP 2.0.1 charging station: the same station port, 2.0.1 messages, one file per
+        // operation, one service per functional block. Holds no charging logic.
+        .target(name: "OCPP201",
+                dependencies: ["OCPP201Messages", "OCPPTransport", "OCPPJSON", "StationPort", "ChargingCore", "Storage", "HAL",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Base64, hex and percent-encoding: the one copy every layer uses (no Foundation).
         .target(name: "Codecs", swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
@@ -125,7 +133,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -175,6 +183,10 @@ let package = Package(
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPP201Tests",
+                    dependencies: ["OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
+                                   "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
         .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity", "Codecs"], swiftSettings: strict),

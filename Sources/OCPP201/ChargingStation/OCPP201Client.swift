@@ -1,0 +1,92 @@
+import HAL
+import Logging
+import NIOCore
+import NIOPosix
+import OCPPJSON
+import OCPPTransport
+import StationPort
+import Storage
+import Synchronization
+
+/// A charging station on a live connection: WebSocket (subprotocol ocpp2.0.1, security profile
+/// 0 or 1 for now), reconnecting forever, the 2.0.1 RPC dialect (its CALLERROR spellings), and
+/// the `OCPP201ChargingStation` on top.
+///
+/// `subprotocols` is what is offered: `["ocpp2.0.1"]`, or both versions when the daemon lets
+/// the CSMS choose ("auto"). A CSMS that picks another one than 2.0.1 gets nothing spoken to it
+/// on that connection: `otherVersionSelected` is told, and the daemon restarts with that
+/// version's adapter.
+public final class OCPP201Client: Sendable {
+    public let chargingStation: OCPP201ChargingStation
+    private let connection: OCPPConnection
+    private let rpc: OCPPRPC
+    private let frameLog: OCPPFrameLog?
+    private let otherVersionSelected: @Sendable (String) -> Void
+
+    public init(backendURL: String, identity: String, stationIdentity: OCPP201ChargingStation.Identity,
+                station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
+                unixMs: @escaping @Sendable () -> UInt64, securityProfile: OCPPSecurityProfile = .unsecured,
+                basicAuthPassword: [UInt8]? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
+                external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
+                frameLog: OCPPFrameLog? = nil, otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
+                logger: Logger = Logger(label: "ocpp201")) throws {
+        guard securityProfile == .unsecured || securityProfile == .basicAuth else {
+            throw OCPPTransportError.invalidConfiguration("OCPP 2.0.1 runs with security profile 0 or 1 so far (TLS profiles: OCPP 1.6 only)")
+        }
+        let group = MultiThreadedEventLoopGroup.singleton
+        let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
+            securityProfile, backendURL: backendURL, identity: identity, subprotocols: subprotocols,
+            basicAuthPassword: securityProfile == .basicAuth ? basicAuthPassword : nil,
+            pingInterval: .seconds(Int64(60)))
+        let client = try OCPPWebSocketClient(configuration: configuration, group: group)
+        let target = StationBox()
+        let rpc = OCPPRPC(dialect: .ocpp201, timerLoop: group.next(), callTimeout: .seconds(Int64(max(1, settings.messageTimeout))),
+                          answering: { action, payload in
+            guard let station = target.value.withLock({ $0 }) else {
+                return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charging station not ready")))
+            }
+            return await station.answer(action: action, payload: payload)
+        })
+        let chargingStation = OCPP201ChargingStation(identity: stationIdentity, sender: rpc, station: station, storage: storage,
+                                                     settings: settings, unixMs: unixMs, external: external, logger: logger)
+        target.value.withLock { $0 = chargingStation }
+        self.rpc = rpc
+        self.chargingStation = chargingStation
+        self.frameLog = frameLog
+        self.otherVersionSelected = otherVersionSelected
+        self.connection = OCPPConnection(connector: client, backoff: ReconnectBackoff(
+            minimum: .seconds(Int64(1)), maximum: .seconds(Int64(30)), doublings: 4, randomRange: .seconds(Int64(1))),
+            timerLoop: group.next())
+    }
+
+    /// Connects (and keeps reconnecting) and starts the station's loops.
+    public func start() async {
+        await chargingStation.start()
+        let chargingStation = chargingStation
+        let otherVersionSelected = otherVersionSelected
+        connection.start(rpc: rpc, frameLog: frameLog) { event in
+            switch event {
+            case .connected(let subprotocol):
+                guard subprotocol == OCPPRPCDialect.ocpp201.subprotocol else {
+                    otherVersionSelected(subprotocol)
+                    return
+                }
+                chargingStation.connectionUp()
+            case .disconnected:
+                chargingStation.connectionDown()
+            case .message, .reconnectScheduled: break
+            }
+        }
+    }
+
+    public func stop() async {
+        await chargingStation.stop()
+        await connection.stop()
+        rpc.shutDown()
+    }
+}
+
+/// The RPC handler is made before the station it calls.
+private final class StationBox: Sendable {
+    let value = Mutex<OCPP201ChargingStation?>(nil)
+}

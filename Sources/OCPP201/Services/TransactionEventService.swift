@@ -1,0 +1,136 @@
+import ChargingCore
+import Logging
+import OCPP201Messages
+import OCPPJSON
+import Storage
+import Synchronization
+
+/// Transactions (block E): every TransactionEvent goes through the session journal's durable
+/// outbox. Each is on disk before it is sent, numbered there (`seqNo`, strictly increasing per
+/// transaction, counted in the same SQLite transaction), sent oldest first, removed only when
+/// the CSMS answered or MessageAttempts were used up. An event queued while the CSMS could not
+/// be reached carries `offline: true`. The transactionId is the station's session id: nothing
+/// waits for the CSMS to name it.
+public final class TransactionEventService: Sendable {
+    /// The outbox kind of a 2.0.1 TransactionEvent.
+    public static let kind = "TransactionEvent"
+
+    let journal: SessionJournal
+    private let logger: Logger
+    /// Connected and accepted, as the station last said: events queued otherwise are offline.
+    private let online = Mutex(false)
+    /// The remoteStartId of a RequestStartTransaction accepted on a connector, for the
+    /// transaction it starts there.
+    private let remoteStartIds = Mutex<[Int: Int]>([:])
+    private let txEndedMeasurands = Mutex<Set<String>>(["Energy.Active.Import.Register"])
+
+    public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp201.transactions")) {
+        self.journal = journal
+        self.logger = logger
+    }
+
+    func setOnline(_ value: Bool) { online.withLock { $0 = value } }
+    func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.withLock { $0 = Set(values) } }
+    func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.withLock { $0[connectorId] = remoteStartId } }
+
+    // MARK: Queueing (any thread; returns when the event is on disk)
+
+    /// The station's hook (`Station.sessionMessagesOwed`): a session start queues its Started
+    /// event, a session end its Ended event, through `journal`, inside the transaction that
+    /// records the change. A crash between the two cannot happen.
+    public func messagesOwed(for change: SessionRecordChange, in journal: SessionJournal.Writer) throws {
+        switch change {
+        case let .started(session):
+            let remoteStartId = session.startReason == .remote
+                ? remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) } : nil
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
+            try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                          remoteStartId: remoteStartId),
+                        session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
+        case let .ended(session):
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
+            let withEnergy = txEndedMeasurands.withLock { $0.contains("Energy.Active.Import.Register") }
+            try enqueue(TransactionEventOperation.ended(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                        withEnergyRegisters: withEnergy),
+                        session: session.id, atUnixMs: session.stoppedAtUnixMs ?? session.startedAtUnixMs, in: journal)
+            // Nothing follows the Ended event: its counter goes.
+            try journal.forgetTransactionEventSeqNo(forSession: session.id)
+        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability: break
+        }
+    }
+
+    /// Records the change's events in a transaction of their own: for a session the journal
+    /// holds but whose change is not recorded by the station (tests).
+    public func record(_ change: SessionRecordChange) throws {
+        try journal.atomically { w in try messagesOwed(for: change, in: w) }
+    }
+
+    private func enqueue(_ event: TransactionEventRequest, session: String, atUnixMs: UInt64,
+                         in journal: SessionJournal.Writer) throws {
+        try journal.enqueue(kind: Self.kind, payload: JSONWriter.writeString(event.toJSON()), sessionId: session,
+                            atMs: Int64(clamping: atUnixMs))
+    }
+
+    /// An Updated event of a running transaction; false when it has ended in the journal (its
+    /// Ended event is queued: nothing may follow it) or the event could not be queued.
+    @discardableResult
+    func enqueueUpdated(session: String, connectorId: Int, atUnixMs: UInt64,
+                        build: (_ seqNo: Int, _ offline: Bool) -> TransactionEventRequest) -> Bool {
+        do {
+            return try journal.atomically { w in
+                guard let record = try w.session(session), record.isOpen else { return false }
+                let seqNo = try w.nextTransactionEventSeqNo(forSession: session)
+                try enqueue(build(seqNo, !online.withLock { $0 }), session: session, atUnixMs: atUnixMs, in: w)
+                return true
+            }
+        } catch {
+            logger.critical("cannot queue a TransactionEvent of \(session): \(error)")
+            return false
+        }
+    }
+
+    // MARK: Delivery
+
+    /// What to do with the oldest queued message.
+    public enum Delivery: Sendable, Equatable {
+        case send(seq: Int64, sessionId: String?, payload: JSONValue)
+        /// Dropped: unreadable, or another protocol version's message.
+        case dropped(seq: Int64)
+        case empty
+    }
+
+    public func next() -> Delivery {
+        guard let message = ((try? journal.pending(limit: 1)) ?? []).first else { return .empty }
+        guard message.kind == Self.kind else {
+            // Queued by the 1.6 adapter on this data directory: the 2.0.1 CSMS cannot take it.
+            logger.error("outbox message \(message.seq) is a 1.6 \(message.kind): not sent to a 2.0.1 CSMS, dropped")
+            _ = try? journal.acknowledge(message.seq)
+            return .dropped(seq: message.seq)
+        }
+        guard let payload = try? JSONParser.parse(message.payload) else {
+            logger.error("outbox message \(message.seq) is unreadable: dropped")
+            _ = try? journal.acknowledge(message.seq)
+            return .dropped(seq: message.seq)
+        }
+        return .send(seq: message.seq, sessionId: message.sessionId, payload: payload)
+    }
+
+    public func markSent(_ seq: Int64, atUnixMs: UInt64) { _ = try? journal.markSent(seq, atMs: Int64(clamping: atUnixMs)) }
+    public func acknowledge(_ seq: Int64) throws { _ = try journal.acknowledge(seq) }
+    public func pendingCount() -> Int { (try? journal.pendingCount()) ?? 0 }
+
+    /// GetTransactionStatus: does the transaction run, and are messages of it still queued.
+    func status(ofTransaction id: String) -> (ongoing: Bool, queued: Bool) {
+        let ongoing = (try? journal.session(id))?.isOpen ?? false
+        let queued = (try? journal.sessionsWithPending(kind: Self.kind))?.contains(id) ?? false
+        return (ongoing, queued)
+    }
+
+    func connectorId(ofSession id: String) -> Int? { (try? journal.session(id))?.connectorId }
+}
+
+extension TransactionEventService {
+    static func register(into registry: inout OCPP201OperationRegistry) {
+        registry.register(GetTransactionStatusRequest.self) { station, request in station.getTransactionStatus(request) }
+    }
+}
