@@ -69,13 +69,14 @@ final class OCPPWiring {
         let identity = backend.identity ?? station.identity
         if version == "2.0.1" {
             let password = try Self.basicAuthPassword(backend)
+            let tls = try Self.tlsSettings201(backend, dataDirectory: station.dataDirectory, evse: evse, unixMs: wall.unixMilliseconds())
             let client = try OCPP201Client(
                 backendURL: backend.url, identity: identity,
                 stationIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
                 station: port, storage: evse.storage, unixMs: { wall.unixMilliseconds() },
                 securityProfile: OCPPSecurityProfile(rawValue: backend.securityProfile) ?? .unsecured,
-                basicAuthPassword: password, subprotocols: subprotocols, frameLog: frameLog,
+                basicAuthPassword: password, tls: tls, subprotocols: subprotocols, frameLog: frameLog,
                 otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
             adapter = .ocpp201(client)
             let transactions = client.chargingStation.transactions
@@ -129,19 +130,29 @@ final class OCPPWiring {
         fclose(f)
     }
 
-    /// Security profile 1 with 2.0.1: the BasicAuthPassword, read from the AuthorizationKey file
-    /// (its text; never on the command line).
+    /// Security profiles 1 and 2 with 2.0.1: the BasicAuthPassword (SecurityCtrlr), read from
+    /// the authorization key file as text (never on the command line).
     static func basicAuthPassword(_ backend: BackendSettings) throws -> [UInt8]? {
-        guard backend.securityProfile == 1 else {
-            guard backend.securityProfile == 0 else {
-                throw DaemonFailure("OCPP 2.0.1: security profile \(backend.securityProfile) is not supported yet (0 or 1; TLS profiles with OCPP 1.6)")
-            }
-            return nil
-        }
+        guard backend.securityProfile == 1 || backend.securityProfile == 2 else { return nil }
         guard let file = backend.authorizationKeyFile, let text = SmallFile.text(file, limit: 4_096) else {
-            throw DaemonFailure("OCPP 2.0.1 security profile 1 needs backend.authorization_key_file (the BasicAuthPassword)")
+            throw DaemonFailure("OCPP 2.0.1 security profile \(backend.securityProfile) needs backend.authorization_key_file (the BasicAuthPassword)")
         }
-        return Array(String(text.filter { !$0.isNewline }).utf8)
+        let password = String(text.filter { !$0.isNewline })
+        // SecurityCtrlr.BasicAuthPassword: passwordString, 16 to 40 characters.
+        guard (16...40).contains(password.count) else {
+            throw DaemonFailure("\(file): a BasicAuthPassword has 16 to 40 characters, this one \(password.count)")
+        }
+        return Array(password.utf8)
+    }
+
+    /// Security profiles 2 and 3 with 2.0.1: the CSMS roots (installed as with 1.6, under
+    /// `<data-dir>/certificates`) and the station's client certificate, through the same PKI.
+    static func tlsSettings201(_ backend: BackendSettings, dataDirectory: String, evse: Station, unixMs: UInt64) throws -> OCPPTLSSettings? {
+        guard backend.securityProfile >= 2, let profile = OCPPSecurityProfile(rawValue: backend.securityProfile) else { return nil }
+        let setup = OCPP16SecuritySetup(profile: profile, centralSystemRootFiles: backend.csmsRootCertificates,
+                                        clientCertificateFile: backend.clientCertificate, clientKeyFile: backend.clientKey,
+                                        dataDirectory: dataDirectory)
+        return try setup.makeService(store: evse.storage.config, unixMs: unixMs).tlsSettings()
     }
 
     /// Under the data directory, with its rotated predecessors (`.1`, `.2`, …).

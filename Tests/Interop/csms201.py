@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from http import HTTPStatus
 
 import websockets
 from ocpp.routing import on
@@ -70,7 +71,13 @@ class Csms201:
     """Serves ws://127.0.0.1:<port>/<identity>, selecting the first of `subprotocols` the
     station offers."""
 
-    def __init__(self, boot_answers=None, subprotocols=("ocpp2.0.1",), port=0):
+    def __init__(self, boot_answers=None, subprotocols=("ocpp2.0.1",), port=0, ssl_context=None, expected_auth=None):
+        """`ssl_context`: serve wss:// with it; `expected_auth`: refuse (401) a handshake whose
+        Authorization header is not this."""
+        self.ssl_context = ssl_context
+        self.expected_auth = expected_auth
+        self.auth_seen = []
+        self.client_serials = []
         self.boot_answers = list(boot_answers or [("Accepted", 300)])  # (status, interval); the last repeats
         self.boot_count = 0
         self.subprotocols = list(subprotocols)
@@ -100,14 +107,25 @@ class Csms201:
 
         async def main():
             self.server = await websockets.serve(self._on_connect, "127.0.0.1", self.port, subprotocols=self.subprotocols,
-                                                 select_subprotocol=self._select)
+                                                 select_subprotocol=self._select, ssl=self.ssl_context,
+                                                 process_request=self._check_auth)
             self.port = self.server.sockets[0].getsockname()[1]
             started.set()
 
         self.loop.run_until_complete(main())
         self.loop.run_forever()
 
+    def _check_auth(self, connection, request):
+        header = request.headers.get("Authorization")
+        self.auth_seen.append(header)
+        if self.expected_auth is not None and header != self.expected_auth:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "bad credentials\n")
+        return None
+
     async def _on_connect(self, websocket):
+        ssl_object = websocket.transport.get_extra_info("ssl_object")
+        peer = ssl_object.getpeercert() if ssl_object else None
+        self.client_serials.append(peer.get("serialNumber") if peer else None)
         identity = websocket.request.path.strip("/")
         with self.lock:
             self.selected.append(websocket.subprotocol)
@@ -129,7 +147,7 @@ class Csms201:
 
     @property
     def url(self):
-        return f"ws://127.0.0.1:{self.port}"
+        return f"wss://localhost:{self.port}" if self.ssl_context else f"ws://127.0.0.1:{self.port}"
 
     def stop(self):
         if not self.loop.is_running():

@@ -197,6 +197,20 @@ struct OperationTests {
         #expect(firmware["status"] == "NotImplemented")
     }
 
+    @Test func txStopPointEVConnectedEndsTheTransactionOnTheEVSideUnplugWhateverStopTxOnEVSideDisconnectSays() async throws {
+        let h = try await Harness.accepted()
+        var settings = await h.chargingStation.settings
+        settings.stopTxOnEVSideDisconnect = false
+        settings.txStopPoint = ["Authorized"]
+        await h.chargingStation.apply(settings)
+        #expect(h.station.requests.last { if case .sessionRules = $0 { return true }; return false }
+                == .sessionRules(SessionRules(connectionTimeout: .seconds(Int64(60)), stopOnEVSideDisconnect: false, unlockOnEVSideDisconnect: true)))
+        settings.txStopPoint = ["EVConnected", "Authorized"]
+        await h.chargingStation.apply(settings)
+        #expect(h.station.requests.last { if case .sessionRules = $0 { return true }; return false }
+                == .sessionRules(SessionRules(connectionTimeout: .seconds(Int64(60)), stopOnEVSideDisconnect: true, unlockOnEVSideDisconnect: true)))
+    }
+
     @Test func applyingSettingsHandsTheNewRulesToTheCore() async throws {
         let h = try await Harness.accepted()
         var settings = await h.chargingStation.settings

@@ -9,8 +9,9 @@ import Storage
 import Synchronization
 
 /// A charging station on a live connection: WebSocket (subprotocol ocpp2.0.1, security profile
-/// 0 or 1 for now), reconnecting forever, the 2.0.1 RPC dialect (its CALLERROR spellings), and
-/// the `OCPP201ChargingStation` on top.
+/// 0–3: Basic auth with the BasicAuthPassword for 1 and 2, TLS with `tls` for 2 and 3),
+/// reconnecting forever, the 2.0.1 RPC dialect (its CALLERROR spellings), and the
+/// `OCPP201ChargingStation` on top. The profile is fixed for the run (no SetNetworkProfile yet).
 ///
 /// `subprotocols` is what is offered: `["ocpp2.0.1"]`, or both versions when the daemon lets
 /// the CSMS choose ("auto"). A CSMS that picks another one than 2.0.1 gets nothing spoken to it
@@ -26,18 +27,15 @@ public final class OCPP201Client: Sendable {
     public init(backendURL: String, identity: String, stationIdentity: OCPP201ChargingStation.Identity,
                 station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
                 unixMs: @escaping @Sendable () -> UInt64, securityProfile: OCPPSecurityProfile = .unsecured,
-                basicAuthPassword: [UInt8]? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
+                basicAuthPassword: [UInt8]? = nil, tls: OCPPTLSSettings? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
                 frameLog: OCPPFrameLog? = nil, otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
                 logger: Logger = Logger(label: "ocpp201")) throws {
-        guard securityProfile == .unsecured || securityProfile == .basicAuth else {
-            throw OCPPTransportError.invalidConfiguration("OCPP 2.0.1 runs with security profile 0 or 1 so far (TLS profiles: OCPP 1.6 only)")
-        }
         let group = MultiThreadedEventLoopGroup.singleton
         let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
             securityProfile, backendURL: backendURL, identity: identity, subprotocols: subprotocols,
-            basicAuthPassword: securityProfile == .basicAuth ? basicAuthPassword : nil,
-            pingInterval: .seconds(Int64(60)))
+            basicAuthPassword: securityProfile == .basicAuth || securityProfile == .tlsWithBasicAuth ? basicAuthPassword : nil,
+            tls: securityProfile.rawValue >= 2 ? tls : nil, pingInterval: .seconds(Int64(60)))
         let client = try OCPPWebSocketClient(configuration: configuration, group: group)
         let target = StationBox()
         let rpc = OCPPRPC(dialect: .ocpp201, timerLoop: group.next(), callTimeout: .seconds(Int64(max(1, settings.messageTimeout))),

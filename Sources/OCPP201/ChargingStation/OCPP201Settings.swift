@@ -56,8 +56,9 @@ public struct OCPP201Settings: Sendable, Hashable {
     /// starts a session when the EV is plugged in and the token authorized, and closes the power
     /// path at once: EVConnected, Authorized, PowerPathClosed and EnergyTransfer are accepted,
     /// and all of them begin the transaction there (Started, with the trigger that completed
-    /// it); the transaction ends where the session ends. ParkingBayOccupancy (no bay sensor)
-    /// and DataSigned (no signing meter) are not supported.
+    /// it); the transaction ends where the session ends, on the EV side's unplugging when
+    /// TxStopPoint holds EVConnected (`sessionRules`). ParkingBayOccupancy (no bay sensor) and
+    /// DataSigned (no signing meter) are not supported.
     public enum TransactionPoint: String, Sendable, CaseIterable {
         case parkingBayOccupancy = "ParkingBayOccupancy"
         case evConnected = "EVConnected"
@@ -86,9 +87,12 @@ public struct OCPP201Settings: Sendable, Hashable {
                            cacheEnabled: authCacheEnabled, localListEnabled: localAuthListEnabled)
     }
 
-    /// The rules the core applies to every session.
+    /// The rules the core applies to every session. A TxStopPoint of EVConnected ends the
+    /// transaction when the cable leaves the EV, whatever StopTxOnEVSideDisconnect says; without
+    /// it, StopTxOnEVSideDisconnect decides (false: the transaction goes on, suspended).
     var sessionRules: SessionRules {
         SessionRules(connectionTimeout: .seconds(Int64(max(0, evConnectionTimeOut))),
-                     stopOnEVSideDisconnect: stopTxOnEVSideDisconnect, unlockOnEVSideDisconnect: unlockOnEVSideDisconnect)
+                     stopOnEVSideDisconnect: stopTxOnEVSideDisconnect || txStopPoint.contains(TransactionPoint.evConnected.rawValue),
+                     unlockOnEVSideDisconnect: unlockOnEVSideDisconnect)
     }
 }
