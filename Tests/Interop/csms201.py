@@ -62,6 +62,10 @@ class CsmsSideOfStation(ChargePoint):
     def on_meter_values(self, **kw):
         return call_result.MeterValues()
 
+    @on("SecurityEventNotification")
+    def on_security_event(self, **kw):
+        return call_result.SecurityEventNotification()
+
     @on("ReservationStatusUpdate")
     def on_reservation_status(self, **kw):
         return call_result.ReservationStatusUpdate()

@@ -27,15 +27,20 @@ def test_profile_1_sends_the_basic_auth_password_and_never_logs_it(tmp_path, sim
     cs.wait_for("BootNotification", timeout=20)
     assert cs.auth_seen[-1] == basic(IDENTITY, PASSWORD)
     assert not any(PASSWORD in line for line in evsed.log())
+    assert cs.wait_for("SecurityEventNotification")[0]["type"] == "StartupOfTheDevice"
 
 
-def test_profile_2_tls_with_basic_auth(tmp_path, sim, station, csms):
+def test_profile_2_tls_with_basic_auth_and_a_refused_password_reported_once_it_gets_through(tmp_path, sim, station, csms):
     pki = PKI(tmp_path / "pki-test")
-    cs = csms(ssl_context=pki.server_context(), expected_auth=basic(IDENTITY, PASSWORD))
-    station(cs.url, "--security-profile", "2", "--authorization-key-file", password_file(tmp_path),
-            "--csms-root-certificate", pki.path("root.pem"))
-    cs.wait_for("BootNotification", timeout=20)
+    cs = csms(ssl_context=pki.server_context(), expected_auth=basic(IDENTITY, "another-password-of-the-csms"))
+    evsed = station(cs.url, "--security-profile", "2", "--authorization-key-file", password_file(tmp_path),
+                    "--csms-root-certificate", pki.path("root.pem"))
+    evsed.wait_log(r"connect failed .*401", timeout=20)
+    cs.expected_auth = basic(IDENTITY, PASSWORD)  # the CSMS learns the password
+    cs.wait_for("BootNotification", timeout=40)
     assert cs.auth_seen[-1] == basic(IDENTITY, PASSWORD)
+    events = cs.wait_for("SecurityEventNotification", count=2, timeout=10)
+    assert sorted(e["type"] for e in events) == ["FailedToAuthenticateAtCsms", "StartupOfTheDevice"]
 
 
 def test_profile_3_presents_the_client_certificate(tmp_path, sim, station, csms):

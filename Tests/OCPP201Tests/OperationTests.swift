@@ -211,6 +211,22 @@ struct OperationTests {
                 == .sessionRules(SessionRules(connectionTimeout: .seconds(Int64(60)), stopOnEVSideDisconnect: true, unlockOnEVSideDisconnect: true)))
     }
 
+    @Test func securityEventsGoOutOnceRegisteredAndAResetRaisesOne() async throws {
+        let h = try Harness()
+        h.chargingStation.recordSecurityEvent("StartupOfTheDevice", atUnixMs: h.clock.now())
+        await h.chargingStation.start()
+        for _ in 0..<200 { await Task.yield() }
+        #expect(h.csms.payloads("SecurityEventNotification").isEmpty, "not before the boot is accepted")
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.csms.payloads("SecurityEventNotification").count == 1 })
+        let reset = try await h.chargingStation.handle(action: "Reset", payload: ["type": "Immediate"]).get()
+        #expect(reset["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("SecurityEventNotification").count == 2 })
+        #expect(h.csms.payloads("SecurityEventNotification").map { $0["type"] } == ["StartupOfTheDevice", "ResetOrReboot"])
+        #expect(await settle { (try? h.storage.securityLog.owedCount()) == 0 })
+        #expect(await settle { h.station.commands.contains(.stopAllSessions(reason: .hardReset)) })
+    }
+
     @Test func applyingSettingsHandsTheNewRulesToTheCore() async throws {
         let h = try await Harness.accepted()
         var settings = await h.chargingStation.settings

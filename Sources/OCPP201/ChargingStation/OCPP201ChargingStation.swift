@@ -52,6 +52,9 @@ public actor OCPP201ChargingStation {
     public nonisolated let transactions: TransactionEventService
     public internal(set) var settings: OCPP201Settings
     let localList: LocalAuthorizationListStore
+    /// The station's security log, which is also the queue of events owed to the CSMS.
+    nonisolated let securityLog: SecurityEventLog
+    var sendingSecurityEvents = false
     let unixMs: @Sendable () -> UInt64
     let sleep: Sleeper
     let logger: Logger
@@ -96,6 +99,7 @@ public actor OCPP201ChargingStation {
         self.settings = settings
         self.transactions = TransactionEventService(journal: storage.journal, logger: logger)
         self.localList = storage.localList
+        self.securityLog = storage.securityLog
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry

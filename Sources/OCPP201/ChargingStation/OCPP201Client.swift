@@ -23,6 +23,9 @@ public final class OCPP201Client: Sendable {
     private let rpc: OCPPRPC
     private let frameLog: OCPPFrameLog?
     private let otherVersionSelected: @Sendable (String) -> Void
+    private let unixMs: @Sendable () -> UInt64
+    /// Security events already raised for the current run of connection failures.
+    private let connectFailuresReported = ReportedFailures()
 
     public init(backendURL: String, identity: String, stationIdentity: OCPP201ChargingStation.Identity,
                 station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
@@ -52,6 +55,7 @@ public final class OCPP201Client: Sendable {
         self.chargingStation = chargingStation
         self.frameLog = frameLog
         self.otherVersionSelected = otherVersionSelected
+        self.unixMs = unixMs
         self.connection = OCPPConnection(connector: client, backoff: ReconnectBackoff(
             minimum: .seconds(Int64(1)), maximum: .seconds(Int64(30)), doublings: 4, randomRange: .seconds(Int64(1))),
             timerLoop: group.next())
@@ -59,19 +63,33 @@ public final class OCPP201Client: Sendable {
 
     /// Connects (and keeps reconnecting) and starts the station's loops.
     public func start() async {
+        chargingStation.recordSecurityEvent(SecurityEventService.startupOfTheDevice, atUnixMs: unixMs())
         await chargingStation.start()
         let chargingStation = chargingStation
         let otherVersionSelected = otherVersionSelected
+        let failures = connectFailuresReported
+        let unixMs = unixMs
         connection.start(rpc: rpc, frameLog: frameLog) { event in
             switch event {
             case .connected(let subprotocol):
+                failures.value.withLock { $0.removeAll() }
                 guard subprotocol == OCPPRPCDialect.ocpp201.subprotocol else {
                     otherVersionSelected(subprotocol)
                     return
                 }
                 chargingStation.connectionUp()
-            case .disconnected:
+            case .disconnected(let reason):
                 chargingStation.connectionDown()
+                // A CSMS that is not who it should be, or that refuses our credentials: the CSMS
+                // hears of it once per run of failures, when it can be reached again.
+                guard case .connectFailed(let error) = reason else { return }
+                let event: String? = switch error {
+                case .tlsFailed: SecurityEventService.invalidCsmsCertificate
+                case .upgradeRejected(let status, _) where status == 401 || status == 403: SecurityEventService.failedToAuthenticateAtCsms
+                default: nil
+                }
+                guard let event, failures.value.withLock({ $0.insert(event).inserted }) else { return }
+                chargingStation.recordSecurityEvent(event, atUnixMs: unixMs(), techInfo: String(String(describing: error).prefix(255)))
             case .message, .reconnectScheduled: break
             }
         }
@@ -82,6 +100,10 @@ public final class OCPP201Client: Sendable {
         await connection.stop()
         rpc.shutDown()
     }
+}
+
+private final class ReportedFailures: Sendable {
+    let value = Mutex<Set<String>>([])
 }
 
 /// The RPC handler is made before the station it calls.

@@ -27,6 +27,8 @@ extension OCPP201ChargingStation {
             return ResetResponse(status: .accepted)
         }
         logger.notice("\(request.type.rawValue) reset of the station requested")
+        recordSecurityEvent(SecurityEventService.resetOrReboot, atUnixMs: unixMs(),
+                            techInfo: "\(request.type.rawValue) reset by the CSMS")
         if request.type == .onIdle, connectors.contains(where: { $0.session != nil }) {
             resets.whenIdle = true
             return ResetResponse(status: .scheduled)

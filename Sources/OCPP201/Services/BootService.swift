@@ -93,6 +93,7 @@ extension OCPP201ChargingStation {
         outboxKick.yield()
         boot.heartbeat?.cancel()
         boot.heartbeat = Task { await self.heartbeatForever() }
+        kickSecurityEvents()
     }
 
     /// Ticks every second so a changed HeartbeatInterval applies at once.
