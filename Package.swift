@@ -185,7 +185,7 @@ let package = Package(
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201Tests",
-                    dependencies: ["OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
+                    dependencies: ["TestSupport", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
