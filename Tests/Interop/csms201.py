@@ -66,6 +66,10 @@ class CsmsSideOfStation(ChargePoint):
     def on_security_event(self, **kw):
         return call_result.SecurityEventNotification()
 
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **kw):
+        return call_result.ReportChargingProfiles()
+
     @on("ReservationStatusUpdate")
     def on_reservation_status(self, **kw):
         return call_result.ReservationStatusUpdate()

@@ -102,7 +102,8 @@ struct CallErrorTests {
         #expect(registry.registrations.values.allSatisfy { $0 == 1 })
         let expected: Set<OCPP201Action> = [.reset, .dataTransfer, .changeAvailability, .getTransactionStatus, .requestStartTransaction,
                                             .requestStopTransaction, .unlockConnector, .triggerMessage, .clearCache, .sendLocalList,
-                                            .getLocalListVersion, .reserveNow, .cancelReservation]
+                                            .getLocalListVersion, .reserveNow, .cancelReservation, .setChargingProfile,
+                                            .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule]
         #expect(registry.actions == expected)
         #expect(!registry.actions.contains(.getVariables), "the device model's, not this adapter's")
     }

@@ -50,6 +50,8 @@ public actor OCPP201ChargingStation {
     let station: any StationPort
     /// The durable TransactionEvent queue (the session journal's outbox).
     public nonisolated let transactions: TransactionEventService
+    /// The CSMS's charging profiles, persisted, fed to the station's power allocation.
+    nonisolated let smartCharging: SmartChargingService
     public internal(set) var settings: OCPP201Settings
     let localList: LocalAuthorizationListStore
     /// The station's security log, which is also the queue of events owed to the CSMS.
@@ -100,6 +102,7 @@ public actor OCPP201ChargingStation {
         self.transactions = TransactionEventService(journal: storage.journal, logger: logger)
         self.localList = storage.localList
         self.securityLog = storage.securityLog
+        self.smartCharging = SmartChargingService(store: storage.config, station: station, logger: logger)
         self.unixMs = unixMs
         self.sleep = sleep
         self.bootRetry = bootRetry
@@ -186,6 +189,7 @@ public actor OCPP201ChargingStation {
             outboxKick.yield()
         case .sessionEnded(let session):
             transactionEnded(session)
+            smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }

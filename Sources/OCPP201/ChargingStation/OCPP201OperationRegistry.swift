@@ -74,6 +74,7 @@ extension OCPP201ChargingStation {
         RemoteControlService.register(into: &registry)
         AuthorizationService.register(into: &registry)
         ReservationService.register(into: &registry)
+        SmartChargingService.register(into: &registry)
         registry.add(external)
         return registry
     }

@@ -7,8 +7,8 @@ import StationPort
 /// first free one) when no transaction runs there, it is operative and not faulted, and — if
 /// it is reserved — the token is the reserved one or of its group. With
 /// AuthCtrlr.AuthorizeRemoteStart the token is authorized with the CSMS first. The
-/// remoteStartId goes with the transaction's Started event; a TxProfile goes through the port to
-/// the core's power allocation. While Pending: Rejected (B02).
+/// remoteStartId goes with the transaction's Started event; a TxProfile is installed with the CSMS's
+/// other profiles, through the port to the core's power allocation. While Pending: Rejected (B02).
 extension OCPP201ChargingStation {
     func requestStartTransaction(_ request: RequestStartTransactionRequest) async -> RequestStartTransactionResponse {
         func rejected(_ code: String, _ why: String) -> RequestStartTransactionResponse {
@@ -36,12 +36,12 @@ extension OCPP201ChargingStation {
             return rejected("Occupied", "the station refused it (EVSE busy, unavailable, faulted or reserved)")
         }
         transactions.expectRemoteStart(connectorId: connectorId, remoteStartId: request.remoteStartId)
-        if let profile = request.chargingProfile, case .success(let installed) = OCPP201Terms.chargingProfile(profile, connectorId: connectorId) {
-            // The station's profiles are replaced by this one: 2.0.1 smart charging (K) installs
-            // no others yet. It limits the transaction's power from the next loop step on.
-            var calculator = CompositeScheduleCalculator()
-            _ = calculator.install(installed)
-            station.submit(.chargingProfiles(calculator))
+        if let profile = request.chargingProfile {
+            // Installed with the others (it goes when the transaction ends); it limits the
+            // transaction's power from the next loop step on.
+            do { try smartCharging.install(profile, evseId: connectorId, nowUnixMs: unixMs()) } catch {
+                logger.error("RequestStartTransaction \(request.remoteStartId): the TxProfile was not installed: \(error)")
+            }
         }
         if authorizeFirst { Task { await self.authorizeThenStart(token, connectorId: connectorId) } }
         // A transaction that already runs there (EV plugged in, authorized meanwhile) is named.
