@@ -66,7 +66,7 @@ extension OCPP201ChargingStation {
             boot.wakeUp = c
             Task {
                 await sleep(interval)
-                await self.wakeBoot()
+                self.wakeBoot()
             }
         }
     }
