@@ -80,6 +80,8 @@ final class OCPPWiring {
                 otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
             adapter = .ocpp201(client)
             let transactions = client.chargingStation.transactions
+            // Sessions opened under 1.6 on this data directory get their Started event first.
+            transactions.reconcileWithJournal()
             evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
         } else {
             let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)

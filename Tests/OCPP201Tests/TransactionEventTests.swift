@@ -151,3 +151,31 @@ struct TransactionEventTests {
         #expect(OCPP201Settings.problem(withTransactionPoints: ["Sunrise"])?.contains("not a TxStartPoint") == true)
     }
 }
+
+@Suite("OCPP 2.0.1 after OCPP 1.6 on the same data directory")
+struct VersionSwitchTests {
+    @Test func aSessionOpenedUnder16GetsItsStartedEventOnceAndThe16MessagesAreNotSent() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        // What 1.6 left: an open session and its StartTransaction still queued.
+        try storage.journal.atomically { w in
+            _ = try w.beginSession(SessionStart(id: "s-16", connectorId: 1, idToken: "CARD9", state: "Charging", startReason: "local",
+                                                startedAtMs: 1_767_225_600_000, meterStartWh: 500))
+            try w.enqueue(kind: "StartTransaction", payload: #"{"connectorId":1,"idTag":"CARD9","meterStart":500,"timestamp":"2026-01-01T00:00:00Z"}"#,
+                          sessionId: "s-16", atMs: 1_767_225_600_000)
+        }
+        let csms = FakeCSMS()
+        let station = OCPP201ChargingStation(identity: .init(vendor: "V", model: "M"), sender: csms, station: FakeStation(),
+                                             storage: storage, unixMs: { 1_767_225_700_000 })
+        station.transactions.reconcileWithJournal()
+        station.transactions.reconcileWithJournal()  // a second start changes nothing
+        await station.start()
+        station.connectionUp()
+        #expect(await settle { csms.payloads("TransactionEvent").count == 1 && station.transactions.pendingCount() == 0 })
+        let started = csms.payloads("TransactionEvent")[0]
+        #expect(started["eventType"] == "Started")
+        #expect(started["seqNo"] == .integer(0))
+        #expect(started["transactionInfo"]?["transactionId"] == "s-16")
+        #expect(started["idToken"]?["idToken"] == "CARD9")
+        #expect(!csms.actions.contains("StartTransaction"))
+    }
+}

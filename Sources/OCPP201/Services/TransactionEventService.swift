@@ -89,6 +89,29 @@ public final class TransactionEventService: Sendable {
         }
     }
 
+    /// Before the station recovers its sessions: a session the journal holds open whose
+    /// TransactionEvents never began (it was opened under OCPP 1.6, before the station switched
+    /// versions on the same data directory) gets its Started event, so the 2.0.1 CSMS knows the
+    /// transaction its Ended event will close. The 1.6 messages still queued for it are not sent
+    /// to a 2.0.1 CSMS (`next()` drops them).
+    public func reconcileWithJournal() {
+        do {
+            for open in try journal.openSessions() {
+                let begun = try journal.atomically { w in try w.hasTransactionEventSeqNo(forSession: open.id) }
+                guard !begun else { continue }
+                logger.notice("session \(open.id) was opened under OCPP 1.6: queueing its TransactionEvent Started")
+                let reason = open.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
+                let session = Session(id: open.id, connectorId: open.connectorId,
+                                      idToken: IdToken(open.idToken ?? "", kind: reason == .remote ? .central : .iso14443),
+                                      parentIdToken: open.parentIdToken.map { IdToken($0) }, startReason: reason,
+                                      meterStartWh: open.meterStartWh, startedAtUnixMs: UInt64(max(0, open.startedAtMs)))
+                try record(.started(session))
+            }
+        } catch {
+            logger.critical("cannot reconcile the TransactionEvent queue with the session journal: \(error)")
+        }
+    }
+
     // MARK: Delivery
 
     /// What to do with the oldest queued message.

@@ -390,6 +390,12 @@ public final class SessionJournal: Sendable {
             return seqNo
         }
 
+        /// Whether the session's TransactionEvents have begun (a counter exists): a session
+        /// opened under OCPP 1.6 has none.
+        public func hasTransactionEventSeqNo(forSession id: String) throws -> Bool {
+            try connection.queryFirst("SELECT 1 FROM config WHERE key = ?", [.text(Self.seqNoKeyPrefix + id)]) { _ in true } ?? false
+        }
+
         public func forgetTransactionEventSeqNo(forSession id: String) throws {
             try connection.execute("DELETE FROM config WHERE key = ?", [.text(Self.seqNoKeyPrefix + id)])
         }
