@@ -70,6 +70,14 @@ class CsmsSideOfStation(ChargePoint):
     def on_report_charging_profiles(self, **kw):
         return call_result.ReportChargingProfiles()
 
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **kw):
+        return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **kw):
+        return call_result.LogStatusNotification()
+
     @on("ReservationStatusUpdate")
     def on_reservation_status(self, **kw):
         return call_result.ReservationStatusUpdate()

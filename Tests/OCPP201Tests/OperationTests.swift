@@ -194,7 +194,10 @@ struct OperationTests {
         #expect(h.csms.payloads("TransactionEvent")[1]["triggerReason"] == "Trigger")
         #expect(h.csms.payloads("TransactionEvent")[1]["seqNo"] == .integer(1))
         let firmware = try await h.chargingStation.handle(action: "TriggerMessage", payload: ["requestedMessage": "FirmwareStatusNotification"]).get()
-        #expect(firmware["status"] == "NotImplemented")
+        #expect(firmware["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("FirmwareStatusNotification").first?["status"] == "Idle" })
+        let sign = try await h.chargingStation.handle(action: "TriggerMessage", payload: ["requestedMessage": "SignChargingStationCertificate"]).get()
+        #expect(sign["status"] == "NotImplemented")
     }
 
     @Test func txStopPointEVConnectedEndsTheTransactionOnTheEVSideUnplugWhateverStopTxOnEVSideDisconnectSays() async throws {

@@ -5,7 +5,8 @@ import StationPort
 /// TriggerMessage (F06): the answer first, then the message (the RPC layer starts it once the
 /// answer is on the wire). Per EVSE where the message is one: StatusNotification, MeterValues
 /// and TransactionEvent of the named EVSE, else of every EVSE. A BootNotification is Rejected
-/// once the station is accepted (F06.FR.17); while Pending it is sent at once.
+/// once the station is accepted (F06.FR.17); while Pending it is sent at once. Firmware and log
+/// status are Idle: no update or upload runs through 2.0.1 yet.
 extension OCPP201ChargingStation {
     func triggerMessage(_ request: TriggerMessageRequest) async -> OCPPCallAnswer {
         func answer(_ status: TriggerMessageResponse.TriggerMessageStatusEnumType, _ info: StatusInfoType? = nil,
@@ -42,7 +43,12 @@ extension OCPP201ChargingStation {
             let running = evses.filter { $0.session != nil }
             guard !running.isEmpty else { return answer(.rejected, OCPP201Terms.statusInfo("NoTransaction", "no transaction runs there")) }
             return answer(.accepted) { await self.queueTriggeredTransactionEvents(running) }
+        case .firmwareStatusNotification:
+            return answer(.accepted) { await self.sendTriggered([FirmwareStatusNotificationRequest(status: .idle)]) }
+        case .logStatusNotification:
+            return answer(.accepted) { await self.sendTriggered([LogStatusNotificationRequest(status: .idle)]) }
         default:
+            // Certificate signing and local-controller firmware: not in this station yet.
             return answer(.notImplemented)
         }
     }
