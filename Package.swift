@@ -67,10 +67,10 @@ let package = Package(
         // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
         .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
                           path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
-        // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 CALL parsed, validated,
-        // handled and answered, against the DESIGN budget.
+        // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 and 2.0.1 CALL parsed,
+        // validated, handled and answered, against the DESIGN budget.
         .executableTarget(name: "OCPPBenchmarks",
-                          dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
+                          dependencies: ["OCPP16", "OCPP16Messages", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
