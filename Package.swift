@@ -164,8 +164,8 @@ let package = Package(
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
                                    "ConfigFile", "Drivers", "HAL", "HALFake",
-                                   // The port's in-process end-to-end tests run the OCPP 1.6 charge point on it.
-                                   "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON",
+                                   // The port's in-process end-to-end tests run both OCPP adapters on it.
+                                   "OCPP16", "OCPP16Messages", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPPMessagesTests", dependencies: ["TestSupport", "OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
