@@ -41,8 +41,9 @@ public final class TransactionEventService: Sendable {
     public func messagesOwed(for change: SessionRecordChange, in journal: SessionJournal.Writer) throws {
         switch change {
         case let .started(session):
-            let remoteStartId = session.startReason == .remote
-                ? remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) } : nil
+            // Taken by whatever session starts there: a card that came first leaves no stale id.
+            let expected = remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) }
+            let remoteStartId = session.startReason == .remote ? expected : nil
             let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
             try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.withLock { $0 },
                                                           remoteStartId: remoteStartId),
