@@ -74,6 +74,14 @@ let package = Package(
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
+        // Every parser of outside input as a libFuzzer target (scripts/fuzz) and, built plainly,
+        // a runner of the committed corpora (Tests/Fuzz/corpus) that the interop suite calls.
+        .executableTarget(name: "Fuzz",
+                          dependencies: ["BoardDescription", "Drivers", "FileTransfer", "HALSim", "OCPP16Messages",
+                                         "OCPP201Messages", "OCPPJSON", "OCPPSecurity", "OCPPTransport", "Station",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOEmbedded", package: "swift-nio")],
+                          path: "Tests/Fuzz", exclude: ["corpus"], swiftSettings: strict),
         // The heart: connector state machine, sessions, authorization, power allocation,
         // charging profiles, display content. Pure Swift, no I/O, driven by an injected clock.
         .target(name: "ChargingCore", dependencies: ["HAL", "Drivers"], swiftSettings: strict),
@@ -85,6 +93,10 @@ let package = Package(
         .target(name: "OCPP16Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
         // OCPP 2.0.1 message types, generated the same way from the 2.0.1 schemas.
         .target(name: "OCPP201Messages", dependencies: ["OCPPJSON"], swiftSettings: strict),
+        // The OCPP 2.0.1 device model: components, variables, their attributes and monitors,
+        // persisted in SQLite; answers GetVariables, SetVariables and the reports.
+        .target(name: "OCPP201DeviceModel", dependencies: ["OCPP201Messages", "OCPPJSON", "Storage"],
+                swiftSettings: strict),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
                 dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles",
@@ -159,7 +171,9 @@ let package = Package(
                     swiftSettings: strict),
         // What the test targets share (the seeded random generator).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        // A SQLite VFS that simulates power cuts (drops what was not fsynced): tests only.
+        .target(name: "CPowerCutVFS", dependencies: ["CSQLite"], path: "Tests/PowerCutVFS"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CPowerCutVFS"], swiftSettings: strict),
         .testTarget(name: "ChargingCoreTests", dependencies: ["TestSupport", "ChargingCore", "HAL", "Drivers"], swiftSettings: strict),
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
@@ -187,6 +201,9 @@ let package = Package(
         .testTarget(name: "OCPP201Tests",
                     dependencies: ["TestSupport", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "StationPort"],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPP201DeviceModelTests",
+                    dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],
                     swiftSettings: strict),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
         .testTarget(name: "OCPPSecurityTests", dependencies: ["OCPPSecurity", "Codecs"], swiftSettings: strict),

@@ -171,8 +171,19 @@ public struct PartFactory {
 
     public func statusLED(_ l: StatusLEDDescription?) throws -> StatusLED? {
         guard let l else { return nil }
-        return try StatusLED(lines: .rgb(red: l.red.map { try output($0) }, green: l.green.map { try output($0) },
-                                         blue: l.blue.map { try output($0) }))
+        func channel(_ ref: LEDChannelRef?) throws -> LEDChannel? {
+            switch ref {
+            case let .gpio(line)?: return .line(try output(line))
+            case let .pwm(p)?:
+                let out = try backend.openPWM(p.address)
+                // Dark until the LED's first frame sets a duty; an active-low LED is wired inversed.
+                try out.setEnabled(false)
+                try out.setPolarity(p.polarity)
+                return .pwm(out)
+            case nil: return nil
+            }
+        }
+        return try StatusLED(lines: .rgb(red: channel(l.red), green: channel(l.green), blue: channel(l.blue)))
     }
 
     public func cardReader() throws -> (any CardReader)? {

@@ -208,15 +208,19 @@ public final class FakePWMOutput: PWMOutput {
         }
     }
     private let state = Mutex(Setting())
+    private let dutyHistory = Mutex<[UInt64]>([])
     init(name: String) { self.name = name }
 
     public var setting: Setting { state.withLock { $0 } }
+    /// Every duty `configure` set, in order: what a test counts writes by.
+    public var configuredDuties: [UInt64] { dutyHistory.withLock { $0 } }
 
     public func configure(periodNanoseconds: UInt64, dutyNanoseconds: UInt64) throws {
         guard dutyNanoseconds <= periodNanoseconds, periodNanoseconds > 0 else {
             throw HardwareError(.invalidArgument, device: name, "duty \(dutyNanoseconds) ns > period \(periodNanoseconds) ns")
         }
         state.withLock { $0.periodNanoseconds = periodNanoseconds; $0.dutyNanoseconds = dutyNanoseconds }
+        dutyHistory.withLock { $0.append(dutyNanoseconds) }
     }
     public func setPolarity(_ polarity: PWMPolarity) throws { state.withLock { $0.polarity = polarity } }
     public func setEnabled(_ enabled: Bool) throws { state.withLock { $0.enabled = enabled } }

@@ -1,7 +1,7 @@
 import Station
 
-// evsed's command line, parsed by hand: swift-argument-parser pulled FoundationEssentials and the
-// regex runtime into the firmware for fifteen options: 5.6 MB of the 23.1 MB stripped binary,
+// evsed's command line, parsed by hand: swift-argument-parser pulled FoundationEssentials and more
+// of the regex runtime into the firmware for fifteen options: 5.6 MB of the 23.1 MB stripped binary,
 // measured with scripts/build-firmware.
 // evsectl and evse-sim, which are not the firmware, keep the argument parser.
 
@@ -104,6 +104,9 @@ extension Evsed {
                 try apply(option, "")
                 continue
             }
+            // "--board --config x" lacks the board's path; it does not mean a board named "--config".
+            // A value that really starts with "--" can be given as --name=--value.
+            if inlineValue == nil, rest.first?.hasPrefix("--") == true { throw .missingValue(name) }
             guard let value = inlineValue ?? rest.popFirst() else { throw .missingValue(name) }
             try apply(option, value)
         }

@@ -136,6 +136,26 @@ struct BoardLoaderErrorTests {
         #expect(linux.connectors[0].pilot.high.calibration == .init(gain: 7.5, offset: -12))
     }
 
+    @Test func anLEDChannelIsALineOrAPWMChannel() throws {
+        let text = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                            "  estop: {chip: gpiochip0, line: 4}\n  led:\n    red: {pwm: {chip: 1, channel: 0, polarity: inversed}}\n    green: {chip: gpiochip0, line: 5}\n")
+        let led = try #require(try load(text).station.led)
+        #expect(led.red == .pwm(PWMRef(address: .sysfs(chip: 1, channel: 0), polarity: .inversed, line: try line(of: "red: {pwm", in: text))))
+        guard case let .gpio(green)? = led.green else { Issue.record("green is a line"); return }
+        #expect(green.address == .chipOffset(chip: "gpiochip0", offset: 5))
+        let entry = try #require(try load(text).hardwareMap.first { $0.part == "station.led.red" })
+        #expect(entry.kindLabel == "pwm")
+    }
+
+    @Test func anLEDPWMChannelTakesNothingBesideIt() throws {
+        let text = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                            "  estop: {chip: gpiochip0, line: 4}\n  led:\n    red: {pwm: {chip: 1, channel: 0}, active_low: true}\n")
+        expectError(text, field: "station.led.red.active_low", line: try line(of: "red: {pwm", in: text), "unknown")
+        let named = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                             "  estop: {chip: gpiochip0, line: 4}\n  led:\n    red: {pwm: {name: led.pwm}}\n")
+        expectError(named, field: "station.led.red.pwm.name", line: try line(of: "red: {pwm", in: named), "only on the sim backend")
+    }
+
     @Test func unknownTopLevelKey() throws {
         let text = Self.simBoard + "colour: red\n"
         expectError(text, field: "colour", line: try line(of: "colour", in: text), "unknown key (expected one of: model, backend")

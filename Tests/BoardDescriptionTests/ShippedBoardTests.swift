@@ -54,7 +54,14 @@ struct ShippedBoardTests {
             #expect(c.meter?.bus == "sim-meters")
             #expect(c.meter?.unit == UInt8(c.id))
             #expect(c.meter?.map.name == "sdm630")
-            #expect(c.led?.red?.address == .name("\(p).led.red"))
+            if c.id == 1 {
+                // Dimmable: the charging pattern breathes.
+                guard case let .pwm(red)? = c.led?.red else { Issue.record("c1's LED is on PWM channels"); continue }
+                #expect(red.address == .named("c1.led.red.pwm") && red.polarity == .normal)
+            } else {
+                guard case let .gpio(red)? = c.led?.red else { Issue.record("c2's LED is on GPIO lines"); continue }
+                #expect(red.address == .name("\(p).led.red"))
+            }
         }
         guard case let .wiegand(d0, d1, bits, _)? = board.station.rfid else {
             Issue.record("expected a Wiegand reader")

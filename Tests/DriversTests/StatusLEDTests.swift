@@ -12,7 +12,7 @@ struct StatusLEDTests {
         let r = try backend.openGPIOLine(.name("r"), config: out)
         let g = try backend.openGPIOLine(.name("g"), config: out)
         let b = try backend.openGPIOLine(.name("b"), config: out)
-        let led = try StatusLED(lines: .rgb(red: r, green: g, blue: b))
+        let led = try StatusLED(lines: .rgb(red: .line(r), green: .line(g), blue: .line(b)))
         return (led, try #require(backend.line(named: "r")), try #require(backend.line(named: "g")),
                 try #require(backend.line(named: "b")))
     }
@@ -48,17 +48,71 @@ struct StatusLEDTests {
         #expect(c.color(of: .alternate(.red, .blue), elapsed: .milliseconds(600)) == .blue)
     }
 
-    @Test func pulseDutyFollowsATriangle() {
-        let c = StatusLEDConfig(pulsePeriod: .milliseconds(2_000), pulseFrame: .milliseconds(20))
-        func onShare(around ms: Int64) -> Double {
-            // Share of 1 ms steps lit over the frame that starts at `ms`.
-            let lit = (0..<20).filter { c.color(of: .pulse(.blue), elapsed: .milliseconds(ms + Int64($0))) == .blue }
-            return Double(lit.count) / 20
+    @Test func aPulseOnAPlainLineIsASlowBlinkNotSoftwarePWM() throws {
+        let (led, _, _, b) = try rgb()
+        try led.set(.pulse(.blue), at: ms(0))
+        for t in 1...10_000 { try led.update(at: ms(UInt64(t))) }
+        // 2 s period: lit from 0.5 s to 1.5 s of each; 5 periods → 10 writes after the first.
+        #expect(b.writes.count == 11)
+        #expect(b.writes.first == false)
+        #expect(led.nextChange(after: ms(10_000)) == ms(10_500))
+    }
+
+    @Test func noPatternBlinksAPlainLineFasterThan4Hz() throws {
+        let patterns: [LEDPattern] = [.blinkFast(.red), .blinkSlow(.red), .pulse(.red), .alternate(.red, .green)]
+        for pattern in patterns {
+            let backend = FakeBackend()
+            let r = try backend.openGPIOLine(.name("r"), config: out)
+            let led = try StatusLED(lines: .rgb(red: .line(r), green: nil, blue: nil))
+            try led.set(pattern, at: ms(0))
+            for t in 1...10_000 { try led.update(at: ms(UInt64(t))) }
+            let toggles = try #require(backend.line(named: "r")).writes.count - 1
+            #expect(toggles <= 2 * 4 * 10, "\(pattern): \(toggles) changes in 10 s")
         }
-        #expect(onShare(around: 0) <= 0.05, "dark at the start")
-        #expect(abs(onShare(around: 500) - 0.5) <= 0.06, "half way up")
-        #expect(onShare(around: 980) >= 0.95, "bright at the top")
-        #expect(abs(onShare(around: 1_500) - 0.5) <= 0.06, "half way down")
+    }
+
+    @Test func aPulseOnAPWMChannelBreathesInSteps() throws {
+        let pwmOut = try backend.openPWM(.named("b.pwm"))
+        let pwm = try #require(backend.pwm(.named("b.pwm")))
+        let led = try StatusLED(config: StatusLEDConfig(pulsePeriod: .milliseconds(2_000), pulseSteps: 8),
+                                lines: .rgb(red: nil, green: nil, blue: .pwm(pwmOut)))
+        try led.set(.pulse(.blue), at: ms(0))
+        #expect(pwm.setting.enabled && pwm.setting.periodNanoseconds == 1_000_000)
+        var dutyAt: [UInt64: Double] = [:]
+        for t in 1..<4_000 {
+            try led.update(at: ms(UInt64(t)))
+            if t % 250 == 0 { dutyAt[UInt64(t)] = pwm.setting.dutyPercent }
+        }
+        // 16 steps per 2 s period (8 up, 8 down): one duty write per step, not one per update.
+        #expect(pwm.configuredDuties.count == 32)
+        #expect(dutyAt[1_000]! > 95, "bright at the top")
+        #expect(dutyAt[2_000]! < 5, "dark at the bottom")
+        #expect(dutyAt[500]! > 20 && dutyAt[500]! < 50, "half way up, after the gamma")
+        #expect(dutyAt[1_500] == dutyAt[500], "the way down mirrors the way up")
+        #expect(led.nextChange(after: ms(4_000)) == ms(4_125))
+    }
+
+    @Test func aPWMChannelTakesSolidAndBlinkPatternsAtFullBrightness() throws {
+        let pwmOut = try backend.openPWM(.named("r.pwm"))
+        let g = try backend.openGPIOLine(.name("g"), config: out)
+        let pwm = try #require(backend.pwm(.named("r.pwm")))
+        let led = try StatusLED(lines: .rgb(red: .pwm(pwmOut), green: .line(g), blue: nil))
+        try led.set(.solid(.yellow), at: ms(0))
+        #expect(pwm.setting.dutyPercent == 100 && backend.line(named: "g")?.level == true)
+        try led.set(.blinkFast(.red), at: ms(10))
+        #expect(pwm.setting.dutyPercent == 100 && backend.line(named: "g")?.level == false)
+        try led.update(at: ms(10 + 125))
+        #expect(pwm.setting.dutyPercent == 0)
+    }
+
+    @Test func steadyPatternsNeedNoWakeUp() throws {
+        let (led, _, _, _) = try rgb()
+        try led.set(.solid(.green), at: ms(0))
+        #expect(led.nextChange(after: ms(5)) == nil)
+        try led.set(.blinkSlow(.green), at: ms(1_000))
+        #expect(led.nextChange(after: ms(1_000)) == ms(1_500))
+        #expect(led.nextChange(after: ms(1_499)) == ms(1_500))
+        #expect(led.nextChange(after: ms(1_500)) == ms(2_000))
     }
 
     @Test func linesAreOnlyWrittenOnChange() throws {

@@ -160,6 +160,22 @@ def test_kill_minus_9_mid_session_is_recovered_and_ended_once(sim, setup):
     assert len(sessions(data)) == 1
 
 
+def test_a_damaged_database_is_moved_aside_and_the_charger_still_bills(sim, setup):
+    import os
+    start, data = setup
+    data.mkdir(parents=True, exist_ok=True)
+    garbage = b"what a blackout left behind " + bytes([0xA5]) * 8192
+    (data / "swiftevse.sqlite").write_bytes(garbage)
+    evsed = start()
+    line = evsed.wait_log(r"storage: the database in .* is damaged")
+    moved = [p for p in os.listdir(data) if p.startswith("swiftevse.sqlite.damaged-")]
+    assert len(moved) == 1 and moved[0] in line, (moved, line)
+    assert (data / moved[0]).read_bytes() == garbage, "kept as it was, for recovery"
+    plug_and_authorize(sim, evsed)
+    rows = sessions(data)
+    assert len(rows) == 1 and rows[0]["ended_at_ms"] is None, "the new database records the session"
+
+
 def test_sigterm_opens_the_contactor_and_exits_0(sim, setup):
     start, data = setup
     evsed = start()
@@ -182,6 +198,50 @@ def test_bad_station_file_names_file_line_and_field(bin_dir, repo_root, tmp_path
                        timeout=20)
     assert r.returncode != 0
     assert f"{bad}:3: authorization.mode: expected one of" in r.stderr
+
+
+OPTIONS = ["--board", "--config", "--data-dir", "--log-level", "--loop-interval-ms", "--idle-interval-ms", "--csms",
+           "--identity", "--ocpp-version", "--security-profile", "--authorization-key-file",
+           "--csms-root-certificate", "--client-certificate", "--client-key", "--frame-log"]
+
+
+def run_evsed(bin_dir, *args):
+    import subprocess
+    return subprocess.run([str(bin_dir / "evsed"), *args], capture_output=True, text=True, timeout=20)
+
+
+def test_help_lists_every_option_and_exits_0(bin_dir):
+    r = run_evsed(bin_dir, "--help")
+    assert r.returncode == 0, r.stderr
+    for option in OPTIONS:
+        assert option in r.stdout, option
+    assert run_evsed(bin_dir, "-h").stdout == r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--board", "b.yaml", "--security-profile", "7"], "--security-profile must be 0…3"),
+    (["--board", "b.yaml", "--bogus"], "unknown option '--bogus'"),
+    (["--config", "s.yaml"], "missing '--board <path>'"),
+    (["--board"], "missing value for '--board'"),
+    (["--board", "--config", "s.yaml"], "missing value for '--board'"),
+    (["--board", "b.yaml", "--loop-interval-ms", "fast"], "fast"),
+    (["--board", "b.yaml", "--frame-log=yes"], "--frame-log"),
+    (["--board", "b.yaml", "extra"], "extra"),
+])
+def test_a_bad_command_line_exits_64_with_the_reason_and_touches_nothing(bin_dir, tmp_path, args, message):
+    r = run_evsed(bin_dir, "--data-dir", str(tmp_path / "data"), *args)
+    assert r.returncode == 64, (r.returncode, r.stderr)
+    first, hint = r.stderr.strip().splitlines()[-2:]
+    assert first.startswith("evsed: ") and message in first, r.stderr
+    assert hint == "See 'evsed --help'."
+    assert not (tmp_path / "data").exists()
+
+
+def test_equals_form_is_the_same_as_a_separate_value(bin_dir, tmp_path):
+    r = run_evsed(bin_dir, "--board=/nonexistent/board.yaml", "--data-dir", str(tmp_path / "d"))
+    # Parsed (not a usage error): the board file itself is what is missing, a configuration error.
+    assert r.returncode == 78, (r.returncode, r.stderr)
+    assert "/nonexistent/board.yaml" in r.stderr
 
 
 def test_sd_notify_ready_then_watchdog_from_the_loop(setup, tmp_path):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from sim_process import HALClient, SimProcess  # noqa: E402
+from sim_process import EventStream, HALClient, SimProcess  # noqa: E402
 
 
 @pytest.fixture
@@ -98,4 +98,28 @@ def test_world_goes_on_when_the_firmware_is_killed(sim):
     assert hal.call("adc.open c1.cp.high") == "ok 6000"
     assert hal.call("gpio.open c1.contactor.coil out 0") == "ok 0"
     assert sim.state()["connectors"][0]["contactor"]["closed"] is False
+    hal.close()
+
+
+def test_led_channels_change_the_state_but_not_the_event_log(sim):
+    stream = EventStream(sim)
+    hal = HALClient(sim.hal_port)
+    assert hal.call("gpio.open c1.rcd.test out 0") == "ok 0"
+    assert hal.call("pwm.open c1.led.blue.pwm") == "ok"
+    assert hal.call("gpio.open c2.led.red out 0") == "ok 0"
+    # An LED's PWM channel may run at any period (the pilot's must be 1 kHz): the duty is the brightness.
+    assert hal.call("pwm.set c1.led.blue.pwm 1000000 250000 normal 1") == "ok"
+    assert hal.call("pwm.set c1.led.blue.pwm 500000 125000 normal 1") == "ok"
+    for level in (1, 0, 1):
+        assert hal.call(f"gpio.set c2.led.red {level}") == "ok"
+    assert hal.call("pwm.set c1.cp.pwm 500000 100000 normal 1").startswith("err ")  # not opened, and not 1 kHz
+    state = sim.state()
+    c1, c2 = state["connectors"]
+    assert c1["led_brightness"]["blue"] == 0.25 and c1["leds"]["blue"] is True
+    assert c2["leds"]["red"] is True and c2["led_brightness"]["red"] == 1.0
+    assert hal.call("gpio.set c1.rcd.test 1") == "ok"  # an output that is not an LED: still an event
+    assert hal.call("mark done") == "ok"
+    outputs = [e for e in stream.events(until=lambda e: e["kind"] == "firmware.mark") if e["kind"] == "output"]
+    assert [e["line"] for e in outputs] == ["c1.rcd.test"], outputs
+    stream.close()
     hal.close()

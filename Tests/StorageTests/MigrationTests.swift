@@ -53,6 +53,21 @@ import Testing
                 INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms, deauthorized_at_ms)
                 VALUES ('s-refused', 2, 'SuspendedEVSE', 5000, 30, 5000, 5100)
                 """)
+        case 8:
+            try db.execute("""
+                INSERT INTO device_variables (id, component, evse_id, variable, data_type, unit, max_limit, supports_monitoring)
+                VALUES (1, 'EVSE', 1, 'Power', 'decimal', 'W', 22000, 1),
+                       (2, 'OCPPCommCtrlr', 0, 'HeartbeatInterval', 'integer', 's', NULL, 1)
+                """)
+            try db.execute("""
+                INSERT INTO device_variable_attributes (variable_id, type, value, mutability, persistent, constant)
+                VALUES (1, 'Actual', '0', 'ReadOnly', 0, 0), (1, 'MaxSet', '22000', 'ReadOnly', 1, 1),
+                       (2, 'Actual', '120', 'ReadWrite', 1, 0)
+                """)
+            try db.execute("""
+                INSERT INTO variable_monitors (id, variable_id, type, value, severity, transaction_only, origin)
+                VALUES (7, 1, 'UpperThreshold', 11000, 5, 0, 'CustomMonitor')
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -88,6 +103,15 @@ import Testing
             #expect(stopping?.deauthorizedAtMs == nil, "sessions of earlier versions were never deauthorized")
         case 7:
             #expect(try storage.journal.session("s-refused")?.deauthorizedAtMs == 5100)
+        case 8:
+            let variables = try storage.deviceModel.variables()
+            let power = variables.first { $0.key == StoredVariableKey(component: "EVSE", evseId: 1, variable: "Power") }
+            #expect(power?.characteristics.maxLimit == 22000)
+            #expect(power?.attributes.map(\.type) == ["Actual", "MaxSet"])
+            let heartbeat = variables.first { $0.key.variable == "HeartbeatInterval" }
+            #expect(heartbeat?.key.evseId == nil, "evse_id 0 reads back as no EVSE")
+            #expect(heartbeat?.attributes.first?.value == "120")
+            #expect(try storage.deviceModel.monitors().map(\.id) == [7])
         default:
             Issue.record("no check for schema version \(version)")
         }
@@ -113,6 +137,11 @@ import Testing
         try storage.journal.beginSession(SessionStart(id: "new", connectorId: 1, state: "Preparing", startedAtMs: 9, meterStartWh: 0))
         _ = try storage.securityLog.append(kind: "SettingSystemTime", atMs: 10)
         #expect(try storage.journal.session("new")?.isOpen == true)
+        try storage.deviceModel.synchronize(upserting: [StoredVariable(
+            key: StoredVariableKey(component: "OCPPCommCtrlr", variable: "OfflineThreshold"),
+            characteristics: StoredVariableCharacteristics(dataType: "integer", supportsMonitoring: true),
+            attributes: [StoredVariableAttribute(type: "Actual", value: "60", mutability: "ReadWrite", persistent: true, constant: false)])])
+        #expect(try storage.deviceModel.variables().contains { $0.key.variable == "OfflineThreshold" })
     }
 
     @Test func securityEventsLoggedBeforeDeliveryTrackingAreNotReplayed() throws {

@@ -186,9 +186,16 @@ public struct MeterDescription: Sendable, Equatable {
 
 /// A status LED: discrete channels by colour (any subset of red, green, blue).
 public struct StatusLEDDescription: Sendable, Equatable {
-    public var red: GPIOLineRef?
-    public var green: GPIOLineRef?
-    public var blue: GPIOLineRef?
+    public var red: LEDChannelRef?
+    public var green: LEDChannelRef?
+    public var blue: LEDChannelRef?
+}
+
+/// One LED channel: an on/off GPIO line, or a PWM channel (`{pwm: {...}}`) that lets the LED
+/// breathe instead of blinking.
+public enum LEDChannelRef: Sendable, Equatable {
+    case gpio(GPIOLineRef)
+    case pwm(PWMRef)
 }
 
 public struct StationDescription: Sendable, Equatable {

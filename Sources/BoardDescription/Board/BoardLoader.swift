@@ -387,14 +387,23 @@ private struct BoardValidator {
     mutating func led(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> StatusLEDDescription {
         var f = try r.mapping(node, path)
         var led = StatusLEDDescription()
-        led.red = try f.optional("red").map { n throws(BoardFileError) in try gpio(n, f.sub("red"), input: false) }
-        led.green = try f.optional("green").map { n throws(BoardFileError) in try gpio(n, f.sub("green"), input: false) }
-        led.blue = try f.optional("blue").map { n throws(BoardFileError) in try gpio(n, f.sub("blue"), input: false) }
+        led.red = try f.optional("red").map { n throws(BoardFileError) in try ledChannel(n, f.sub("red")) }
+        led.green = try f.optional("green").map { n throws(BoardFileError) in try ledChannel(n, f.sub("green")) }
+        led.blue = try f.optional("blue").map { n throws(BoardFileError) in try ledChannel(n, f.sub("blue")) }
         try f.finish()
         if led.red == nil, led.green == nil, led.blue == nil {
             throw r.error(node, path, "expected at least one of red, green, blue")
         }
         return led
+    }
+
+    /// `{pwm: {chip, channel} | {name}}` for a dimmable channel, else a GPIO line.
+    mutating func ledChannel(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> LEDChannelRef {
+        guard node["pwm"] != nil else { return .gpio(try gpio(node, path, input: false)) }
+        var f = try r.mapping(node, path)
+        let pwmNode = try f.required("pwm", "the PWM channel")
+        try f.finish()
+        return .pwm(try pwm(pwmNode, f.sub("pwm")))
     }
 
     // MARK: Station

@@ -50,9 +50,13 @@ extension BoardDescription {
         func add(_ part: String, _ p: HardwareMapEntry.Primitive) { out.append(.init(part: part, primitive: p)) }
         func addLED(_ prefix: String, _ led: StatusLEDDescription?) {
             guard let led else { return }
-            if let g = led.red { add("\(prefix).led.red", .gpioOut(g)) }
-            if let g = led.green { add("\(prefix).led.green", .gpioOut(g)) }
-            if let g = led.blue { add("\(prefix).led.blue", .gpioOut(g)) }
+            for (colour, channel) in [("red", led.red), ("green", led.green), ("blue", led.blue)] {
+                switch channel {
+                case let .gpio(g)?: add("\(prefix).led.\(colour)", .gpioOut(g))
+                case let .pwm(p)?: add("\(prefix).led.\(colour)", .pwm(p))
+                case nil: break
+                }
+            }
         }
         for c in connectors {
             let p = "c\(c.id)"

@@ -48,6 +48,9 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
     case overCurrent
     case meter
     case reader
+    /// The station cannot write its journal (disk full, read-only, damaged): no energy flows
+    /// that could not be billed. Raised and cleared by the station for every connector.
+    case storage
 
     public var errorKind: ConnectorErrorKind {
         switch self {
@@ -61,6 +64,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return .overCurrent
         case .meter: return .meterFailure
         case .reader: return .readerFailure
+        case .storage: return .internalError
         }
     }
 
@@ -104,7 +108,8 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .diode: return 7
         case .lock: return 8
         case .meter: return 9
-        case .reader: return 10
+        case .storage: return 10
+        case .reader: return 11
         }
     }
 
@@ -118,6 +123,7 @@ public enum ConnectorFault: Hashable, Sendable, CustomStringConvertible {
         case .overCurrent: return "overCurrent"
         case .meter: return "meter"
         case .reader: return "reader"
+        case .storage: return "storage"
         }
     }
 }

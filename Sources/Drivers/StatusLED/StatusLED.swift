@@ -20,60 +20,98 @@ public enum LEDColor: String, Hashable, Sendable, CaseIterable {
     }
 }
 
-/// Named patterns. The charging core picks one per connector state; the LED works out the
-/// colour for any instant.
+/// Named patterns. The charging core picks one per connector state; the LED works out what to
+/// show at any instant.
 public enum LEDPattern: Hashable, Sendable {
     case off
     case solid(LEDColor)
     /// On for half of `StatusLEDConfig.slowBlinkPeriod` (default 1 s), off for the other half.
     case blinkSlow(LEDColor)
-    /// Same with `fastBlinkPeriod` (default 250 ms): errors.
+    /// Same with `fastBlinkPeriod` (default 250 ms, 4 Hz): errors.
     case blinkFast(LEDColor)
-    /// A "breathing" brightness ramp approximated on on/off channels by software PWM: within
-    /// each `pulseFrame` the LED is on for the share given by a triangle wave over
-    /// `pulsePeriod`. It only looks smooth when `update(at:)` runs at least once per
-    /// `pulseFrame / 10`; at slower update rates it degrades to an irregular blink.
+    /// "Breathing": brightness rises and falls over `pulsePeriod`. On a PWM channel the duty
+    /// steps `pulseSteps` times per half period; on a plain GPIO line it degrades to a slow
+    /// blink (lit for the bright half of each period), never to software PWM.
     case pulse(LEDColor)
     /// Alternates between two colours every half `slowBlinkPeriod`.
     case alternate(LEDColor, LEDColor)
+}
+
+/// What an LED shows at one instant: a colour at a brightness (1 on on/off lines).
+public struct LEDFrame: Hashable, Sendable {
+    public var color: LEDColor
+    /// 0…1; a GPIO line is lit when the frame's colour needs it, whatever this says.
+    public var brightness: Double
+
+    public static let dark = LEDFrame(color: .off, brightness: 0)
 }
 
 public struct StatusLEDConfig: Hashable, Sendable {
     public var slowBlinkPeriod: EVSEDuration
     public var fastBlinkPeriod: EVSEDuration
     public var pulsePeriod: EVSEDuration
-    public var pulseFrame: EVSEDuration
+    /// Brightness steps of a pulse on a PWM channel, per half period: each is one duty write.
+    public var pulseSteps: Int
+    /// The PWM period of a dimmable channel (1 kHz by default: no visible flicker).
+    public var pwmPeriod: EVSEDuration
 
     public init(slowBlinkPeriod: EVSEDuration = .milliseconds(1_000),
                 fastBlinkPeriod: EVSEDuration = .milliseconds(250),
                 pulsePeriod: EVSEDuration = .milliseconds(2_000),
-                pulseFrame: EVSEDuration = .milliseconds(20)) {
+                pulseSteps: Int = 8,
+                pwmPeriod: EVSEDuration = .microseconds(1_000)) {
         self.slowBlinkPeriod = slowBlinkPeriod
         self.fastBlinkPeriod = fastBlinkPeriod
         self.pulsePeriod = pulsePeriod
-        self.pulseFrame = pulseFrame
+        self.pulseSteps = max(1, pulseSteps)
+        self.pwmPeriod = pwmPeriod
     }
 
-    /// The colour `pattern` shows `elapsed` after it was set.
-    public func color(of pattern: LEDPattern, elapsed: EVSEDuration) -> LEDColor {
+    /// What `pattern` shows `elapsed` after it was set, on a dimmable (PWM) channel or on an
+    /// on/off line.
+    public func frame(of pattern: LEDPattern, elapsed: EVSEDuration, dimmable: Bool) -> LEDFrame {
         let t = max(0, elapsed.microseconds)
         func firstHalf(_ period: EVSEDuration) -> Bool {
             let p = max(1, period.microseconds)
             return t % p < p / 2
         }
+        func lit(_ c: LEDColor, _ on: Bool) -> LEDFrame { on ? LEDFrame(color: c, brightness: 1) : .dark }
         switch pattern {
-        case .off: return .off
-        case let .solid(c): return c
-        case let .blinkSlow(c): return firstHalf(slowBlinkPeriod) ? c : .off
-        case let .blinkFast(c): return firstHalf(fastBlinkPeriod) ? c : .off
-        case let .alternate(a, b): return firstHalf(slowBlinkPeriod) ? a : b
+        case .off: return .dark
+        case let .solid(c): return lit(c, true)
+        case let .blinkSlow(c): return lit(c, firstHalf(slowBlinkPeriod))
+        case let .blinkFast(c): return lit(c, firstHalf(fastBlinkPeriod))
+        case let .alternate(a, b): return lit(firstHalf(slowBlinkPeriod) ? a : b, true)
         case let .pulse(c):
-            let period = max(2, pulsePeriod.microseconds)
-            let phase = Double(t % period) / Double(period)
-            let brightness = phase < 0.5 ? phase * 2 : (1 - phase) * 2
-            let frame = max(1, pulseFrame.microseconds)
-            let inFrame = Double(t % frame) / Double(frame)
-            return inFrame < brightness ? c : .off
+            let period = max(4, pulsePeriod.microseconds)
+            let position = t % period
+            guard dimmable else {
+                // Lit while the triangle is in its upper half: from a quarter to three quarters.
+                return lit(c, position >= period / 4 && position < period * 3 / 4)
+            }
+            // Triangle 0 → 1 → 0, held within each step so a duty is written once per step:
+            // levels 0, 1, …, steps, steps − 1, …, 1, then 0 again.
+            let steps = Int64(pulseSteps)
+            let step = position * 2 * steps / period          // 0 ..< 2·steps
+            let level = step <= steps ? step : 2 * steps - step
+            return LEDFrame(color: c, brightness: Double(level) / Double(steps))
+        }
+    }
+
+    /// The colour `pattern` shows on on/off lines `elapsed` after it was set.
+    public func color(of pattern: LEDPattern, elapsed: EVSEDuration) -> LEDColor {
+        frame(of: pattern, elapsed: elapsed, dimmable: false).color
+    }
+
+    /// How often what `pattern` shows can change (nil: never, it is steady).
+    public func changeInterval(of pattern: LEDPattern, dimmable: Bool) -> EVSEDuration? {
+        switch pattern {
+        case .off, .solid: return nil
+        case .blinkSlow, .alternate: return .microseconds(max(1, slowBlinkPeriod.microseconds / 2))
+        case .blinkFast: return .microseconds(max(1, fastBlinkPeriod.microseconds / 2))
+        case .pulse:
+            let divisions = dimmable ? 2 * Int64(pulseSteps) : 4
+            return .microseconds(max(1, pulsePeriod.microseconds / divisions))
         }
     }
 }
@@ -83,39 +121,54 @@ public enum StatusLEDError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "a status LED needs at least one output line" }
 }
 
+/// One channel of an LED: an on/off GPIO line, or a PWM channel that can dim it.
+public enum LEDChannel: Sendable {
+    case line(any GPIOLine)
+    case pwm(any PWMOutput)
+}
+
 /// The outputs behind a status LED.
 public enum StatusLEDLines: Sendable {
     /// One RGB LED (any channel may be missing).
-    case rgb(red: (any GPIOLine)?, green: (any GPIOLine)?, blue: (any GPIOLine)?)
+    case rgb(red: LEDChannel?, green: LEDChannel?, blue: LEDChannel?)
     /// Separate single-colour LEDs, each keyed by its colour. A colour without its own LED
     /// lights the red/green/blue LEDs that mix it (yellow = red + green) where they exist.
     case discrete([LEDColor: any GPIOLine])
 }
 
-/// A status LED showing a named pattern. The owner calls `update(at:)` from its loop; lines
-/// are written only when their level changes.
+/// A status LED showing a named pattern. The owner calls `update(at:)` from its loop, at the
+/// latest at `nextChange(after:)`; an output is written only when what it shows changes: at
+/// most 4 line writes a second for a fast blink, `2 × pulseSteps` duty writes per pulse period.
 public final class StatusLED: Sendable {
     public let config: StatusLEDConfig
-    private let outputs: [(line: any GPIOLine, lit: @Sendable (LEDColor) -> Bool)]
+    private let outputs: [Output]
+    /// Does any channel dim (PWM)? Then a pulse steps in brightness rather than blinking.
+    private let dimmable: Bool
+
+    private struct Output: Sendable {
+        var channel: LEDChannel
+        var lit: @Sendable (LEDColor) -> Bool
+    }
 
     private struct State {
         var pattern: LEDPattern = .off
         var since: MonotonicInstant = .zero
-        var written: [Bool?]
+        /// The brightness last written per output (0 or 1 on a line); nil before the first write.
+        var written: [Double?]
     }
     private let state: Mutex<State>
 
     public init(config: StatusLEDConfig = StatusLEDConfig(), lines: StatusLEDLines) throws(StatusLEDError) {
-        var outs: [(line: any GPIOLine, lit: @Sendable (LEDColor) -> Bool)] = []
+        var outs: [Output] = []
         switch lines {
         case let .rgb(red, green, blue):
-            if let red { outs.append((red, { $0.channels.red })) }
-            if let green { outs.append((green, { $0.channels.green })) }
-            if let blue { outs.append((blue, { $0.channels.blue })) }
+            if let red { outs.append(Output(channel: red, lit: { $0.channels.red })) }
+            if let green { outs.append(Output(channel: green, lit: { $0.channels.green })) }
+            if let blue { outs.append(Output(channel: blue, lit: { $0.channels.blue })) }
         case let .discrete(map):
             let keys = Set(map.keys)
             for (ledColor, line) in map.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                outs.append((line, { shown in
+                outs.append(Output(channel: .line(line), lit: { shown in
                     if shown == ledColor { return true }
                     if keys.contains(shown) || shown == .off { return false }
                     // No LED of this colour: mix from the primaries that exist.
@@ -132,6 +185,7 @@ public final class StatusLED: Sendable {
         guard !outs.isEmpty else { throw .noLines }
         self.config = config
         self.outputs = outs
+        self.dimmable = outs.contains { if case .pwm = $0.channel { return true } else { return false } }
         self.state = Mutex(State(written: Array(repeating: nil, count: outs.count)))
     }
 
@@ -148,19 +202,43 @@ public final class StatusLED: Sendable {
         try update(at: now)
     }
 
-    /// Writes the lines for the colour the pattern shows at `now`; returns that colour.
+    /// Writes the outputs for what the pattern shows at `now`; returns the colour on on/off lines.
     @discardableResult
     public func update(at now: MonotonicInstant) throws -> LEDColor {
         try state.withLock { s in
-            let color = config.color(of: s.pattern, elapsed: now - s.since)
+            let elapsed = now - s.since
+            let onOff = config.frame(of: s.pattern, elapsed: elapsed, dimmable: false)
+            let dimmed = dimmable ? config.frame(of: s.pattern, elapsed: elapsed, dimmable: true) : onOff
             for (i, out) in outputs.enumerated() {
-                let level = out.lit(color)
-                if s.written[i] != level {
-                    try out.line.write(level)
+                switch out.channel {
+                case let .line(line):
+                    let level: Double = out.lit(onOff.color) ? 1 : 0
+                    guard s.written[i] != level else { continue }
+                    try line.write(level > 0)
+                    s.written[i] = level
+                case let .pwm(pwm):
+                    let level = out.lit(dimmed.color) ? dimmed.brightness : 0
+                    guard s.written[i] != level else { continue }
+                    let period = UInt64(max(1, config.pwmPeriod.microseconds)) * 1_000
+                    // The eye sees brightness roughly as the square of the duty: a gamma of 2
+                    // makes the ramp look even.
+                    try pwm.configure(periodNanoseconds: period, dutyNanoseconds: UInt64(Double(period) * level * level))
+                    if s.written[i] == nil { try pwm.setEnabled(true) }
                     s.written[i] = level
                 }
             }
-            return color
+            return onOff.color
+        }
+    }
+
+    /// The next instant after `now` at which what the LED shows can change; nil while it is
+    /// steady. A loop that sleeps until its next deadline wakes for the LED only then.
+    public func nextChange(after now: MonotonicInstant) -> MonotonicInstant? {
+        state.withLock { s in
+            guard let interval = config.changeInterval(of: s.pattern, dimmable: dimmable) else { return nil }
+            let step = max(1, interval.microseconds)
+            let elapsed = max(0, (now - s.since).microseconds)
+            return s.since + .microseconds((elapsed / step + 1) * step)
         }
     }
 }

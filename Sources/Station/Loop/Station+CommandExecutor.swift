@@ -42,6 +42,7 @@ extension Station {
                     logger.warning("c\(c.id): session \(id) was already ended in the journal; not ending it twice")
                 } catch {
                     logger.critical("c\(c.id): journal write failed: \(error)")
+                    noteStorageFailure(error)
                     if case .started = change { persistFailed = true; followUps.append(.stopRequested(.other)) }
                     if case .stopRequested = change { c.stopNotKept = true }
                 }

@@ -78,6 +78,7 @@ extension Station {
                 report.ended.append(s.id)
             }
         }
+        probeStorageAtStart(at: now, unixMs: unix)
         // First events: what is plugged in and the meter reading.
         for c in connectors {
             if let sample = c.lastMeterSample, c.machine.session == nil { dispatch(c, .meterSample(sample), at: now, unixMs: unix) }

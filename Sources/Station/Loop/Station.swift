@@ -37,6 +37,7 @@ public final class Station {
     var pollers: [Int: MeterPoller] = [:]
     var rateLimiter = PWMChangeRateLimiter()
     var stationFaults: Set<FaultKind> = []
+    var storageHealth = StorageHealth()
     var scheduler: DisplayMessageScheduler
     var lastDisplayLines: [String] = []
     var lastDisplayAt: MonotonicInstant?
@@ -169,6 +170,7 @@ public final class Station {
         for c in connectors {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
+        checkStorage(at: now, unixMs: unix)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)

@@ -32,3 +32,12 @@ public struct FollowingWallClock: WallClock {
     }
     public func unixMilliseconds() -> UInt64 { unixMsAtZero + monotonic.now().microseconds / 1_000 }
 }
+
+/// `20261205T073500Z`: a UTC time as a file-name suffix (sortable, no colons).
+public func fileNameStamp(unixMilliseconds: UInt64) -> String {
+    var seconds = time_t(unixMilliseconds / 1_000)
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+}

@@ -25,12 +25,13 @@ public final class Database: Sendable {
     private let connection: Mutex<Connection?>
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` gives a private in-memory
-    /// database for tests (WAL does not apply there).
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+    /// database for tests (WAL does not apply there). `vfs`: a registered SQLite VFS by name
+    /// (nil: the system's); the power-cut tests pass one that drops what was not fsynced.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, vfs: String? = nil) throws {
         self.path = path
         let onDisk = DatabaseFiles.isFile(path)
         if onDisk { try DatabaseFiles.makePrivate(path) }
-        let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        let connection = try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, vfs: vfs)
         try connection.executeScript("PRAGMA foreign_keys = ON")
         let mode = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.string(0) } ?? ""
         guard mode.lowercased() == "wal" || (path == ":memory:" && mode.lowercased() == "memory") else {
@@ -72,6 +73,14 @@ public final class Database: Sendable {
     public func query<T: Sendable>(_ sql: String, _ bindings: [SQLValue] = [],
                                    row: (Statement) throws -> T) throws -> [T] {
         try withConnection { try $0.query(sql, bindings, row: row) }
+    }
+
+    /// SQLite's `quick_check`: every page readable and well-formed (not the slower index-content
+    /// checks of `integrity_check`). Throws `SQLITE_CORRUPT` naming the first problem.
+    public func checkIntegrity() throws {
+        let problems = try query("PRAGMA quick_check(3)") { try $0.string(0) }
+        guard problems != ["ok"] else { return }
+        throw StorageError.sqlite(code: SQLITE_CORRUPT, message: problems.joined(separator: "; "), sql: "PRAGMA quick_check")
     }
 
     /// The journal mode in effect: `"wal"` for a file database.

@@ -46,6 +46,18 @@ enum DatabaseFiles {
         }
     }
 
+    /// Renames `path` and its companions to `<path>.damaged-<stamp>` (+ the same suffixes):
+    /// the data stays on disk for whoever can recover it. Returns the new name of the main file.
+    static func moveAside(_ path: String, stamp: String) throws -> String {
+        let target = "\(path).damaged-\(stamp)"
+        for suffix in [""] + companionSuffixes {
+            guard rename(path + suffix, target + suffix) == 0 || errno == ENOENT else {
+                throw failure("rename to \(target + suffix)", path + suffix)
+            }
+        }
+        return target
+    }
+
     private static func failure(_ operation: String, _ path: String) -> StorageError {
         .fileAccess(path: path, operation: operation, reason: String(cString: strerror(errno)))
     }

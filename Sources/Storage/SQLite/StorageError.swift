@@ -42,6 +42,25 @@ public indirect enum StorageError: Error, Equatable, Sendable, CustomStringConve
         return nil
     }
 
+    /// The database file is not a database or is damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`):
+    /// it is moved aside, never repaired in place or deleted.
+    public var isDamagedFile: Bool {
+        sqlitePrimaryCode == SQLITE_CORRUPT || sqlitePrimaryCode == SQLITE_NOTADB
+    }
+
+    /// The storage itself cannot take a write: disk full, read-only, an I/O error, a file that
+    /// cannot be opened, a damaged file. Nothing billed can be recorded until it can again.
+    public var meansStorageUnavailable: Bool {
+        switch self {
+        case .sqlite:
+            return [SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_CORRUPT, SQLITE_NOTADB,
+                    SQLITE_PERM].contains(sqlitePrimaryCode ?? 0)
+        case .fileAccess, .databaseClosed: return true
+        case .migrationFailed(_, let underlying): return underlying.meansStorageUnavailable
+        default: return false
+        }
+    }
+
     /// A UNIQUE/PRIMARY KEY clash (`SQLITE_CONSTRAINT_PRIMARYKEY`, which the C macro spells as
     /// an expression Swift does not import).
     public var isPrimaryKeyViolation: Bool { sqliteExtendedCode == SQLITE_CONSTRAINT | (6 << 8) }

@@ -120,6 +120,48 @@ public enum StationSchema {
             -- without energy until it is stopped.
             ALTER TABLE sessions ADD COLUMN deauthorized_at_ms INTEGER;
             """),
+        Migration(version: 8, summary: "OCPP 2.0.1 device model: variables, their attributes and monitors", sql: """
+            -- One row per component variable. An absent instance is stored as '' and an absent
+            -- EVSE or connector as 0 (OCPP numbers EVSEs and connectors from 1), so the UNIQUE
+            -- key below works: SQLite treats NULLs as distinct.
+            CREATE TABLE device_variables (
+                id                  INTEGER PRIMARY KEY,
+                component           TEXT NOT NULL CHECK (component <> ''),
+                component_instance  TEXT NOT NULL DEFAULT '',
+                evse_id             INTEGER NOT NULL DEFAULT 0 CHECK (evse_id >= 0),
+                connector_id        INTEGER NOT NULL DEFAULT 0 CHECK (connector_id >= 0),
+                variable            TEXT NOT NULL CHECK (variable <> ''),
+                variable_instance   TEXT NOT NULL DEFAULT '',
+                data_type           TEXT NOT NULL,
+                unit                TEXT,
+                min_limit           REAL,
+                max_limit           REAL,
+                values_list         TEXT,
+                supports_monitoring INTEGER NOT NULL CHECK (supports_monitoring IN (0, 1)),
+                UNIQUE (component, component_instance, evse_id, connector_id, variable, variable_instance)
+            );
+            CREATE TABLE device_variable_attributes (
+                variable_id INTEGER NOT NULL REFERENCES device_variables (id) ON DELETE CASCADE,
+                type        TEXT NOT NULL CHECK (type IN ('Actual', 'Target', 'MinSet', 'MaxSet')),
+                value       TEXT,
+                mutability  TEXT NOT NULL CHECK (mutability IN ('ReadOnly', 'WriteOnly', 'ReadWrite')),
+                persistent  INTEGER NOT NULL CHECK (persistent IN (0, 1)),
+                constant    INTEGER NOT NULL CHECK (constant IN (0, 1)),
+                PRIMARY KEY (variable_id, type)
+            ) WITHOUT ROWID;
+            -- Monitors the CSMS set (SetVariableMonitoring) or the firmware preconfigured; the id
+            -- is the one reported to the CSMS, so it is never reused while the row exists.
+            CREATE TABLE variable_monitors (
+                id               INTEGER PRIMARY KEY CHECK (id > 0),
+                variable_id      INTEGER NOT NULL REFERENCES device_variables (id) ON DELETE CASCADE,
+                type             TEXT NOT NULL,
+                value            REAL NOT NULL,
+                severity         INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 9),
+                transaction_only INTEGER NOT NULL CHECK (transaction_only IN (0, 1)),
+                origin           TEXT NOT NULL
+            );
+            CREATE INDEX variable_monitors_by_variable ON variable_monitors (variable_id);
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

@@ -157,7 +157,7 @@ function render(state) {
     $(p + "lock").innerHTML = yes(c.lock.locked, "locked", "unlocked") + " (commanded " + (c.lock.commanded ? "lock" : "unlock") + ")";
     const m = c.meter;
     $(p + "meter").textContent = (m.energy_wh / 1000).toFixed(3) + " kWh, " + (m.power_w / 1000).toFixed(2) + " kW, " + m.current_a.map((a) => a.toFixed(1)).join("/") + " A" + (m.online ? "" : " (offline)");
-    $(p + "leds").innerHTML = ["red", "green", "blue"].map((k) => '<span class="led" style="background:' + (c.leds[k] ? k : "#ccc") + '"></span>').join("");
+    $(p + "leds").innerHTML = ["red", "green", "blue"].map((k) => '<span class="led" data-brightness="' + c.led_brightness[k] + '" style="background:' + (c.leds[k] ? k : "#ccc") + (c.leds[k] ? ";opacity:" + (0.25 + 0.75 * c.led_brightness[k]).toFixed(2) : "") + '"></span>').join("");
     $(p + "faults").innerHTML = c.faults.length ? '<span class="bad">' + c.faults.join(", ") + "</span>" : "none";
     for (const f of FAULTS) $(p + "fault-" + f).checked = c.faults.includes(f);
   }

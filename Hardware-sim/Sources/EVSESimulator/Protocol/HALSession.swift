@@ -125,7 +125,7 @@ public final class HALSession: Sendable {
             guard let polarity = PWMPolarity(rawValue: args[3]) else { return fail("POLARITY must be normal or inversed, got \"\(args[3])\"") }
             guard let enabled = level(args[4]) else { return fail("ENABLED must be 0 or 1, got \"\(args[4])\"") }
             // IEC 61851-1 wants 1 kHz ± 2 %; anything else is a firmware bug worth refusing.
-            if enabled && !(980_392...1_020_409).contains(period) {
+            if enabled && args[0].hasSuffix(".cp.pwm") && !(980_392...1_020_409).contains(period) {
                 return fail("control pilot period must be 1000000 ns (1 kHz ± 2 %), got \(period)")
             }
             var pwm = PilotPWM()

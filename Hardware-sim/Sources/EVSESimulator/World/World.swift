@@ -55,7 +55,10 @@ public struct ConnectorModel: Sendable {
     public internal(set) var phaseSwitchLevel: Bool?
     public internal(set) var lockDrive = false
     public internal(set) var rcdTest = false
-    public internal(set) var leds: [String: Bool] = ["red": false, "green": false, "blue": false]
+    /// Each LED channel's brightness, 0…1: 0 or 1 on a GPIO line (`cN.led.red`), the duty on a
+    /// PWM channel (`cN.led.red.pwm`).
+    public internal(set) var ledBrightness: [String: Double] = ["red": 0, "green": 0, "blue": 0]
+    public var leds: [String: Bool] { ledBrightness.mapValues { $0 > 0 } }
     public internal(set) var pwm = PilotPWM()
     // Physics.
     public internal(set) var contactorClosed = false
@@ -315,7 +318,7 @@ public struct World: Sendable {
         switch part {
         case "contactor.feedback", "lock.feedback", "rcd": return .input
         case "contactor.coil", "phase.switch", "lock.drive", "rcd.test", "led.red", "led.green", "led.blue": return .output
-        case "cp.pwm": return .pwm
+        case "cp.pwm", "led.red.pwm", "led.green.pwm", "led.blue.pwm": return .pwm
         case "cp.high", "cp.low", "pp": return .adc
         default: return nil
         }
@@ -364,9 +367,12 @@ public struct World: Sendable {
             switch part {
             case "phase.switch": connectors[i].phaseSwitchLevel = level
             case "rcd.test": connectors[i].rcdTest = level
-            case "led.red": connectors[i].leds["red"] = level
-            case "led.green": connectors[i].leds["green"] = level
-            case "led.blue": connectors[i].leds["blue"] = level
+            case "led.red", "led.green", "led.blue":
+                // Shown in the state and on the page; not an event: a blinking LED would bury the
+                // log's state changes under its frames.
+                connectors[i].ledBrightness[String(part.dropFirst(4))] = level ? 1 : 0
+                settle()
+                return
             default: return
             }
             if before != level { emit("output", id, [("line", .string(name)), ("level", .bool(level))]) }
@@ -375,7 +381,13 @@ public struct World: Sendable {
     }
 
     public mutating func setPWM(_ name: String, _ pwm: PilotPWM) {
-        guard let (i, part) = connectorPart(name), part == "cp.pwm" else { return }
+        guard let (i, part) = connectorPart(name) else { return }
+        if part.hasPrefix("led.") {
+            // "led.red.pwm" → red: the duty is the brightness; no event, as for the LED lines.
+            connectors[i].ledBrightness[String(part.dropFirst(4).dropLast(4))] = pwm.highFraction
+            return
+        }
+        guard part == "cp.pwm" else { return }
         let before = connectors[i].pwm
         connectors[i].pwm = pwm
         if before != pwm {

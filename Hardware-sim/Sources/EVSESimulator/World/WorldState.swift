@@ -47,6 +47,7 @@ extension World {
                 ("faults", .array((c.faults.sorted().map { JSONValue.string($0.rawValue) }) + station)),
                 ("phases_switched", .int(c.threePhases ? 3 : 1)),
                 ("leds", .object(["red", "green", "blue"].map { ($0, .bool(c.leds[$0] ?? false)) })),
+                ("led_brightness", .object(["red", "green", "blue"].map { ($0, .double(World.round1((c.ledBrightness[$0] ?? 0) * 100) / 100)) })),
                 ("rcd_test", .bool(c.rcdTest)),
             ])
         }
