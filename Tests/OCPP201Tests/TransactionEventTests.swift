@@ -179,3 +179,45 @@ struct VersionSwitchTests {
         #expect(!csms.actions.contains("StartTransaction"))
     }
 }
+
+@Suite("OCPP 2.0.1 TxStartPoint EnergyTransfer")
+struct EnergyTransferStartTests {
+    static func settings() -> OCPP201Settings {
+        var s = OCPP201Settings()
+        s.txStartPoint = ["EnergyTransfer"]
+        return s
+    }
+
+    @Test func theTransactionBeginsWithTheFirstEnergyAndEndsWithTheSession() async throws {
+        let h = try await Harness.accepted(settings: Self.settings())
+        let session = try h.sessionStarted("tx-e", reason: .remote)
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        for _ in 0..<500 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").isEmpty, "no energy yet: no transaction")
+        h.clock.advance(seconds: 30)
+        h.station.update(1) { $0.status = .charging; $0.energyWh = 1_020 }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .charging, nil, atUnixMs: h.clock.now()))
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        let started = h.csms.payloads("TransactionEvent")[0]
+        #expect(started["eventType"] == "Started")
+        #expect(started["triggerReason"] == "ChargingStateChanged")
+        #expect(started["seqNo"] == .integer(0))
+        #expect(started["meterValue"]?.arrayValue?.first?["sampledValue"]?.arrayValue?.first?["value"]?.doubleValue == 1_020)
+        try h.sessionEnded(session, reason: .remote)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 })
+        #expect(h.csms.payloads("TransactionEvent")[1]["eventType"] == "Ended")
+        #expect(h.csms.payloads("TransactionEvent")[1]["seqNo"] == .integer(1))
+    }
+
+    @Test func aSessionWithoutEnergyIsNoTransactionForTheCSMS() async throws {
+        let h = try await Harness.accepted(settings: Self.settings())
+        let session = try h.sessionStarted("tx-none")
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        try h.sessionEnded(session)
+        for _ in 0..<1_000 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").isEmpty)
+        #expect(h.chargingStation.transactions.pendingCount() == 0)
+    }
+}

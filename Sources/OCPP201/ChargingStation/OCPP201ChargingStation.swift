@@ -113,6 +113,7 @@ public actor OCPP201ChargingStation {
         (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (statusKicks, statusKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         transactions.setTxEndedMeasurands(settings.sampledDataTxEndedMeasurands)
+        transactions.setTransactionStartPoints(settings.txStartPoint)
     }
 
     // MARK: Inputs (any thread, in order)
@@ -129,6 +130,7 @@ public actor OCPP201ChargingStation {
         let rulesChanged = new.authorizationRules != settings.authorizationRules || new.sessionRules != settings.sessionRules
         settings = new
         transactions.setTxEndedMeasurands(new.sampledDataTxEndedMeasurands)
+        transactions.setTransactionStartPoints(new.txStartPoint)
         if rulesChanged {
             station.submit(.authorizationRules(new.authorizationRules))
             station.submit(.sessionRules(new.sessionRules))

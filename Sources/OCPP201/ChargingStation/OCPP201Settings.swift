@@ -54,9 +54,10 @@ public struct OCPP201Settings: Sendable, Hashable {
 
     /// The TxStartPoint/TxStopPoint values, and which this station can tell apart. The core
     /// starts a session when the EV is plugged in and the token authorized, and closes the power
-    /// path at once: EVConnected, Authorized, PowerPathClosed and EnergyTransfer are accepted,
-    /// and all of them begin the transaction there (Started, with the trigger that completed
-    /// it); the transaction ends where the session ends, on the EV side's unplugging when
+    /// path at once: EVConnected, Authorized and PowerPathClosed all begin the transaction there
+    /// (Started, with the trigger that completed it); EnergyTransfer alone begins it with the
+    /// first energy (`TransactionEventService.energyTransferBegan`). The transaction ends where
+    /// the session ends, on the EV side's unplugging when
     /// TxStopPoint holds EVConnected (`sessionRules`). ParkingBayOccupancy (no bay sensor) and
     /// DataSigned (no signing meter) are not supported.
     public enum TransactionPoint: String, Sendable, CaseIterable {

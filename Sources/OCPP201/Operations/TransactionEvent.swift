@@ -26,6 +26,19 @@ enum TransactionEventOperation {
             idToken: s.startReason == .freeVend ? nil : OCPP201Terms.idTokenType(s.idToken))
     }
 
+    /// TxStartPoint EnergyTransfer: the transaction begins with the first energy of the session
+    /// (ChargingStateChanged to Charging), the register then as its Transaction.Begin.
+    static func startedByEnergy(_ s: Session, seqNo: Int, offline: Bool, remoteStartId: Int?, energyWh: Double,
+                                atUnixMs: UInt64) -> Request {
+        Request(
+            eventType: .started, meterValue: [register(energyWh, .transactionBegin, atUnixMs: atUnixMs)],
+            timestamp: OCPPTimestamp.string(unixMs: atUnixMs), triggerReason: .chargingStateChanged, seqNo: seqNo,
+            offline: offline ? true : nil, reservationId: s.reservationId,
+            transactionInfo: .init(transactionId: s.id, chargingState: .charging, remoteStartId: remoteStartId),
+            evse: EVSEType(id: s.connectorId, connectorId: 1),
+            idToken: s.startReason == .freeVend ? nil : OCPP201Terms.idTokenType(s.idToken))
+    }
+
     /// The session ended: why (stoppedReason) and what ended it (triggerReason), with the
     /// energy registers at its begin and end (TxEnded data).
     static func ended(_ s: Session, seqNo: Int, offline: Bool, withEnergyRegisters: Bool) -> Request {

@@ -82,6 +82,10 @@ extension OCPP201ChargingStation {
         let previous = metering.chargingStates[session.id] ?? .evConnected
         guard previous != state else { return }
         metering.chargingStates[session.id] = state
+        if state == .charging, transactions.energyTransferBegan(session, energyWh: c.energyWh, atUnixMs: at) {
+            outboxKick.yield()  // the Started event carries the change
+            return
+        }
         let queued = transactions.enqueueUpdated(session: session.id, connectorId: connectorId, atUnixMs: at) { seqNo, offline in
             TransactionEventOperation.updated(transactionId: session.id, evseId: connectorId, seqNo: seqNo, offline: offline,
                                               trigger: .chargingStateChanged, chargingState: state, meterValues: nil,

@@ -23,6 +23,13 @@ public final class TransactionEventService: Sendable {
     /// transaction it starts there.
     private let remoteStartIds = Mutex<[Int: Int]>([:])
     private let txEndedMeasurands = Mutex<Set<String>>(["Energy.Active.Import.Register"])
+    /// TxStartPoint holds EnergyTransfer and none of the points the core's session start
+    /// already passes (EVConnected, Authorized, PowerPathClosed): the transaction begins with
+    /// the first energy, not with the session.
+    private let startsAtEnergyTransfer = Mutex(false)
+    /// Sessions waiting for their first energy to begin their transaction, with the
+    /// remoteStartId that started them.
+    private let waitingForEnergy = Mutex<[String: Int?]>([:])
 
     public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp201.transactions")) {
         self.journal = journal
@@ -32,6 +39,11 @@ public final class TransactionEventService: Sendable {
     func setOnline(_ value: Bool) { online.withLock { $0 = value } }
     func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.withLock { $0 = Set(values) } }
     func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.withLock { $0[connectorId] = remoteStartId } }
+
+    func setTransactionStartPoints(_ points: Set<String>) {
+        let atSessionStart: Set<String> = ["EVConnected", "Authorized", "PowerPathClosed"]
+        startsAtEnergyTransfer.withLock { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
+    }
 
     // MARK: Queueing (any thread; returns when the event is on disk)
 
@@ -44,11 +56,19 @@ public final class TransactionEventService: Sendable {
             // Taken by whatever session starts there: a card that came first leaves no stale id.
             let expected = remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) }
             let remoteStartId = session.startReason == .remote ? expected : nil
+            if startsAtEnergyTransfer.withLock({ $0 }) {
+                waitingForEnergy.withLock { $0[session.id] = remoteStartId }
+                return
+            }
             let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
             try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.withLock { $0 },
                                                           remoteStartId: remoteStartId),
                         session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
         case let .ended(session):
+            waitingForEnergy.withLock { _ = $0.removeValue(forKey: session.id) }
+            // A session whose transaction never began (TxStartPoint EnergyTransfer, no energy
+            // flowed) was never a transaction for the CSMS: nothing to end.
+            guard try journal.hasTransactionEventSeqNo(forSession: session.id) else { return }
             let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
             let withEnergy = txEndedMeasurands.withLock { $0.contains("Energy.Active.Import.Register") }
             try enqueue(TransactionEventOperation.ended(session, seqNo: seqNo, offline: !online.withLock { $0 },
@@ -79,7 +99,8 @@ public final class TransactionEventService: Sendable {
                         build: (_ seqNo: Int, _ offline: Bool) -> TransactionEventRequest) -> Bool {
         do {
             return try journal.atomically { w in
-                guard let record = try w.session(session), record.isOpen else { return false }
+                guard let record = try w.session(session), record.isOpen,
+                      try w.hasTransactionEventSeqNo(forSession: session) else { return false }
                 let seqNo = try w.nextTransactionEventSeqNo(forSession: session)
                 try enqueue(build(seqNo, !online.withLock { $0 }), session: session, atUnixMs: atUnixMs, in: w)
                 return true
@@ -110,6 +131,31 @@ public final class TransactionEventService: Sendable {
             }
         } catch {
             logger.critical("cannot reconcile the TransactionEvent queue with the session journal: \(error)")
+        }
+    }
+
+    /// The first energy of a session waiting for it (TxStartPoint EnergyTransfer): its Started
+    /// event, numbered 0, with the register now as Transaction.Begin. False when the session is
+    /// not waiting (its transaction began already) or it could not be queued.
+    func energyTransferBegan(_ session: Session, energyWh: Double?, atUnixMs: UInt64) -> Bool {
+        // Whether it waits is on disk (no event numbered yet), so a restart meanwhile loses
+        // nothing; only the remoteStartId is kept in memory.
+        guard startsAtEnergyTransfer.withLock({ $0 }) else { return false }
+        let remoteStartId = waitingForEnergy.withLock { $0.removeValue(forKey: session.id) } ?? nil
+        do {
+            return try journal.atomically { w in
+                guard let record = try w.session(session.id), record.isOpen,
+                      try !w.hasTransactionEventSeqNo(forSession: session.id) else { return false }
+                let seqNo = try w.nextTransactionEventSeqNo(forSession: session.id)
+                try enqueue(TransactionEventOperation.startedByEnergy(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                                      remoteStartId: remoteStartId,
+                                                                      energyWh: energyWh ?? session.meterStartWh, atUnixMs: atUnixMs),
+                            session: session.id, atUnixMs: atUnixMs, in: w)
+                return true
+            }
+        } catch {
+            logger.critical("cannot queue the TransactionEvent Started of \(session.id): \(error)")
+            return false
         }
     }
 
