@@ -35,6 +35,18 @@ def test_boot_pending_sends_nothing_else_until_accepted_and_calls_are_answered_m
     cs.wait_for("StatusNotification", count=2)
 
 
+def test_boot_rejected_answers_nothing_but_security_error_and_boots_again_after_the_interval(sim, station, csms):
+    cs = csms(boot_answers=[("Rejected", 3), ("Accepted", 300)])
+    station(cs.url)
+    cs.wait_for("BootNotification")
+    assert cs.raw_call(IDENTITY, "GetTransactionStatus", {})[1][0] == "SecurityError"
+    assert cs.actions() == ["BootNotification"], "nothing else while Rejected"
+    boots = cs.wait_for("BootNotification", count=2, timeout=8)
+    assert len(boots) == 2
+    cs.wait_for("StatusNotification", count=2)
+    assert cs.call(IDENTITY, call.GetTransactionStatus()).messages_in_queue is False
+
+
 def test_status_follows_the_plug_and_change_availability(sim, station, csms):
     cs = csms()
     station(cs.url)
