@@ -134,6 +134,21 @@ struct OperationTests {
         #expect(try h.storage.localList.lookup("CARD2") == nil)
     }
 
+    @Test func aListLargerThanTheStationHoldsFailsAndChangesNothing() async throws {
+        var settings = OCPP201Settings()
+        settings.localAuthListEntries = 2
+        let h = try await Harness.accepted(settings: settings)
+        func entry(_ token: String) -> JSONValue { ["idToken": ["idToken": .string(token), "type": "ISO14443"], "idTokenInfo": ["status": "Accepted"]] }
+        let full = try await h.chargingStation.handle(action: "SendLocalList", payload: [
+            "versionNumber": 1, "updateType": "Full", "localAuthorizationList": [entry("A"), entry("B")]]).get()
+        #expect(full["status"] == "Accepted")
+        let more = try await h.chargingStation.handle(action: "SendLocalList", payload: [
+            "versionNumber": 2, "updateType": "Differential", "localAuthorizationList": [entry("C")]]).get()
+        #expect(more["status"] == "Failed")
+        #expect(try h.storage.localList.lookup("C") == nil)
+        #expect(try h.storage.localList.currentVersion() == 1)
+    }
+
     @Test func authorizeAsksTheCSMSWhileOnlineAndTellsTheCoreNothingOffline() async throws {
         let h = try await Harness.accepted(csms: FakeCSMS(answer: FakeCSMS.acceptEverything(token: .noCredit)))
         h.chargingStation.stationEvent(.authorizationNeeded(IdToken("K-1", kind: .keyCode)))

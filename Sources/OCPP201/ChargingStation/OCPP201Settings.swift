@@ -44,6 +44,8 @@ public struct OCPP201Settings: Sendable, Hashable {
     public var authCacheEnabled = true
     public var localAuthListEnabled = true
     public var localAuthListItemsPerMessage = 500
+    /// The most tokens the list holds: LocalAuthListCtrlr.Entries' maxLimit (its Actual is the
+    /// count now), the DESIGN's 50,000.
     public var localAuthListEntries = 50_000
     /// ReservationCtrlr.Enabled.
     public var reservationEnabled = true

@@ -50,6 +50,15 @@ extension OCPP201ChargingStation {
                 if kept.count > settings.localAuthListEntries { return failed("\(kept.count) entries, the list holds \(settings.localAuthListEntries)") }
                 try localList.fullUpdate(version: request.versionNumber, entries: kept)
             case .differential:
+                var length = try localList.count()
+                for d in data {
+                    let present = try localList.lookup(d.idToken.idToken) != nil
+                    if records[d.idToken.idToken] != nil, !present { length += 1 }
+                    if records[d.idToken.idToken] == nil, present { length -= 1 }
+                }
+                if length > settings.localAuthListEntries {
+                    return failed("\(length) entries after the update, the list holds \(settings.localAuthListEntries)")
+                }
                 try localList.differentialUpdate(version: request.versionNumber, changes: data.map { d in
                     records[d.idToken.idToken].map { .upsert($0) } ?? .remove(idToken: d.idToken.idToken)
                 })
