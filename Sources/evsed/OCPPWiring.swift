@@ -70,6 +70,8 @@ final class OCPPWiring {
         if version == "2.0.1" {
             let password = try Self.basicAuthPassword(backend)
             let tls = try Self.tlsSettings201(backend, dataDirectory: station.dataDirectory, evse: evse, unixMs: wall.unixMilliseconds())
+            // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
+            try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
             let client = try OCPP201Client(
                 backendURL: backend.url, identity: identity,
                 stationIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
