@@ -93,3 +93,23 @@ def test_an_offline_session_survives_kill_minus_9_and_is_delivered_once_in_order
     assert all(e.get("offline") is True for e in events), "queued while offline"
     assert events[-1]["eventType"] == "Ended" and events[-1]["triggerReason"] == "StopAuthorized"
     assert sum(1 for e in events if e["eventType"] == "Ended") == 1
+
+
+def test_an_unlisted_card_is_authorized_by_the_csms_and_a_refused_one_starts_nothing(sim, station, csms):
+    cs = csms()
+    cs.unknown_tokens.add("0BADCA7D")
+    evsed = station(cs.url)
+    boot_accepted(cs)
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, card="0BADCA7D", start=mark)
+    asked = cs.wait_for("Authorize")[0]
+    assert asked["idToken"] == {"idToken": "0BADCA7D", "type": "ISO14443"}
+    time.sleep(1.5)
+    assert cs.received("TransactionEvent") == [], "Invalid: no transaction"
+    mark = len(evsed.log())
+    present_card(sim, evsed, card="600DCA7D", start=mark)
+    cs.wait_for("Authorize", count=2)
+    started = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]
+    assert started["idToken"]["idToken"] == "600DCA7D" and started["triggerReason"] == "Authorized"
