@@ -49,7 +49,7 @@ class CsmsSideOfStation(ChargePoint):
 
     @on("Authorize")
     def on_authorize(self, id_token, **kw):
-        return call_result.Authorize(id_token_info={"status": self.csms.token_status(id_token["id_token"])})
+        return call_result.Authorize(id_token_info=self.csms.token_info(id_token["id_token"]))
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw):
@@ -101,6 +101,7 @@ class Csms201:
         self.messages = []  # (monotonic time, identity, action, payload)
         self.frames = []
         self.unknown_tokens = set()
+        self.groups = {}  # token -> its group's token (idTokenInfo.groupIdToken)
         self.lock = threading.Lock()
         self.stations = {}
         self.loop = asyncio.new_event_loop()
@@ -187,6 +188,13 @@ class Csms201:
 
     def token_status(self, token):
         return "Invalid" if token in self.unknown_tokens else "Accepted"
+
+    def token_info(self, token):
+        """idTokenInfo (snake_case for the ocpp package): the status, and the group of a token in `groups`."""
+        info = {"status": self.token_status(token)}
+        if token in self.groups:
+            info["group_id_token"] = {"id_token": self.groups[token], "type": "Central"}
+        return info
 
     def _record_frame(self, identity, raw):
         with self.lock:

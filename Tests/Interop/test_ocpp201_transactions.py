@@ -113,3 +113,24 @@ def test_an_unlisted_card_is_authorized_by_the_csms_and_a_refused_one_starts_not
     cs.wait_for("Authorize", count=2)
     started = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]
     assert started["idToken"]["idToken"] == "600DCA7D" and started["triggerReason"] == "Authorized"
+
+
+def test_a_card_of_the_same_group_stops_the_transaction(sim, station, csms):
+    cs = csms()
+    cs.groups.update({"A1A1A1A1": "FLEET-7", "B2B2B2B2": "FLEET-7"})
+    evsed = station(cs.url)
+    boot_accepted(cs)
+    # One reader for two EVSEs: a card that is not the session's goes to a free EVSE first, so
+    # EVSE 2 is out of service here and the fleet's second card reaches the running session.
+    assert cs.call(IDENTITY, call.ChangeAvailability(operational_status="Inoperative", evse={"id": 2})).status == "Accepted"
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, card="A1A1A1A1", start=mark)
+    started = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]
+    assert started["idToken"]["idToken"] == "A1A1A1A1"
+    time.sleep(0.5)
+    mark = len(evsed.log())
+    present_card(sim, evsed, card="B2B2B2B2", start=mark)  # another card of the fleet
+    ended = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Ended", timeout=15)[0]
+    assert ended["triggerReason"] == "StopAuthorized" and ended["idToken"]["idToken"] == "B2B2B2B2"
