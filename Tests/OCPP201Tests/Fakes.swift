@@ -1,6 +1,7 @@
 import ChargingCore
 import HAL
 import OCPP201
+import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
@@ -166,7 +167,8 @@ struct Harness {
     let clock = ClockBox()
     let chargingStation: OCPP201ChargingStation
 
-    init(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(), storage: StationStorage? = nil) throws {
+    init(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(), storage: StationStorage? = nil,
+         deviceModel: DeviceModel? = nil) throws {
         self.csms = csms
         station = FakeStation()
         let storage = try storage ?? StationStorage(database: Database.inMemory())
@@ -174,12 +176,13 @@ struct Harness {
         let clock = clock
         chargingStation = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "S1"),
                                                  sender: csms, station: station, storage: storage, settings: settings,
-                                                 unixMs: { clock.now() }, sleep: sleeper.sleeper)
+                                                 unixMs: { clock.now() }, sleep: sleeper.sleeper, deviceModel: deviceModel)
     }
 
     /// Started, connected and accepted.
-    static func accepted(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings()) async throws -> Harness {
-        let h = try Harness(csms: csms, settings: settings)
+    static func accepted(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(),
+                         storage: StationStorage? = nil, deviceModel: DeviceModel? = nil) async throws -> Harness {
+        let h = try Harness(csms: csms, settings: settings, storage: storage, deviceModel: deviceModel)
         await h.chargingStation.start()
         h.chargingStation.connectionUp()
         _ = await settle { await h.chargingStation.registration == .accepted }

@@ -1,6 +1,7 @@
 import ChargingCore
 import HAL
 import Logging
+import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
@@ -86,6 +87,10 @@ public actor OCPP201ChargingStation {
     var resets = ResetState()
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
+    /// The device model the settings come from and GetVariables, SetVariables, the reports and
+    /// monitoring are answered with (`DeviceModelService`); nil: spec defaults, those actions
+    /// NotImplemented.
+    public nonisolated let deviceModel: DeviceModel?
 
     /// `external`: operations served outside the adapter (the device model's).
     public init(identity: Identity, sender: any OCPP201CallSender, station: any StationPort,
@@ -94,7 +99,10 @@ public actor OCPP201ChargingStation {
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
                 bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
+                deviceModel: DeviceModel? = nil,
                 logger: Logger = Logger(label: "ocpp201")) {
+        let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
+        self.deviceModel = deviceModel
         self.identity = identity
         self.sender = sender
         self.station = station
@@ -108,7 +116,7 @@ public actor OCPP201ChargingStation {
         self.bootRetry = bootRetry
         self.bootReason = bootReason
         self.logger = logger
-        operations = Self.operations(external: external)
+        operations = Self.operations(external: external, deviceModel: deviceModel != nil)
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)
         (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (statusKicks, statusKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -140,6 +148,7 @@ public actor OCPP201ChargingStation {
     /// Starts the loops; `stop()` ends them.
     public func start() {
         guard tasks.isEmpty else { return }
+        attachDeviceModel()
         station.submit(.authorizationRules(settings.authorizationRules))
         station.submit(.sessionRules(settings.sessionRules))
         let events = station.events
@@ -186,6 +195,7 @@ public actor OCPP201ChargingStation {
         switch event {
         case let .statusChanged(id, status, _, at):
             statusChanged(id, status, atUnixMs: at)
+            if id > 0 { reportAvailability(evseId: id, OCPP201Terms.connectorStatus(status), atUnixMs: at) }
             await chargingStateMayHaveChanged(connectorId: id, status, atUnixMs: at)
         case .sessionStarted:
             outboxKick.yield()
@@ -197,7 +207,9 @@ public actor OCPP201ChargingStation {
             Task { await self.authorizeForStation(token) }
         case let .reservationEnded(id, reason):
             reservationEnded(id: id, reason)
-        case .sessionUpdated, .meterSample:
+        case let .meterSample(id, sample):
+            reportPower(evseId: id, sample)
+        case .sessionUpdated:
             break
         }
     }

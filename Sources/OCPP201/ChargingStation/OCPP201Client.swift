@@ -2,6 +2,7 @@ import HAL
 import Logging
 import NIOCore
 import NIOPosix
+import OCPP201DeviceModel
 import OCPPJSON
 import OCPPTransport
 import StationPort
@@ -31,9 +32,10 @@ public final class OCPP201Client: Sendable {
                 station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
                 unixMs: @escaping @Sendable () -> UInt64, securityProfile: OCPPSecurityProfile = .unsecured,
                 basicAuthPassword: [UInt8]? = nil, tls: OCPPTLSSettings? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
-                external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
+                external: OCPP201OperationRegistry = OCPP201OperationRegistry(), deviceModel: DeviceModel? = nil,
                 frameLog: OCPPFrameLog? = nil, otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
                 logger: Logger = Logger(label: "ocpp201")) throws {
+        let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         let group = MultiThreadedEventLoopGroup.singleton
         let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
             securityProfile, backendURL: backendURL, identity: identity, subprotocols: subprotocols,
@@ -49,7 +51,8 @@ public final class OCPP201Client: Sendable {
             return await station.answer(action: action, payload: payload)
         })
         let chargingStation = OCPP201ChargingStation(identity: stationIdentity, sender: rpc, station: station, storage: storage,
-                                                     settings: settings, unixMs: unixMs, external: external, logger: logger)
+                                                     settings: settings, unixMs: unixMs, external: external,
+                                                     deviceModel: deviceModel, logger: logger)
         target.value.withLock { $0 = chargingStation }
         self.rpc = rpc
         self.chargingStation = chargingStation

@@ -5,8 +5,7 @@ import OCPPTransport
 /// Which handler answers each inbound CALL. Every service registers the operations it owns
 /// (`register(into:)` beside the service), so the handler of a message is found by its action
 /// in one place. An action nobody registered is NotImplemented (the device model's
-/// GetVariables, SetVariables and reports, until the daemon registers them with
-/// `registerExternal`).
+/// GetVariables, SetVariables, reports and monitoring when the station runs without one).
 public struct OCPP201OperationRegistry: Sendable {
     /// Decodes the payload and answers it on the station's actor.
     typealias Handler = @Sendable (isolated OCPP201ChargingStation, JSONValue) async -> OCPPCallAnswer
@@ -66,7 +65,7 @@ public struct OCPP201OperationRegistry: Sendable {
 
 extension OCPP201ChargingStation {
     /// Every service's operations, then the ones served outside the adapter.
-    static func operations(external: OCPP201OperationRegistry) -> OCPP201OperationRegistry {
+    static func operations(external: OCPP201OperationRegistry, deviceModel: Bool) -> OCPP201OperationRegistry {
         var registry = OCPP201OperationRegistry()
         BootService.register(into: &registry)
         AvailabilityService.register(into: &registry)
@@ -75,6 +74,7 @@ extension OCPP201ChargingStation {
         AuthorizationService.register(into: &registry)
         ReservationService.register(into: &registry)
         SmartChargingService.register(into: &registry)
+        if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry
     }

@@ -1,3 +1,4 @@
+import OCPP201DeviceModel
 import HAL
 import OCPP201Messages
 import OCPPTransport
@@ -39,7 +40,11 @@ extension OCPP201ChargingStation {
                 switch answer.status {
                 case .accepted:
                     registration = .accepted
-                    if answer.interval > 0 { settings.heartbeatInterval = answer.interval }
+                    if answer.interval > 0 {
+                        settings.heartbeatInterval = answer.interval
+                        // B01: the CSMS's interval is OCPPCommCtrlr.HeartbeatInterval from now on.
+                        deviceModel?.setActual(.heartbeatInterval, String(answer.interval))
+                    }
                     updateOnline()
                     logger.notice("BootNotification accepted; heartbeat every \(settings.heartbeatInterval) s")
                     await registered()
