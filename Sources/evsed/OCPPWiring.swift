@@ -2,11 +2,13 @@
 import SmallFiles
 import Glibc
 #endif
+import BoardDescription
 import ChargingCore
 import HAL
 import Logging
 import OCPP16
 import OCPP201
+import OCPP201DeviceModel
 import OCPPTransport
 import Station
 import Storage
@@ -39,8 +41,8 @@ final class OCPPWiring {
 
     /// Before `Station.start`: the port hears the recovery's commands too, and every session
     /// start and end queues its message in the journal transaction that records it.
-    init(backend: BackendSettings, station: StationConfig, boardModel: String, evse: Station,
-         files: OCPP16FileServices? = nil) throws {
+    init(backend: BackendSettings, station: StationConfig, boardModel: String, connectors: [ConnectorDescription],
+         evse: Station, files: OCPP16FileServices? = nil) throws {
         let selectedFile = station.dataDirectory + "/" + Self.selectedVersionFileName
         let auto = backend.ocppVersion == "auto"
         version = auto ? Self.rememberedVersion(selectedFile) : backend.ocppVersion
@@ -72,13 +74,19 @@ final class OCPPWiring {
             let tls = try Self.tlsSettings201(backend, dataDirectory: station.dataDirectory, evse: evse, unixMs: wall.unixMilliseconds())
             // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
             try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
+            let deviceModel = try DeviceModelWiring.open(
+                storage: evse.storage, layout: DeviceModelWiring.layout(connectors),
+                identity: StationIdentity(vendorName: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
+                                          firmwareVersion: FirmwareVersion.reported(station.firmware), stationId: identity))
+            // The profile this run connects with (SecurityCtrlr.SecurityProfile counts from 1).
+            if backend.securityProfile >= 1 { deviceModel.setActual(.securityProfile, String(backend.securityProfile)) }
             let client = try OCPP201Client(
                 backendURL: backend.url, identity: identity,
                 stationIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
                 station: port, storage: evse.storage, unixMs: { wall.unixMilliseconds() },
                 securityProfile: OCPPSecurityProfile(rawValue: backend.securityProfile) ?? .unsecured,
-                basicAuthPassword: password, tls: tls, subprotocols: subprotocols, frameLog: frameLog,
+                basicAuthPassword: password, tls: tls, subprotocols: subprotocols, deviceModel: deviceModel, frameLog: frameLog,
                 otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
             adapter = .ocpp201(client)
             let transactions = client.chargingStation.transactions

@@ -82,6 +82,18 @@ class CsmsSideOfStation(ChargePoint):
     def on_reservation_status(self, **kw):
         return call_result.ReservationStatusUpdate()
 
+    @on("NotifyReport")
+    def on_notify_report(self, **kw):
+        return call_result.NotifyReport()
+
+    @on("NotifyMonitoringReport")
+    def on_notify_monitoring_report(self, **kw):
+        return call_result.NotifyMonitoringReport()
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **kw):
+        return call_result.NotifyEvent()
+
 
 class Csms201:
     """Serves ws://127.0.0.1:<port>/<identity>, selecting the first of `subprotocols` the
