@@ -119,6 +119,26 @@ import Testing
         #expect(model.value(.connectorAvailabilityState(evseId: 1, connectorId: 1)) == "Occupied")
         #expect(model.value(.evseAvailabilityState(evseId: 2)) == "Available")
     }
+
+    @Test func aMonitorForTransactionsOnlySpeaksWhileASessionRunsAndItsEventCarriesTheTransactionId() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let model = try Self.model(storage)
+        let h = try await Harness.accepted(storage: storage, deviceModel: model)
+        let set = try await h.chargingStation.handle(action: "SetVariableMonitoring", payload: ["setMonitoringData": [
+            ["value": 500.0, "type": "Delta", "severity": 5, "transaction": true,
+             "component": ["name": "EVSE", "evse": ["id": 2]], "variable": ["name": "Power"]]]]).get()
+        #expect(set["setMonitoringResult"]?[0]?["status"] == "Accepted")
+        h.station.emit(.meterSample(connectorId: 2, MeterSample(energyWh: 1, powerW: 3_000)))
+        #expect(await settle { model.value(.evsePower(evseId: 2)) == "3000" })
+        #expect(h.csms.payloads("NotifyEvent").isEmpty, "no session: the transaction-only monitor is silent")
+        _ = try h.sessionStarted("tx-monitored", connector: 2)
+        h.station.emit(.meterSample(connectorId: 2, MeterSample(energyWh: 2, powerW: 7_000)))
+        #expect(await settle { h.csms.payloads("NotifyEvent").count == 1 })
+        let event = h.csms.payloads("NotifyEvent").first?["eventData"]?[0]
+        #expect(event?["transactionId"] == "tx-monitored")
+        #expect(event?["actualValue"] == "7000")
+        #expect(event?["trigger"] == "Delta")
+    }
 }
 
 private extension JSONValue {

@@ -85,6 +85,9 @@ public actor OCPP201ChargingStation {
     var outbox = OutboxState()
     var metering = MeteringState()
     var resets = ResetState()
+    /// The session running on each EVSE (its id is the transactionId): monitor events carry it,
+    /// and monitors set for transactions only speak while there is one.
+    var runningSessions: [Int: String] = [:]
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
     /// The device model the settings come from and GetVariables, SetVariables, the reports and
@@ -197,9 +200,11 @@ public actor OCPP201ChargingStation {
             statusChanged(id, status, atUnixMs: at)
             if id > 0 { reportAvailability(evseId: id, OCPP201Terms.connectorStatus(status), atUnixMs: at) }
             await chargingStateMayHaveChanged(connectorId: id, status, atUnixMs: at)
-        case .sessionStarted:
+        case .sessionStarted(let session):
+            runningSessions[session.connectorId] = session.id
             outboxKick.yield()
         case .sessionEnded(let session):
+            runningSessions[session.connectorId] = nil
             transactionEnded(session)
             smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()

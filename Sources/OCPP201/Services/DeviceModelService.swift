@@ -104,7 +104,7 @@ extension OCPP201ChargingStation {
         for key in [VariableKey.evseAvailabilityState(evseId: evseId),
                     VariableKey.connectorAvailabilityState(evseId: evseId, connectorId: 1)] {
             model.setActual(key, status.rawValue)
-            events += model.evaluateMonitors(key, status.rawValue, timestamp: timestamp)
+            events += model.evaluateMonitors(key, status.rawValue, timestamp: timestamp, transactionId: runningSessions[evseId])
         }
         sendEvents(events)
     }
@@ -115,7 +115,8 @@ extension OCPP201ChargingStation {
         let key = VariableKey.evsePower(evseId: evseId)
         let text = String(Int(power.rounded()))
         model.setActual(key, text)
-        sendEvents(model.evaluateMonitors(key, text, timestamp: OCPPTimestamp.string(unixMs: unixMs())))
+        sendEvents(model.evaluateMonitors(key, text, timestamp: OCPPTimestamp.string(unixMs: unixMs()),
+                                          transactionId: runningSessions[evseId]))
     }
 
     /// NotifyEvent for monitor events, while the CSMS can be told (events raised offline are
