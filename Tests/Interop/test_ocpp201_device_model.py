@@ -101,6 +101,15 @@ def test_base_reports_are_paged_after_the_answer(sim, station, csms):
     assert data and all(any(a.get("mutability", "ReadWrite") != "ReadOnly" for a in d["variableAttribute"]) for d in data)
     assert ("ChargingStation", "Model") not in [(d["component"]["name"], d["variable"]["name"]) for d in data]
 
+    kind, answer = cs.raw_call(IDENTITY, "GetBaseReport", {"requestId": 11, "reportBase": "SummaryInventory"})
+    assert kind == 3 and answer["status"] == "Accepted"
+    cs.wait_for("NotifyReport", where=lambda p: p["requestId"] == 11 and not p.get("tbc", False))
+    summary = {(d["component"]["name"], d["component"].get("evse", {}).get("id"), d["variable"]["name"]):
+               d["variableAttribute"][0].get("value")
+               for p in cs.received("NotifyReport") if p["requestId"] == 11 for d in p["reportData"]}
+    assert summary[("EVSE", 1, "AvailabilityState")] == "Available" and summary[("EVSE", 2, "AvailabilityState")] == "Available"
+    assert ("OCPPCommCtrlr", None, "HeartbeatInterval") not in summary
+
 
 def test_get_report_with_a_criterion_and_a_component(sim, station, csms):
     cs = csms()
