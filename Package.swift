@@ -67,10 +67,10 @@ let package = Package(
         // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
         .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
                           path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
-        // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 CALL parsed, validated,
-        // handled and answered, against the DESIGN budget.
+        // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 and 2.0.1 CALL parsed,
+        // validated, handled and answered, against the DESIGN budget.
         .executableTarget(name: "OCPPBenchmarks",
-                          dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
+                          dependencies: ["OCPP16", "OCPP16Messages", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),
@@ -117,6 +117,15 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // The OCPP 2.0.1 charging station: the same station port, 2.0.1 messages, one file per
+        // operation, one service per functional block. Holds no charging logic.
+        .target(name: "OCPP201",
+                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "StationPort", "ChargingCore",
+                               "Storage", "HAL",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Base64, hex and percent-encoding: the one copy every layer uses (no Foundation).
         .target(name: "Codecs", swiftSettings: strict),
         // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
@@ -138,7 +147,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -171,8 +180,8 @@ let package = Package(
         .testTarget(name: "StationTests",
                     dependencies: ["Station", "StationPort", "ChargingCore", "Storage", "BoardAssembly", "BoardDescription",
                                    "ConfigFile", "Drivers", "HAL", "HALFake",
-                                   // The port's in-process end-to-end tests run the OCPP 1.6 charge point on it.
-                                   "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON",
+                                   // The port's in-process end-to-end tests run both OCPP adapters on it.
+                                   "OCPP16", "OCPP16Messages", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPPMessagesTests", dependencies: ["TestSupport", "OCPP16Messages", "OCPP201Messages", "OCPPJSON"],
@@ -190,6 +199,10 @@ let package = Package(
                     dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
                                    "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
+                    swiftSettings: strict),
+        .testTarget(name: "OCPP201Tests",
+                    dependencies: ["TestSupport", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
+                                   "ChargingCore", "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201DeviceModelTests",
                     dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],

@@ -8,8 +8,9 @@ pilot C→B → contactor-open latency through the simulator (200 changes).
 
 The first argument is the evsed to measure (the firmware build, stripped); the second the
 folder holding an evse-sim (any build: it only plays the hardware). The CSMS is the interop
-tests' one on the `ocpp` package. Prints one line per figure with its budget; exits 1 when
-one is over.
+tests' one on the `ocpp` package: 1.6, or 2.0.1 with EVSED_BUDGET_OCPP=2.0.1 (evsed then runs
+with --ocpp-version 2.0.1 and the queued messages are TransactionEvents). Prints one line per
+figure with its budget; exits 1 when one is over.
 """
 import os
 import pathlib
@@ -27,6 +28,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EVSED_REPO = pathlib.Path(os.environ.get("EVSED_BUDGET_REPO", ROOT)).resolve()
 sys.path.insert(0, str(ROOT / "Tests" / "Interop"))
 from csms16 import CentralSystem  # noqa: E402
+from csms201 import Csms201  # noqa: E402
+
+# The OCPP version evsed speaks in this run ("1.6" or "2.0.1").
+OCPP = os.environ.get("EVSED_BUDGET_OCPP", "1.6")
 from evsed_process import sim_board_for  # noqa: E402
 from sim_process import SimProcess, c_to_b_latency_ms, connector  # noqa: E402
 
@@ -42,8 +47,9 @@ def report(what, value, unit, budget):
 
 
 def evsed(exe, board, data, *extra):
+    version = ["--ocpp-version", OCPP] if OCPP != "1.6" and "--csms" in extra else []
     args = [str(exe), "--board", str(board), "--config", str(EVSED_REPO / "etc" / "station.demo.yaml"),
-            "--data-dir", str(data), *extra]
+            "--data-dir", str(data), *extra, *version]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -75,13 +81,14 @@ def binary_size(exe, scratch):
 def boot_time(exe, board, scratch, runs=7):
     seconds = []
     for i in range(runs):
-        cs = CentralSystem()
+        cs = Csms201() if OCPP == "2.0.1" else CentralSystem()
         data = scratch / f"boot{i}"
         data.mkdir()
         began = time.monotonic()
         p = evsed(exe, board, data, "--csms", cs.url, "--identity", "CP1")
-        wait_until(lambda: cs.received("BootNotification"), 10, "BootNotification")
-        seconds.append(cs.received("BootNotification")[0][0] - began)
+        boots = lambda: [m[0] for m in cs.messages if m[2] == "BootNotification"]  # noqa: E731 (arrival times)
+        wait_until(boots, 10, "BootNotification")
+        seconds.append(boots()[0] - began)
         stop(p)
         cs.stop()
     median_ms = statistics.median(seconds) * 1000
@@ -100,9 +107,16 @@ def seed(data, entries=50_000, queued=10_000):
         db.execute("INSERT OR IGNORE INTO sessions (id, connector_id, id_token, transaction_id, state, started_at_ms, "
                    "meter_start_wh, updated_at_ms, stop_reason, meter_stop_wh, ended_at_ms) "
                    "VALUES ('bench', 1, '04A1B2C3', '77', 'Finished', 1, 0, 2, 'Local', 1, 2)")
-        payload = '{"connectorId":1,"meterValue":[{"timestamp":"2026-01-01T00:00:00Z","sampledValue":[{"value":"1"}]}]}'
-        db.executemany("INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms) VALUES ('MeterValues', ?, 'bench', ?)",
-                       ((payload, i) for i in range(queued)))
+        if OCPP == "2.0.1":
+            kind = "TransactionEvent"
+            payload = ('{"eventType":"Updated","timestamp":"2026-01-01T00:00:00Z","triggerReason":"MeterValuePeriodic","seqNo":1,'
+                       '"transactionInfo":{"transactionId":"bench"},"meterValue":[{"timestamp":"2026-01-01T00:00:00Z",'
+                       '"sampledValue":[{"value":1}]}]}')
+        else:
+            kind = "MeterValues"
+            payload = '{"connectorId":1,"meterValue":[{"timestamp":"2026-01-01T00:00:00Z","sampledValue":[{"value":"1"}]}]}'
+        db.executemany("INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms) VALUES (?, ?, 'bench', ?)",
+                       ((kind, payload, i) for i in range(queued)))
     db.close()
 
 
@@ -130,7 +144,7 @@ def cpu_seconds(pid):
 def idle(exe, board, scratch, settle_s=10, window_s=30):
     data = scratch / "idle"
     data.mkdir()
-    offline = CentralSystem()
+    offline = Csms201() if OCPP == "2.0.1" else CentralSystem()
     port = offline.port
     offline.stop()  # the CSMS is away: the queue stays full, the charger keeps reconnecting
     first = evsed(exe, board, data, "--csms", f"ws://127.0.0.1:{port}", "--identity", "CP1")

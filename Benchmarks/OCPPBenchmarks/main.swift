@@ -1,4 +1,5 @@
-// Times an inbound OCPP 1.6 CALL through the RPC layer and the charge point — frame parsed,
+// Times an inbound OCPP 1.6 and 2.0.1 CALL through the RPC layer and the charge point (charging
+// station) of that version — frame parsed,
 // payload validated against the schema, handled, CALLRESULT written — against the DESIGN
 // budget (median ≤ 100 µs). No socket: the frame goes in as text and the answer comes out as
 // text, which is what the WebSocket handler hands over; the network is measured end to end
@@ -11,17 +12,20 @@ import Logging
 import NIOPosix
 import OCPP16
 import OCPP16Messages
+import OCPP201
+import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
 import Synchronization
 
-/// Accepts the boot; answers everything else with an empty payload.
-struct AcceptingCSMS: OCPP16CallSender {
+/// Accepts the boot (the answer has the same members in 1.6 and 2.0.1); answers everything
+/// else with an empty payload.
+struct AcceptingCSMS: OCPP16CallSender, OCPP201CallSender {
     func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
         if action == "BootNotification" {
-            return BootNotificationResponse(status: .accepted, currentTime: "2026-01-01T00:00:00Z", interval: 300).toJSON()
+            return ["status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300]
         }
         return .object(JSONObject())
     }
@@ -70,43 +74,71 @@ chargePoint.connectionUp()
 while await chargePoint.registration != .accepted { await Task.yield() }
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let clock = ContinuousClock()
+var failed = false
+
+/// Sends every case's frame `calls` times through `rpc`; prints p50/p99/max; false when an answer is wrong or over budget.
+func run(_ title: String, _ rpc: OCPPRPC, _ answers: AnswerBox, _ cases: [(name: String, frame: String, expect: String)]) async -> Bool {
+    var ok = true
+    print("\(title), \(calls) calls per case (budget: median ≤ 100 µs)")
+    for c in cases {
+        var samples: [Double] = []
+        samples.reserveCapacity(calls)
+        for _ in 0..<calls {
+            let began = clock.now
+            await rpc.receive(c.frame)?.value
+            samples.append(microseconds(clock.now - began))
+        }
+        guard let answer = answers.last.withLock({ $0 }), answer.contains(c.expect) else {
+            print("  \(c.name): WRONG ANSWER \(answers.last.withLock { $0 } ?? "none")")
+            ok = false
+            continue
+        }
+        let sorted = samples.sorted()
+        let p50 = percentile(sorted, 50)
+        print("  \(c.name): p50 \(format(p50)) µs, p99 \(format(percentile(sorted, 99))) µs, max \(format(sorted.last ?? 0)) µs"
+            + (p50 <= 100 ? "" : "  OVER BUDGET"))
+        if p50 > 100 { ok = false }
+    }
+    return ok
+}
+
 let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next()) { action, payload in
     await chargePoint.handle(action: action, payload: payload)
 }
 let answers = AnswerBox()
 rpc.transportUp { text in answers.last.withLock { $0 = text } }
-
-let cases: [(name: String, frame: String, expect: String)] = [
+failed = !(await run("inbound OCPP 1.6 CALL → CALLRESULT", rpc, answers, [
     ("GetConfiguration [HeartbeatInterval]", #"[2,"b1","GetConfiguration",{"key":["HeartbeatInterval"]}]"#, #""HeartbeatInterval""#),
     ("GetConfiguration (every key)", #"[2,"b2","GetConfiguration",{}]"#, #""NumberOfConnectors""#),
     ("ChangeConfiguration MeterValueSampleInterval", #"[2,"b3","ChangeConfiguration",{"key":"MeterValueSampleInterval","value":"60"}]"#, #""Accepted""#),
     ("RemoteStopTransaction (unknown id)", #"[2,"b4","RemoteStopTransaction",{"transactionId":4711}]"#, #""Rejected""#),
     ("schema violation → CALLERROR", #"[2,"b5","Reset",{"type":"Sideways"}]"#, #""PropertyConstraintViolation""#),
-]
-
-let clock = ContinuousClock()
-var failed = false
-print("inbound OCPP 1.6 CALL → CALLRESULT, \(calls) calls per case (budget: median ≤ 100 µs)")
-for c in cases {
-    var samples: [Double] = []
-    samples.reserveCapacity(calls)
-    for _ in 0..<calls {
-        let began = clock.now
-        await rpc.receive(c.frame)?.value
-        samples.append(microseconds(clock.now - began))
-    }
-    guard let answer = answers.last.withLock({ $0 }), answer.contains(c.expect) else {
-        print("  \(c.name): WRONG ANSWER \(answers.last.withLock { $0 } ?? "none")")
-        failed = true
-        continue
-    }
-    let sorted = samples.sorted()
-    let p50 = percentile(sorted, 50)
-    print("  \(c.name): p50 \(format(p50)) µs, p99 \(format(percentile(sorted, 99))) µs, max \(format(sorted.last ?? 0)) µs"
-        + (p50 <= 100 ? "" : "  OVER BUDGET"))
-    if p50 > 100 { failed = true }
-}
+]))
 await chargePoint.stop()
 rpc.shutDown()
+
+let storage201 = try StationStorage(database: Database.inMemory())
+let station201 = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Bench", serialNumber: "B1"),
+                                        sender: AcceptingCSMS(), station: IdleStation(), storage: storage201,
+                                        unixMs: { 1_767_225_600_000 })
+await station201.start()
+station201.connectionUp()
+while await station201.registration != .accepted { await Task.yield() }
+let rpc201 = OCPPRPC(dialect: .ocpp201, timerLoop: group.next()) { action, payload in
+    await station201.answer(action: action, payload: payload)
+}
+let answers201 = AnswerBox()
+rpc201.transportUp { text in answers201.last.withLock { $0 = text } }
+let ok201 = await run("inbound OCPP 2.0.1 CALL → CALLRESULT", rpc201, answers201, [
+    ("GetTransactionStatus", #"[2,"c1","GetTransactionStatus",{}]"#, #""messagesInQueue":false"#),
+    ("RequestStopTransaction (unknown id)", #"[2,"c2","RequestStopTransaction",{"transactionId":"4711"}]"#, #""Rejected""#),
+    ("ClearCache", #"[2,"c3","ClearCache",{}]"#, #""Accepted""#),
+    ("GetCompositeSchedule (no profiles)", #"[2,"c4","GetCompositeSchedule",{"duration":600,"evseId":1}]"#, #""Accepted""#),
+    ("schema violation → CALLERROR", #"[2,"c5","Reset",{"type":"Sideways"}]"#, #""PropertyConstraintViolation""#),
+])
+failed = failed || !ok201
+await station201.stop()
+rpc201.shutDown()
 try await group.shutdownGracefully()
 exit(failed ? 1 : 0)

@@ -128,7 +128,7 @@ struct Evsed {
                 let files = FirmwareWiring.fileServices(station: station, boardPath: board, recentLog: recentLog,
                                                         frameLogFiles: backend.frameLog?.fileCount ?? 0)
                 ocpp = try OCPPWiring(backend: backend, station: station, boardModel: boardDescription.model,
-                                      evse: evse, files: files)
+                                      connectors: boardDescription.connectors, evse: evse, files: files)
             } catch {
                 log.critical("OCPP: \(error)")
                 throw ExitStatus.configuration

@@ -2,56 +2,169 @@
 import SmallFiles
 import Glibc
 #endif
+import BoardDescription
 import ChargingCore
 import HAL
 import Logging
 import OCPP16
+import OCPP201
+import OCPP201DeviceModel
 import OCPPTransport
 import Station
 import Storage
 import Synchronization
 
-/// `evsed --csms URL --identity ID [--ocpp-version 1.6]`: an OCPP 1.6J charge point on the
-/// station, through the station's port. Wiring only: the adapter is in OCPP16, the port in
-/// Station; the loop calls `port.serve(at:)` after every step.
+/// `evsed --csms URL --identity ID [--ocpp-version 1.6|2.0.1|auto]`: an OCPP charge point on the
+/// station, through the station's port. Wiring only: the adapters are in OCPP16 and OCPP201, the
+/// port in Station; the loop calls `port.serve(at:)` after every step.
+///
+/// With "auto" the WebSocket offers `ocpp2.0.1, ocpp1.6` and the adapter of the version the CSMS
+/// selected last time runs (2.0.1 the first time; kept in `<data-dir>/ocpp-version-selected`).
+/// When the CSMS selects the other one, that is remembered and the daemon restarts with it:
+/// the adapter must be chosen before the station starts, because the station's recovery already
+/// queues transaction messages in the adapter's format.
 final class OCPPWiring {
-    /// The value of `shutdownSignal` that means "restart" (a CSMS Reset).
+    /// The value of `shutdownSignal` that means "restart" (a CSMS Reset, another OCPP version).
     static let restartSignal: Int32 = -1
 
-    let client: OCPP16Client
+    enum Adapter {
+        case ocpp16(OCPP16Client)
+        case ocpp201(OCPP201Client)
+    }
+
+    let adapter: Adapter
     let port: LoopStationPort
+    /// The version this run speaks ("1.6" or "2.0.1").
+    let version: String
     private let hardRestart = StopFlag()
     var restartHard: Bool { hardRestart.value.withLock { $0 } }
 
     /// Before `Station.start`: the port hears the recovery's commands too, and every session
     /// start and end queues its message in the journal transaction that records it.
-    init(backend: BackendSettings, station: StationConfig, boardModel: String, evse: Station,
-         files: OCPP16FileServices? = nil) throws {
-        guard backend.ocppVersion == "1.6" else { throw DaemonFailure("OCPP \(backend.ocppVersion): only 1.6 is supported so far") }
-        let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
+    init(backend: BackendSettings, station: StationConfig, boardModel: String, connectors: [ConnectorDescription],
+         evse: Station, files: OCPP16FileServices? = nil) throws {
+        let selectedFile = station.dataDirectory + "/" + Self.selectedVersionFileName
+        let auto = backend.ocppVersion == "auto"
+        version = auto ? Self.rememberedVersion(selectedFile) : backend.ocppVersion
+        let subprotocols = auto ? Self.offeredWhenAuto : [Self.subprotocol(of: version)]
         let frameLog = backend.frameLog.map {
             OCPPFrameLog(path: station.dataDirectory + "/" + Self.frameLogFileName, maxFileBytes: $0.maxFileBytes, fileCount: $0.fileCount)
         }
         let hardRestart = hardRestart
-        let log = Logger(label: "ocpp16.wiring")
+        let log = Logger(label: "ocpp.wiring")
         port = LoopStationPort(station: evse) { hard in
             log.notice("\(hard ? "hard" : "soft") reset: restarting")
             hardRestart.value.withLock { $0 = hard }
             shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
         }
+        let running = version
+        let otherVersionSelected: @Sendable (String) -> Void = { subprotocol in
+            guard auto, let other = Self.version(ofSubprotocol: subprotocol) else {
+                log.error("the CSMS selected \(subprotocol), which this run does not speak")
+                return
+            }
+            log.notice("the CSMS selected OCPP \(other) (this run speaks \(running)): restarting with it")
+            Self.remember(other, in: selectedFile, log: log)
+            shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
+        }
         let wall = SystemWallClock()
-        client = try OCPP16Client(
-            backendURL: backend.url, identity: backend.identity ?? station.identity,
-            chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
+        let identity = backend.identity ?? station.identity
+        if version == "2.0.1" {
+            let password = try Self.basicAuthPassword(backend)
+            let tls = try Self.tlsSettings201(backend, dataDirectory: station.dataDirectory, evse: evse, unixMs: wall.unixMilliseconds())
+            // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
+            try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
+            let deviceModel = try DeviceModelWiring.open(
+                storage: evse.storage, layout: DeviceModelWiring.layout(connectors),
+                identity: StationIdentity(vendorName: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
+                                          firmwareVersion: FirmwareVersion.reported(station.firmware), stationId: identity))
+            // The profile this run connects with (SecurityCtrlr.SecurityProfile counts from 1).
+            if backend.securityProfile >= 1 { deviceModel.setActual(.securityProfile, String(backend.securityProfile)) }
+            let client = try OCPP201Client(
+                backendURL: backend.url, identity: identity,
+                stationIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
-            station: port, storage: evse.storage, numberOfConnectors: evse.connectorViews.count,
-            unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, files: files,
-            logger: Logger(label: "ocpp16"))
-        let transactions = client.chargePoint.transactions
-        // A journal of an earlier version may hold an open session whose StartTransaction was
-        // never queued: queue it now, before the recovery queues anything after it.
-        transactions.reconcileWithJournal()
-        evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+                station: port, storage: evse.storage, unixMs: { wall.unixMilliseconds() },
+                securityProfile: OCPPSecurityProfile(rawValue: backend.securityProfile) ?? .unsecured,
+                basicAuthPassword: password, tls: tls, subprotocols: subprotocols, deviceModel: deviceModel, frameLog: frameLog,
+                otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
+            adapter = .ocpp201(client)
+            let transactions = client.chargingStation.transactions
+            // Sessions opened under 1.6 on this data directory get their Started event first.
+            transactions.reconcileWithJournal()
+            evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+        } else {
+            let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
+            let client = try OCPP16Client(
+                backendURL: backend.url, identity: identity,
+                chargePointIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
+                                           firmwareVersion: FirmwareVersion.reported(station.firmware)),
+                station: port, storage: evse.storage, numberOfConnectors: evse.connectorViews.count,
+                unixMs: { wall.unixMilliseconds() }, security: security, frameLog: frameLog, files: files,
+                subprotocols: subprotocols, otherVersionSelected: otherVersionSelected,
+                logger: Logger(label: "ocpp16"))
+            adapter = .ocpp16(client)
+            let transactions = client.chargePoint.transactions
+            // A journal of an earlier version may hold an open session whose StartTransaction was
+            // never queued: queue it now, before the recovery queues anything after it.
+            transactions.reconcileWithJournal()
+            evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+        }
+    }
+
+    /// Remembers which version the CSMS selected (auto), for the next start.
+    static let selectedVersionFileName = "ocpp-version-selected"
+    static let offeredWhenAuto = ["ocpp2.0.1", "ocpp1.6"]
+
+    static func subprotocol(of version: String) -> String { version == "2.0.1" ? "ocpp2.0.1" : "ocpp1.6" }
+
+    static func version(ofSubprotocol subprotocol: String) -> String? {
+        switch subprotocol {
+        case "ocpp2.0.1": "2.0.1"
+        case "ocpp1.6": "1.6"
+        default: nil
+        }
+    }
+
+    static func rememberedVersion(_ file: String) -> String {
+        let text = SmallFile.text(file, limit: 64).map { String($0.filter { !$0.isWhitespace }) }
+        return text == "1.6" ? "1.6" : "2.0.1"
+    }
+
+    static func remember(_ version: String, in file: String, log: Logger) {
+        guard let f = fopen(file, "w") else {
+            log.error("cannot write \(file): \(String(cString: strerror(errno)))")
+            return
+        }
+        fputs(version + "\n", f)
+        fflush(f)
+        fsync(fileno(f))
+        fclose(f)
+    }
+
+    /// Security profiles 1 and 2 with 2.0.1: the BasicAuthPassword (SecurityCtrlr), read from
+    /// the authorization key file as text (never on the command line).
+    static func basicAuthPassword(_ backend: BackendSettings) throws -> [UInt8]? {
+        guard backend.securityProfile == 1 || backend.securityProfile == 2 else { return nil }
+        guard let file = backend.authorizationKeyFile, let text = SmallFile.text(file, limit: 4_096) else {
+            throw DaemonFailure("OCPP 2.0.1 security profile \(backend.securityProfile) needs backend.authorization_key_file (the BasicAuthPassword)")
+        }
+        let password = String(text.filter { !$0.isNewline })
+        // SecurityCtrlr.BasicAuthPassword: passwordString, 16 to 40 characters.
+        guard (16...40).contains(password.count) else {
+            throw DaemonFailure("\(file): a BasicAuthPassword has 16 to 40 characters, this one \(password.count)")
+        }
+        return Array(password.utf8)
+    }
+
+    /// Security profiles 2 and 3 with 2.0.1: the CSMS roots (installed as with 1.6, under
+    /// `<data-dir>/certificates`) and the station's client certificate, through the same PKI.
+    static func tlsSettings201(_ backend: BackendSettings, dataDirectory: String, evse: Station, unixMs: UInt64) throws -> OCPPTLSSettings? {
+        guard backend.securityProfile >= 2, let profile = OCPPSecurityProfile(rawValue: backend.securityProfile) else { return nil }
+        let setup = OCPP16SecuritySetup(profile: profile, centralSystemRootFiles: backend.csmsRootCertificates,
+                                        clientCertificateFile: backend.clientCertificate, clientKeyFile: backend.clientKey,
+                                        dataDirectory: dataDirectory)
+        return try setup.makeService(store: evse.storage.config, unixMs: unixMs).tlsSettings()
     }
 
     /// Under the data directory, with its rotated predecessors (`.1`, `.2`, …).
@@ -73,16 +186,21 @@ final class OCPPWiring {
     }
 
     func start() {
-        let client = client
-        Task { await client.start() }
+        switch adapter {
+        case .ocpp16(let client): Task { await client.start() }
+        case .ocpp201(let client): Task { await client.start() }
+        }
     }
 
     /// Closes the connection (waits up to 2 s).
     func stop() {
         let done = StopFlag()
-        let client = client
+        let adapter = adapter
         Task {
-            await client.stop()
+            switch adapter {
+            case .ocpp16(let client): await client.stop()
+            case .ocpp201(let client): await client.stop()
+            }
             done.value.withLock { $0 = true }
         }
         for _ in 0..<200 where !done.value.withLock({ $0 }) {

@@ -99,6 +99,10 @@ extension OCPP16SecuritySetup: CustomStringConvertible, CustomDebugStringConvert
 /// reconnecting forever, the 1.6 RPC dialect, and the `OCPP16ChargePoint` on top. A raised
 /// SecurityProfile is tried on a new connection and given up (back to the previous one) when
 /// it fails to connect three times in a row.
+///
+/// `subprotocols` is what is offered: `["ocpp1.6"]`, or both versions when the daemon lets the
+/// CSMS choose ("auto"). A CSMS that picks another one gets nothing spoken to it on that
+/// connection: `otherVersionSelected` is told, and the daemon restarts with that version's adapter.
 public final class OCPP16Client: Sendable {
     public let chargePoint: OCPP16ChargePoint
     private let connection: OCPPConnection
@@ -110,6 +114,8 @@ public final class OCPP16Client: Sendable {
     private let unixMs: @Sendable () -> UInt64
     private let profileState: Mutex<ProfileState>
     private let frameLog: OCPPFrameLog?
+    private let subprotocols: [String]
+    private let otherVersionSelected: @Sendable (String) -> Void
 
     struct ProfileState: Sendable {
         var current: OCPPSecurityProfile
@@ -125,15 +131,19 @@ public final class OCPP16Client: Sendable {
                 station: any StationPort, storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, security: OCPP16SecuritySetup? = nil,
                 frameLog: OCPPFrameLog? = nil, files: OCPP16FileServices? = nil,
+                subprotocols: [String] = [OCPPRPCDialect.ocpp16.subprotocol],
+                otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
                 logger: Logger = Logger(label: "ocpp16")) throws {
         self.frameLog = frameLog
+        self.subprotocols = subprotocols
+        self.otherVersionSelected = otherVersionSelected
         let group = MultiThreadedEventLoopGroup.singleton
         let keys = ConfigurationService(store: storage.config, numberOfConnectors: numberOfConnectors)
         let ping = PingIntervalSetting(seconds: keys.int("WebSocketPingInterval") ?? 60)
         let service = try security?.makeService(store: storage.config, unixMs: unixMs())
             ?? SecurityService(store: storage.config, certificates: nil, stationKeys: nil, initialProfile: .unsecured)
         let client = try Self.connector(profile: service.profile, service: service, backendURL: backendURL,
-                                        identity: identity, pingInterval: ping, group: group)
+                                        identity: identity, pingInterval: ping, subprotocols: subprotocols, group: group)
         let target = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), answering: { action, payload in
             guard let chargePoint = target.value.withLock({ $0 }) else {
@@ -163,10 +173,11 @@ public final class OCPP16Client: Sendable {
 
     /// The WebSocket connector for `profile`: ws:// for 0 and 1, wss:// for 2 and 3.
     static func connector(profile: OCPPSecurityProfile, service: SecurityService, backendURL: String, identity: String,
-                          pingInterval: PingIntervalSetting, group: any EventLoopGroup) throws -> OCPPWebSocketClient {
+                          pingInterval: PingIntervalSetting, subprotocols: [String],
+                          group: any EventLoopGroup) throws -> OCPPWebSocketClient {
         let url = Self.url(backendURL, for: profile)
         let configuration = try OCPPWebSocketConfiguration.forSecurityProfile(
-            profile, backendURL: url, identity: identity, subprotocols: ["ocpp1.6"],
+            profile, backendURL: url, identity: identity, subprotocols: subprotocols,
             basicAuthPassword: profile == .basicAuth || profile == .tlsWithBasicAuth ? service.authorizationKey : nil,
             tls: profile.rawValue >= 2 ? service.tlsSettings() : nil,
             pingInterval: pingInterval.interval)
@@ -193,9 +204,14 @@ public final class OCPP16Client: Sendable {
         chargePoint.recordSecurityEvent("StartupOfTheDevice", atUnixMs: unixMs())
         await chargePoint.start()
         let chargePoint = chargePoint
+        let otherVersionSelected = otherVersionSelected
         connection.start(rpc: rpc, frameLog: frameLog) { [weak self] event in
             switch event {
-            case .connected:
+            case .connected(let subprotocol):
+                guard subprotocol == OCPPRPCDialect.ocpp16.subprotocol else {
+                    otherVersionSelected(subprotocol)
+                    return
+                }
                 self?.connected()
                 chargePoint.connectionUp()
             case .disconnected(let reason):
@@ -272,12 +288,13 @@ public final class OCPP16Client: Sendable {
 
     private func useProfile(_ profile: OCPPSecurityProfile, reconnectNow: Bool) {
         let chargePoint = chargePoint, backendURL = backendURL, identity = identity, ping = pingInterval
-        let connection = connection, logger = logger
+        let connection = connection, logger = logger, subprotocols = subprotocols
         Task {
             let service = await chargePoint.securityServiceSnapshot
             do {
                 let connector = try Self.connector(profile: profile, service: service, backendURL: backendURL,
-                                                   identity: identity, pingInterval: ping, group: MultiThreadedEventLoopGroup.singleton)
+                                                   identity: identity, pingInterval: ping, subprotocols: subprotocols,
+                                                   group: MultiThreadedEventLoopGroup.singleton)
                 connection.replaceConnector(connector, reconnectNow: reconnectNow)
             } catch {
                 // Cannot even be configured: stay with the connection we have.

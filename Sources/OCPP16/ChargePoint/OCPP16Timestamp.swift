@@ -1,8 +1,4 @@
 import OCPPJSON
 
-/// RFC 3339 UTC timestamps for OCPP messages, from Unix milliseconds (no Foundation).
-public enum OCPP16Timestamp {
-    public static func string(unixMs: UInt64) -> String {
-        RFC3339.string(unixSeconds: Int64(unixMs / 1_000), milliseconds: Int(unixMs % 1_000))
-    }
-}
+/// The 1.6 adapter's name for the timestamps both versions share (OCPPJSON's `OCPPTimestamp`).
+public typealias OCPP16Timestamp = OCPPTimestamp

@@ -95,7 +95,8 @@ public struct BackendSettings: Sendable, Equatable {
         self.url = url
     }
 
-    public static let ocppVersions = ["1.6"]
+    /// "auto": the WebSocket offers both, the CSMS picks, that version's adapter runs.
+    public static let ocppVersions = ["1.6", "2.0.1", "auto"]
 }
 
 /// The station configuration file (`/etc/swiftevse/station.yaml`): who the station is and how it

@@ -381,6 +381,31 @@ public final class SessionJournal: Sendable {
             return try requireSession(id)
         }
 
+        /// The seqNo of the session's next OCPP 2.0.1 TransactionEvent (0 for its first), counted
+        /// in the transaction that queues the message it numbers: a crash neither reuses nor
+        /// skips one. The counter is a row of the config table per open transaction (no schema
+        /// change); `forgetTransactionEventSeqNo` drops it with the transaction's last event.
+        public func nextTransactionEventSeqNo(forSession id: String) throws -> Int {
+            guard !id.isEmpty else { throw StorageError.invalidArgument("empty session id") }
+            let key = Self.seqNoKeyPrefix + id
+            let current = try connection.queryFirst("SELECT value FROM config WHERE key = ?", [.text(key)]) { try $0.string(0) }
+            let seqNo = current.flatMap { Int($0) } ?? 0
+            try connection.execute("INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", [.text(key), .text(String(seqNo + 1))])
+            return seqNo
+        }
+
+        /// Whether the session's TransactionEvents have begun (a counter exists): a session
+        /// opened under OCPP 1.6 has none.
+        public func hasTransactionEventSeqNo(forSession id: String) throws -> Bool {
+            try connection.queryFirst("SELECT 1 FROM config WHERE key = ?", [.text(Self.seqNoKeyPrefix + id)]) { _ in true } ?? false
+        }
+
+        public func forgetTransactionEventSeqNo(forSession id: String) throws {
+            try connection.execute("DELETE FROM config WHERE key = ?", [.text(Self.seqNoKeyPrefix + id)])
+        }
+
+        static let seqNoKeyPrefix = "ocpp201.transactionEventSeqNo."
+
         @discardableResult
         public func enqueue(kind: String, payload: String, sessionId: String? = nil, atMs: Int64) throws -> Int64 {
             guard !kind.isEmpty else { throw StorageError.invalidArgument("empty message kind") }

@@ -1,5 +1,11 @@
-/// Reading the CSMS's RFC 3339 timestamps (expiry dates of reservations and list entries).
-extension OCPP16Timestamp {
+/// RFC 3339 UTC timestamps of OCPP messages (both versions), from and to Unix milliseconds
+/// (no Foundation).
+public enum OCPPTimestamp {
+    public static func string(unixMs: UInt64) -> String {
+        RFC3339.string(unixSeconds: Int64(unixMs / 1_000), milliseconds: Int(unixMs % 1_000))
+    }
+
+    /// Reading the CSMS's RFC 3339 timestamps (expiry dates of reservations and list entries).
     /// Unix milliseconds of `2026-11-24T23:45:00(.123)?(Z|±hh:mm)`; nil when it is not one.
     public static func unixMs(_ text: String) -> UInt64? {
         let b = Array(text.utf8)

@@ -1,0 +1,249 @@
+import ChargingCore
+import HAL
+import Logging
+import OCPP201DeviceModel
+import OCPP201Messages
+import OCPPJSON
+import OCPPTransport
+import StationPort
+import Storage
+import Synchronization
+
+/// The OCPP 2.0.1 charging station: registers with the CSMS, reports the station's EVSEs and
+/// transactions, and carries out the CSMS's requests through the station port. It holds no
+/// charging logic: the station's core decides, this translates. One EVSE per station connector
+/// (connector n is EVSE n, with connector 1).
+///
+/// Inputs arrive in order through `connectionUp()`, `connectionDown()` and `stationEvent(_:)`
+/// (any thread); inbound CALLs through `answer(action:payload:)` (the RPC layer's handler).
+public actor OCPP201ChargingStation {
+    public struct Identity: Sendable, Hashable {
+        public var vendor: String
+        public var model: String
+        public var serialNumber: String?
+        public var firmwareVersion: String?
+        public init(vendor: String, model: String, serialNumber: String? = nil, firmwareVersion: String? = nil) {
+            self.vendor = vendor
+            self.model = model
+            self.serialNumber = serialNumber
+            self.firmwareVersion = firmwareVersion
+        }
+    }
+
+    public enum Registration: String, Sendable, Hashable {
+        case notRegistered, pending, accepted, rejected
+    }
+
+    /// Waits `duration` (returns early when the task is cancelled). Tests inject a manual one.
+    public typealias Sleeper = @Sendable (EVSEDuration) async -> Void
+
+    public static let systemSleeper: Sleeper = { duration in
+        try? await Task.sleep(for: .microseconds(max(0, duration.microseconds)))
+    }
+
+    enum Input: Sendable {
+        case up, down
+        case station(StationEvent)
+    }
+
+    let identity: Identity
+    let sender: any OCPP201CallSender
+    let station: any StationPort
+    /// The durable TransactionEvent queue (the session journal's outbox).
+    public nonisolated let transactions: TransactionEventService
+    /// The CSMS's charging profiles, persisted, fed to the station's power allocation.
+    nonisolated let smartCharging: SmartChargingService
+    public internal(set) var settings: OCPP201Settings
+    let localList: LocalAuthorizationListStore
+    /// The station's security log, which is also the queue of events owed to the CSMS.
+    nonisolated let securityLog: SecurityEventLog
+    var sendingSecurityEvents = false
+    let unixMs: @Sendable () -> UInt64
+    let sleep: Sleeper
+    let logger: Logger
+    /// Retry wait after a BootNotification that got no usable answer, or a 0 interval.
+    let bootRetry: EVSEDuration
+    /// What the BootNotification says the boot was (PowerUp; ApplicationReset after a Reset).
+    let bootReason: BootNotificationRequest.BootReasonEnumType
+
+    public internal(set) var registration: Registration = .notRegistered
+    public private(set) var isConnected = false
+    /// When the CSMS last answered BootNotification or Heartbeat: its clock, for reference.
+    public internal(set) var csmsTime: String?
+
+    private let online = Mutex(false)
+    private let inputs: AsyncStream<Input>
+    private let inputContinuation: AsyncStream<Input>.Continuation
+    let outboxKicks: AsyncStream<Void>
+    let outboxKick: AsyncStream<Void>.Continuation
+    let statusKicks: AsyncStream<Void>
+    let statusKick: AsyncStream<Void>.Continuation
+    private var tasks: [Task<Void, Never>] = []
+    // Each service's state, kept here because it is the actor's.
+    var boot = BootState()
+    var statuses = StatusState()
+    var outbox = OutboxState()
+    var metering = MeteringState()
+    var resets = ResetState()
+    /// The session running on each EVSE (its id is the transactionId): monitor events carry it,
+    /// and monitors set for transactions only speak while there is one.
+    var runningSessions: [Int: String] = [:]
+    /// The handler of each inbound CALL, as the services registered them.
+    public nonisolated let operations: OCPP201OperationRegistry
+    /// The device model the settings come from and GetVariables, SetVariables, the reports and
+    /// monitoring are answered with (`DeviceModelService`); nil: spec defaults, those actions
+    /// NotImplemented.
+    public nonisolated let deviceModel: DeviceModel?
+
+    /// `external`: operations served outside the adapter (the device model's).
+    public init(identity: Identity, sender: any OCPP201CallSender, station: any StationPort,
+                storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
+                unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping Sleeper = OCPP201ChargingStation.systemSleeper,
+                bootRetry: EVSEDuration = .seconds(Int64(10)),
+                bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
+                external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
+                deviceModel: DeviceModel? = nil,
+                logger: Logger = Logger(label: "ocpp201")) {
+        let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
+        self.deviceModel = deviceModel
+        self.identity = identity
+        self.sender = sender
+        self.station = station
+        self.settings = settings
+        self.transactions = TransactionEventService(journal: storage.journal, logger: logger)
+        self.localList = storage.localList
+        self.securityLog = storage.securityLog
+        self.smartCharging = SmartChargingService(store: storage.config, station: station, logger: logger)
+        self.unixMs = unixMs
+        self.sleep = sleep
+        self.bootRetry = bootRetry
+        self.bootReason = bootReason
+        self.logger = logger
+        operations = Self.operations(external: external, deviceModel: deviceModel != nil)
+        (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)
+        (outboxKicks, outboxKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (statusKicks, statusKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        transactions.setTxEndedMeasurands(settings.sampledDataTxEndedMeasurands)
+        transactions.setTransactionStartPoints(settings.txStartPoint)
+    }
+
+    // MARK: Inputs (any thread, in order)
+
+    public nonisolated func connectionUp() { inputContinuation.yield(.up) }
+    public nonisolated func connectionDown() { inputContinuation.yield(.down) }
+
+    /// A station event (the port's events arrive here, in order). A session start or end
+    /// arrives with its TransactionEvent already queued on disk (`TransactionEventService.messagesOwed`).
+    public nonisolated func stationEvent(_ event: StationEvent) { inputContinuation.yield(.station(event)) }
+
+    /// New settings (the device model changed a variable): they govern the next decision.
+    public func apply(_ new: OCPP201Settings) {
+        let rulesChanged = new.authorizationRules != settings.authorizationRules || new.sessionRules != settings.sessionRules
+        settings = new
+        transactions.setTxEndedMeasurands(new.sampledDataTxEndedMeasurands)
+        transactions.setTransactionStartPoints(new.txStartPoint)
+        if rulesChanged {
+            station.submit(.authorizationRules(new.authorizationRules))
+            station.submit(.sessionRules(new.sessionRules))
+        }
+    }
+
+    /// Starts the loops; `stop()` ends them.
+    public func start() {
+        guard tasks.isEmpty else { return }
+        attachDeviceModel()
+        station.submit(.authorizationRules(settings.authorizationRules))
+        station.submit(.sessionRules(settings.sessionRules))
+        let events = station.events
+        tasks.append(Task { for await event in events { self.stationEvent(event) } })
+        tasks.append(Task { await self.consumeInputs() })
+        tasks.append(Task { await self.deliverOutboxForever() })
+        tasks.append(Task { await self.sendStatusesForever() })
+        tasks.append(Task { await self.meterValuesForever() })
+    }
+
+    public func stop() {
+        for task in tasks { task.cancel() }
+        boot.task?.cancel()
+        boot.heartbeat?.cancel()
+        tasks.removeAll()
+        inputContinuation.finish()
+        outboxKick.finish()
+        statusKick.finish()
+    }
+
+    private func consumeInputs() async {
+        for await input in inputs {
+            switch input {
+            case .up:
+                isConnected = true
+                updateOnline()
+                if registration == .accepted {
+                    // Same registration, new socket: where things stand, then the queue.
+                    await queueFullStatusReport()
+                    outboxKick.yield()
+                } else {
+                    startBoot()
+                }
+            case .down:
+                isConnected = false
+                updateOnline()
+            case .station(let event):
+                await handleStationEvent(event)
+            }
+        }
+    }
+
+    private func handleStationEvent(_ event: StationEvent) async {
+        switch event {
+        case let .statusChanged(id, status, _, at):
+            statusChanged(id, status, atUnixMs: at)
+            if id > 0 { reportAvailability(evseId: id, OCPP201Terms.connectorStatus(status), atUnixMs: at) }
+            await chargingStateMayHaveChanged(connectorId: id, status, atUnixMs: at)
+        case .sessionStarted(let session):
+            runningSessions[session.connectorId] = session.id
+            outboxKick.yield()
+        case .sessionEnded(let session):
+            runningSessions[session.connectorId] = nil
+            transactionEnded(session)
+            smartCharging.transactionEnded(evseId: session.connectorId)
+            outboxKick.yield()
+        case .authorizationNeeded(let token):
+            Task { await self.authorizeForStation(token) }
+        case let .reservationEnded(id, reason):
+            reservationEnded(id: id, reason)
+        case let .meterSample(id, sample):
+            reportPower(evseId: id, sample)
+        case .sessionUpdated:
+            break
+        }
+    }
+
+    /// The station's connectors now, in id order (EVSE n is connector n).
+    func connectors() async -> [ConnectorSnapshot] { await station.connectors() }
+
+    // MARK: Typed calls
+
+    /// Sends one request and decodes its answer.
+    func send<R: OCPP201RequestPayload>(_ request: R) async throws(OCPPRPCError) -> R.Response {
+        let answer = try await sender.call(R.action.rawValue, payload: request.toJSON())
+        do {
+            return try R.Response(json: answer)
+        } catch {
+            throw .malformedResponse("\(R.action.rawValue) answer: \(error)")
+        }
+    }
+
+    var mayInitiate: Bool { isConnected && registration == .accepted }
+
+    /// Connected and accepted (any thread).
+    public nonisolated var isOnline: Bool { online.withLock { $0 } }
+
+    func updateOnline() {
+        let value = mayInitiate
+        let changed = online.withLock { was in defer { was = value }; return was != value }
+        transactions.setOnline(value)
+        // Tokens go to the CSMS while it can be asked.
+        if changed { station.submit(.backendConnection(online: value)) }
+    }
+}

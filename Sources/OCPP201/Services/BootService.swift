@@ -1,0 +1,128 @@
+import OCPP201DeviceModel
+import HAL
+import OCPP201Messages
+import OCPPTransport
+
+/// Provisioning (block B): BootNotification until the CSMS accepts (again after its interval
+/// while it says Pending or Rejected, after `bootRetry` when it does not answer), then the
+/// report of where things stand, the queues, and a Heartbeat every HeartbeatInterval. While
+/// Pending the station sends nothing of its own accord (B02): only what the CSMS triggers.
+struct BootState {
+    var task: Task<Void, Never>?
+    /// A BootNotification is waiting for its answer; CSMS calls that arrive meanwhile wait too.
+    var answerOutstanding = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    var heartbeat: Task<Void, Never>?
+    /// A TriggerMessage(BootNotification) during Pending asked for one now.
+    var wakeUp: CheckedContinuation<Void, Never>?
+}
+
+enum BootService {
+    static func register(into registry: inout OCPP201OperationRegistry) {
+        registry.register(ResetRequest.self) { station, request in await station.reset(request) }
+        registry.register(DataTransferRequest.self) { station, request in station.dataTransfer(request) }
+    }
+}
+
+extension OCPP201ChargingStation {
+    func startBoot() {
+        guard boot.task == nil else { return }
+        boot.task = Task { await self.bootUntilAccepted() }
+    }
+
+    func bootUntilAccepted() async {
+        defer { boot.task = nil }
+        while !Task.isCancelled, isConnected, registration != .accepted {
+            do {
+                let answer = try await sendBoot(BootNotificationOperation.request(identity, reason: bootReason))
+                csmsTime = answer.currentTime
+                let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
+                switch answer.status {
+                case .accepted:
+                    registration = .accepted
+                    if answer.interval > 0 {
+                        settings.heartbeatInterval = answer.interval
+                        // B01: the CSMS's interval is OCPPCommCtrlr.HeartbeatInterval from now on.
+                        deviceModel?.setActual(.heartbeatInterval, String(answer.interval))
+                    }
+                    updateOnline()
+                    logger.notice("BootNotification accepted; heartbeat every \(settings.heartbeatInterval) s")
+                    await registered()
+                    return
+                case .pending:
+                    registration = .pending
+                    logger.notice("BootNotification pending; again in \(interval)")
+                case .rejected:
+                    registration = .rejected
+                    logger.warning("BootNotification rejected; again in \(interval)")
+                }
+                await waitBeforeNextBoot(interval)
+            } catch {
+                logger.warning("BootNotification: \(error)")
+                await sleep(bootRetry)
+            }
+        }
+    }
+
+    /// The interval the CSMS gave, cut short by a TriggerMessage(BootNotification).
+    private func waitBeforeNextBoot(_ interval: EVSEDuration) async {
+        let sleep = sleep
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            boot.wakeUp = c
+            Task {
+                await sleep(interval)
+                self.wakeBoot()
+            }
+        }
+    }
+
+    func wakeBoot() {
+        boot.wakeUp?.resume()
+        boot.wakeUp = nil
+    }
+
+    /// Sends a BootNotification; CSMS calls that arrive before its answer is read wait for it.
+    func sendBoot(_ request: BootNotificationRequest) async throws(OCPPRPCError) -> BootNotificationResponse {
+        boot.answerOutstanding = true
+        defer {
+            boot.answerOutstanding = false
+            let waiting = boot.waiters
+            boot.waiters.removeAll()
+            for w in waiting { w.resume() }
+        }
+        return try await send(request)
+    }
+
+    func registered() async {
+        await queueFullStatusReport()
+        outboxKick.yield()
+        boot.heartbeat?.cancel()
+        boot.heartbeat = Task { await self.heartbeatForever() }
+        kickSecurityEvents()
+    }
+
+    /// Ticks every second so a changed HeartbeatInterval applies at once.
+    func heartbeatForever() async {
+        var elapsed = 0
+        while !Task.isCancelled {
+            await sleep(.seconds(Int64(1)))
+            if Task.isCancelled { return }
+            elapsed += 1
+            let seconds = settings.heartbeatInterval
+            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
+            elapsed = 0
+            await sendHeartbeat()
+        }
+    }
+
+    func sendHeartbeat() async {
+        do { csmsTime = try await send(HeartbeatRequest()).currentTime } catch { logger.info("Heartbeat: \(error)") }
+    }
+
+    /// The CSMS answers our BootNotification before it calls us; on the socket the answer is
+    /// ahead of a CALL, but the boot task may not have read it yet.
+    func waitForBootAnswer() async {
+        guard registration == .notRegistered, boot.answerOutstanding else { return }
+        await withCheckedContinuation { boot.waiters.append($0) }
+    }
+}

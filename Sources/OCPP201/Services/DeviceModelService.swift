@@ -1,0 +1,158 @@
+import ChargingCore
+import OCPP201DeviceModel
+import OCPP201Messages
+import OCPPJSON
+import OCPPTransport
+import StationPort
+
+/// The device model on the 2.0.1 station (functional block B's variables and block N's
+/// monitoring): the operations that read and write it, the settings the services take from it,
+/// and the values the station reports into it.
+///
+/// - Settings: `OCPP201Settings(variables:base:)` maps `DeviceModel.variables` at start; every
+///   accepted SetVariables change re-applies the whole snapshot (`apply(_:)`).
+/// - What only the station knows: TxStartPoint/TxStopPoint values it cannot carry out and a
+///   new BasicAuthPassword (the connection's is fixed for the run) are refused at SetVariables
+///   (`validateSetting`), ClockCtrlr.DateTime reads the wall clock.
+/// - Station state: every connector status becomes its EVSE's and Connector's
+///   AvailabilityState, every meter reading the EVSE's Power; the monitors on them are
+///   evaluated on those real values and their events go out as NotifyEvent.
+enum DeviceModelService {
+    static func register(into registry: inout OCPP201OperationRegistry) {
+        registry.registerAnswering(GetVariablesRequest.self) { station, request in station.getVariables(request) }
+        registry.registerAnswering(SetVariablesRequest.self) { station, request in station.setVariables(request) }
+        registry.registerAnswering(GetBaseReportRequest.self) { station, request in station.getBaseReport(request) }
+        registry.registerAnswering(GetReportRequest.self) { station, request in station.getReport(request) }
+        registry.registerAnswering(SetVariableMonitoringRequest.self) { station, request in station.setVariableMonitoring(request) }
+        registry.registerAnswering(ClearVariableMonitoringRequest.self) { station, request in station.clearVariableMonitoring(request) }
+        registry.registerAnswering(SetMonitoringBaseRequest.self) { station, request in station.setMonitoringBase(request) }
+        registry.registerAnswering(SetMonitoringLevelRequest.self) { station, request in station.setMonitoringLevel(request) }
+        registry.registerAnswering(GetMonitoringReportRequest.self) { station, request in station.getMonitoringReport(request) }
+    }
+
+    static let txStartPoint = VariableKey(component: "TxCtrlr", variable: "TxStartPoint")
+    static let txStopPoint = VariableKey(component: "TxCtrlr", variable: "TxStopPoint")
+}
+
+extension OCPP201Settings {
+    /// The device model's values; what it does not hold (the local list's capacity) is kept
+    /// from `base`. A disabled SampledDataCtrlr / AlignedDataCtrlr sends no values of its kind.
+    public init(variables v: OCPP201Variables, base: OCPP201Settings = OCPP201Settings()) {
+        self = base
+        heartbeatInterval = v.heartbeatInterval
+        messageAttempts = v.messageAttempts
+        messageAttemptInterval = v.messageAttemptInterval
+        messageTimeout = v.messageTimeout
+        txStartPoint = Set(v.txStartPoint)
+        txStopPoint = Set(v.txStopPoint)
+        evConnectionTimeOut = v.evConnectionTimeOut
+        stopTxOnInvalidId = v.stopTxOnInvalidId
+        maxEnergyOnInvalidId = v.maxEnergyOnInvalidId
+        stopTxOnEVSideDisconnect = v.stopTxOnEVSideDisconnect
+        sampledDataTxUpdatedInterval = v.sampledData.enabled ? v.sampledData.txUpdatedInterval : 0
+        sampledDataTxUpdatedMeasurands = v.sampledData.txUpdatedMeasurands
+        sampledDataTxEndedMeasurands = v.sampledData.enabled ? v.sampledData.txEndedMeasurands : []
+        alignedDataInterval = v.alignedData.enabled ? v.alignedData.interval : 0
+        alignedDataMeasurands = v.alignedData.measurands
+        authorizeRemoteStart = v.authorizeRemoteStart
+        localPreAuthorize = v.localPreAuthorize
+        localAuthorizeOffline = v.localAuthorizeOffline
+        offlineTxForUnknownIdEnabled = v.offlineTxForUnknownIdEnabled
+        authCacheEnabled = v.authCache.enabled
+        localAuthListEnabled = v.localAuthList.enabled
+        if v.localAuthList.itemsPerMessage > 0 { localAuthListItemsPerMessage = v.localAuthList.itemsPerMessage }
+        reservationEnabled = v.reservationEnabled
+        unlockOnEVSideDisconnect = v.unlockOnEVSideDisconnect
+    }
+}
+
+extension OCPP201ChargingStation {
+    /// Hooks the device model to this station: its checks, its clock, its changes. Once, at start.
+    func attachDeviceModel() {
+        guard let model = deviceModel else { return }
+        for key in [DeviceModelService.txStartPoint, DeviceModelService.txStopPoint] {
+            model.validateSetting(key) { value in
+                OCPP201Settings.problem(withTransactionPoints: Set(value.split(separator: ",").map(String.init)))
+            }
+        }
+        // The password the connection uses comes from the station file's key file and is fixed
+        // for the run: a new one over OCPP would be stored in the general database and never
+        // used, so it is refused (nothing stored) until the connection can take it.
+        model.validateSetting(.basicAuthPassword) { _ in
+            "BasicAuthPassword is set in backend.authorization_key_file; changing it over OCPP is not supported yet"
+        }
+        let unixMs = unixMs
+        model.provideActual(.dateTime) { OCPPTimestamp.string(unixMs: unixMs()) }
+        model.onChange { [weak self] _, _ in
+            guard let self else { return }
+            Task { await self.reloadSettings() }
+        }
+    }
+
+    /// The device model's settings now (after a SetVariables changed one) govern from here on.
+    func reloadSettings() {
+        guard let model = deviceModel else { return }
+        apply(OCPP201Settings(variables: model.variables, base: settings))
+    }
+
+    /// A connector's status as its EVSE's and Connector's AvailabilityState (EVSE n has
+    /// connector 1), with the monitors on them.
+    func reportAvailability(evseId: Int, _ status: StatusNotificationRequest.ConnectorStatusEnumType, atUnixMs at: UInt64) {
+        guard let model = deviceModel else { return }
+        var events: [MonitorEvent] = []
+        let timestamp = OCPPTimestamp.string(unixMs: at)
+        for key in [VariableKey.evseAvailabilityState(evseId: evseId),
+                    VariableKey.connectorAvailabilityState(evseId: evseId, connectorId: 1)] {
+            model.setActual(key, status.rawValue)
+            events += model.evaluateMonitors(key, status.rawValue, timestamp: timestamp, transactionId: runningSessions[evseId])
+        }
+        sendEvents(events)
+    }
+
+    /// A meter reading as the EVSE's Power (W), with the monitors on it.
+    func reportPower(evseId: Int, _ sample: MeterSample) {
+        guard let model = deviceModel, let power = sample.powerW, power.isFinite else { return }
+        let key = VariableKey.evsePower(evseId: evseId)
+        let text = String(Int(power.rounded()))
+        model.setActual(key, text)
+        sendEvents(model.evaluateMonitors(key, text, timestamp: OCPPTimestamp.string(unixMs: unixMs()),
+                                          transactionId: runningSessions[evseId]))
+    }
+
+    /// NotifyEvent for monitor events, while the CSMS can be told (events raised offline are
+    /// not kept: the next crossing is reported).
+    func sendEvents(_ events: [MonitorEvent]) {
+        guard !events.isEmpty else { return }
+        guard mayInitiate else {
+            logger.info("NotifyEvent: \(events.count) monitor event(s) not sent, offline")
+            return
+        }
+        let request = NotifyEventRequest(generatedAt: OCPPTimestamp.string(unixMs: unixMs()), seqNo: 0, eventData: events)
+        Task {
+            do { _ = try await self.send(request) } catch { self.logger.info("NotifyEvent: \(error)") }
+        }
+    }
+
+    /// Report pages one after the other, after the answer to the request that asked for them.
+    func sendPages<R: OCPP201RequestPayload>(_ pages: [R]) async {
+        for page in pages {
+            do { _ = try await send(page) } catch {
+                logger.info("\(R.action.rawValue): \(error); the rest of the report is not sent")
+                return
+            }
+        }
+    }
+
+    static func deviceModelMissing(_ action: OCPP201Action) -> OCPPCallAnswer {
+        OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "\(action.rawValue): this station runs without a device model")))
+    }
+
+    /// A request over the device model's ItemsPerMessage / BytesPerMessage: refused whole.
+    static func refused(_ violation: DeviceModelLimitViolation) -> OCPPCallAnswer {
+        let code: OCPPErrorCode = switch violation {
+        case .tooManyItems: .occurrenceConstraintViolation
+        case .tooManyBytes: .formationViolation
+        }
+        return OCPPCallAnswer(.failure(OCPPCallError(code, violation.description)))
+    }
+}

@@ -1,0 +1,206 @@
+import ChargingCore
+import Logging
+import OCPP201Messages
+import OCPPJSON
+import Storage
+import Synchronization
+
+/// Transactions (block E): every TransactionEvent goes through the session journal's durable
+/// outbox. Each is on disk before it is sent, numbered there (`seqNo`, strictly increasing per
+/// transaction, counted in the same SQLite transaction), sent oldest first, removed only when
+/// the CSMS answered or MessageAttempts were used up. An event queued while the CSMS could not
+/// be reached carries `offline: true`. The transactionId is the station's session id: nothing
+/// waits for the CSMS to name it.
+public final class TransactionEventService: Sendable {
+    /// The outbox kind of a 2.0.1 TransactionEvent.
+    public static let kind = "TransactionEvent"
+
+    let journal: SessionJournal
+    private let logger: Logger
+    /// Connected and accepted, as the station last said: events queued otherwise are offline.
+    private let online = Mutex(false)
+    /// The remoteStartId of a RequestStartTransaction accepted on a connector, for the
+    /// transaction it starts there.
+    private let remoteStartIds = Mutex<[Int: Int]>([:])
+    private let txEndedMeasurands = Mutex<Set<String>>(["Energy.Active.Import.Register"])
+    /// TxStartPoint holds EnergyTransfer and none of the points the core's session start
+    /// already passes (EVConnected, Authorized, PowerPathClosed): the transaction begins with
+    /// the first energy, not with the session.
+    private let startsAtEnergyTransfer = Mutex(false)
+    /// Sessions waiting for their first energy to begin their transaction, with the
+    /// remoteStartId that started them.
+    private let waitingForEnergy = Mutex<[String: Int?]>([:])
+
+    public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp201.transactions")) {
+        self.journal = journal
+        self.logger = logger
+    }
+
+    func setOnline(_ value: Bool) { online.withLock { $0 = value } }
+    func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.withLock { $0 = Set(values) } }
+    func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.withLock { $0[connectorId] = remoteStartId } }
+
+    func setTransactionStartPoints(_ points: Set<String>) {
+        let atSessionStart: Set<String> = ["EVConnected", "Authorized", "PowerPathClosed"]
+        startsAtEnergyTransfer.withLock { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
+    }
+
+    // MARK: Queueing (any thread; returns when the event is on disk)
+
+    /// The station's hook (`Station.sessionMessagesOwed`): a session start queues its Started
+    /// event, a session end its Ended event, through `journal`, inside the transaction that
+    /// records the change. A crash between the two cannot happen.
+    public func messagesOwed(for change: SessionRecordChange, in journal: SessionJournal.Writer) throws {
+        switch change {
+        case let .started(session):
+            // Taken by whatever session starts there: a card that came first leaves no stale id.
+            let expected = remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) }
+            let remoteStartId = session.startReason == .remote ? expected : nil
+            if startsAtEnergyTransfer.withLock({ $0 }) {
+                waitingForEnergy.withLock { $0[session.id] = remoteStartId }
+                return
+            }
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
+            try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                          remoteStartId: remoteStartId),
+                        session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
+        case let .ended(session):
+            waitingForEnergy.withLock { _ = $0.removeValue(forKey: session.id) }
+            // A session whose transaction never began (TxStartPoint EnergyTransfer, no energy
+            // flowed) was never a transaction for the CSMS: nothing to end.
+            guard try journal.hasTransactionEventSeqNo(forSession: session.id) else { return }
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
+            let withEnergy = txEndedMeasurands.withLock { $0.contains("Energy.Active.Import.Register") }
+            try enqueue(TransactionEventOperation.ended(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                        withEnergyRegisters: withEnergy),
+                        session: session.id, atUnixMs: session.stoppedAtUnixMs ?? session.startedAtUnixMs, in: journal)
+            // Nothing follows the Ended event: its counter goes.
+            try journal.forgetTransactionEventSeqNo(forSession: session.id)
+        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability: break
+        }
+    }
+
+    /// Records the change's events in a transaction of their own: for a session the journal
+    /// holds but whose change is not recorded by the station (tests).
+    public func record(_ change: SessionRecordChange) throws {
+        try journal.atomically { w in try messagesOwed(for: change, in: w) }
+    }
+
+    private func enqueue(_ event: TransactionEventRequest, session: String, atUnixMs: UInt64,
+                         in journal: SessionJournal.Writer) throws {
+        try journal.enqueue(kind: Self.kind, payload: JSONWriter.writeString(event.toJSON()), sessionId: session,
+                            atMs: Int64(clamping: atUnixMs))
+    }
+
+    /// An Updated event of a running transaction; false when it has ended in the journal (its
+    /// Ended event is queued: nothing may follow it) or the event could not be queued.
+    @discardableResult
+    func enqueueUpdated(session: String, connectorId: Int, atUnixMs: UInt64,
+                        build: (_ seqNo: Int, _ offline: Bool) -> TransactionEventRequest) -> Bool {
+        do {
+            return try journal.atomically { w in
+                guard let record = try w.session(session), record.isOpen,
+                      try w.hasTransactionEventSeqNo(forSession: session) else { return false }
+                let seqNo = try w.nextTransactionEventSeqNo(forSession: session)
+                try enqueue(build(seqNo, !online.withLock { $0 }), session: session, atUnixMs: atUnixMs, in: w)
+                return true
+            }
+        } catch {
+            logger.critical("cannot queue a TransactionEvent of \(session): \(error)")
+            return false
+        }
+    }
+
+    /// Before the station recovers its sessions: a session the journal holds open whose
+    /// TransactionEvents never began (it was opened under OCPP 1.6, before the station switched
+    /// versions on the same data directory) gets its Started event, so the 2.0.1 CSMS knows the
+    /// transaction its Ended event will close. The 1.6 messages still queued for it are not sent
+    /// to a 2.0.1 CSMS (`next()` drops them).
+    public func reconcileWithJournal() {
+        do {
+            for open in try journal.openSessions() {
+                let begun = try journal.atomically { w in try w.hasTransactionEventSeqNo(forSession: open.id) }
+                guard !begun else { continue }
+                logger.notice("session \(open.id) was opened under OCPP 1.6: queueing its TransactionEvent Started")
+                let reason = open.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
+                let session = Session(id: open.id, connectorId: open.connectorId,
+                                      idToken: IdToken(open.idToken ?? "", kind: reason == .remote ? .central : .iso14443),
+                                      parentIdToken: open.parentIdToken.map { IdToken($0) }, startReason: reason,
+                                      meterStartWh: open.meterStartWh, startedAtUnixMs: UInt64(max(0, open.startedAtMs)))
+                try record(.started(session))
+            }
+        } catch {
+            logger.critical("cannot reconcile the TransactionEvent queue with the session journal: \(error)")
+        }
+    }
+
+    /// The first energy of a session waiting for it (TxStartPoint EnergyTransfer): its Started
+    /// event, numbered 0, with the register now as Transaction.Begin. False when the session is
+    /// not waiting (its transaction began already) or it could not be queued.
+    func energyTransferBegan(_ session: Session, energyWh: Double?, atUnixMs: UInt64) -> Bool {
+        // Whether it waits is on disk (no event numbered yet), so a restart meanwhile loses
+        // nothing; only the remoteStartId is kept in memory.
+        guard startsAtEnergyTransfer.withLock({ $0 }) else { return false }
+        let remoteStartId = waitingForEnergy.withLock { $0.removeValue(forKey: session.id) } ?? nil
+        do {
+            return try journal.atomically { w in
+                guard let record = try w.session(session.id), record.isOpen,
+                      try !w.hasTransactionEventSeqNo(forSession: session.id) else { return false }
+                let seqNo = try w.nextTransactionEventSeqNo(forSession: session.id)
+                try enqueue(TransactionEventOperation.startedByEnergy(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                                                                      remoteStartId: remoteStartId,
+                                                                      energyWh: energyWh ?? session.meterStartWh, atUnixMs: atUnixMs),
+                            session: session.id, atUnixMs: atUnixMs, in: w)
+                return true
+            }
+        } catch {
+            logger.critical("cannot queue the TransactionEvent Started of \(session.id): \(error)")
+            return false
+        }
+    }
+
+    // MARK: Delivery
+
+    /// What to do with the oldest queued message.
+    public enum Delivery: Sendable, Equatable {
+        case send(seq: Int64, sessionId: String?, payload: JSONValue)
+        /// Dropped: unreadable, or another protocol version's message.
+        case dropped(seq: Int64)
+        case empty
+    }
+
+    public func next() -> Delivery {
+        guard let message = ((try? journal.pending(limit: 1)) ?? []).first else { return .empty }
+        guard message.kind == Self.kind else {
+            // Queued by the 1.6 adapter on this data directory: the 2.0.1 CSMS cannot take it.
+            logger.error("outbox message \(message.seq) is a 1.6 \(message.kind): not sent to a 2.0.1 CSMS, dropped")
+            _ = try? journal.acknowledge(message.seq)
+            return .dropped(seq: message.seq)
+        }
+        guard let payload = try? JSONParser.parse(message.payload) else {
+            logger.error("outbox message \(message.seq) is unreadable: dropped")
+            _ = try? journal.acknowledge(message.seq)
+            return .dropped(seq: message.seq)
+        }
+        return .send(seq: message.seq, sessionId: message.sessionId, payload: payload)
+    }
+
+    public func markSent(_ seq: Int64, atUnixMs: UInt64) { _ = try? journal.markSent(seq, atMs: Int64(clamping: atUnixMs)) }
+    public func acknowledge(_ seq: Int64) throws { _ = try journal.acknowledge(seq) }
+    public func pendingCount() -> Int { (try? journal.pendingCount()) ?? 0 }
+
+    /// GetTransactionStatus: does the transaction run, and are messages of it still queued.
+    func status(ofTransaction id: String) -> (ongoing: Bool, queued: Bool) {
+        let ongoing = (try? journal.session(id))?.isOpen ?? false
+        let queued = (try? journal.sessionsWithPending(kind: Self.kind))?.contains(id) ?? false
+        return (ongoing, queued)
+    }
+
+    func connectorId(ofSession id: String) -> Int? { (try? journal.session(id))?.connectorId }
+}
+
+extension TransactionEventService {
+    static func register(into registry: inout OCPP201OperationRegistry) {
+        registry.register(GetTransactionStatusRequest.self) { station, request in station.getTransactionStatus(request) }
+    }
+}

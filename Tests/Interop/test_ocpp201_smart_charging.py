@@ -1,0 +1,67 @@
+"""OCPP 2.0.1 smart charging (K) end to end: a limit the CSMS sets reaches the PWM duty the
+simulated EV sees; GetCompositeSchedule and GetChargingProfiles report it; a RequestStartTransaction
+with a TxProfile limits its transaction. evse-sim + evsed as processes, a CSMS on the `ocpp`
+package's v201 classes."""
+from ocpp.v201 import call
+
+from ocpp201_support import IDENTITY, boot_accepted, connector, csms, station, wait_for  # noqa: F401 (fixtures)
+
+
+def offered(sim, cid=1):
+    return connector(sim, cid)["pilot"]["offered_current_a"]
+
+
+def wait_offered(sim, amps, timeout=20.0):
+    wait_for(lambda: abs(offered(sim) - amps) < 0.5, timeout=timeout,
+             what=f"{amps} A offered (now {offered(sim)} A, duty {connector(sim)['pilot']['duty_percent']} %)")
+    assert abs(connector(sim)["pilot"]["duty_percent"] - amps / 0.6) < 1.0  # IEC 61851-1: 6-51 A → A / 0.6
+
+
+def profile(pid, purpose, amps, stack_level=0, transaction_id=None):
+    p = {"id": pid, "stack_level": stack_level, "charging_profile_purpose": purpose, "charging_profile_kind": "Relative",
+         "charging_schedule": [{"id": 1, "charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0, "limit": amps}]}]}
+    if transaction_id is not None:
+        p["transaction_id"] = transaction_id
+    return p
+
+
+def test_profiles_change_the_pwm_duty_and_are_reported(sim, station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    assert cs.call(IDENTITY, call.SetChargingProfile(evse_id=1, charging_profile=profile(1, "TxProfile", 16))).status == "Rejected"
+    assert cs.call(IDENTITY, call.SetChargingProfile(evse_id=0, charging_profile=profile(2, "TxDefaultProfile", 10))).status == "Accepted"
+
+    assert cs.call(IDENTITY, call.RequestStartTransaction(id_token={"id_token": "K-1", "type": "Central"},
+                                                          remote_start_id=1, evse_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    tx = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]["transactionInfo"]["transactionId"]
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: connector(sim)["contactor"]["closed"], what="contactor closed")
+    wait_offered(sim, 10)
+
+    assert cs.call(IDENTITY, call.SetChargingProfile(evse_id=1, charging_profile=profile(3, "TxProfile", 16, 1, "other"))).status == "Rejected"
+    assert cs.call(IDENTITY, call.SetChargingProfile(evse_id=1, charging_profile=profile(3, "TxProfile", 16, 1, tx))).status == "Accepted"
+    wait_offered(sim, 16)
+    composite = cs.call(IDENTITY, call.GetCompositeSchedule(duration=600, evse_id=1, charging_rate_unit="A"))
+    assert composite.status == "Accepted" and composite.schedule["charging_schedule_period"][0]["limit"] == 16
+    assert cs.call(IDENTITY, call.GetChargingProfiles(request_id=9, charging_profile={})).status == "Accepted"
+    reports = cs.wait_for("ReportChargingProfiles", count=2)
+    assert sorted(r["evseId"] for r in reports) == [0, 1] and all(r["requestId"] == 9 for r in reports)
+
+    assert cs.call(IDENTITY, call.ClearChargingProfile(charging_profile_criteria={"charging_profile_purpose": "TxProfile"})).status == "Accepted"
+    wait_offered(sim, 10)
+    assert cs.call(IDENTITY, call.ClearChargingProfile(charging_profile_id=3)).status == "Unknown"
+
+
+def test_a_remote_start_with_a_tx_profile_limits_its_transaction(sim, station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    assert cs.call(IDENTITY, call.RequestStartTransaction(id_token={"id_token": "K-2", "type": "Central"}, remote_start_id=2,
+                                                          evse_id=1, charging_profile=profile(7, "TxProfile", 8))).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: connector(sim)["contactor"]["closed"], what="contactor closed")
+    wait_offered(sim, 8)

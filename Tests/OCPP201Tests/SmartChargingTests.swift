@@ -1,0 +1,86 @@
+import ChargingCore
+import HAL
+import OCPP201
+import OCPP201Messages
+import OCPPJSON
+import OCPPTransport
+import StationPort
+import Storage
+import Testing
+
+@Suite("OCPP 2.0.1 smart charging (K)")
+struct SmartChargingTests {
+    static func profile(id: Int, purpose: String, limit: Double, stackLevel: Int = 0, kind: String = "Relative") -> JSONValue {
+        ["id": .integer(Int64(id)), "stackLevel": .integer(Int64(stackLevel)), "chargingProfilePurpose": .string(purpose),
+         "chargingProfileKind": .string(kind),
+         "chargingSchedule": [["id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": [["startPeriod": 0, "limit": .double(limit)]]]]]
+    }
+
+    func installed(_ h: Harness) -> [CompositeScheduleCalculator] {
+        h.station.requests.compactMap { if case .chargingProfiles(let c) = $0 { return c }; return nil }
+    }
+
+    @Test func aTxDefaultProfileReachesTheCoreIsPersistedAndComposes() async throws {
+        let h = try await Harness.accepted()
+        let set = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 1, "chargingProfile": Self.profile(id: 1, purpose: "TxDefaultProfile", limit: 13)]).get()
+        #expect(set["status"] == "Accepted")
+        #expect(installed(h).last?.profiles.map(\.connectorId) == [1])
+        let composite = try await h.chargingStation.handle(action: "GetCompositeSchedule", payload: ["duration": 600, "evseId": 1]).get()
+        #expect(composite["status"] == "Accepted")
+        #expect(composite["schedule"]?["chargingSchedulePeriod"]?.arrayValue?.first?["limit"]?.doubleValue == 13)
+        // A restart on the same database hands the stored profile to the station at once.
+        let again = FakeStation()
+        _ = OCPP201ChargingStation(identity: .init(vendor: "V", model: "M"), sender: FakeCSMS(), station: again,
+                                   storage: h.storage, unixMs: { 1_767_225_600_000 })
+        #expect(again.requests.contains { if case .chargingProfiles(let c) = $0 { return c.profiles.count == 1 }; return false })
+    }
+
+    @Test func whatTheStationCannotHonourIsRejectedWithAReasonCode() async throws {
+        let h = try await Harness.accepted()
+        let maxOnEvse = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 1, "chargingProfile": Self.profile(id: 2, purpose: "ChargingStationMaxProfile", limit: 32)]).get()
+        #expect(maxOnEvse["status"] == "Rejected")
+        #expect(maxOnEvse["statusInfo"]?["reasonCode"] == "InvalidEvse")
+        let txWithout = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 2, "chargingProfile": Self.profile(id: 3, purpose: "TxProfile", limit: 10)]).get()
+        #expect(txWithout["statusInfo"]?["reasonCode"] == "TxNotFound")
+        let tooHigh = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 0, "chargingProfile": Self.profile(id: 4, purpose: "TxDefaultProfile", limit: 10, stackLevel: 99)]).get()
+        #expect(tooHigh["statusInfo"]?["reasonCode"] == "InvalidStackLevel")
+        #expect(installed(h).isEmpty, "nothing half-applied")
+    }
+
+    @Test func getChargingProfilesReportsPerEVSEAndClearRemoves() async throws {
+        let h = try await Harness.accepted()
+        for (id, evse) in [(10, 0), (11, 1), (12, 2)] {
+            _ = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+                "evseId": .integer(Int64(evse)), "chargingProfile": Self.profile(id: id, purpose: "TxDefaultProfile", limit: 16)]).get()
+        }
+        let get = try await h.chargingStation.handle(action: "GetChargingProfiles", payload: [
+            "requestId": 5, "chargingProfile": ["chargingProfilePurpose": "TxDefaultProfile"]]).get()
+        #expect(get["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("ReportChargingProfiles").count == 3 })
+        let reports = h.csms.payloads("ReportChargingProfiles")
+        #expect(reports.map { $0["evseId"] } == [.integer(0), .integer(1), .integer(2)])
+        #expect(reports.map { $0["tbc"] } == [.bool(true), .bool(true), nil])
+        let none = try await h.chargingStation.handle(action: "GetChargingProfiles", payload: [
+            "requestId": 6, "chargingProfile": ["chargingProfilePurpose": "ChargingStationMaxProfile"]]).get()
+        #expect(none["status"] == "NoProfiles")
+        let clear = try await h.chargingStation.handle(action: "ClearChargingProfile", payload: ["chargingProfileId": 11]).get()
+        #expect(clear["status"] == "Accepted")
+        let again = try await h.chargingStation.handle(action: "ClearChargingProfile", payload: ["chargingProfileId": 11]).get()
+        #expect(again["status"] == "Unknown")
+        #expect(installed(h).last?.profiles.map(\.profile.id).sorted() == [10, 12])
+    }
+
+    @Test func aTxProfileGoesWithItsTransaction() async throws {
+        let h = try await Harness.accepted()
+        let session = try h.sessionStarted("tx-k", connector: 2)
+        let set = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 2, "chargingProfile": Self.profile(id: 20, purpose: "TxProfile", limit: 8)]).get()
+        #expect(set["status"] == "Accepted")
+        try h.sessionEnded(session)
+        #expect(await settle { self.installed(h).last?.profiles.isEmpty == true })
+    }
+}

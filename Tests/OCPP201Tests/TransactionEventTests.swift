@@ -1,0 +1,223 @@
+import ChargingCore
+import HAL
+import OCPP201
+import OCPP201Messages
+import OCPPJSON
+import OCPPTransport
+import StationPort
+import Storage
+import Testing
+
+@Suite("OCPP 2.0.1 transactions (E)")
+struct TransactionEventTests {
+    @Test func startedUpdatedEndedWithIncreasingSeqNoAndTriggers() async throws {
+        var settings = OCPP201Settings()
+        settings.sampledDataTxUpdatedInterval = 2
+        settings.sampledDataTxUpdatedMeasurands = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import"]
+        let h = try await Harness.accepted(settings: settings)
+        let session = try h.sessionStarted("tx-1", token: "CARD1")
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        h.station.update(1) { $0.energyWh = 1_250; $0.powerW = 7_000; $0.currentsA = [10, 10, 10] }
+        h.clock.advance(seconds: 2)
+        await h.chargingStation.meteringTick()
+        await h.chargingStation.meteringTick()
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 })
+        h.clock.advance(seconds: 60)
+        try h.sessionEnded(session, reason: .evDisconnected, meterStopWh: 1_500)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 3 })
+        let events = h.csms.payloads("TransactionEvent")
+        #expect(events.map { $0["eventType"] } == ["Started", "Updated", "Ended"])
+        #expect(events.map { $0["seqNo"] } == [.integer(0), .integer(1), .integer(2)])
+        #expect(events.map { $0["triggerReason"] } == ["Authorized", "MeterValuePeriodic", "EVCommunicationLost"])
+        #expect(events.allSatisfy { $0["transactionInfo"]?["transactionId"] == "tx-1" })
+        #expect(events.allSatisfy { $0["offline"] == nil }, "queued while online")
+        #expect(events[0]["idToken"]?["idToken"] == "CARD1")
+        #expect(events[0]["idToken"]?["type"] == "ISO14443")
+        #expect(events[0]["evse"]?["id"] == .integer(1))
+        #expect(events[1]["numberOfPhasesUsed"] == .integer(3))
+        #expect(events[1]["meterValue"]?.arrayValue?.first?["sampledValue"]?.arrayValue?.count == 5, "energy, power, 3 currents")
+        #expect(events[2]["transactionInfo"]?["stoppedReason"] == "EVDisconnected")
+        let ended = events[2]["meterValue"]?.arrayValue ?? []
+        #expect(ended.map { $0["sampledValue"]?.arrayValue?.first?["context"] } == ["Transaction.Begin", "Transaction.End"])
+        #expect(ended.last?["sampledValue"]?.arrayValue?.first?["value"]?.doubleValue == 1_500)
+        #expect(h.chargingStation.transactions.pendingCount() == 0)
+    }
+
+    @Test func eventsQueuedOfflineCarryOfflineAndGoOutInOrderOnReconnect() async throws {
+        let h = try await Harness.accepted()
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        let session = try h.sessionStarted("tx-off")
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        for _ in 0..<500 { await Task.yield() }
+        try h.sessionEnded(session, reason: .local)
+        for _ in 0..<500 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").isEmpty, "nothing goes out offline")
+        #expect(h.chargingStation.transactions.pendingCount() == 3)
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 3 })
+        let events = h.csms.payloads("TransactionEvent")
+        #expect(events.map { $0["eventType"] } == ["Started", "Updated", "Ended"])
+        #expect(events.map { $0["seqNo"] } == [.integer(0), .integer(1), .integer(2)])
+        #expect(events.allSatisfy { $0["offline"] == .bool(true) })
+        #expect(events[1]["triggerReason"] == "ChargingStateChanged")
+        #expect(events[1]["transactionInfo"]?["chargingState"] == "SuspendedEV")
+        #expect(events[2]["triggerReason"] == "StopAuthorized")
+    }
+
+    @Test func theQueueOutlivesTheAdapterAndItsSeqNoCounterToo() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        // A first run queues a Started event, then dies before sending it.
+        do {
+            let first = OCPP201ChargingStation(identity: .init(vendor: "V", model: "M"), sender: FakeCSMS(), station: FakeStation(),
+                                               storage: storage, unixMs: { 1_767_225_600_000 })
+            let s = Session(id: "tx-k", connectorId: 1, idToken: IdToken("K"), startReason: .local, meterStartWh: 0,
+                            startedAtUnixMs: 1_767_225_600_000)
+            try storage.journal.atomically { w in
+                _ = try w.beginSession(SessionStart(id: s.id, connectorId: 1, idToken: "K", state: "Charging",
+                                                    startedAtMs: 1_767_225_600_000, meterStartWh: 0))
+                try first.transactions.messagesOwed(for: .started(s), in: w)
+            }
+        }
+        // The next run numbers on and delivers both, in order.
+        let csms = FakeCSMS()
+        let second = OCPP201ChargingStation(identity: .init(vendor: "V", model: "M"), sender: csms, station: FakeStation(),
+                                            storage: storage, unixMs: { 1_767_225_700_000 })
+        var s = Session(id: "tx-k", connectorId: 1, idToken: IdToken("K"), startReason: .local, meterStartWh: 0,
+                        startedAtUnixMs: 1_767_225_600_000)
+        s.end(reason: .powerLoss, meterStopWh: 10, atUnixMs: 1_767_225_650_000)
+        try storage.journal.atomically { w in
+            _ = try w.endSession(s.id, stopReason: "PowerLoss", meterStopWh: 10, atMs: 1_767_225_650_000)
+            try second.transactions.messagesOwed(for: .ended(s), in: w)
+        }
+        await second.start()
+        second.connectionUp()
+        #expect(await settle { csms.payloads("TransactionEvent").count == 2 })
+        #expect(csms.payloads("TransactionEvent").map { $0["seqNo"] } == [.integer(0), .integer(1)])
+        #expect(csms.payloads("TransactionEvent").map { $0["offline"] } == [.bool(true), .bool(true)])
+        #expect(csms.payloads("TransactionEvent")[1]["transactionInfo"]?["stoppedReason"] == "PowerLoss")
+    }
+
+    @Test func aFailingEventIsRetriedMessageAttemptsTimesThenGivenUp() async throws {
+        var settings = OCPP201Settings()
+        settings.messageAttempts = 2
+        settings.messageAttemptInterval = 4
+        let csms = FakeCSMS()
+        let h = try await Harness.accepted(csms: csms, settings: settings)
+        csms.setAnswer { action, payload in
+            action == "TransactionEvent" ? .failure(.callError(code: .internalError, spelledCode: "InternalError", description: "", details: .object(JSONObject())))
+                : FakeCSMS.acceptEverything()(action, payload)
+        }
+        _ = try h.sessionStarted("tx-r")
+        #expect(await settle { h.sleeper.requested.contains(.seconds(Int64(4))) }, "1 × MessageAttemptInterval after the first failure")
+        h.sleeper.release(.seconds(Int64(4)))
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 && h.chargingStation.transactions.pendingCount() == 0 })
+    }
+
+    @Test func getTransactionStatusTellsOngoingAndQueued() async throws {
+        let h = try Harness(csms: FakeCSMS(answer: FakeCSMS.acceptEverything(boot: .pending, interval: 60)))
+        await h.chargingStation.start()
+        let session = try h.sessionStarted("tx-s")
+        h.chargingStation.connectionUp()
+        // Pending: the station answers but sends no TransactionEvent.
+        #expect(await settle { await h.chargingStation.registration == .pending })
+        let queued = try await h.chargingStation.handle(action: "GetTransactionStatus", payload: ["transactionId": "tx-s"]).get()
+        #expect(queued["ongoingIndicator"] == .bool(true))
+        #expect(queued["messagesInQueue"] == .bool(true))
+        let unknown = try await h.chargingStation.handle(action: "GetTransactionStatus", payload: ["transactionId": "nope"]).get()
+        #expect(unknown["ongoingIndicator"] == .bool(false))
+        #expect(unknown["messagesInQueue"] == .bool(false))
+        _ = session
+    }
+
+    @Test func aRefusedTokenInTheAnswerStopsTheTransactionUnderStopTxOnInvalidId() async throws {
+        let csms = FakeCSMS()
+        let h = try await Harness.accepted(csms: csms)
+        csms.setAnswer { action, payload in
+            guard action == "TransactionEvent" else { return FakeCSMS.acceptEverything()(action, payload) }
+            return .success(TransactionEventResponse(idTokenInfo: IdTokenInfoType(status: .blocked)).toJSON())
+        }
+        _ = try h.sessionStarted("tx-b")
+        #expect(await settle { h.station.commands.contains(.stopSession(connectorId: 1, sessionId: "tx-b", reason: .deAuthorized)) })
+        #expect(h.station.requests.contains { if case .authorizationLearned(let t, let i) = $0 { return t.value == "CARD1" && i.status == .blocked }; return false })
+    }
+
+    @Test func transactionPointsOutsideWhatTheStationCanTellAreNamed() {
+        #expect(OCPP201Settings.problem(withTransactionPoints: ["EVConnected", "Authorized"]) == nil)
+        #expect(OCPP201Settings.problem(withTransactionPoints: ["PowerPathClosed", "EnergyTransfer"]) == nil)
+        #expect(OCPP201Settings.problem(withTransactionPoints: ["ParkingBayOccupancy"])?.contains("not supported") == true)
+        #expect(OCPP201Settings.problem(withTransactionPoints: ["DataSigned"])?.contains("not supported") == true)
+        #expect(OCPP201Settings.problem(withTransactionPoints: ["Sunrise"])?.contains("not a TxStartPoint") == true)
+    }
+}
+
+@Suite("OCPP 2.0.1 after OCPP 1.6 on the same data directory")
+struct VersionSwitchTests {
+    @Test func aSessionOpenedUnder16GetsItsStartedEventOnceAndThe16MessagesAreNotSent() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        // What 1.6 left: an open session and its StartTransaction still queued.
+        try storage.journal.atomically { w in
+            _ = try w.beginSession(SessionStart(id: "s-16", connectorId: 1, idToken: "CARD9", state: "Charging", startReason: "local",
+                                                startedAtMs: 1_767_225_600_000, meterStartWh: 500))
+            try w.enqueue(kind: "StartTransaction", payload: #"{"connectorId":1,"idTag":"CARD9","meterStart":500,"timestamp":"2026-01-01T00:00:00Z"}"#,
+                          sessionId: "s-16", atMs: 1_767_225_600_000)
+        }
+        let csms = FakeCSMS()
+        let station = OCPP201ChargingStation(identity: .init(vendor: "V", model: "M"), sender: csms, station: FakeStation(),
+                                             storage: storage, unixMs: { 1_767_225_700_000 })
+        station.transactions.reconcileWithJournal()
+        station.transactions.reconcileWithJournal()  // a second start changes nothing
+        await station.start()
+        station.connectionUp()
+        #expect(await settle { csms.payloads("TransactionEvent").count == 1 && station.transactions.pendingCount() == 0 })
+        let started = csms.payloads("TransactionEvent")[0]
+        #expect(started["eventType"] == "Started")
+        #expect(started["seqNo"] == .integer(0))
+        #expect(started["transactionInfo"]?["transactionId"] == "s-16")
+        #expect(started["idToken"]?["idToken"] == "CARD9")
+        #expect(!csms.actions.contains("StartTransaction"))
+    }
+}
+
+@Suite("OCPP 2.0.1 TxStartPoint EnergyTransfer")
+struct EnergyTransferStartTests {
+    static func settings() -> OCPP201Settings {
+        var s = OCPP201Settings()
+        s.txStartPoint = ["EnergyTransfer"]
+        return s
+    }
+
+    @Test func theTransactionBeginsWithTheFirstEnergyAndEndsWithTheSession() async throws {
+        let h = try await Harness.accepted(settings: Self.settings())
+        let session = try h.sessionStarted("tx-e", reason: .remote)
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        for _ in 0..<500 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").isEmpty, "no energy yet: no transaction")
+        h.clock.advance(seconds: 30)
+        h.station.update(1) { $0.status = .charging; $0.energyWh = 1_020 }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .charging, nil, atUnixMs: h.clock.now()))
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        let started = h.csms.payloads("TransactionEvent")[0]
+        #expect(started["eventType"] == "Started")
+        #expect(started["triggerReason"] == "ChargingStateChanged")
+        #expect(started["seqNo"] == .integer(0))
+        #expect(started["meterValue"]?.arrayValue?.first?["sampledValue"]?.arrayValue?.first?["value"]?.doubleValue == 1_020)
+        try h.sessionEnded(session, reason: .remote)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 })
+        #expect(h.csms.payloads("TransactionEvent")[1]["eventType"] == "Ended")
+        #expect(h.csms.payloads("TransactionEvent")[1]["seqNo"] == .integer(1))
+    }
+
+    @Test func aSessionWithoutEnergyIsNoTransactionForTheCSMS() async throws {
+        let h = try await Harness.accepted(settings: Self.settings())
+        let session = try h.sessionStarted("tx-none")
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        try h.sessionEnded(session)
+        for _ in 0..<1_000 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").isEmpty)
+        #expect(h.chargingStation.transactions.pendingCount() == 0)
+    }
+}
