@@ -110,40 +110,23 @@ import Testing
         #expect((version == 2 && entries == 300) || (version == 0 && entries == 0), "\(label): half a local list: version \(version), \(entries) entries")
     }
 
-    static func freshDirectory() throws -> String {
-        var template = Array("/tmp/swiftevse-powercut-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw StorageError.invalidArgument("mkdtemp: errno \(errno)") }
-        return String(cString: made)
-    }
-
-    static func remove(_ directory: String) {
-        if let dir = opendir(directory) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if name != "." && name != ".." { unlink(directory + "/" + name) }
-            }
-            closedir(dir)
-        }
-        rmdir(directory)
-    }
-
     @Test func aCutAtEveryWriteAndSyncLosesNothingCommittedAndDamagesNothing() throws {
         #expect(powercut_register() == 0)
         // The whole workload without a cut: how many operations there are to cut at.
         powercut_reset()
-        let clean = try Self.freshDirectory()
-        let full = Self.workload(directory: clean)
+        let clean = try TemporaryDirectory()
+        let full = withExtendedLifetime(clean) { Self.workload(directory: clean.path) }
         let operations = powercut_ops()
         powercut_reset()
-        Self.remove(clean)
         #expect(full.listVersion2 && full.checkpointed && full.ended.count == Self.sessions.count)
         #expect(operations > 50, "the workload exercises the disk: \(operations) operations")
 
         var cuts = 0
         for cut in 1...Int(operations) {
             for torn in [false, true] {
-                let dir = try Self.freshDirectory()
-                defer { Self.remove(dir) }
+                let directory = try TemporaryDirectory()
+                defer { withExtendedLifetime(directory) {} }  // its folder goes with it, after the check
+                let dir = directory.path
                 powercut_reset()
                 powercut_arm(cut)
                 let committed = Self.workload(directory: dir)
