@@ -343,8 +343,9 @@ class Firmware:
 # The run
 # ---------------------------------------------------------------------------------------------
 class Torture:
-    def __init__(self, bin_dir, seed, verbose=False, workdir=None):
+    def __init__(self, bin_dir, seed, verbose=False, workdir=None, extra_kill_share=0.25):
         self.seed = seed
+        self.extra_kill_share = extra_kill_share
         self.verbose = verbose
         self.rng = random.Random(seed)
         self.tmp = pathlib.Path(workdir or tempfile.mkdtemp(prefix="swiftevse-torture-"))
@@ -591,7 +592,7 @@ class Torture:
             # the held message needs the CSMS: at most a dropped connection, while charging
             outage_at = rng.choice((None, "charging"))
         # a random-instant kill in some rounds, classified by what it hit
-        if rng.random() < 0.25:
+        if rng.random() < self.extra_kill_share:
             delay = rng.uniform(0.2, 6.0)
             timer = threading.Timer(delay, lambda: self.kill("random"))
             timer.daemon = True
@@ -883,12 +884,14 @@ def main(argv=None):
     ap.add_argument("--time-budget", type=float, default=None, help="stop starting rounds after this many s")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (data dir, board)")
     ap.add_argument("--json", help="write the summary to this file")
+    ap.add_argument("--extra-kills", type=float, default=0.25, metavar="SHARE",
+                    help="share of rounds with a second kill at a random instant (0-1; default 0.25)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if not args.bin:
         ap.error("give --bin or set SWIFTEVSE_BIN")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
-    t = Torture(args.bin, seed, verbose=args.verbose)
+    t = Torture(args.bin, seed, verbose=args.verbose, extra_kill_share=args.extra_kills)
     ok = False
     try:
         s = t.run(args.rounds, args.time_budget)
