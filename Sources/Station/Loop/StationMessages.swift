@@ -4,16 +4,18 @@ import HAL
 extension Station {
     /// A backend's display message (`StationRequest.showMessage`): the one scheduler shows it
     /// from this step on, by its priority, states, window and transaction.
+    /// Not a forced render: a burst of messages (a CSMS restoring fifty) costs one screen write
+    /// per 250 ms, not one each, and the loop stays free for the pilot and fault inputs.
     public func showMessage(_ message: DisplayMessage, at now: MonotonicInstant) {
         scheduler.set(message)
-        renderDisplay(at: now, force: true)
+        renderDisplay(at: now)
     }
 
     /// Takes a backend's display message off (`StationRequest.removeMessage`); false when the
     /// display had none with that id.
     public func removeMessage(id: Int, at now: MonotonicInstant) -> Bool {
         let had = scheduler.clear(id: id)
-        if had { renderDisplay(at: now, force: true) }
+        if had { renderDisplay(at: now) }
         return had
     }
 
