@@ -104,6 +104,17 @@ import Testing
         #expect(try h.storage.displayMessages.count() == 0)
     }
 
+    @Test func theLanguageVariableIsTheStationsLanguageOnTheGlass() async throws {
+        let h = try await Self.harness()
+        #expect(h.station.requests.contains(.showPrice(.stationLanguage("de"))), "the layout's language at start")
+        let set = try await h.chargingStation.handle(action: "SetVariables", payload: ["setVariableData": [
+            ["attributeValue": "fr", "component": ["name": "DisplayMessageCtrlr"], "variable": ["name": "Language"]],
+            ["attributeValue": "xx", "component": ["name": "DisplayMessageCtrlr"], "variable": ["name": "Language"]]]]).get()
+        #expect(set["setVariableResult"]?[0]?["attributeStatus"] == "Accepted")
+        #expect(set["setVariableResult"]?[1]?["attributeStatus"] == "Rejected", "a language without screens")
+        #expect(await settle { h.station.requests.contains(.showPrice(.stationLanguage("fr"))) })
+    }
+
     @Test func getDisplayMessagesFiltersAndSendsPagesWithTbc() async throws {
         let h = try await Self.harness()
         for id in 1...23 { _ = try await Self.set(h, Self.message(id, state: id <= 2 ? "Faulted" : nil)) }
