@@ -75,7 +75,9 @@ final class OCPPWiring {
             // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
             try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
             let deviceModel = try DeviceModelWiring.open(
-                storage: evse.storage, layout: DeviceModelWiring.layout(connectors),
+                storage: evse.storage,
+                layout: DeviceModelWiring.layout(connectors, displayCanShowQRCode: evse.displayCanShowQRCode,
+                                                 language: station.language),
                 identity: StationIdentity(vendorName: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                           firmwareVersion: FirmwareVersion.reported(station.firmware), stationId: identity))
             // The profile this run connects with (SecurityCtrlr.SecurityProfile counts from 1).

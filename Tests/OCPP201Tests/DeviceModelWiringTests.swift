@@ -141,10 +141,3 @@ import Testing
     }
 }
 
-private extension JSONValue {
-    /// The array element at `index`, or nil.
-    subscript(index: Int) -> JSONValue? {
-        guard let array = arrayValue, array.indices.contains(index) else { return nil }
-        return array[index]
-    }
-}

@@ -221,3 +221,11 @@ func errorCode(_ result: Result<JSONValue, OCPPCallError>) -> OCPPErrorCode? {
     if case .failure(let e) = result { return e.code }
     return nil
 }
+
+extension JSONValue {
+    /// The array element at `index`, or nil.
+    subscript(index: Int) -> JSONValue? {
+        guard let array = arrayValue, array.indices.contains(index) else { return nil }
+        return array[index]
+    }
+}

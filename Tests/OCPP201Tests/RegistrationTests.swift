@@ -103,7 +103,8 @@ struct CallErrorTests {
         let expected: Set<OCPP201Action> = [.reset, .dataTransfer, .changeAvailability, .getTransactionStatus, .requestStartTransaction,
                                             .requestStopTransaction, .unlockConnector, .triggerMessage, .clearCache, .sendLocalList,
                                             .getLocalListVersion, .reserveNow, .cancelReservation, .setChargingProfile,
-                                            .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule]
+                                            .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule,
+                                            .setDisplayMessage, .getDisplayMessages, .clearDisplayMessage, .costUpdated]
         #expect(registry.actions == expected)
         #expect(!registry.actions.contains(.getVariables), "the device model's, not this adapter's")
     }

@@ -68,6 +68,11 @@ import Testing
                 INSERT INTO variable_monitors (id, variable_id, type, value, severity, transaction_only, origin)
                 VALUES (7, 1, 'UpperThreshold', 11000, 5, 0, 'CustomMonitor')
                 """)
+        case 9:
+            try db.execute("""
+                INSERT INTO display_messages (id, priority, state, ends_at_ms, transaction_id, format, language, content)
+                VALUES (4, 'AlwaysFront', 'Charging', 2000000000000, 'tx-9', 'UTF8', 'de', 'Grüße')
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -112,6 +117,10 @@ import Testing
             #expect(heartbeat?.key.evseId == nil, "evse_id 0 reads back as no EVSE")
             #expect(heartbeat?.attributes.first?.value == "120")
             #expect(try storage.deviceModel.monitors().map(\.id) == [7])
+        case 9:
+            #expect(try storage.displayMessages.all() == [StoredDisplayMessage(
+                id: 4, priority: "AlwaysFront", state: "Charging", endsAtMs: 2_000_000_000_000, transactionId: "tx-9",
+                format: "UTF8", language: "de", content: "Grüße")])
         default:
             Issue.record("no check for schema version \(version)")
         }

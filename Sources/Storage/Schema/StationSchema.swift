@@ -162,6 +162,23 @@ public enum StationSchema {
             );
             CREATE INDEX variable_monitors_by_variable ON variable_monitors (variable_id);
             """),
+        Migration(version: 9, summary: "display messages a backend set for the driver", sql: """
+            -- One row per message (OCPP 2.0.1 SetDisplayMessage); the id is the backend's, and a
+            -- message with the same id replaces the row. Times are wall-clock Unix ms; NULL: open.
+            -- A message bound to a transaction is removed when that transaction ends.
+            CREATE TABLE display_messages (
+                id             INTEGER PRIMARY KEY,
+                priority       TEXT NOT NULL CHECK (priority IN ('AlwaysFront', 'InFront', 'NormalCycle')),
+                state          TEXT CHECK (state IN ('Charging', 'Faulted', 'Idle', 'Unavailable')),
+                starts_at_ms   INTEGER,
+                ends_at_ms     INTEGER,
+                transaction_id TEXT,
+                format         TEXT NOT NULL,
+                language       TEXT,
+                content        TEXT NOT NULL
+            );
+            CREATE INDEX display_messages_by_transaction ON display_messages (transaction_id) WHERE transaction_id IS NOT NULL;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)
