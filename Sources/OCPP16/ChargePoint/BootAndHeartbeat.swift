@@ -27,7 +27,6 @@ extension OCPP16ChargePoint {
             do {
                 let answer = try await sendBoot(request)
                 csmsTime = answer.currentTime
-                await reportCentralSystemTime(answer.currentTime)
                 let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
                 switch answer.status {
                 case .accepted:
@@ -62,7 +61,11 @@ extension OCPP16ChargePoint {
             boot.waiters.removeAll()
             for w in waiting { w.resume() }
         }
-        return try await send(request)
+        let answer = try await send(request)
+        // Before the CSMS calls that waited are let go and the registration is set: nothing
+        // leaves the queue before the times recorded with an unset clock are corrected.
+        await reportCentralSystemTime(answer.currentTime)
+        return answer
     }
 
     func registered() async {

@@ -38,7 +38,6 @@ extension OCPP201ChargingStation {
             do {
                 let answer = try await sendBoot(BootNotificationOperation.request(identity, reason: bootReason))
                 csmsTime = answer.currentTime
-                await reportCentralSystemTime(answer.currentTime)
                 let interval = answer.interval > 0 ? EVSEDuration.seconds(Int64(answer.interval)) : bootRetry
                 switch answer.status {
                 case .accepted:
@@ -93,7 +92,11 @@ extension OCPP201ChargingStation {
             boot.waiters.removeAll()
             for w in waiting { w.resume() }
         }
-        return try await send(request)
+        let answer = try await send(request)
+        // Before the CSMS calls that waited are let go and the registration is set: nothing
+        // leaves the queue before the times recorded with an unset clock are corrected.
+        await reportCentralSystemTime(answer.currentTime)
+        return answer
     }
 
     func registered() async {
