@@ -93,8 +93,10 @@ def test_ocpp16_a_session_charged_before_the_clock_was_set_arrives_with_the_true
         assert abs(unix(stop["timestamp"]) - ended) <= 2, (stop["timestamp"], ended)
         evsed.wait_log(r"clock: set from the CSMS .* corrected 1 session\(s\)")
         # Nothing reached the CSMS with a 1970 time: not the transaction messages, their meter
-        # values, nor the status reports after the boot.
-        for action in ("StartTransaction", "StopTransaction", "MeterValues", "StatusNotification"):
+        # values, the status reports after the boot, nor the security events logged before it.
+        assert cs.received("SecurityEventNotification"), "the startup event logged at 1970 is sent too"
+        for action in ("StartTransaction", "StopTransaction", "MeterValues", "StatusNotification",
+                       "SecurityEventNotification"):
             for payload in cs.received(action):
                 assert all(t >= FLOOR for t in timestamps(payload)), (action, payload)
     finally:

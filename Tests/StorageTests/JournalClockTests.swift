@@ -104,4 +104,20 @@ import Testing
         #expect(s1.startedAtMs == Self.trueOffset)
         #expect(s1.endedAtMs == Self.trueOffset + 50_100)
     }
+
+    @Test func securityEventsOfThisBootLoggedWithAnUnsetClockAreMovedAndOthersStay() throws {
+        let storage = try migratedInMemory()
+        let stamps = Stamps()
+        storage.securityLog.stampRows(with: { stamps.current.withLock { $0 } })
+        let old = try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: 900, notify: true)  // boot A
+        stamps.set(JournalClockStamp(bootId: "boot-B", monotonicMs: 2_000, unsetWallOffsetMs: 0))
+        let unset = try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: 2_000, notify: true)
+        stamps.set(JournalClockStamp(bootId: "boot-B", monotonicMs: 3_000, unsetWallOffsetMs: nil))
+        let right = try storage.securityLog.append(kind: "ResetOrReboot", atMs: Self.trueOffset + 3_000, notify: true)
+        let moved = try storage.securityLog.correctTimesRecordedWhileClockUnset(
+            bootId: "boot-B", wallMinusMonotonicMs: Self.trueOffset, trustedFromMs: Self.floor)
+        #expect(moved == 1)
+        let times = Dictionary(uniqueKeysWithValues: try storage.securityLog.owed(limit: 10).map { ($0.seq, $0.occurredAtMs) })
+        #expect(times == [old: 900, unset: Self.trueOffset + 2_000, right: Self.trueOffset + 3_000])
+    }
 }

@@ -33,6 +33,7 @@ extension Station {
     func stampJournalRows() {
         guard let clock = stationClock else { return }
         storage.journal.stampRows(with: { clock.stamp() })
+        storage.securityLog.stampRows(with: { clock.stamp() })
     }
 
     /// Each step: the system clock may just have been set (NTP).
@@ -79,6 +80,13 @@ extension Station {
             }
         } catch {
             logger.error("clock: the journal's times recorded before the clock was set could not be corrected: \(error)")
+        }
+        do {
+            let events = try storage.securityLog.correctTimesRecordedWhileClockUnset(
+                bootId: clock.bootId, wallMinusMonotonicMs: correction.wallMinusMonotonicMs, trustedFromMs: Int64(clamping: floor))
+            if events > 0 { logger.info("clock: corrected \(events) security event(s) logged before") }
+        } catch {
+            logger.error("clock: the security log's times recorded before the clock was set could not be corrected: \(error)")
         }
     }
 }
