@@ -89,6 +89,8 @@ def test_ocpp16_a_session_charged_before_the_clock_was_set_arrives_with_the_true
     try:
         start = cs.wait_for("StartTransaction", timeout=40)[0]
         stop = cs.wait_for("StopTransaction", timeout=15)[0]
+        print(f"1.6: StartTransaction {unix(start['timestamp']) - started:+.3f} s, "
+              f"StopTransaction {unix(stop['timestamp']) - ended:+.3f} s from the real time")
         assert abs(unix(start["timestamp"]) - started) <= 2, (start["timestamp"], started)
         assert abs(unix(stop["timestamp"]) - ended) <= 2, (stop["timestamp"], ended)
         evsed.wait_log(r"clock: set from the CSMS .* corrected 1 session\(s\)")
@@ -115,6 +117,8 @@ def test_ocpp201_a_session_charged_before_the_clock_was_set_arrives_with_the_tru
         transaction = ended_event["transactionInfo"]["transactionId"]
         mine = [e for e in cs.received("TransactionEvent") if e["transactionInfo"]["transactionId"] == transaction]
         first = next(e for e in mine if e["eventType"] == "Started")
+        print(f"2.0.1: Started {unix(first['timestamp']) - started:+.3f} s, "
+              f"Ended {unix(ended_event['timestamp']) - ended:+.3f} s from the real time")
         assert abs(unix(first["timestamp"]) - started) <= 2, (first["timestamp"], started)
         assert abs(unix(ended_event["timestamp"]) - ended) <= 2, (ended_event["timestamp"], ended)
         assert all(e.get("offline") for e in mine), "queued while no CSMS was reachable"
