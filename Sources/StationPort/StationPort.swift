@@ -55,6 +55,9 @@ public enum StationRequest: Sendable, Hashable {
     /// the cache.
     case authorizationLearned(IdToken, AuthorizationInfo)
     case clearAuthorizationCache
+    /// The CSMS's `currentTime` (BootNotification, Heartbeat), Unix ms: may set the station's
+    /// clock and correct what was recorded before it was set. Answered once that is done.
+    case centralSystemTime(unixMs: UInt64)
     /// The charging profiles now installed (replaces what the station had): their limits feed
     /// the power allocation from the next step on.
     case chargingProfiles(CompositeScheduleCalculator)

@@ -67,7 +67,9 @@ final class OCPPWiring {
             Self.remember(other, in: selectedFile, log: log)
             shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
         }
-        let wall = SystemWallClock()
+        // The station's clock (StationClock): messages are stamped with the time the journal
+        // rows are, corrected together once the time is known.
+        let wall = evse.wallClock
         let identity = backend.identity ?? station.identity
         if version == "2.0.1" {
             let password = try Self.basicAuthPassword(backend)
@@ -95,6 +97,9 @@ final class OCPPWiring {
             // Sessions opened under 1.6 on this data directory get their Started event first.
             transactions.reconcileWithJournal()
             evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+            evse.queuedMessageClockHooks = QueuedMessageClockHooks(
+                shift: { TransactionEventService.shiftingTimestamps($0, floorMs: $1, deltaMs: $2) },
+                flagUncorrectable: { TransactionEventService.flaggedUncorrectable(kind: $0, payload: $1) })
         } else {
             let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
             let client = try OCPP16Client(
@@ -111,6 +116,8 @@ final class OCPPWiring {
             // never queued: queue it now, before the recovery queues anything after it.
             transactions.reconcileWithJournal()
             evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+            evse.queuedMessageClockHooks = QueuedMessageClockHooks(
+                shift: { TransactionService.shiftingTimestamps($0, floorMs: $1, deltaMs: $2) })
         }
     }
 

@@ -78,7 +78,7 @@ final class FakeStation: StationPort {
     var commands: [StationRequest] {
         requests.filter {
             switch $0 {
-            case .connectors, .backendConnection, .authorizationRules, .sessionRules, .remoteStartCheck: return false
+            case .connectors, .backendConnection, .centralSystemTime, .authorizationRules, .sessionRules, .remoteStartCheck: return false
             default: return true
             }
         }

@@ -130,6 +130,9 @@ public final class LoopStationPort: StationPort {
         case let .restart(hard):
             restart(hard)
             return .accepted
+        case let .centralSystemTime(unixMs):
+            station.adoptCentralSystemTime(unixMs)
+            return .accepted
         case let .showPrice(update):
             station.showPrice(update, at: now)
             return .accepted

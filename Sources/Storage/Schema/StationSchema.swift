@@ -179,6 +179,26 @@ public enum StationSchema {
             );
             CREATE INDEX display_messages_by_transaction ON display_messages (transaction_id) WHERE transaction_id IS NOT NULL;
             """),
+        Migration(version: 10, summary: "the boot and the monotonic time of session and queue rows, to correct an unset clock", sql: """
+            -- A charger without an RTC battery boots at 1970. Each row that carries a wall-clock
+            -- time also records the boot it was written in (the kernel's boot id: the monotonic
+            -- clock counts from that boot) and, while the wall clock was not yet set, the offset
+            -- wall - monotonic in effect. Once the time is known (BootNotification, Heartbeat,
+            -- NTP) the rows of the same boot (sessions,
+            -- queued messages, security events) are corrected by (true offset - unset offset) and
+            -- the column is cleared; rows of an earlier boot cannot be corrected (see
+            -- docs/ROBUSTNESS.md, "The clock"). NULL offset: the time was right when written.
+            ALTER TABLE sessions ADD COLUMN boot_id TEXT;
+            ALTER TABLE sessions ADD COLUMN started_monotonic_ms INTEGER;
+            ALTER TABLE sessions ADD COLUMN unset_clock_offset_ms INTEGER;
+            ALTER TABLE transaction_queue ADD COLUMN boot_id TEXT;
+            ALTER TABLE transaction_queue ADD COLUMN enqueued_monotonic_ms INTEGER;
+            ALTER TABLE transaction_queue ADD COLUMN unset_clock_offset_ms INTEGER;
+            ALTER TABLE security_events ADD COLUMN boot_id TEXT;
+            ALTER TABLE security_events ADD COLUMN unset_clock_offset_ms INTEGER;
+            CREATE INDEX sessions_unset_clock ON sessions (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
+            CREATE INDEX transaction_queue_unset_clock ON transaction_queue (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)
