@@ -151,7 +151,8 @@ def test_tariff_running_and_final_cost_in_the_drivers_language_and_a_transaction
 
     def transaction_answer(kw):
         if kw["event_type"] == "Updated":
-            return {"total_cost": running["cost"]}
+            return {"total_cost": running["cost"], "updated_personal_message": {
+                "format": "UTF8", "language": "nl", "content": "Daltarief tot 7:00"}}
         if kw["event_type"] == "Ended":
             return {"total_cost": 3.31, "updated_personal_message": {"format": "UTF8", "language": "nl",
                                                                        "content": "Bedankt, tot ziens"}}
@@ -173,6 +174,8 @@ def test_tariff_running_and_final_cost_in_the_drivers_language_and_a_transaction
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed")
     wait_glass(sim, "Laden", "Kosten 1,23")
+    # The Updated answer's personal message, in the normal cycle while the transaction runs.
+    wait_glass(sim, "Daltarief tot 7:00")
     running["cost"] = 2.5
     cs.call(IDENTITY, call.CostUpdated(total_cost=2.5, transaction_id=tx))
     wait_glass(sim, "Kosten 2,50")
@@ -184,7 +187,7 @@ def test_tariff_running_and_final_cost_in_the_drivers_language_and_a_transaction
     # Finished: the final cost and the CSMS's text in Dutch; the transaction's message is gone.
     assert cs.call(IDENTITY, call.RequestStopTransaction(transaction_id=tx)).status == "Accepted"
     cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Ended")
-    wait_glass(sim, "Totaal", "3,31", "Bedankt, tot ziens", absent=("Your car is charging",))
+    wait_glass(sim, "Totaal", "3,31", "Bedankt, tot ziens", absent=("Your car is charging", "Daltarief"))
     assert cs.call(IDENTITY, call.GetDisplayMessages(request_id=3, id=[40])).status == "Unknown"
 
 

@@ -119,4 +119,27 @@ import Testing
         ]]).get()
         #expect((0..<4).map { answer["getVariableResult"]?[$0]?["attributeValue"]?.stringValue } == ["true", "true", "EUR", ""])
     }
+
+    /// `updatedPersonalMessage` of an answer during the transaction: shown in the normal cycle,
+    /// bound to the transaction (so it leaves the glass when the transaction ends), one id per EVSE.
+    @Test func theUpdatedPersonalMessageIsShownWhileTheTransactionRuns() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let csms = FakeCSMS { action, payload in
+            guard action == "TransactionEvent" else { return FakeCSMS.acceptEverything()(action, payload) }
+            let text = payload["eventType"] == "Updated" ? "Nu 1,20 EUR" : nil
+            return .success(TransactionEventResponse(totalCost: nil,
+                                                     updatedPersonalMessage: text.map { MessageContentType(format: .utf8, content: $0) })
+                .toJSON())
+        }
+        let h = try await Harness.accepted(csms: csms, storage: storage, deviceModel: try Self.model(storage))
+        let session = try h.sessionStarted("tx-9")
+        h.chargingStation.kickOutbox()
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        h.station.update(1) { $0.status = .suspendedEV }
+        h.station.emit(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
+        let reservedId = Int.min + 1
+        #expect(await settle { h.station.requests.contains(.showMessage(DisplayMessage(
+            id: reservedId, priority: .normalCycle, text: "Nu 1,20 EUR", transactionId: "tx-9"))) })
+        _ = session
+    }
 }

@@ -10,7 +10,8 @@ import StationPort
 ///   TransactionEvent answer (`.driverPrice`), in the driver's language (`language1`, else
 ///   `language2`, when the station has screens in it; else the station's);
 /// - the running cost: `totalCost` of a TransactionEvent answer during the transaction, or a
-///   CostUpdated while it runs (`.runningCost`);
+///   CostUpdated while it runs (`.runningCost`), and the answer's `updatedPersonalMessage` as a
+///   message in the normal cycle bound to the transaction (the station's status line stays);
 /// - the final cost: `totalCost` of the Ended event's answer, or a CostUpdated after the end
 ///   (`.finalCost`), with the answer's `updatedPersonalMessage` as its text.
 ///
@@ -93,5 +94,21 @@ extension OCPP201ChargingStation {
             showCost(transactionId: transactionId, totalCost: total, ended: event.eventType == .ended,
                      text: response.updatedPersonalMessage)
         }
+        // Bound to the transaction, it leaves the glass when the transaction ends; the next one on
+        // the EVSE replaces it, so the scheduler holds at most one per EVSE.
+        let messageId = TariffCostService.personalMessageId(evseId: event.evse?.id ?? 0)
+        if event.eventType != .ended, settings.costEnabled, let message = response.updatedPersonalMessage,
+           !message.content.isEmpty {
+            let text = String(message.content.prefix(DisplayMessageCapacity.personalMessageSize))
+            station.submit(.showMessage(DisplayMessage(id: messageId, priority: .normalCycle, text: text,
+                                                       transactionId: transactionId)))
+        }
     }
+}
+
+extension TariffCostService {
+    /// The display-message id of the running transaction's personal message on an EVSE: outside
+    /// anything a CSMS numbers its messages with (they are 32-bit in practice), one per EVSE, so
+    /// the next message replaces the last.
+    static func personalMessageId(evseId: Int) -> Int { Int.min + evseId }
 }
