@@ -7,6 +7,7 @@ import BoardDescription
 import HAL
 import Logging
 import OCPP16
+import OCPPTransport
 import Station
 import Synchronization
 
@@ -82,6 +83,8 @@ struct Evsed {
     }
 
     func run() throws {
+        // Before anything starts a task: the OCPP side on one named event loop thread.
+        let oneOCPPThread = OCPPExecutor.useOneThread()
         var station = StationConfig()
         do {
             if let config { station = try StationConfig.load(path: config) }
@@ -94,6 +97,7 @@ struct Evsed {
         let recentLog = RecentLogLines()
         LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, recent: recentLog) }
         let log = Logger(label: "evsed")
+        if !oneOCPPThread { log.info("Swift concurrency keeps its own worker threads (the event loop could not take it over)") }
         let notifier = SystemdNotifier()
 
         signal(SIGTERM) { _ in shutdownSignal.store(SIGTERM, ordering: .relaxed); wakeLoopFromSignalHandler() }
