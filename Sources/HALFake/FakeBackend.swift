@@ -4,8 +4,11 @@ import Synchronization
 /// The in-process backend for unit tests: every primitive is a plain object whose state a
 /// test sets and reads. Lines, channels and buses are created on first open and can be
 /// fetched again by address to poke at them.
-public final class FakeBackend: HardwareBackend {
+public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     public let backendName = "fake"
+    /// A test's `drive`, `set(volts:)`, `injectEdge`, `inject` and `fail` on an input signal the
+    /// loop's wake-up, as the simulator's pushes and kernel edge events do.
+    let inputChanges = InputChangeRelay()
     private let state = Mutex(State())
 
     private struct State {
@@ -21,6 +24,9 @@ public final class FakeBackend: HardwareBackend {
 
     public init() {}
 
+    public func signalInputChanges(to wake: LoopWakeUp) { inputChanges.connect(wake) }
+    public var signalsEveryInputChange: Bool { true }
+
     /// Makes the next open of something whose description equals `what` fail.
     public func markMissing(_ what: String) { state.withLock { _ = $0.missing.insert(what) } }
 
@@ -34,7 +40,7 @@ public final class FakeBackend: HardwareBackend {
         try checkPresent(address.description)
         return state.withLock { s in
             if let l = s.lines[address] { l.reconfigure(config); return l }
-            let l = FakeGPIOLine(address: address, config: config)
+            let l = FakeGPIOLine(address: address, config: config, inputChanges: inputChanges)
             s.lines[address] = l
             return l
         }
@@ -65,7 +71,7 @@ public final class FakeBackend: HardwareBackend {
     public func adcChannel(_ address: ADCAddress) -> FakeADCInput {
         state.withLock { s in
             if let a = s.adcs[address] { return a }
-            let a = FakeADCInput(name: address.description)
+            let a = FakeADCInput(name: address.description, inputChanges: inputChanges)
             s.adcs[address] = a
             return a
         }
@@ -108,7 +114,7 @@ public final class FakeBackend: HardwareBackend {
     public func keySource(_ device: String) -> FakeKeyEventSource {
         state.withLock { s in
             if let k = s.keys[device] { return k }
-            let k = FakeKeyEventSource(name: device)
+            let k = FakeKeyEventSource(name: device, inputChanges: inputChanges)
             s.keys[device] = k
             return k
         }
@@ -127,9 +133,11 @@ public final class FakeGPIOLine: GPIOLine {
         var failing: HardwareError?
     }
     private let state: Mutex<State>
+    private let inputChanges: InputChangeRelay
 
-    init(address: GPIOLineAddress, config: GPIOLineConfig) {
+    init(address: GPIOLineAddress, config: GPIOLineConfig, inputChanges: InputChangeRelay = InputChangeRelay()) {
         self.address = address
+        self.inputChanges = inputChanges
         var initial = false
         if case let .output(v) = config.direction { initial = v }
         state = Mutex(State(config: config, level: initial))
@@ -145,7 +153,10 @@ public final class FakeGPIOLine: GPIOLine {
     public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Makes every further call throw `error` (nil: work again).
-    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
+    public func fail(with error: HardwareError?) {
+        state.withLock { $0.failing = error }
+        inputChanges.inputChanged()
+    }
 
     /// Sets an input's level as the outside world would; queues an edge event stamped `at`
     /// when the level changes and the line asked for that edge.
@@ -161,10 +172,14 @@ public final class FakeGPIOLine: GPIOLine {
             default: break
             }
         }
+        inputChanges.inputChanged()
     }
 
     /// Queues an edge event without changing the level (for pulses shorter than a poll).
-    public func injectEdge(_ event: GPIOEdgeEvent) { state.withLock { $0.pending.append(event) } }
+    public func injectEdge(_ event: GPIOEdgeEvent) {
+        state.withLock { $0.pending.append(event) }
+        inputChanges.inputChanged()
+    }
 
     public func read() throws -> Bool {
         try state.withLock { s in
@@ -229,9 +244,19 @@ public final class FakePWMOutput: PWMOutput {
 public final class FakeADCInput: ADCInput {
     public let name: String
     private let state = Mutex<(volts: Double, failing: HardwareError?)>((0, nil))
-    init(name: String) { self.name = name }
-    public func set(volts: Double) { state.withLock { $0.volts = volts } }
-    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
+    private let inputChanges: InputChangeRelay
+    init(name: String, inputChanges: InputChangeRelay = InputChangeRelay()) {
+        self.name = name
+        self.inputChanges = inputChanges
+    }
+    public func set(volts: Double) {
+        let changed = state.withLock { s -> Bool in defer { s.volts = volts }; return s.volts != volts }
+        if changed { inputChanges.inputChanged() }
+    }
+    public func fail(with error: HardwareError?) {
+        state.withLock { $0.failing = error }
+        inputChanges.inputChanged()
+    }
     public func readVolts() throws -> Double {
         try state.withLock { s in
             if let e = s.failing { throw e }
@@ -309,8 +334,15 @@ public final class FakeI2CDevice: I2CDevice {
 public final class FakeKeyEventSource: KeyEventSource {
     public let name: String
     private let state = Mutex<[KeyEvent]>([])
-    init(name: String) { self.name = name }
-    public func inject(_ events: [KeyEvent]) { state.withLock { $0.append(contentsOf: events) } }
+    private let inputChanges: InputChangeRelay
+    init(name: String, inputChanges: InputChangeRelay = InputChangeRelay()) {
+        self.name = name
+        self.inputChanges = inputChanges
+    }
+    public func inject(_ events: [KeyEvent]) {
+        state.withLock { $0.append(contentsOf: events) }
+        inputChanges.inputChanged()
+    }
     public func drainKeyEvents() throws -> [KeyEvent] {
         state.withLock { s in defer { s.removeAll() }; return s }
     }

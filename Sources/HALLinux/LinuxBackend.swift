@@ -8,7 +8,7 @@ import HAL
 ///
 /// `sysfsRoot` and `devRoot` are "/sys" and "/dev" on a board; tests point them at a
 /// temporary tree. GPIO lines found by name are searched among the chips in /dev regardless.
-public final class LinuxBackend: HardwareBackend {
+public final class LinuxBackend: HardwareBackend, InputChangeSignalling {
     public let backendName = "linux"
     public let sysfsRoot: String
     public let devRoot: String
@@ -17,6 +17,13 @@ public final class LinuxBackend: HardwareBackend {
 
     let io: SysfsIO
     let gpio: any GPIOChipAccess
+    let inputChanges = InputChangeRelay()
+
+    /// GPIO lines opened with edge detection signal each batch of kernel edge events (their
+    /// `gpio-edges` reader threads). IIO ADCs and lines without edge detection do not: the loop
+    /// samples them at the board's `pilot.sample_rate_hz`.
+    public func signalInputChanges(to wake: LoopWakeUp) { inputChanges.connect(wake) }
+    public var signalsEveryInputChange: Bool { false }
 
     public convenience init(sysfsRoot: String = "/sys", devRoot: String = "/dev",
                             pwmExportTimeout: EVSEDuration = .milliseconds(2_000)) {
@@ -47,7 +54,7 @@ public final class LinuxBackend: HardwareBackend {
         let requested = try gpio.request(address, config: config)
         let isOutput: Bool
         if case .output = config.direction { isOutput = true } else { isOutput = false }
-        return try LinuxGPIOLine(address: address, requested: requested, isOutput: isOutput)
+        return try LinuxGPIOLine(address: address, requested: requested, isOutput: isOutput, inputChanges: inputChanges)
     }
 
     public func openPWM(_ address: PWMAddress) throws -> any PWMOutput {

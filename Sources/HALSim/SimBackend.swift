@@ -8,7 +8,7 @@ import HAL
 /// `disconnected` and the next call after `reconnectInterval` reconnects and re-opens
 /// everything, so the simulator can be restarted under a running firmware. Input levels and
 /// ADC values are served from what the simulator pushes, so reading them costs no round trip.
-public final class SimBackend: HardwareBackend {
+public final class SimBackend: HardwareBackend, InputChangeSignalling {
     public let backendName = "sim"
     let connection: SimConnection
     private let modbusBusFactory: (@Sendable (ModbusBusConfig) throws -> any ModbusBus)?
@@ -51,6 +51,11 @@ public final class SimBackend: HardwareBackend {
         if field.isEmpty { field = "_" }
         try connection.request(["mark", field], device: "simulator link")
     }
+
+    /// The simulator pushes every input change (levels, ADC values, keys) over the link, and
+    /// the link's reader thread (`sim-link`) passes each one on as a wake-up; a lost link too.
+    public func signalInputChanges(to wake: LoopWakeUp) { connection.inputChanges.connect(wake) }
+    public var signalsEveryInputChange: Bool { true }
 
     /// Closes the connection for good; further calls throw `disconnected`.
     public func close() { connection.close() }

@@ -53,6 +53,8 @@ final class SimConnection: @unchecked Sendable {
     let reconnectInterval: EVSEDuration
     let firmwareName: String
     let state = Mutex(State())
+    /// Told of every pushed input change and of a lost link (the station loop's wake-up).
+    let inputChanges = InputChangeRelay()
     /// Serialises socket writes and the close of a socket, so a write never reaches a reused
     /// descriptor number.
     private let writeLock = Mutex(())
@@ -340,6 +342,8 @@ final class SimConnection: @unchecked Sendable {
             return slots
         }
         for slot in pending { slot.fill(.lost("connection lost")) }
+        // The loop must look now: its next read finds the link down and raises the fault.
+        inputChanges.inputChanged()
     }
 
     /// Drops the connection for good (no reconnects).
@@ -398,29 +402,35 @@ final class SimConnection: @unchecked Sendable {
         case let .err(id, message):
             state.withLock { $0.pending.removeValue(forKey: id) }?.fill(.err(message))
         case let .edge(name, rising, timestamp):
-            state.withLock { s in
-                guard s.registrations[name] != nil else { return }
+            let known = state.withLock { s -> Bool in
+                guard s.registrations[name] != nil else { return false }
                 s.levels[name] = rising
-                guard s.edges[name] != nil else { return }
+                guard s.edges[name] != nil else { return true }
                 s.edges[name, default: []].append(GPIOEdgeEvent(edge: rising ? .rising : .falling, timestamp: timestamp))
                 if let count = s.edges[name]?.count, count > Self.queueLimit {
                     s.edges[name]?.removeFirst(count - Self.queueLimit)
                     s.droppedEdges[name, default: 0] += count - Self.queueLimit
                 }
+                return true
             }
+            if known { inputChanges.inputChanged() }
         case let .adc(name, millivolts, _):
-            state.withLock { s in
-                guard s.registrations[name] != nil else { return }
-                s.millivolts[name] = millivolts
+            let changed = state.withLock { s -> Bool in
+                guard s.registrations[name] != nil else { return false }
+                defer { s.millivolts[name] = millivolts }
+                return s.millivolts[name] != millivolts
             }
+            if changed { inputChanges.inputChanged() }
         case let .key(name, code, pressed, timestamp):
-            state.withLock { s in
-                guard s.keys[name] != nil else { return }
+            let known = state.withLock { s -> Bool in
+                guard s.keys[name] != nil else { return false }
                 s.keys[name, default: []].append(KeyEvent(code: code, pressed: pressed, timestamp: timestamp))
                 if let count = s.keys[name]?.count, count > Self.queueLimit {
                     s.keys[name]?.removeFirst(count - Self.queueLimit)
                 }
+                return true
             }
+            if known { inputChanges.inputChanged() }
         case .otherPush:
             break
         }

@@ -1,10 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import ChargingCore
 import Storage
 
 /// `evsectl energy mode [fast|pv|min+pv]`: energy management's charging mode. The mode is kept
-/// in the station's database (the same store `evsed` keeps it in); a running `evsed` takes a
-/// new one within 2 s, a stopped one at its next start.
+/// in the station's database (the same store `evsed` keeps it in); a running `evsed` is told at
+/// once (SIGUSR1 to the pid in its `evsed.pid`), a stopped one takes it at its next start.
 struct EnergyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energy",
@@ -46,7 +49,11 @@ struct EnergyCommand: ParsableCommand {
             do {
                 if let chosen {
                     try storage.config.set(chosen.rawValue, for: key)
-                    emit("charging mode: \(chosen.rawValue) (a running evsed follows within 2 s)")
+                    if let pid = Self.runningDaemon(dataDir: dataDir), kill(pid, SIGUSR1) == 0 {
+                        emit("charging mode: \(chosen.rawValue) (evsed, pid \(pid), told)")
+                    } else {
+                        emit("charging mode: \(chosen.rawValue) (no running evsed reachable: it applies at the next start)")
+                    }
                 } else {
                     emit("charging mode: \(try storage.config.value(for: key) ?? "not set (the station file's energy.mode applies)")")
                 }
@@ -54,6 +61,24 @@ struct EnergyCommand: ParsableCommand {
                 complain("station database: \(error)")
                 throw Exit.hardware
             }
+        }
+
+        /// The pid in `evsed.pid` if that process is an evsed: a stale file after a crash may
+        /// name a pid some other program got since, which SIGUSR1 would terminate.
+        static func runningDaemon(dataDir: String) -> pid_t? {
+            guard let text = readSmallFile(dataDir + "/evsed.pid"),
+                  let pid = pid_t(String(text.filter { !$0.isWhitespace })), pid > 0,
+                  readSmallFile("/proc/\(pid)/comm")?.filter({ !$0.isWhitespace }) == "evsed" else { return nil }
+            return pid
+        }
+
+        static func readSmallFile(_ path: String) -> String? {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
         }
     }
 }

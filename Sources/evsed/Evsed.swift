@@ -7,11 +7,23 @@ import BoardDescription
 import HAL
 import Logging
 import OCPP16
+import OCPPTransport
 import Station
 import Synchronization
 
 /// Set by SIGTERM/SIGINT; the loop checks it every step.
 let shutdownSignal = Atomic<Int32>(0)
+/// Set by SIGUSR1 (`evsectl energy mode` after it stored a mode): re-read the stored settings.
+let reloadSignal = Atomic<Bool>(false)
+/// The loop's wake-up pipe, for the signal handlers (which can reach only globals); -1 before.
+let wakeWriteFD = Atomic<Int32>(-1)
+
+/// From a signal handler: write(2) is async-signal-safe, so the sleeping loop wakes at once.
+func wakeLoopFromSignalHandler() {
+    var byte: UInt8 = 1
+    let fd = wakeWriteFD.load(ordering: .relaxed)
+    if fd >= 0 { _ = Glibc.write(fd, &byte, 1) }
+}
 
 @main
 struct Evsed {
@@ -20,7 +32,7 @@ struct Evsed {
     var config: String?
     var dataDir: String?
     var logLevel: String?
-    var loopIntervalMs = 2
+    var loopIntervalMs = 1
     var idleIntervalMs = 50
     var csms: String?
     var identity: String?
@@ -71,6 +83,8 @@ struct Evsed {
     }
 
     func run() throws {
+        // Before anything starts a task: the OCPP side on one named event loop thread.
+        let oneOCPPThread = OCPPExecutor.useOneThread()
         var station = StationConfig()
         do {
             if let config { station = try StationConfig.load(path: config) }
@@ -83,10 +97,12 @@ struct Evsed {
         let recentLog = RecentLogLines()
         LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, recent: recentLog) }
         let log = Logger(label: "evsed")
+        if !oneOCPPThread { log.info("Swift concurrency keeps its own worker threads (the event loop could not take it over)") }
         let notifier = SystemdNotifier()
 
-        signal(SIGTERM) { _ in shutdownSignal.store(SIGTERM, ordering: .relaxed) }
-        signal(SIGINT) { _ in shutdownSignal.store(SIGINT, ordering: .relaxed) }
+        signal(SIGTERM) { _ in shutdownSignal.store(SIGTERM, ordering: .relaxed); wakeLoopFromSignalHandler() }
+        signal(SIGINT) { _ in shutdownSignal.store(SIGINT, ordering: .relaxed); wakeLoopFromSignalHandler() }
+        signal(SIGUSR1) { _ in reloadSignal.store(true, ordering: .relaxed); wakeLoopFromSignalHandler() }
         signal(SIGPIPE, SIG_IGN)
 
         let boardDescription: BoardDescription
@@ -149,26 +165,35 @@ struct Evsed {
         notifier.ready(status: backend.map { "connecting to \($0.url)" } ?? "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")
 
-        let busyInterval = EVSEDuration.milliseconds(Int64(loopIntervalMs))
-        let idleInterval = EVSEDuration.milliseconds(Int64(idleIntervalMs))
+        // Inputs that cannot signal their changes (a polled board) are sampled at the board's
+        // pilot.sample_rate_hz, else at these intervals; settling inputs every loop interval.
+        evse.inputSampling.settleInterval = .milliseconds(Int64(loopIntervalMs))
+        evse.inputSampling.idleInterval = .milliseconds(Int64(idleIntervalMs))
+        log.info("loop: \(evse.inputSampling.inputsSignalChanges ? "inputs signal their changes; no periodic sampling" : "inputs sampled every \(evse.inputSampling.boardInterval.map { "\($0)" } ?? "\(loopIntervalMs) ms busy / \(idleIntervalMs) ms idle")")")
+        let pidFile = PidFile(dataDirectory: station.dataDirectory, log: log)
+        wakeWriteFD.store(evse.wake.writeFD, ordering: .relaxed)
+        let loop = StationLoop(station: evse, port: ocpp?.port, clock: clock)
         let watchdogEvery = SystemdNotifier.watchdogInterval().map { EVSEDuration(microseconds: $0) }
         var lastWatchdog = clock.now()
-        var next = clock.now()
+        var inputsChanged = false
         while shutdownSignal.load(ordering: .relaxed) == 0 {
             let began = clock.now()
-            evse.step(at: began)
-            ocpp?.port.serve(at: began)
+            if reloadSignal.exchange(false, ordering: .relaxed) { evse.reloadStoredChargingMode(at: began) }
+            var deadlines = loop.turn(at: began, inputsChanged: inputsChanged)
             let ended = clock.now()
             // The watchdog is kept only by a loop that still steps in time: a step that
             // hangs (a driver stuck in I/O) stops the pings and systemd restarts us.
-            if let every = watchdogEvery, ended - lastWatchdog >= every, ended - began < .seconds(Int64(1)) {
-                notifier.watchdog()
-                lastWatchdog = ended
+            if let every = watchdogEvery {
+                if ended - lastWatchdog >= every, ended - began < .seconds(Int64(1)) {
+                    notifier.watchdog()
+                    lastWatchdog = ended
+                }
+                deadlines.add(.watchdog, at: lastWatchdog + every)
             }
-            next = next + (evse.isIdle ? idleInterval : busyInterval)
-            if next < ended { next = ended }
-            Sleep.until(next, clock: clock)
+            inputsChanged = loop.sleep(until: deadlines)
         }
+        wakeWriteFD.store(-1, ordering: .relaxed)
+        pidFile.remove()
         let sig = shutdownSignal.load(ordering: .relaxed)
         notifier.stopping()
         log.notice("signal \(sig): suspending energy and shutting down")
@@ -205,15 +230,26 @@ struct DaemonFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-enum Sleep {
-    static func until(_ instant: MonotonicInstant, clock: any EVSEClock) {
-        let now = clock.now()
-        guard instant > now else { return }
-        let d = instant - now
-        var ts = timespec(tv_sec: Int(d.microseconds / 1_000_000), tv_nsec: Int(d.microseconds % 1_000_000) * 1_000)
-        // EINTR (a signal) just ends the sleep early; the loop checks the flag.
-        _ = nanosleep(&ts, nil)
+/// `evsed.pid` in the data directory: how `evsectl energy mode` finds the daemon to tell it
+/// (SIGUSR1) that it stored a new charging mode. Removed at a clean stop; a stale one after a
+/// crash names a pid evsectl checks before signalling.
+struct PidFile {
+    static let name = "evsed.pid"
+    let path: String
+
+    init(dataDirectory: String, log: Logger) {
+        path = dataDirectory + "/" + Self.name
+        let text = "\(getpid())\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            log.warning("\(path): \(String(cString: strerror(errno))); evsectl energy mode takes effect at the next start")
+            return
+        }
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
     }
+
+    func remove() { unlink(path) }
 }
 
 enum DataDirectory {

@@ -52,10 +52,10 @@ extension Evsed {
         Option(name: "--log-level", value: "level",
                help: "trace, debug, info, notice, warning, error or critical (overrides log_level).") { $0.logLevel = $1 },
         Option(name: "--loop-interval-ms", value: "ms",
-               help: "Milliseconds between two steps of the event loop while an EV is plugged in or a session runs (default 2).") {
+               help: "Milliseconds between two samples of an input that is settling (pilot debounce, contactor feedback, a card being read); on a board whose inputs cannot signal changes and that gives no pilot.sample_rate_hz, also between two samples while an EV is plugged in (default 1).") {
             $0.loopIntervalMs = try Evsed.number($1, of: "--loop-interval-ms")
         },
-        Option(name: "--idle-interval-ms", value: "ms", help: "Milliseconds between two steps while nothing is plugged in (default 50).") {
+        Option(name: "--idle-interval-ms", value: "ms", help: "On a board whose inputs cannot signal changes and that gives no pilot.sample_rate_hz: milliseconds between two samples while nothing is plugged in (default 50). Inputs that signal changes (the simulator, GPIO edges) are not sampled periodically.") {
             $0.idleIntervalMs = try Evsed.number($1, of: "--idle-interval-ms")
         },
         Option(name: "--csms", value: "url",

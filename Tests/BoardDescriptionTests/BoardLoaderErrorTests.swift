@@ -161,6 +161,17 @@ struct BoardLoaderErrorTests {
         expectError(text, field: "colour", line: try line(of: "colour", in: text), "unknown key (expected one of: model, backend")
     }
 
+    @Test func aPolledBoardGivesItsPilotSampleRate() throws {
+        let high = "      high: {iio: iio:device0, channel: voltage0, gain: 7.5, offset: -12}\n"
+        #expect(try load(Self.linuxBoard).connectors[0].pilot.sampleRateHz == nil, "optional")
+        let text = try editOnce(Self.linuxBoard, high, high + "      sample_rate_hz: 1000\n")
+        #expect(try load(text).connectors[0].pilot.sampleRateHz == 1_000)
+        let fast = try editOnce(Self.linuxBoard, high, high + "      sample_rate_hz: 20000\n")
+        expectError(fast, field: "connectors[0].pilot.sample_rate_hz", line: try line(of: "sample_rate_hz", in: fast), "expected 50…2000 Hz, found 20000")
+        let word = try editOnce(Self.linuxBoard, high, high + "      sample_rate_hz: often\n")
+        expectError(word, field: "connectors[0].pilot.sample_rate_hz", line: try line(of: "sample_rate_hz", in: word), "expected a number (Hz)")
+    }
+
     @Test func unknownNestedKey() throws {
         let text = try editOnce(Self.simBoard, "high: {name: c1.cp.high}", "high: {name: c1.cp.high, gian: 2}")
         expectError(text, field: "connectors[0].pilot.high.gian", line: try line(of: "gian", in: text), "unknown key")

@@ -92,6 +92,31 @@ import Testing
         #expect(!sim.requests().contains { $0.hasPrefix("adc.get") })
     }
 
+    @Test func everyPushedInputChangeAndALostLinkWakeTheLoop() throws {
+        let sim = try FakeSimulator { words in words == ["mark", "drop"] ? .drop : FakeSimulator.standard(words) }
+        let backend = backend(sim)
+        let wake = try LoopWakeUp()
+        backend.signalInputChanges(to: wake)
+        #expect(backend.signalsEveryInputChange)
+        let cp = try backend.openADC(.named("c1.cp.high"))
+        _ = try backend.openGPIOLine(.name("c1.contactor.feedback"), config: GPIOLineConfig(direction: .input, edges: .both))
+        try sync(backend)
+        wake.drain()
+        sim.push("! adc c1.cp.high 12000 50")
+        try sync(backend)
+        #expect(!wake.drain(), "the same value again is no change")
+        sim.push("! adc c1.cp.high 9000 55")
+        try sync(backend)
+        #expect(wake.drain(), "pilot ADC change")
+        #expect(try cp.readVolts() == 9.0)
+        sim.push("! edge c1.contactor.feedback rising 60")
+        try sync(backend)
+        #expect(wake.drain(), "feedback edge")
+        _ = #expect(throws: HardwareError.self) { try backend.mark("drop") }
+        // The reader sees the socket close and signals: quiet is not mistaken for healthy.
+        #expect(wake.wait(until: SystemMonotonicClock().now() + .seconds(Int64(5)), clock: SystemMonotonicClock()))
+    }
+
     @Test func keyPushesQueueUntilDrained() throws {
         let sim = try FakeSimulator()
         let backend = backend(sim)

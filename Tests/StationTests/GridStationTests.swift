@@ -121,6 +121,19 @@ struct GridStationTests {
         #expect(rig.station.chargingMode == .minPlusPV)
     }
 
+    @Test func aModeStoredByEvsectlIsTakenWhenTheDaemonIsToldNotByPolling() throws {
+        let rig = try rig()
+        // What `evsectl energy mode pv` writes, from another process.
+        try rig.station.storage.config.set("pv", for: "energy.mode")
+        for _ in 0..<2_000 { rig.step() }  // 4 s of steps: the database is not polled
+        #expect(rig.station.chargingMode == .fast)
+        rig.station.reloadStoredChargingMode(at: rig.clock.now())  // evsed's SIGUSR1
+        #expect(rig.station.chargingMode == .pv)
+        try rig.station.storage.config.set("turbo", for: "energy.mode")
+        rig.station.reloadStoredChargingMode(at: rig.clock.now())
+        #expect(rig.station.chargingMode == .pv, "an unknown stored mode changes nothing")
+    }
+
     @Test func withoutAGridMeterThereIsNoModeToSet() throws {
         let rig = try Rig()
         #expect(rig.station.setChargingMode(.pv, at: rig.clock.now()) == .noGridMeter)

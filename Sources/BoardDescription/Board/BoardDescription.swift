@@ -151,6 +151,17 @@ public struct PilotDescription: Sendable, Equatable {
     public var high: ADCRef
     /// CP low level (negative plateau), for the diode check; optional on boards that cannot.
     public var low: ADCRef?
+    /// How often a board whose ADCs cannot signal changes (plain IIO reads) is sampled, in Hz.
+    /// Nil: the daemon's `--loop-interval-ms` / `--idle-interval-ms`. Boards whose inputs push
+    /// their changes (the simulator) ignore it.
+    public var sampleRateHz: Double?
+
+    public init(pwm: PWMRef, high: ADCRef, low: ADCRef? = nil, sampleRateHz: Double? = nil) {
+        self.pwm = pwm
+        self.high = high
+        self.low = low
+        self.sampleRateHz = sampleRateHz
+    }
 }
 
 public struct ProximityDescription: Sendable, Equatable {

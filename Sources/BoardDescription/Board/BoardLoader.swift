@@ -286,8 +286,13 @@ private struct BoardValidator {
         let pwm = try self.pwm(f.required("pwm", "the CP PWM channel"), f.sub("pwm"))
         let high = try adc(f.required("high", "the ADC channel reading the CP high level"), f.sub("high"))
         let low = try f.optional("low").map { n throws(BoardFileError) in try adc(n, f.sub("low")) }
+        // Up to 2 kHz: faster only burns CPU (a CP state lasts far longer than 0.5 ms); at least
+        // 50 Hz so 3 debounce samples stay well inside IEC 61851-1's 100 ms.
+        let rate = try f.optional("sample_rate_hz").map { n throws(BoardFileError) in
+            try r.double(n, f.sub("sample_rate_hz"), in: 50...2_000, unit: "Hz")
+        }
         try f.finish()
-        return PilotDescription(pwm: pwm, high: high, low: low)
+        return PilotDescription(pwm: pwm, high: high, low: low, sampleRateHz: rate)
     }
 
     mutating func proximity(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> ProximityDescription {

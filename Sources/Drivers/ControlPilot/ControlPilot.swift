@@ -257,6 +257,10 @@ public final class ControlPilot: Sendable {
         state.withLock { s in s.lastHigh.map { ($0, s.lastLow) } }
     }
 
+    /// The last samples disagree with the debounced state: more samples are needed (soon) to
+    /// confirm or drop the change.
+    public var isSettling: Bool { state.withLock { $0.candidate != $0.stable } }
+
     /// Reads the CP levels once and returns a state change when `debounceSamples` consecutive
     /// samples agree on a state other than the current one. A failed ADC read throws and
     /// leaves the debounce state untouched.

@@ -1,4 +1,3 @@
-import Dispatch
 import HAL
 import Synchronization
 
@@ -11,25 +10,22 @@ public enum MeterPollerEvent: Equatable, Sendable {
     case recovered(at: MonotonicInstant)
 }
 
-/// Reads a meter on a schedule on its own serial dispatch queue, so the bus's blocking
-/// requests (up to the response timeout each) never hold up the charging logic. The meter is
-/// handed over at init and from then on only touched on that queue.
+/// Reads a meter on a schedule on the process's one meter thread (`meter-poll`), so the bus's
+/// blocking requests (up to the response timeout each) never hold up the charging logic. The
+/// meter is handed over at init and from then on only touched on that thread.
+///
+/// One thread for every meter rather than a dispatch queue each: the reads of meters on one
+/// RS-485 line are serial anyway, the thread is named for `top -H`, and it sleeps until the
+/// next poll is due instead of waking a dispatch timer per meter.
 public final class MeterPoller: Sendable {
     public let interval: EVSEDuration
     private let meter: Mutex<EnergyMeter>
     private let clock: any EVSEClock
     private let onEvent: @Sendable (MeterPollerEvent) -> Void
-    private let queue: DispatchQueue
-    private let state = Mutex(State())
-
-    private struct State {
-        var timer: (any DispatchSourceTimer)?
-        var stopped = false
-    }
+    private let stopped = Atomic<Bool>(false)
 
     public init(meter: sending EnergyMeter, interval: EVSEDuration, clock: any EVSEClock,
                 onEvent: @escaping @Sendable (MeterPollerEvent) -> Void) {
-        self.queue = DispatchQueue(label: "swiftevse.meter.\(meter.bus.name).\(meter.unit)")
         self.meter = Mutex(meter)
         self.interval = EVSEDuration(microseconds: max(1_000, interval.microseconds))
         self.clock = clock
@@ -48,37 +44,35 @@ public final class MeterPoller: Sendable {
 
     /// Starts polling: a first read right away, then one every `interval`. Returns at once.
     public func start() {
-        state.withLock { s in
-            guard s.timer == nil, !s.stopped else { return }
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.schedule(deadline: .now(), repeating: .microseconds(Int(interval.microseconds)),
-                           leeway: .milliseconds(10))
-            timer.setEventHandler { [weak self] in self?.pollOnce() }
-            timer.resume()
-            s.timer = timer
-        }
+        guard !isStopped else { return }
+        schedule(repeating: true)
     }
 
     /// Stops polling. Returns at once, also when called from the event callback. A read in
-    /// progress finishes on the poller's queue and its result is dropped; only a read that had
+    /// progress finishes on the meter thread and its result is dropped; only a read that had
     /// already passed that check may still deliver its one event.
     public func stop() {
-        let timer: (any DispatchSourceTimer)? = state.withLock { s in
-            s.stopped = true
-            defer { s.timer = nil }
-            return s.timer
-        }
-        timer?.cancel()
+        stopped.store(true, ordering: .relaxed)
+        if case let .success(thread) = MeterPollingThread.shared { thread.remove(self) }
     }
 
-    public var isStopped: Bool { state.withLock { $0.stopped } }
+    public var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
     /// Queues one extra read (e.g. right before a transaction starts). Returns at once.
     public func requestRead() {
-        queue.async { [weak self] in self?.pollOnce() }
+        guard !isStopped else { return }
+        schedule(repeating: false)
     }
 
-    private func pollOnce() {
+    private func schedule(repeating: Bool) {
+        switch MeterPollingThread.shared {
+        case let .success(thread): thread.add(self, repeating: repeating)
+        case let .failure(error): onEvent(.fault(.readFailed(error), at: clock.now()))
+        }
+    }
+
+    /// On the meter thread.
+    fileprivate func pollOnce() {
         guard !isStopped else { return }
         let now = clock.now()
         let (wasOffline, result) = meter.withLock { m in
@@ -91,6 +85,90 @@ public final class MeterPoller: Sendable {
             onEvent(.sample(sample))
         case let .failure(fault):
             onEvent(.fault(fault, at: now))
+        }
+    }
+}
+
+/// The one thread that reads every meter: it sleeps until the earliest poll is due (or a
+/// poller is added or asks for a read) and reads the due meters one after the other. Started
+/// with the first poller; it lives as long as the process.
+final class MeterPollingThread: Sendable {
+    static let shared: Result<MeterPollingThread, HardwareError> = Result { () throws(HardwareError) in
+        let scheduler = try MeterPollingThread()
+        try scheduler.startThread()
+        return scheduler
+    }
+
+    private struct Entry {
+        let poller: MeterPoller
+        /// Repeating: the next periodic read. Nil for a poller that was only asked for one read.
+        var nextDue: MonotonicInstant?
+        var readRequested: Bool
+    }
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let wake: LoopWakeUp
+    /// Polls are scheduled on the real monotonic clock; the pollers stamp their readings with
+    /// their own.
+    private let clock = SystemMonotonicClock()
+
+    private init() throws(HardwareError) {
+        wake = try LoopWakeUp()
+    }
+
+    /// The thread starts with the first use of `shared`; it holds the scheduler for good.
+    private func startThread() throws(HardwareError) {
+        try startDetachedThread(name: "meter-poll") { [self] in run() }
+    }
+
+    func add(_ poller: MeterPoller, repeating: Bool) {
+        entries.withLock { e in
+            let id = ObjectIdentifier(poller)
+            var entry = e[id] ?? Entry(poller: poller, nextDue: nil, readRequested: false)
+            if repeating {
+                if entry.nextDue == nil { entry.nextDue = clock.now() }
+            } else {
+                entry.readRequested = true
+            }
+            e[id] = entry
+        }
+        wake.signal()
+    }
+
+    func remove(_ poller: MeterPoller) {
+        _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(poller)) }
+    }
+
+    private func run() {
+        while true {
+            let now = clock.now()
+            // Take the due ones and move their next read on, before reading (a read may take
+            // the bus's whole response timeout).
+            let (due, next) = entries.withLock { e -> ([MeterPoller], MonotonicInstant?) in
+                var due: [MeterPoller] = []
+                var next: MonotonicInstant?
+                for (id, var entry) in e {
+                    var read = entry.readRequested
+                    entry.readRequested = false
+                    if let at = entry.nextDue, at <= now {
+                        read = true
+                        // Missed periods are skipped, not caught up with a burst of reads.
+                        var following = at + entry.poller.interval
+                        if following <= now { following = now + entry.poller.interval }
+                        entry.nextDue = following
+                    }
+                    if read { due.append(entry.poller) }
+                    if entry.nextDue == nil {
+                        e.removeValue(forKey: id)
+                    } else {
+                        e[id] = entry
+                        if let at = entry.nextDue, next.map({ at < $0 }) ?? true { next = at }
+                    }
+                }
+                return (due, next)
+            }
+            for poller in due { poller.pollOnce() }
+            // After reads, look again at once (time passed, a read may have been asked for).
+            if due.isEmpty { wake.wait(until: next, clock: clock) }
         }
     }
 }

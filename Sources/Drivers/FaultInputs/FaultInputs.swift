@@ -97,6 +97,16 @@ public final class FaultInput: Sendable {
     }
 
     public var activeFault: ActiveFault? { state.withLock { $0.active } }
+
+    /// While the raw level disagrees with the debounced fault, the instant its debounce time
+    /// ends: the input must be sampled again then (nil: settled). Before the first sample: now.
+    public func settlesAt(after now: MonotonicInstant) -> MonotonicInstant? {
+        state.withLock { s in
+            guard let raw = s.rawActive else { return now }
+            guard raw != (s.active != nil) else { return nil }
+            return max(now, s.rawSince + (raw ? config.debounce : config.releaseDebounce))
+        }
+    }
 }
 
 /// All fault inputs of a board (or connector), polled together.
@@ -106,6 +116,11 @@ public final class FaultInputs: Sendable {
     public init(inputs: [FaultInput]) { self.inputs = inputs }
 
     public func input(_ kind: FaultKind) -> FaultInput? { inputs.first { $0.kind == kind } }
+
+    /// The earliest instant an input's debounce ends (nil: all settled).
+    public func settlesAt(after now: MonotonicInstant) -> MonotonicInstant? {
+        inputs.compactMap { $0.settlesAt(after: now) }.min()
+    }
 
     /// Polls every input, even when one fails, and returns the faults active now. A line that
     /// cannot be read is itself reported as that fault (fail safe) and its error is returned

@@ -78,6 +78,9 @@ public protocol CardReader: AnyObject {
     func poll(at now: MonotonicInstant) throws -> [CardRead]
     /// Rejected input since the last call, oldest first.
     func drainRejections() -> [CardReadRejection]
+    /// A card is being read (a frame or a typed number in progress): poll again within a few
+    /// milliseconds, or it only completes at the next unrelated poll.
+    var isReadingCard: Bool { get }
 }
 
 /// Uppercase hex of bytes, byte 0 first.

@@ -43,6 +43,9 @@ public final class HIDKeyboardReader: CardReader {
 
     private var cardSource: CardRead.Source { .keyboard(device: source.name) }
 
+    /// Keys typed without their Enter yet: the entry times out only if polled.
+    public var isReadingCard: Bool { !typed.isEmpty || discarding }
+
     public func poll(at now: MonotonicInstant) throws -> [CardRead] {
         var cards: [CardRead] = []
         for event in try source.drainKeyEvents() where event.pressed {

@@ -61,6 +61,8 @@ public final class WiegandReader: CardReader {
         return cards
     }
 
+    public var isReadingCard: Bool { !pending.isEmpty || decoder.hasPartialFrame }
+
     public func drainRejections() -> [CardReadRejection] {
         defer { rejections.removeAll() }
         return rejections

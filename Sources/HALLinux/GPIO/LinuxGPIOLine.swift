@@ -34,7 +34,9 @@ final class LinuxGPIOLine: GPIOLine {
     /// Written to wake the reader out of poll() on close.
     private let wakeWriteFD: Int32
 
-    init(address: GPIOLineAddress, requested: any RequestedGPIOLine, isOutput: Bool) throws {
+    /// `inputChanges` hears of every batch of edges the reader takes in, and of the reader's end.
+    init(address: GPIOLineAddress, requested: any RequestedGPIOLine, isOutput: Bool,
+         inputChanges: InputChangeRelay = InputChangeRelay()) throws {
         self.address = address
         self.requested = requested
         self.isOutput = isOutput
@@ -56,7 +58,7 @@ final class LinuxGPIOLine: GPIOLine {
         let shared = self.shared
         do {
             reader = try PosixThread(name: "gpio-edges") {
-                Self.pump(line: requested, eventFD: eventFD, wakeFD: wakeReadFD, into: shared)
+                Self.pump(line: requested, eventFD: eventFD, wakeFD: wakeReadFD, into: shared, inputChanges: inputChanges)
                 Glibc.close(wakeReadFD)
             }
         } catch {
@@ -67,8 +69,12 @@ final class LinuxGPIOLine: GPIOLine {
         }
     }
 
-    private static func pump(line: any RequestedGPIOLine, eventFD: Int32, wakeFD: Int32, into shared: SharedState) {
+    private static func pump(line: any RequestedGPIOLine, eventFD: Int32, wakeFD: Int32, into shared: SharedState,
+                             inputChanges: InputChangeRelay) {
         let state = shared
+        // A reader that stops (an error, the line closed) makes the loop look at the line: its
+        // next drain reports the failure instead of silence.
+        defer { inputChanges.inputChanged() }
         var fds = [pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -93,6 +99,7 @@ final class LinuxGPIOLine: GPIOLine {
                             s.dropped += extra
                         }
                     }
+                    inputChanges.inputChanged()
                 } catch let error as HardwareError {
                     state.mutex.withLock { $0.readerFailure = error }
                     return

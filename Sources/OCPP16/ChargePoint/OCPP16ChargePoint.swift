@@ -35,9 +35,9 @@ public actor OCPP16ChargePoint {
     /// Waits `duration` (returns early when the task is cancelled). Tests inject a manual one.
     public typealias Sleeper = @Sendable (EVSEDuration) async -> Void
 
-    public static let systemSleeper: Sleeper = { duration in
-        try? await Task.sleep(for: .microseconds(max(0, duration.microseconds)))
-    }
+    /// On the OCPP event loop (`OCPPExecutor.sleep`): the timers of the charge point wake its
+    /// own thread, not a dispatch timer thread.
+    public static let systemSleeper: Sleeper = OCPPExecutor.sleep
 
     enum Input: Sendable {
         case up, down

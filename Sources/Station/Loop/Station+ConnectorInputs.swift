@@ -48,7 +48,7 @@ extension Station {
         var id: Int { hw.id }
     }
 
-    func pollConnector(_ c: Connector, at now: MonotonicInstant, unixMs unix: UInt64) {
+    func pollConnector(_ c: Connector, at now: MonotonicInstant, unixMs unix: UInt64, inputsChanged: Bool = false) {
         // Pilot: the safety path. A change is handled (and the contactor opened) right here.
         do {
             if let change = try c.hw.pilot.sample(at: now) {
@@ -126,7 +126,8 @@ extension Station {
             }
         }
 
-        checkProximity(c, at: now, force: false)
+        // Woken by a pushed change: it may be the PP's (a cached read, no cost).
+        checkProximity(c, at: now, force: inputsChanged && inputSampling.inputsSignalChanges)
     }
 
     func noteLock(_ c: Connector, _ state: CableLockState, at now: MonotonicInstant, unixMs unix: UInt64) {

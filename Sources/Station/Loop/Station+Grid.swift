@@ -27,15 +27,10 @@ extension Station {
         /// The problem reported to the log, the display and the connectors (once per outage).
         var reportedProblem: GridMeterProblem?
         var lastLimits: GridLimits?
-        /// When the stored mode was last compared with the running one.
-        var modeCheckedAt: MonotonicInstant?
         /// The first allocation round: a meter that has not answered yet is only reported once
         /// it had the time of `maxReadingAge` to do so (no fault at every boot).
         var firstRoundAt: MonotonicInstant?
     }
-
-    /// How often the loop looks for a mode `evsectl energy mode` stored while it runs.
-    static let storedModeCheckInterval = EVSEDuration.seconds(Int64(2))
 
     /// Builds the energy manager from the board's `grid:` and the station's `energy:`; the mode
     /// is the one last set at run time, else the station file's.
@@ -94,12 +89,11 @@ extension Station {
         return .changed
     }
 
-    /// `evsectl energy mode` writes the mode into the station's database; the running daemon
-    /// takes it from there within `storedModeCheckInterval` (no control socket to secure).
-    func followStoredChargingMode(at now: MonotonicInstant) {
+    /// `evsectl energy mode` writes the mode into the station's database and then tells the
+    /// running daemon (SIGUSR1 to the pid in `evsed.pid`), which calls this on its loop: an
+    /// event, not a periodic database read (and no control socket to secure).
+    public func reloadStoredChargingMode(at now: MonotonicInstant) {
         guard var manager = grid.manager else { return }
-        if let last = grid.modeCheckedAt, now - last < Self.storedModeCheckInterval { return }
-        grid.modeCheckedAt = now
         guard let stored = try? storage.config.value(for: Self.chargingModeKey), let mode = ChargingMode(rawValue: stored),
               mode != manager.mode else { return }
         logger.notice("energy: charging mode \(manager.mode.rawValue) → \(mode.rawValue) (set by evsectl)")

@@ -50,9 +50,18 @@ extension Station {
         let signals = rateLimiter.apply(targets: paced.map { ($0.connectorId, $0.amps) }, now: now)
         let unix = wallClock.unixMilliseconds()
         eventsSinceAllocation = 0
-        var next = now + .seconds(Int64(1))
+        // Once a second while energy is offered (profile limits move with time); with nothing to
+        // share, every 10 s: every change (a plug-in, a card, a request, a reading) allocates at
+        // once anyway, and the loop need not wake for a round that changes nothing.
+        let sharing = inputs.contains { $0.wantsEnergy } || rateLimiter.signalled.values.contains { $0 > 0 }
+        var next = now + .seconds(Int64(sharing ? 1 : 10))
         for s in signals { if let due = s.nextChangeAllowedAt, due < next { next = due } }
         if let due = grid.manager?.nextPVDecisionAt, due > now, due < next { next = due }
+        for c in connectors {
+            guard let job = c.phaseSwitchJob else { continue }
+            let due = job.since + (job.step == .settling ? Self.phaseSwitchSettleTime : Self.phaseSwitchPauseLimit)
+            if due > now, due < next { next = due }
+        }
         nextAllocationAt = next
         for c in connectors {
             guard let a = result.allocation(for: c.id) else { continue }

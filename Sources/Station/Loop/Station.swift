@@ -32,8 +32,14 @@ public final class Station {
     let connectors: [Connector]
     let authorization: AuthorizationService
     let recorder: SessionRecorder
+    /// What the loop sleeps on between steps: the backend's input changes, the meter inbox and
+    /// the backend port signal it (Station+Deadlines.swift says when it wakes on its own).
+    public let wake: LoopWakeUp
+    /// How inputs that cannot signal their changes are sampled (the daemon sets it from its
+    /// options and the board).
+    public var inputSampling = InputSampling()
     /// Meter readings arrive here from the pollers' queues and are taken in by `step`.
-    public let meterInbox = MeterInbox()
+    public let meterInbox: MeterInbox
     var pollers: [Int: MeterPoller] = [:]
     var rateLimiter = PWMChangeRateLimiter()
     var stationFaults: Set<FaultKind> = []
@@ -46,7 +52,10 @@ public final class Station {
     var lastDisplayQRCode: String?
     var lastDisplayAt: MonotonicInstant?
     var displayFailing = false
+    /// A change was not shown because the display was refreshed less than 250 ms ago.
+    var displayRefreshPending = false
     var readerFailing = false
+    var faultInputsFailing = false
     private(set) public var isShutDown = false
     /// Queues the protocol adapter's messages owed for each session start and end inside the
     /// journal transaction that records it (see `SessionMessagesOwed`). Set before `start`.
@@ -84,6 +93,15 @@ public final class Station {
         self.wallClock = wallClock ?? SystemWallClock()
         self.logger = logger
         self.hardware = try BoardHardware.assemble(board: board, backend: backend, modbus: modbus)
+        let wake = try LoopWakeUp()
+        self.wake = wake
+        self.meterInbox = MeterInbox(wake: wake)
+        if let signalling = backend as? any InputChangeSignalling {
+            signalling.signalInputChanges(to: wake)
+            inputSampling.inputsSignalChanges = signalling.signalsEveryInputChange
+        }
+        let rates = board.connectors.compactMap { $0.pilot.sampleRateHz }
+        if let fastest = rates.max() { inputSampling.boardInterval = .microseconds(Int64((1_000_000 / fastest).rounded())) }
         let availability = try storage.connectorAvailability.all()
         var list: [Connector] = []
         for (index, hw) in hardware.connectors.enumerated() {
@@ -153,8 +171,9 @@ public final class Station {
     // MARK: - The loop
 
     /// One iteration: sample the hardware, feed the machines, execute their commands,
-    /// reallocate power, refresh the display.
-    public func step(at now: MonotonicInstant) {
+    /// reallocate power, refresh the display. `inputsChanged`: the loop was woken by an input
+    /// change (the proximity pilot is then read at once, not at its 500 ms pace).
+    public func step(at now: MonotonicInstant, inputsChanged: Bool = false) {
         guard !isShutDown else { return }
         stepCount &+= 1
         let unix = wallClock.unixMilliseconds()
@@ -162,6 +181,7 @@ public final class Station {
 
         // Station-wide fault inputs first: they concern every connector.
         let scan = hardware.station.faults.poll(at: now)
+        faultInputsFailing = !scan.readErrors.isEmpty
         let active = Set(scan.active.map(\.kind))
         for kind in active.subtracting(stationFaults) {
             for c in connectors { dispatch(c, .faultRaised(.input(kind)), at: now, unixMs: unix) }
@@ -173,7 +193,7 @@ public final class Station {
         }
         stationFaults = active
 
-        for c in connectors { pollConnector(c, at: now, unixMs: unix) }
+        for c in connectors { pollConnector(c, at: now, unixMs: unix, inputsChanged: inputsChanged) }
         pollCardReader(at: now, unixMs: unix)
         takeMeterEvents(at: now, unixMs: unix)
         for c in connectors {
@@ -181,7 +201,6 @@ public final class Station {
         }
         checkStorage(at: now, unixMs: unix)
         pruneSessionHistory(at: now, unixMs: unix)
-        followStoredChargingMode(at: now)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
         for c in connectors { updateLED(c, at: now) }
         renderDisplay(at: now)

@@ -50,8 +50,12 @@ extension Station {
     /// session, then one waiting for a card.
     func renderDisplay(at now: MonotonicInstant, force: Bool = false) {
         guard let display = hardware.station.display else { return }
-        if !force, let last = lastDisplayAt, now - last < .milliseconds(250) { return }
+        if !force, let last = lastDisplayAt, now - last < Self.displayMinimumInterval {
+            displayRefreshPending = true
+            return
+        }
         lastDisplayAt = now
+        displayRefreshPending = false
         func rank(_ c: Connector) -> Int {
             if c.machine.hasBlockingFault { return 0 }
             if c.lastDenied.map({ now - $0.at < .seconds(Int64(5)) }) ?? false { return 1 }

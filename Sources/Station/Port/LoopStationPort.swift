@@ -26,6 +26,8 @@ public final class LoopStationPort: StationPort {
     nonisolated(unsafe) private var authorizing: [String: Int] = [:]
     nonisolated(unsafe) private var unlocks: [UnlockWaiter] = []
     private let restart: @Sendable (_ hard: Bool) -> Void
+    /// The station's wake-up (Sendable, unlike the station): every request signals it.
+    private let wakeUp: LoopWakeUp
 
     /// A running session's stop, the contactor opening and the lock's travel all fit well inside
     /// this.
@@ -42,6 +44,7 @@ public final class LoopStationPort: StationPort {
     /// loop when a backend asks for a restart (the daemon ends the loop and restarts).
     public init(station: Station, restart: @escaping @Sendable (_ hard: Bool) -> Void) {
         self.station = station
+        self.wakeUp = station.wake
         self.restart = restart
         (events, emit) = AsyncStream.makeStream(of: StationEvent.self)
         station.commandObserver = { [unowned self] id, command in self.observe(id, command) }
@@ -49,15 +52,22 @@ public final class LoopStationPort: StationPort {
         station.meterObserver = { [emit] id, sample in emit.yield(.meterSample(connectorId: id, sample)) }
     }
 
+    // Both wake the loop: a request is served at once, not at the loop's next timer.
     public func request(_ request: StationRequest) async -> StationAnswer {
         await withCheckedContinuation { answer in
             pending.withLock { $0.append(Pending(request: request, answer: answer)) }
+            wakeUp.signal()
         }
     }
 
     public func submit(_ request: StationRequest) {
         pending.withLock { $0.append(Pending(request: request, answer: nil)) }
+        wakeUp.signal()
     }
+
+    /// When the loop must serve again without a new request: the earliest unlock that gives up
+    /// waiting for its lock. Loop thread only.
+    public var nextDeadline: MonotonicInstant? { unlocks.map(\.deadline).min() }
 
     var backendOnline: Bool { online.load(ordering: .relaxed) }
 

@@ -1,0 +1,38 @@
+import HAL
+import NIOCore
+import NIOPosix
+
+/// Where the firmware's OCPP side runs: one swift-nio event loop thread (`NIO-SGLTN-0-#0`),
+/// which also serves as Swift concurrency's global executor, so the charge point actor, its
+/// tasks and the WebSocket share one thread instead of one event loop per core plus a pool of
+/// concurrency workers. A charger holds one connection to one CSMS: a single loop is plenty,
+/// and every hop between the actor and the socket stays on that thread.
+public enum OCPPExecutor {
+    /// Call first thing in `main`, on the main thread, before any `Task` or NIO use. Returns
+    /// whether Swift concurrency now runs on the event loop (false: it keeps its own pool,
+    /// which works the same with more threads).
+    @discardableResult
+    public static func useOneThread() -> Bool {
+        NIOSingletons.groupLoopCountSuggestion = 1
+        // Blocking work (a firmware image handed to the installer) gets one thread, started
+        // only when first used.
+        NIOSingletons.blockingPoolThreadCountSuggestion = 1
+        return NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+}
+
+extension OCPPExecutor {
+    /// Waits `duration` on the event loop (returns early when the task is cancelled). For the
+    /// charge point's timers (heartbeat, retries, status delays): `Task.sleep` would resume on a
+    /// libdispatch timer thread, since the event loop takes over only Swift concurrency's
+    /// immediate jobs, not its delayed ones.
+    public static let sleep: @Sendable (EVSEDuration) async -> Void = { duration in
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let scheduled = loop.scheduleTask(in: .microseconds(max(0, duration.microseconds))) {}
+        await withTaskCancellationHandler {
+            try? await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import BoardDescription
+import ChargingCore
+import Drivers
+import HAL
+import HALFake
+import Station
+import Testing
+
+/// The event-driven loop on the fake backend: the fake signals the station's wake-up on every
+/// input change as the simulator's pushes do, and the virtual clock stands in for the sleep
+/// (the tests jump to the instant the loop would wake for).
+@Suite("Event loop: sleeps until its next deadline, wakes on change")
+struct EventLoopTests {
+    /// Turns the loop at every instant it would wake for, `turns` times (the station settles
+    /// after its start), and returns the last deadlines.
+    @discardableResult
+    func run(_ loop: StationLoop, _ rig: Rig, turns: Int) throws -> LoopDeadlines {
+        var deadlines = loop.turn(at: rig.clock.now())
+        for _ in 0..<turns {
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            rig.clock.set(next)
+            followOutputs(rig)
+            deadlines = loop.turn(at: next)
+        }
+        return deadlines
+    }
+
+    /// The feedback contacts follow their drives, as in `Rig.step`.
+    func followOutputs(_ rig: Rig) {
+        let now = rig.clock.now()
+        for id in [1, 2] {
+            rig.fake.line(named: "c\(id).contactor.feedback")?.drive(rig.coil(id), at: now)
+            rig.fake.line(named: "c\(id).lock.feedback")?.drive(rig.fake.line(named: "c\(id).lock.drive")?.level ?? false, at: now)
+        }
+    }
+
+    func signalled(_ rig: Rig) -> Bool { rig.station.wake.wait(until: rig.clock.now(), clock: rig.clock) }
+
+    @Test func anIdleStationSleepsUntilItsNextRealDeadlineNotAPollInterval() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        #expect(rig.station.inputSampling.inputsSignalChanges)
+        let deadlines = try run(loop, rig, turns: 12)
+        #expect(deadlines.instants(of: .inputSampling).isEmpty, "inputs that signal changes are not polled")
+        #expect(deadlines.instants(of: .inputSettling).isEmpty, "\(deadlines)")
+        // The sim board's display refreshes once a second: the next real deadline.
+        let now = rig.clock.now()
+        #expect(deadlines.earliest?.timer == .display, "\(deadlines)")
+        #expect(deadlines.sleep(from: now) == .seconds(Int64(1)))
+    }
+
+    @Test func withoutADisplayAnIdleStationSleepsUntilTheAllocationRound() throws {
+        var board = try Rig.simBoard()
+        board.station.display = nil
+        let rig = try Rig(board: board)
+        try rig.station.start(at: rig.clock.now())
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        let deadlines = try run(loop, rig, turns: 6)
+        let now = rig.clock.now()
+        #expect(deadlines.earliest?.timer == .allocation, "\(deadlines)")
+        let sleep = try #require(deadlines.sleep(from: now))
+        #expect(sleep >= .seconds(Int64(5)), "nothing to share: \(sleep) between two rounds")
+    }
+
+    @Test func aPushedPilotChangeWakesTheLoopAndIsConfirmedAtTheSettlePace() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        try run(loop, rig, turns: 4)
+        rig.station.wake.drain()
+        #expect(!signalled(rig), "nothing changed yet")
+        rig.plug(1)
+        #expect(signalled(rig), "the plug-in woke the loop")
+        var deadlines = loop.turn(at: rig.clock.now(), inputsChanged: true)
+        var turns = 1
+        while rig.view(1)?.pilot != .b, turns < 10 {
+            let now = rig.clock.now()
+            let next = try #require(loop.wakeUp(for: deadlines, at: now))
+            #expect(next - now == rig.station.inputSampling.settleInterval, "the pilot debounces at the settle pace")
+            rig.clock.set(next)
+            deadlines = loop.turn(at: next)
+            turns += 1
+        }
+        #expect(rig.view(1)?.pilot == .b)
+        #expect(turns == rig.station.hardware.connectors[0].pilot.config.debounceSamples, "one turn per debounce sample, none idle")
+        #expect(rig.view(1)?.status == .preparing)
+    }
+
+    @Test func aPushedRCDTripWakesTheLoopAndTheStepThatConfirmsItOpensTheContactor() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        try run(loop, rig, turns: 3)
+        rig.station.wake.drain()
+        let rcd = try #require(rig.fake.line(named: "c1.rcd"))
+        let tripAt = rig.clock.now()
+        rcd.drive(true, at: tripAt)
+        #expect(signalled(rig), "the trip woke the loop")
+        let deadlines = loop.turn(at: tripAt, inputsChanged: true)
+        #expect(rig.coil(1), "still inside the input's debounce")
+        // Woken again exactly when the debounce ends (10 ms on this board), not at a poll tick.
+        let next = try #require(loop.wakeUp(for: deadlines, at: tripAt))
+        #expect(next == tripAt + .milliseconds(10), "\(deadlines)")
+        rig.clock.set(next)
+        loop.turn(at: next)
+        #expect(!rig.coil(1), "the confirming step opened the contactor")
+        #expect(rig.view(1)?.status == .faulted)
+    }
+
+    @Test func pilotCToBWhileChargingOpensTheContactorInTheConfirmingStep() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        try run(loop, rig, turns: 3)
+        rig.station.wake.drain()
+        rig.setEV(1, .b)
+        #expect(signalled(rig))
+        var deadlines = loop.turn(at: rig.clock.now(), inputsChanged: true)
+        var turns = 1
+        while rig.coil(1), turns < 10 {
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            rig.clock.set(next)
+            deadlines = loop.turn(at: next)
+            turns += 1
+        }
+        #expect(!rig.coil(1))
+        #expect(rig.view(1)?.pilot == .b, "opened in the step that confirmed B")
+        #expect(turns == rig.station.hardware.connectors[0].pilot.config.debounceSamples)
+    }
+
+    @Test func aMeterReadingAndABackendRequestWakeTheLoop() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        let port = LoopStationPort(station: rig.station) { _ in }
+        rig.station.wake.drain()
+        rig.station.meterInbox.post(connector: 1, .recovered(at: rig.clock.now()))
+        #expect(signalled(rig))
+        #expect(!signalled(rig), "consumed")
+        port.submit(.clearAuthorizationCache)
+        #expect(signalled(rig))
+    }
+
+    @Test func aTimerThatStaysDueDoesNotMakeTheLoopSpin() throws {
+        let rig = try Rig()
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        var stuck = LoopDeadlines()
+        let now = rig.clock.now()
+        stuck.add(.connectorMachine, at: now - .milliseconds(1))
+        #expect(loop.wakeUp(for: stuck, at: now) == now)
+        #expect(loop.wakeUp(for: stuck, at: now) == now)
+        #expect(loop.wakeUp(for: stuck, at: now) == now + rig.station.inputSampling.settleInterval)
+    }
+}
