@@ -7,6 +7,7 @@ import OCPPJSON
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 
 /// The file server side, in memory: downloads answer what the test queued (the default image
 /// otherwise), uploads are kept with their contents.

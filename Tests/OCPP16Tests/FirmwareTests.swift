@@ -10,6 +10,7 @@ import StationPort
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("OCPP 1.6 FirmwareManagement and SignedUpdateFirmware", .timeLimit(.minutes(1)))
 struct FirmwareTests {
