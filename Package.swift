@@ -120,7 +120,7 @@ let package = Package(
         // The OCPP 2.0.1 charging station: the same station port, 2.0.1 messages, one file per
         // operation, one service per functional block. Holds no charging logic.
         .target(name: "OCPP201",
-                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "StationPort", "ChargingCore",
+                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "StationPort", "ChargingCore",
                                "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,7 +147,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -202,7 +202,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "OCPP201Tests",
                     dependencies: ["TestSupport", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
-                                   "ChargingCore", "Storage", "HAL", "StationPort"],
+                                   "OCPPSecurity", "ChargingCore", "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201DeviceModelTests",
                     dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],

@@ -141,7 +141,8 @@ import Testing
     }
 }
 
-private extension JSONValue {
+// Shared by the test files that read arrays out of answers.
+extension JSONValue {
     /// The array element at `index`, or nil.
     subscript(index: Int) -> JSONValue? {
         guard let array = arrayValue, array.indices.contains(index) else { return nil }

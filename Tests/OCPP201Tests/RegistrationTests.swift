@@ -103,7 +103,9 @@ struct CallErrorTests {
         let expected: Set<OCPP201Action> = [.reset, .dataTransfer, .changeAvailability, .getTransactionStatus, .requestStartTransaction,
                                             .requestStopTransaction, .unlockConnector, .triggerMessage, .clearCache, .sendLocalList,
                                             .getLocalListVersion, .reserveNow, .cancelReservation, .setChargingProfile,
-                                            .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule]
+                                            .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule,
+                                            .installCertificate, .getInstalledCertificateIds, .deleteCertificate, .certificateSigned,
+                                            .setNetworkProfile]
         #expect(registry.actions == expected)
         #expect(!registry.actions.contains(.getVariables), "the device model's, not this adapter's")
     }

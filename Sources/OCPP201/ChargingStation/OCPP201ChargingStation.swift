@@ -4,6 +4,7 @@ import Logging
 import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
+import OCPPSecurity
 import OCPPTransport
 import StationPort
 import Storage
@@ -90,6 +91,17 @@ public actor OCPP201ChargingStation {
     var runningSessions: [Int: String] = [:]
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
+    /// The installed roots, the station key and certificate, the stored password (block A);
+    /// nil: the certificate operations answer Failed / Rejected / NotFound.
+    public nonisolated let pki: OCPP201PKI?
+    /// The CSMS connection profiles of SetNetworkProfile, by configuration slot (block B).
+    public nonisolated let networkProfiles: NetworkProfileStore
+    /// The security profile of the connection in use (0–3): a network profile may not lower it,
+    /// and under 2 and 3 the last CSMS root stays installed.
+    public internal(set) var securityProfile: Int
+    /// What the connection owner (`OCPP201Client`) does for the station.
+    var connectionHooks = ConnectionHooks()
+
     /// The device model the settings come from and GetVariables, SetVariables, the reports and
     /// monitoring are answered with (`DeviceModelService`); nil: spec defaults, those actions
     /// NotImplemented.
@@ -102,10 +114,13 @@ public actor OCPP201ChargingStation {
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
                 bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
-                deviceModel: DeviceModel? = nil,
+                deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0,
                 logger: Logger = Logger(label: "ocpp201")) {
         let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         self.deviceModel = deviceModel
+        self.pki = pki
+        self.networkProfiles = NetworkProfileStore(store: storage.config)
+        self.securityProfile = securityProfile
         self.identity = identity
         self.sender = sender
         self.station = station

@@ -74,6 +74,8 @@ extension OCPP201ChargingStation {
         AuthorizationService.register(into: &registry)
         ReservationService.register(into: &registry)
         SmartChargingService.register(into: &registry)
+        CertificateService.register(into: &registry)
+        NetworkProfileService.register(into: &registry)
         if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry

@@ -6,7 +6,8 @@ import StationPort
 /// answer is on the wire). Per EVSE where the message is one: StatusNotification, MeterValues
 /// and TransactionEvent of the named EVSE, else of every EVSE. A BootNotification is Rejected
 /// once the station is accepted (F06.FR.17); while Pending it is sent at once. Firmware and log
-/// status are Idle: no update or upload runs through 2.0.1 yet.
+/// status are Idle: no update or upload runs through 2.0.1 yet. SignChargingStationCertificate
+/// starts a SignCertificate (A03).
 extension OCPP201ChargingStation {
     func triggerMessage(_ request: TriggerMessageRequest) async -> OCPPCallAnswer {
         func answer(_ status: TriggerMessageResponse.TriggerMessageStatusEnumType, _ info: StatusInfoType? = nil,
@@ -47,8 +48,13 @@ extension OCPP201ChargingStation {
             return answer(.accepted) { await self.sendTriggered([FirmwareStatusNotificationRequest(status: .idle)]) }
         case .logStatusNotification:
             return answer(.accepted) { await self.sendTriggered([LogStatusNotificationRequest(status: .idle)]) }
+        case .signChargingStationCertificate:
+            guard pki != nil, identity.serialNumber?.isEmpty == false else {
+                return answer(.rejected, OCPP201Terms.statusInfo("NoCertificateStore", "no station key store or serial number"))
+            }
+            return answer(.accepted) { await self.requestStationCertificate() }
         default:
-            // Certificate signing and local-controller firmware: not in this station yet.
+            // ISO 15118 certificates and local-controller firmware: not in this station.
             return answer(.notImplemented)
         }
     }
