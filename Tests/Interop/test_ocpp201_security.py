@@ -155,3 +155,56 @@ def test_a_network_profile_is_used_after_the_reset_and_the_station_falls_back_wh
     got = raw_ok(primary, "GetVariables", {"getVariableData": [
         {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "ActiveNetworkProfile"}}]})
     assert got["getVariableResult"][0]["attributeValue"] == "1"
+
+
+def test_a_new_basic_auth_password_is_used_at_once_and_kept_out_of_the_database(tmp_path, sim, station, csms):
+    cs = csms(expected_auth=basic(IDENTITY, PASSWORD))
+    evsed = station(cs.url, "--security-profile", "1", "--authorization-key-file", password_file(tmp_path))
+    cs.wait_for("BootNotification", timeout=20)
+    new_password = "a-brand-new-password-0123"
+    connections = len(cs.selected)
+    result = raw_ok(cs, "SetVariables", {"setVariableData": [
+        {"attributeValue": new_password, "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}]})
+    assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    cs.expected_auth = basic(IDENTITY, new_password)  # the CSMS takes the new one only
+    deadline = time.monotonic() + 20
+    while len(cs.selected) == connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(cs.selected) > connections, "the station reconnected"
+    cs.wait_connected(IDENTITY, timeout=10)
+    assert cs.auth_seen[-1] == basic(IDENTITY, new_password)
+    got = raw_ok(cs, "GetVariables", {"getVariableData": [
+        {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}]})["getVariableResult"][0]
+    assert got["attributeStatus"] == "Rejected" and "attributeValue" not in got
+    cs.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "ReconfigurationOfSecurityParameters", timeout=10)
+    data = tmp_path / "data"
+    assert (data / "authorization-key").read_text().strip() == new_password.encode().hex()
+    for f in data.iterdir():
+        if f.is_file() and f.name != "authorization-key":
+            assert new_password.encode() not in f.read_bytes(), f"{f.name} holds the password"
+    assert not any(new_password in line for line in evsed.log())
+
+
+def test_a_signed_station_certificate_is_presented_on_the_next_connection(tmp_path, sim, station, csms):
+    pki = PKI(tmp_path / "pki-test")
+    client = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n"
+    pki.issue("station", "root", "SN-201", client)
+    cs = csms(ssl_context=pki.server_context(client_ca=pki.path("root.pem")))
+    station(cs.url, "--security-profile", "3", "--csms-root-certificate", pki.path("root.pem"),
+            "--client-certificate", pki.path("station.pem"), "--client-key", pki.path("station.key"))
+    cs.wait_for("BootNotification", timeout=20)
+    first = cs.client_serials[-1]
+    assert first
+    assert raw_ok(cs, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})["status"] == "Accepted"
+    request = cs.wait_for("SignCertificate", timeout=10)[0]
+    (tmp_path / "pki-test" / "renewed.csr").write_text(request["csr"])
+    pki.sign_csr("renewed", "root", client)
+    connections = len(cs.selected)
+    answer = raw_ok(cs, "CertificateSigned", {"certificateChain": (tmp_path / "pki-test" / "renewed.pem").read_text(),
+                                              "certificateType": "ChargingStationCertificate"})
+    assert answer["status"] == "Accepted"
+    deadline = time.monotonic() + 20
+    while len(cs.selected) == connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(cs.selected) > connections, "the station reconnected"
+    assert cs.client_serials[-1] and cs.client_serials[-1] != first, "with the new certificate"
