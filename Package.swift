@@ -111,7 +111,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs", "SmallFiles", "StationPort",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "Codecs", "SmallFiles", "StationPort",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,7 +120,8 @@ let package = Package(
         // The OCPP 2.0.1 charging station: the same station port, 2.0.1 messages, one file per
         // operation, one service per functional block. Holds no charging logic.
         .target(name: "OCPP201",
-                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "StationPort", "ChargingCore",
+                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate",
+                               "StationPort", "ChargingCore",
                                "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -140,6 +141,13 @@ let package = Package(
                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                 swiftSettings: strict),
 
+        // A firmware update as both OCPP adapters run it: the job on disk, download with retries,
+        // the signature check, the installation when no session runs, the installer hand-off.
+        .target(name: "FirmwareUpdate",
+                dependencies: ["FileTransfer", "HAL", "OCPPJSON", "OCPPSecurity", "StationPort", "Storage",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
                 dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL", "StationPort",
@@ -147,7 +155,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -197,12 +205,12 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "OCPP16Tests",
                     dependencies: ["TestSupport", "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
-                                   "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
+                                   "Storage", "HAL", "FileTransfer", "FirmwareUpdate", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201Tests",
                     dependencies: ["TestSupport", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
-                                   "OCPPSecurity", "ChargingCore", "Storage", "HAL", "StationPort"],
+                                   "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "ChargingCore", "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201DeviceModelTests",
                     dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],

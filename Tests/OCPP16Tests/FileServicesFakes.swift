@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import FileTransfer
 import Foundation
 import HAL

@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import ChargingCore
 import FileTransfer
 import Foundation

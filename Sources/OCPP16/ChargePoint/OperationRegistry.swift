@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport

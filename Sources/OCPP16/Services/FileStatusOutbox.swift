@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import OCPP16Messages
 import Synchronization
 
@@ -23,7 +24,7 @@ public final class FileStatusOutbox: Sendable {
     static let capacity = 100
 
     private let entries = Mutex<[Entry]>([])
-    private let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
+    let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
     let kicks: AsyncStream<Void>
     private let kickContinuation: AsyncStream<Void>.Continuation
 
@@ -52,7 +53,28 @@ public final class FileStatusOutbox: Sendable {
         recorder.withLock { $0 = record }
     }
 
-    func recordSecurityEvent(_ type: String, techInfo: String?) {
+}
+
+/// The shared firmware update reports through the outbox: a signed update as
+/// SignedFirmwareStatusNotification with its requestId, an unsigned one as the plain
+/// FirmwareStatusNotification, skipping the steps that has no name for.
+extension FileStatusOutbox: FirmwareStatusReporting {
+    public func report(_ status: FirmwareUpdateStatus, of kind: FirmwareService.Kind, requestId: Int?,
+                       onDelivered: (@Sendable () async -> Void)?) -> Bool {
+        switch kind {
+        case .signed:
+            guard let signed = SignedFirmwareStatusNotificationRequest.FirmwareStatusEnumType(rawValue: status.rawValue) else { return false }
+            post(.signedFirmware(SignedFirmwareStatusNotificationRequest(status: signed, requestId: requestId)), onDelivered: onDelivered)
+        case .unsigned:
+            guard let plain = FirmwareStatusNotificationRequest.FirmwareStatus(rawValue: status.rawValue) else { return false }
+            post(.firmware(FirmwareStatusNotificationRequest(status: plain)), onDelivered: onDelivered)
+        }
+        return true
+    }
+
+    public func recordSecurityEvent(_ type: String, techInfo: String?) {
         recorder.withLock { $0 }?(type, techInfo)
     }
+
+    public var hasStatusOwed: Bool { !isEmpty }
 }

@@ -1,4 +1,5 @@
 import FileTransfer
+import FirmwareUpdate
 import HAL
 import OCPPSecurity
 
@@ -47,6 +48,15 @@ public struct DiagnosticsSources: Sendable {
 }
 
 extension OCPP16FileServices {
+    /// What the shared firmware update takes of these.
+    public var firmware: FirmwareUpdateSettings {
+        var f = FirmwareUpdateSettings(transfer: transfer, firmwareDirectory: firmwareDirectory, installer: installer)
+        f.maxFirmwareBytes = maxFirmwareBytes
+        f.defaultRetries = defaultRetries
+        f.defaultRetryInterval = defaultRetryInterval
+        return f
+    }
+
     /// The daemon's: the NIO client, trusting for HTTPS the system's roots and the
     /// CentralSystemRootCertificates installed under `<dataDirectory>/certificates` (read again
     /// for every connection); archives are put together under `<dataDirectory>/uploads`.
