@@ -180,7 +180,7 @@ let package = Package(
                     dependencies: ["BoardDescription", "BoardAssembly", "ConfigFile", "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         // What the test targets share (the seeded random generator).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["FileTransfer", "FirmwareUpdate"], path: "Tests/TestSupport", swiftSettings: strict),
         // A SQLite VFS that simulates power cuts (drops what was not fsynced): tests only.
         .target(name: "CPowerCutVFS", dependencies: ["CSQLite"], path: "Tests/PowerCutVFS"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CPowerCutVFS"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import ChargingCore
+import FirmwareUpdate
 import HAL
 import OCPP201
 import OCPP201DeviceModel
@@ -169,7 +170,8 @@ struct Harness {
     let chargingStation: OCPP201ChargingStation
 
     init(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(), storage: StationStorage? = nil,
-         deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0, clock: ClockBox = ClockBox()) throws {
+         deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0, clock: ClockBox = ClockBox(),
+         firmware: FirmwareUpdateSettings? = nil) throws {
         self.csms = csms
         self.clock = clock
         station = FakeStation()
@@ -179,15 +181,16 @@ struct Harness {
         chargingStation = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "S1"),
                                                  sender: csms, station: station, storage: storage, settings: settings,
                                                  unixMs: { clock.now() }, sleep: sleeper.sleeper, deviceModel: deviceModel,
-                                                 pki: pki, securityProfile: securityProfile)
+                                                 pki: pki, securityProfile: securityProfile, firmware: firmware)
     }
 
     /// Started, connected and accepted.
     static func accepted(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(),
                          storage: StationStorage? = nil, deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil,
-                         securityProfile: Int = 0, clock: ClockBox = ClockBox()) async throws -> Harness {
+                         securityProfile: Int = 0, clock: ClockBox = ClockBox(),
+                         firmware: FirmwareUpdateSettings? = nil) async throws -> Harness {
         let h = try Harness(csms: csms, settings: settings, storage: storage, deviceModel: deviceModel, pki: pki,
-                            securityProfile: securityProfile, clock: clock)
+                            securityProfile: securityProfile, clock: clock, firmware: firmware)
         await h.chargingStation.start()
         h.chargingStation.connectionUp()
         _ = await settle { await h.chargingStation.registration == .accepted }

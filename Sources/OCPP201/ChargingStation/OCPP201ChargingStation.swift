@@ -1,4 +1,5 @@
 import ChargingCore
+import FirmwareUpdate
 import HAL
 import Logging
 import OCPP201DeviceModel
@@ -99,6 +100,9 @@ public actor OCPP201ChargingStation {
     /// The security profile of the connection in use (0–3): a network profile may not lower it,
     /// and under 2 and 3 the last CSMS root stays installed.
     public internal(set) var securityProfile: Int
+    /// The shared firmware update (block L) and its notifications; nil: UpdateFirmware is Rejected.
+    public nonisolated let firmware: FirmwareService?
+    nonisolated let firmwareStatuses: FirmwareStatusOutbox?
     /// What the connection owner (`OCPP201Client`) does for the station.
     var connectionHooks = ConnectionHooks()
 
@@ -115,12 +119,21 @@ public actor OCPP201ChargingStation {
                 bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
                 deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0,
+                firmware: FirmwareUpdateSettings? = nil,
                 logger: Logger = Logger(label: "ocpp201")) {
         let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         self.deviceModel = deviceModel
         self.pki = pki
         self.networkProfiles = NetworkProfileStore(store: storage.config)
         self.securityProfile = securityProfile
+        let firmwareStatuses = firmware.map { _ in FirmwareStatusOutbox() }
+        self.firmwareStatuses = firmwareStatuses
+        self.firmware = firmware.flatMap { settings in
+            firmwareStatuses.map { outbox in
+                FirmwareService(settings: settings, store: storage.config, storeKey: "ocpp201.firmware.update", station: station,
+                                reporter: outbox, unixMs: unixMs, sleep: sleep, logger: logger)
+            }
+        }
         self.identity = identity
         self.sender = sender
         self.station = station
@@ -175,6 +188,16 @@ public actor OCPP201ChargingStation {
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
         tasks.append(Task { await self.meterValuesForever() })
+        if let firmware, let outbox = firmwareStatuses {
+            outbox.setSecurityEventRecorder { [weak self] type, techInfo in
+                guard let self else { return }
+                self.recordSecurityEvent(type, atUnixMs: self.unixMs(), techInfo: techInfo)
+            }
+            tasks.append(Task { await self.deliverFirmwareStatusesForever() })
+            // An update a restart interrupted (or the restart into a new image) goes on.
+            let roots = pki?.certificates
+            tasks.append(Task { await firmware.resume(verifier: { roots.flatMap { try? FirmwareSignatureVerifier(store: $0) } }) })
+        }
     }
 
     public func stop() {
@@ -185,6 +208,8 @@ public actor OCPP201ChargingStation {
         inputContinuation.finish()
         outboxKick.finish()
         statusKick.finish()
+        firmwareStatuses?.finish()
+        if let firmware { Task { await firmware.shutDown() } }
     }
 
     private func consumeInputs() async {
@@ -260,5 +285,6 @@ public actor OCPP201ChargingStation {
         transactions.setOnline(value)
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }
+        if changed, value { firmwareStatuses?.wake() }
     }
 }

@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import HAL
 import Logging
 import NIOCore
@@ -59,7 +60,7 @@ public final class OCPP201Client: Sendable {
                 station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
                 unixMs: @escaping @Sendable () -> UInt64, securityProfile: OCPPSecurityProfile = .unsecured,
                 basicAuthPassword: [UInt8]? = nil, tls: OCPPTLSSettings? = nil, credentials: Credentials? = nil,
-                pki: OCPP201PKI? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
+                pki: OCPP201PKI? = nil, firmware: FirmwareUpdateSettings? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(), deviceModel: DeviceModel? = nil,
                 frameLog: OCPPFrameLog? = nil, otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
                 logger: Logger = Logger(label: "ocpp201")) throws {
@@ -101,7 +102,8 @@ public final class OCPP201Client: Sendable {
         let chargingStation = OCPP201ChargingStation(identity: stationIdentity, sender: rpc, station: station, storage: storage,
                                                      settings: settings, unixMs: unixMs, external: external,
                                                      deviceModel: deviceModel, pki: pki,
-                                                     securityProfile: plan.current.securityProfile.rawValue, logger: logger)
+                                                     securityProfile: plan.current.securityProfile.rawValue, firmware: firmware,
+                                                     logger: logger)
         target.value.withLock { $0 = chargingStation }
         self.rpc = rpc
         self.chargingStation = chargingStation

@@ -76,6 +76,7 @@ extension OCPP201ChargingStation {
         SmartChargingService.register(into: &registry)
         CertificateService.register(into: &registry)
         NetworkProfileService.register(into: &registry)
+        FirmwareUpdateService.register(into: &registry)
         if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry

@@ -1,0 +1,119 @@
+"""OCPP 2.0.1 block L end to end: a signed UpdateFirmware over HTTP, through the installer and
+the restart, to Installed, with every FirmwareStatusNotification carrying the requestId; a
+signing certificate of another root refused on receipt; a tampered image refused after the
+download. The same firmware service as 1.6 runs it. A CSMS on the `ocpp` package's v201
+classes, files served by Python's http.server, certificates and signatures made with openssl."""
+from datetime import datetime, timezone
+
+import pytest
+
+from evsed_process import EvsedProcess, sim_board_for
+from file_servers import HTTPFileServer
+from ocpp201_support import IDENTITY, boot_accepted, csms  # noqa: F401 (fixtures)
+from openssl_pki import PKI
+from sim_process import wait_for
+
+IMAGE = b"SwiftEVSE firmware 2.0.1-test\n" + bytes(range(256)) * 400
+NEW_VERSION = "2.0.1-test"
+
+
+def now_iso():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture()
+def http_files():
+    server = HTTPFileServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def firmware_station(sim, bin_dir, repo_root, tmp_path):
+    """start(csms_url) → evsed (2.0.1) with a firmware section: an installer script that copies
+    the image to installed.bin and writes the new version to the version file evsed reports."""
+    installer = tmp_path / "install-firmware.sh"
+    installer.write_text(f"#!/bin/sh\ncp \"$1\" \"{tmp_path}/installed.bin\" && echo {NEW_VERSION} > \"{tmp_path}/firmware-version\"\n")
+    installer.chmod(0o755)
+    config = tmp_path / "station.yaml"
+    config.write_text((repo_root / "etc" / "station.demo.yaml").read_text()
+                      + f"\nfirmware:\n  installer: {installer}\n  version_file: {tmp_path}/firmware-version\n")
+    board = sim_board_for(repo_root, sim, tmp_path)
+    started = []
+
+    def start(csms_url):
+        p = EvsedProcess(bin_dir, board, config, tmp_path / "data", "--csms", csms_url, "--identity", IDENTITY,
+                         "--ocpp-version", "2.0.1")
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture()
+def manufacturer(tmp_path):
+    pki = PKI(tmp_path / "pki")
+    pki.ca("manufacturer")
+    pki.ca("stranger")
+    return pki
+
+
+def call(cs, action, payload):
+    kind, answer = cs.raw_call(IDENTITY, action, payload)
+    assert kind == 3, f"{action}: {answer}"
+    return answer
+
+
+def update(cs, http_files, pki, request_id, signer, image, served=None):
+    path = pki.dir / f"image-{request_id}.bin"
+    path.write_bytes(image)
+    http_files.files[f"/fw/{request_id}.bin"] = served if served is not None else image
+    return call(cs, "UpdateFirmware", {"requestId": request_id, "retries": 0, "firmware": {
+        "location": http_files.url(f"/fw/{request_id}.bin"), "retrieveDateTime": now_iso(),
+        "signingCertificate": (pki.dir / f"{signer}.pem").read_text(), "signature": pki.sign_file(signer, path)}})
+
+
+def statuses(cs, request_id):
+    return [p["status"] for p in cs.received("FirmwareStatusNotification") if p.get("requestId") == request_id]
+
+
+def test_signed_update_firmware_verified_installed_after_the_restart(tmp_path, firmware_station, csms, http_files, manufacturer):
+    manufacturer.firmware_signer("signer", "manufacturer")
+    cs = csms()
+    firmware_station(cs.url)
+    boot_accepted(cs)
+    assert call(cs, "InstallCertificate", {"certificateType": "ManufacturerRootCertificate",
+                                           "certificate": (manufacturer.dir / "manufacturer.pem").read_text()})["status"] == "Accepted"
+    unsigned = call(cs, "UpdateFirmware", {"requestId": 40, "firmware": {"location": http_files.url("/fw/x.bin"),
+                                                                         "retrieveDateTime": now_iso()}})
+    assert unsigned["status"] == "Rejected" and unsigned["statusInfo"]["reasonCode"] == "SignatureRequired"
+    assert update(cs, http_files, manufacturer, 41, "signer", IMAGE)["status"] == "Accepted"
+    wait_for(lambda: "Installed" in statuses(cs, 41), timeout=60, what=f"Installed; got {statuses(cs, 41)}")
+    assert statuses(cs, 41) == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting", "Installed"]
+    assert (tmp_path / "installed.bin").read_bytes() == IMAGE, "the installer got the downloaded image"
+    boots = cs.received("BootNotification")
+    assert len(boots) == 2, "evsed restarted into the new firmware and registered again"
+    assert boots[1]["chargingStation"].get("firmwareVersion") == NEW_VERSION
+    cs.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "FirmwareUpdated", timeout=15)
+
+
+def test_a_foreign_signing_certificate_and_a_tampered_image_are_refused(tmp_path, firmware_station, csms, http_files, manufacturer):
+    manufacturer.firmware_signer("signer", "manufacturer")
+    manufacturer.firmware_signer("impostor", "stranger")
+    cs = csms()
+    firmware_station(cs.url)
+    boot_accepted(cs)
+    call(cs, "InstallCertificate", {"certificateType": "ManufacturerRootCertificate",
+                                    "certificate": (manufacturer.dir / "manufacturer.pem").read_text()})
+    assert update(cs, http_files, manufacturer, 51, "impostor", IMAGE)["status"] == "InvalidCertificate"
+    cs.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "InvalidFirmwareSigningCertificate", timeout=15)
+    tampered = IMAGE[:-1] + b"\x00"
+    assert update(cs, http_files, manufacturer, 52, "signer", IMAGE, served=tampered)["status"] == "Accepted"
+    wait_for(lambda: "InvalidSignature" in statuses(cs, 52), timeout=30, what=f"InvalidSignature; got {statuses(cs, 52)}")
+    assert statuses(cs, 52) == ["Downloading", "Downloaded", "InvalidSignature"]
+    assert [p for (m, p, _) in http_files.requests if m == "GET"] == ["/fw/52.bin"], "the refused one was never fetched"
+    assert not (tmp_path / "installed.bin").exists(), "nothing installed"
+    triggered = call(cs, "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})
+    assert triggered["status"] == "Accepted"
