@@ -111,7 +111,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "Codecs", "SmallFiles", "StationPort",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "LogUpload", "Codecs", "SmallFiles", "StationPort",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -121,7 +121,7 @@ let package = Package(
         // operation, one service per functional block. Holds no charging logic.
         .target(name: "OCPP201",
                 dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate",
-                               "StationPort", "ChargingCore",
+                               "LogUpload", "StationPort", "ChargingCore",
                                "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,6 +148,12 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
+        // Logs up as both OCPP adapters ask for them: the diagnostics archive or the security log
+        // put together, uploaded with retries, each step reported through the adapter.
+        .target(name: "LogUpload",
+                dependencies: ["FileTransfer", "HAL", "OCPPJSON", "Storage", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
                 dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL", "StationPort",
@@ -155,7 +161,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "LogUpload", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -205,12 +211,12 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "OCPP16Tests",
                     dependencies: ["TestSupport", "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
-                                   "Storage", "HAL", "FileTransfer", "FirmwareUpdate", "OCPPSecurity", "StationPort",
+                                   "Storage", "HAL", "FileTransfer", "FirmwareUpdate", "LogUpload", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201Tests",
                     dependencies: ["TestSupport", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
-                                   "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "ChargingCore", "Storage", "HAL", "StationPort"],
+                                   "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "LogUpload", "ChargingCore", "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201DeviceModelTests",
                     dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],

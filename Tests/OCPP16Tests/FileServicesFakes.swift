@@ -2,6 +2,7 @@ import FirmwareUpdate
 import FileTransfer
 import Foundation
 import HAL
+import LogUpload
 import OCPP16
 import OCPP16Messages
 import OCPPJSON

@@ -1,3 +1,4 @@
+import LogUpload
 import FirmwareUpdate
 import StationPort
 import ChargingCore
@@ -125,7 +126,7 @@ public actor OCPP16ChargePoint {
         firmware = files.map { FirmwareService(settings: $0.firmware, store: storage.config,
                                                storeKey: ConfigurationService.storePrefix + "firmware.update", station: station,
                                                reporter: outbox, unixMs: unixMs, sleep: sleep, logger: logger) }
-        diagnostics = files.map { DiagnosticsService(settings: $0, storage: storage, outbox: outbox,
+        diagnostics = files.map { DiagnosticsService(settings: $0.uploads, storage: storage, reporter: outbox,
                                                      unixMs: unixMs, sleep: sleep, logger: logger) }
         operations = Self.operations(firmware: firmware != nil, diagnostics: diagnostics != nil)
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)

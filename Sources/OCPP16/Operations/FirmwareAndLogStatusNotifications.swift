@@ -1,3 +1,4 @@
+import LogUpload
 import FirmwareUpdate
 import OCPP16Messages
 import OCPPSecurity

@@ -1,3 +1,4 @@
+import LogUpload
 import FileTransfer
 import OCPP16Messages
 

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import FirmwareUpdate
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 import FileTransfer
+import OCPPJSON
 import Storage
 
 /// What the charge point knows at the moment of a diagnostics request (its state is the
@@ -44,11 +44,11 @@ struct DiagnosticsArchive {
         let tar = try TarArchiveWriter(path: path)
         let mtime = Int64(nowMs / 1_000)
         var station = snapshot.station
-        station.append("archive_created = \(OCPP16Timestamp.string(unixMs: nowMs))")
-        station.append("window = \(fromMs.map { OCPP16Timestamp.string(unixMs: $0) } ?? "-") … \(toMs.map { OCPP16Timestamp.string(unixMs: $0) } ?? "-")")
+        station.append("archive_created = \(OCPPTimestamp.string(unixMs: nowMs))")
+        station.append("window = \(fromMs.map { OCPPTimestamp.string(unixMs: $0) } ?? "-") … \(toMs.map { OCPPTimestamp.string(unixMs: $0) } ?? "-")")
         try tar.add(name: "station.txt", text: station.joined(separator: "\n") + "\n", modifiedAt: mtime)
         let lines = sources.recentLogLines().filter { inWindow($0.unixMs) }
-            .map { OCPP16Timestamp.string(unixMs: $0.unixMs) + " " + $0.line }
+            .map { OCPPTimestamp.string(unixMs: $0.unixMs) + " " + $0.line }
         try tar.add(name: "evsed.log", text: lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n", modifiedAt: mtime)
         try tar.add(name: "configuration.txt", text: snapshot.configuration.joined(separator: "\n") + "\n", modifiedAt: mtime)
         try tar.add(name: "security-events.log", text: try securityLogText(), modifiedAt: mtime)
@@ -82,7 +82,7 @@ struct DiagnosticsArchive {
             throw .localFile("security log: \(error)")
         }
         let lines = events.reversed().filter { inWindow(UInt64(max(0, $0.occurredAtMs))) }.map { e in
-            OCPP16Timestamp.string(unixMs: UInt64(max(0, e.occurredAtMs))) + " " + e.kind
+            OCPPTimestamp.string(unixMs: UInt64(max(0, e.occurredAtMs))) + " " + e.kind
                 + (e.detail.map { " " + $0.replacingLineBreaks() } ?? "")
                 + (e.notifiedAtMs == nil ? " (not yet sent to the CSMS)" : "")
         }
@@ -103,8 +103,8 @@ struct DiagnosticsArchive {
             if let fromMs, let ended, ended < fromMs { continue }
             let fields: [String] = [
                 s.id, String(s.connectorId), s.idToken ?? "", s.transactionId ?? "", s.state, s.startReason ?? "",
-                OCPP16Timestamp.string(unixMs: started), String(s.meterStartWh), s.stopReason ?? "",
-                s.meterStopWh.map { String($0) } ?? "", ended.map { OCPP16Timestamp.string(unixMs: $0) } ?? "",
+                OCPPTimestamp.string(unixMs: started), String(s.meterStartWh), s.stopReason ?? "",
+                s.meterStopWh.map { String($0) } ?? "", ended.map { OCPPTimestamp.string(unixMs: $0) } ?? "",
             ]
             lines.append(fields.map(Self.csvField).joined(separator: ","))
         }
@@ -128,5 +128,20 @@ extension String {
             if c == "\"" { out += "\"\"" } else { out.append(c) }
         }
         return out
+    }
+}
+
+/// Station-side material for the diagnostics archive the adapter cannot read itself.
+public struct DiagnosticsSources: Sendable {
+    /// The daemon's recent log lines, oldest first, with their wall-clock time (unix ms).
+    public var recentLogLines: @Sendable () -> [(unixMs: UInt64, line: String)] = { [] }
+    /// Files copied into the archive whole, as (member name, path); missing ones are skipped
+    /// (the board file, the OCPP frame log and its rotated predecessors).
+    public var files: @Sendable () -> [(name: String, path: String)] = { [] }
+
+    public init(recentLogLines: @escaping @Sendable () -> [(unixMs: UInt64, line: String)] = { [] },
+                files: @escaping @Sendable () -> [(name: String, path: String)] = { [] }) {
+        self.recentLogLines = recentLogLines
+        self.files = files
     }
 }
