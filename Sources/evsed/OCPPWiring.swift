@@ -100,7 +100,8 @@ final class OCPPWiring {
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
                 station: port, storage: evse.storage, unixMs: { wall.unixMilliseconds() },
                 securityProfile: OCPPSecurityProfile(rawValue: backend.securityProfile) ?? .unsecured,
-                basicAuthPassword: password, credentials: credentials, pki: pki, firmware: files?.firmware, subprotocols: subprotocols,
+                basicAuthPassword: password, credentials: credentials, pki: pki, firmware: files?.firmware, uploads: files?.uploads,
+                subprotocols: subprotocols,
                 deviceModel: deviceModel, frameLog: frameLog,
                 otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
             adapter = .ocpp201(client)

@@ -1,8 +1,11 @@
-"""OCPP 2.0.1 block L end to end: a signed UpdateFirmware over HTTP, through the installer and
+"""OCPP 2.0.1 blocks L and N end to end: a signed UpdateFirmware over HTTP, through the installer and
 the restart, to Installed, with every FirmwareStatusNotification carrying the requestId; a
 signing certificate of another root refused on receipt; a tampered image refused after the
-download. The same firmware service as 1.6 runs it. A CSMS on the `ocpp` package's v201
+download; GetLog of the security log and of the diagnostics archive. The same firmware and
+upload services as 1.6 run them. A CSMS on the `ocpp` package's v201
 classes, files served by Python's http.server, certificates and signatures made with openssl."""
+import io
+import tarfile
 from datetime import datetime, timezone
 
 import pytest
@@ -117,3 +120,31 @@ def test_a_foreign_signing_certificate_and_a_tampered_image_are_refused(tmp_path
     assert not (tmp_path / "installed.bin").exists(), "nothing installed"
     triggered = call(cs, "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})
     assert triggered["status"] == "Accepted"
+
+
+def test_get_log_uploads_the_security_log_and_the_archive_with_the_request_id(tmp_path, firmware_station, csms, http_files):
+    cs = csms()
+    firmware_station(cs.url)
+    boot_accepted(cs)
+    cs.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "StartupOfTheDevice", timeout=10)
+    bad = call(cs, "GetLog", {"logType": "SecurityLog", "requestId": 70, "log": {"remoteLocation": "gopher://x/logs"}})
+    assert bad["status"] == "Rejected"
+    answer = call(cs, "GetLog", {"logType": "SecurityLog", "requestId": 77, "log": {"remoteLocation": http_files.url("/logs")}})
+    assert answer["status"] == "Accepted"
+    name = answer["filename"]
+    wait_for(lambda: "Uploaded" in [p["status"] for p in cs.received("LogStatusNotification") if p.get("requestId") == 77],
+             timeout=20, what="log Uploaded")
+    assert [(p["status"], p["requestId"]) for p in cs.received("LogStatusNotification")] == [("Uploading", 77), ("Uploaded", 77)]
+    assert "StartupOfTheDevice" in http_files.files[f"/logs/{name}"].decode()
+
+    archive = call(cs, "GetLog", {"logType": "DiagnosticsLog", "requestId": 78, "log": {"remoteLocation": http_files.url("/logs")}})
+    assert archive["status"] == "Accepted" and archive["filename"].endswith(".tar")
+    wait_for(lambda: "Uploaded" in [p["status"] for p in cs.received("LogStatusNotification") if p.get("requestId") == 78],
+             timeout=20, what="archive Uploaded")
+    with tarfile.open(fileobj=io.BytesIO(http_files.files[f"/logs/{archive['filename']}"])) as tar:
+        names = set(tar.getnames())
+        station_txt = tar.extractfile("station.txt").read().decode()
+        configuration = tar.extractfile("configuration.txt").read().decode()
+    assert {"station.txt", "configuration.txt", "security-events.log", "sessions.csv"} <= names
+    assert "ocpp_version = 2.0.1" in station_txt
+    assert "OCPPCommCtrlr" in configuration and "BasicAuthPassword" not in configuration

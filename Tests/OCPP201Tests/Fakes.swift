@@ -1,6 +1,7 @@
 import ChargingCore
 import FirmwareUpdate
 import HAL
+import LogUpload
 import OCPP201
 import OCPP201DeviceModel
 import OCPP201Messages
@@ -171,7 +172,7 @@ struct Harness {
 
     init(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(), storage: StationStorage? = nil,
          deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0, clock: ClockBox = ClockBox(),
-         firmware: FirmwareUpdateSettings? = nil) throws {
+         firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil) throws {
         self.csms = csms
         self.clock = clock
         station = FakeStation()
@@ -181,16 +182,16 @@ struct Harness {
         chargingStation = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "S1"),
                                                  sender: csms, station: station, storage: storage, settings: settings,
                                                  unixMs: { clock.now() }, sleep: sleeper.sleeper, deviceModel: deviceModel,
-                                                 pki: pki, securityProfile: securityProfile, firmware: firmware)
+                                                 pki: pki, securityProfile: securityProfile, firmware: firmware, uploads: uploads)
     }
 
     /// Started, connected and accepted.
     static func accepted(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(),
                          storage: StationStorage? = nil, deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil,
                          securityProfile: Int = 0, clock: ClockBox = ClockBox(),
-                         firmware: FirmwareUpdateSettings? = nil) async throws -> Harness {
+                         firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil) async throws -> Harness {
         let h = try Harness(csms: csms, settings: settings, storage: storage, deviceModel: deviceModel, pki: pki,
-                            securityProfile: securityProfile, clock: clock, firmware: firmware)
+                            securityProfile: securityProfile, clock: clock, firmware: firmware, uploads: uploads)
         await h.chargingStation.start()
         h.chargingStation.connectionUp()
         _ = await settle { await h.chargingStation.registration == .accepted }

@@ -72,7 +72,7 @@ struct FirmwareUpdateTests {
             return false
         }
         #expect(restarted)
-        #expect(Self.statuses(h, 8) == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"])
+        #expect(await settle { Self.statuses(h, 8) == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"] })
         #expect(installer.installed.count == 1 && installer.installed.first == FakeFileTransfer.image, "the installer got the downloaded image")
         let triggered = try await h.chargingStation.handle(action: "TriggerMessage", payload: ["requestedMessage": "FirmwareStatusNotification"]).get()
         #expect(triggered["status"] == "Accepted")

@@ -1,6 +1,7 @@
 import ChargingCore
 import FirmwareUpdate
 import HAL
+import LogUpload
 import Logging
 import OCPP201DeviceModel
 import OCPP201Messages
@@ -100,9 +101,11 @@ public actor OCPP201ChargingStation {
     /// The security profile of the connection in use (0–3): a network profile may not lower it,
     /// and under 2 and 3 the last CSMS root stays installed.
     public internal(set) var securityProfile: Int
-    /// The shared firmware update (block L) and its notifications; nil: UpdateFirmware is Rejected.
+    /// The shared firmware update (block L) and log upload (block N), and their notifications;
+    /// nil: UpdateFirmware / GetLog are Rejected.
     public nonisolated let firmware: FirmwareService?
-    nonisolated let firmwareStatuses: FirmwareStatusOutbox?
+    public nonisolated let logs: DiagnosticsService?
+    nonisolated let fileStatuses: FileStatusQueue?
     /// What the connection owner (`OCPP201Client`) does for the station.
     var connectionHooks = ConnectionHooks()
 
@@ -119,19 +122,24 @@ public actor OCPP201ChargingStation {
                 bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
                 deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0,
-                firmware: FirmwareUpdateSettings? = nil,
+                firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil,
                 logger: Logger = Logger(label: "ocpp201")) {
         let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         self.deviceModel = deviceModel
         self.pki = pki
         self.networkProfiles = NetworkProfileStore(store: storage.config)
         self.securityProfile = securityProfile
-        let firmwareStatuses = firmware.map { _ in FirmwareStatusOutbox() }
-        self.firmwareStatuses = firmwareStatuses
+        let fileStatuses = firmware != nil || uploads != nil ? FileStatusQueue() : nil
+        self.fileStatuses = fileStatuses
         self.firmware = firmware.flatMap { settings in
-            firmwareStatuses.map { outbox in
+            fileStatuses.map { queue in
                 FirmwareService(settings: settings, store: storage.config, storeKey: "ocpp201.firmware.update", station: station,
-                                reporter: outbox, unixMs: unixMs, sleep: sleep, logger: logger)
+                                reporter: queue, unixMs: unixMs, sleep: sleep, logger: logger)
+            }
+        }
+        self.logs = uploads.flatMap { settings in
+            fileStatuses.map { queue in
+                DiagnosticsService(settings: settings, storage: storage, reporter: queue, unixMs: unixMs, sleep: sleep, logger: logger)
             }
         }
         self.identity = identity
@@ -188,12 +196,14 @@ public actor OCPP201ChargingStation {
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
         tasks.append(Task { await self.meterValuesForever() })
-        if let firmware, let outbox = firmwareStatuses {
-            outbox.setSecurityEventRecorder { [weak self] type, techInfo in
+        if let queue = fileStatuses {
+            queue.setSecurityEventRecorder { [weak self] type, techInfo in
                 guard let self else { return }
                 self.recordSecurityEvent(type, atUnixMs: self.unixMs(), techInfo: techInfo)
             }
-            tasks.append(Task { await self.deliverFirmwareStatusesForever() })
+            tasks.append(Task { await self.deliverFileStatusesForever() })
+        }
+        if let firmware {
             // An update a restart interrupted (or the restart into a new image) goes on.
             let roots = pki?.certificates
             tasks.append(Task { await firmware.resume(verifier: { roots.flatMap { try? FirmwareSignatureVerifier(store: $0) } }) })
@@ -208,8 +218,9 @@ public actor OCPP201ChargingStation {
         inputContinuation.finish()
         outboxKick.finish()
         statusKick.finish()
-        firmwareStatuses?.finish()
+        fileStatuses?.finish()
         if let firmware { Task { await firmware.shutDown() } }
+        if let logs { Task { await logs.shutDown() } }
     }
 
     private func consumeInputs() async {
@@ -285,6 +296,6 @@ public actor OCPP201ChargingStation {
         transactions.setOnline(value)
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }
-        if changed, value { firmwareStatuses?.wake() }
+        if changed, value { fileStatuses?.wake() }
     }
 }

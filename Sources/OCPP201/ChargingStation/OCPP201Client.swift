@@ -1,5 +1,6 @@
 import FirmwareUpdate
 import HAL
+import LogUpload
 import Logging
 import NIOCore
 import NIOPosix
@@ -60,7 +61,7 @@ public final class OCPP201Client: Sendable {
                 station: any StationPort, storage: StationStorage, settings: OCPP201Settings = OCPP201Settings(),
                 unixMs: @escaping @Sendable () -> UInt64, securityProfile: OCPPSecurityProfile = .unsecured,
                 basicAuthPassword: [UInt8]? = nil, tls: OCPPTLSSettings? = nil, credentials: Credentials? = nil,
-                pki: OCPP201PKI? = nil, firmware: FirmwareUpdateSettings? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
+                pki: OCPP201PKI? = nil, firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil, subprotocols: [String] = [OCPPRPCDialect.ocpp201.subprotocol],
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(), deviceModel: DeviceModel? = nil,
                 frameLog: OCPPFrameLog? = nil, otherVersionSelected: @escaping @Sendable (String) -> Void = { _ in },
                 logger: Logger = Logger(label: "ocpp201")) throws {
@@ -103,6 +104,7 @@ public final class OCPP201Client: Sendable {
                                                      settings: settings, unixMs: unixMs, external: external,
                                                      deviceModel: deviceModel, pki: pki,
                                                      securityProfile: plan.current.securityProfile.rawValue, firmware: firmware,
+                                                     uploads: uploads,
                                                      logger: logger)
         target.value.withLock { $0 = chargingStation }
         self.rpc = rpc

@@ -77,6 +77,7 @@ extension OCPP201ChargingStation {
         CertificateService.register(into: &registry)
         NetworkProfileService.register(into: &registry)
         FirmwareUpdateService.register(into: &registry)
+        LogService.register(into: &registry)
         if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry

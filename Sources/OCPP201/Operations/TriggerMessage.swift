@@ -6,7 +6,7 @@ import StationPort
 /// answer is on the wire). Per EVSE where the message is one: StatusNotification, MeterValues
 /// and TransactionEvent of the named EVSE, else of every EVSE. A BootNotification is Rejected
 /// once the station is accepted (F06.FR.17); while Pending it is sent at once. Firmware status is
-/// the running update's (Idle when none), log status Idle (no upload runs through 2.0.1 yet). SignChargingStationCertificate
+/// the running update's, log status the running upload's (Idle when none). SignChargingStationCertificate
 /// starts a SignCertificate (A03).
 extension OCPP201ChargingStation {
     func triggerMessage(_ request: TriggerMessageRequest) async -> OCPPCallAnswer {
@@ -47,7 +47,7 @@ extension OCPP201ChargingStation {
         case .firmwareStatusNotification:
             return answer(.accepted) { await self.sendTriggered([await self.triggeredFirmwareStatus()]) }
         case .logStatusNotification:
-            return answer(.accepted) { await self.sendTriggered([LogStatusNotificationRequest(status: .idle)]) }
+            return answer(.accepted) { await self.sendTriggered([await self.triggeredLogStatus()]) }
         case .signChargingStationCertificate:
             guard pki != nil, identity.serialNumber?.isEmpty == false else {
                 return answer(.rejected, OCPP201Terms.statusInfo("NoCertificateStore", "no station key store or serial number"))

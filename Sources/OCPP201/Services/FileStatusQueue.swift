@@ -1,0 +1,108 @@
+import FirmwareUpdate
+import LogUpload
+import OCPP201Messages
+import Synchronization
+
+/// The FirmwareStatusNotifications and LogStatusNotifications owed to the CSMS, oldest first,
+/// sent while the station is registered (the Installed after a firmware restart waits for the
+/// new registration). Kept in memory: an update's own state is on disk, and after a restart it
+/// reports again from there. The shared firmware and log services report through it.
+final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
+    enum Message: Sendable {
+        case firmware(FirmwareStatusNotificationRequest)
+        case log(LogStatusNotificationRequest)
+    }
+
+    struct Entry: Sendable {
+        var message: Message
+        var onDelivered: (@Sendable () async -> Void)?
+    }
+
+    /// More would mean the CSMS has not been reachable for a very long time; the oldest go.
+    static let capacity = 100
+    private let entries = Mutex<[Entry]>([])
+    /// The station's security log (set once the station exists).
+    private let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
+    let kicks: AsyncStream<Void>
+    private let kick: AsyncStream<Void>.Continuation
+
+    init() {
+        (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
+        recorder.withLock { $0 = record }
+    }
+
+    private func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
+        entries.withLock { e in
+            e.append(Entry(message: message, onDelivered: onDelivered))
+            if e.count > Self.capacity { e.removeFirst(e.count - Self.capacity) }
+        }
+        kick.yield()
+    }
+
+    // MARK: FirmwareStatusReporting
+
+    func report(_ status: FirmwareUpdateStatus, of kind: FirmwareService.Kind, requestId: Int?,
+                onDelivered: (@Sendable () async -> Void)?) -> Bool {
+        guard let s = FirmwareStatusNotificationRequest.FirmwareStatusEnumType(rawValue: status.rawValue) else { return false }
+        post(.firmware(FirmwareStatusNotificationRequest(status: s, requestId: requestId)), onDelivered: onDelivered)
+        return true
+    }
+
+    func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.withLock { $0 }?(type, techInfo) }
+
+    var hasStatusOwed: Bool { entries.withLock { !$0.isEmpty } }
+
+    // MARK: UploadStatusReporting
+
+    func report(_ status: UploadStatus, of upload: DiagnosticsService.Upload) {
+        guard case let .log(_, requestId) = upload else { return }  // 2.0.1 has no GetDiagnostics
+        let s: LogStatusNotificationRequest.UploadLogStatusEnumType = switch status {
+        case .uploading: .uploading
+        case .uploaded: .uploaded
+        case .failed(let error):
+            switch error.kind {
+            case .permissionDenied: .permissionDenied
+            case .notSupported: .notSupportedOperation
+            case .badMessage: .badMessage
+            case .other: .uploadFailure
+            }
+        }
+        post(.log(LogStatusNotificationRequest(status: s, requestId: requestId)))
+    }
+
+    func first() -> Entry? { entries.withLock { $0.first } }
+    func removeFirst() { entries.withLock { if !$0.isEmpty { $0.removeFirst() } } }
+    func wake() { kick.yield() }
+    func finish() { kick.finish() }
+}
+
+extension OCPP201ChargingStation {
+    /// Sends the owed notifications whenever woken (a new status, a (re)registration).
+    func deliverFileStatusesForever() async {
+        guard let queue = fileStatuses else { return }
+        woken: for await _ in queue.kicks {
+            while mayInitiate, let entry = queue.first() {
+                do {
+                    switch entry.message {
+                    case .firmware(let request): _ = try await send(request)
+                    case .log(let request): _ = try await send(request)
+                    }
+                } catch {
+                    logger.info("file status notification: \(error)")
+                    switch error {
+                    case .callError, .malformedResponse:
+                        queue.removeFirst()  // refused: sending it again would be refused again
+                        continue
+                    default:
+                        continue woken  // still owed: sent after the next registration
+                    }
+                }
+                queue.removeFirst()
+                await entry.onDelivered?()
+            }
+        }
+    }
+}
