@@ -194,6 +194,24 @@ public enum UploadStatus: Sendable, Equatable {
     case failed(FileTransferError)
 }
 
+extension UploadStatus {
+    /// The LogStatusNotification status both versions name it with (1.6 whitepaper and 2.0.1
+    /// UploadLogStatusEnumType): a failure says what the operator should fix.
+    public var logStatusName: String {
+        switch self {
+        case .uploading: "Uploading"
+        case .uploaded: "Uploaded"
+        case .failed(let error):
+            switch error.kind {
+            case .permissionDenied: "PermissionDenied"
+            case .notSupported: "NotSupportedOperation"
+            case .badMessage: "BadMessage"
+            case .other: "UploadFailure"
+            }
+        }
+    }
+}
+
 /// How the adapter tells the CSMS about uploads (1.6 DiagnosticsStatusNotification and
 /// LogStatusNotification, 2.0.1 LogStatusNotification).
 public protocol UploadStatusReporting: Sendable {

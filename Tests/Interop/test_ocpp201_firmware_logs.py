@@ -6,13 +6,11 @@ upload services as 1.6 run them. A CSMS on the `ocpp` package's v201
 classes, files served by Python's http.server, certificates and signatures made with openssl."""
 import io
 import tarfile
-from datetime import datetime, timezone
 
 import pytest
 
-from evsed_process import EvsedProcess, sim_board_for
-from file_servers import HTTPFileServer
-from ocpp201_support import IDENTITY, boot_accepted, csms  # noqa: F401 (fixtures)
+from file_servers import firmware_station_file, http_files, now_iso  # noqa: F401 (fixture)
+from ocpp201_support import IDENTITY, boot_accepted, csms, station  # noqa: F401 (fixtures)
 from openssl_pki import PKI
 from sim_process import wait_for
 
@@ -20,39 +18,11 @@ IMAGE = b"SwiftEVSE firmware 2.0.1-test\n" + bytes(range(256)) * 400
 NEW_VERSION = "2.0.1-test"
 
 
-def now_iso():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @pytest.fixture()
-def http_files():
-    server = HTTPFileServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def firmware_station(sim, bin_dir, repo_root, tmp_path):
-    """start(csms_url) → evsed (2.0.1) with a firmware section: an installer script that copies
-    the image to installed.bin and writes the new version to the version file evsed reports."""
-    installer = tmp_path / "install-firmware.sh"
-    installer.write_text(f"#!/bin/sh\ncp \"$1\" \"{tmp_path}/installed.bin\" && echo {NEW_VERSION} > \"{tmp_path}/firmware-version\"\n")
-    installer.chmod(0o755)
-    config = tmp_path / "station.yaml"
-    config.write_text((repo_root / "etc" / "station.demo.yaml").read_text()
-                      + f"\nfirmware:\n  installer: {installer}\n  version_file: {tmp_path}/firmware-version\n")
-    board = sim_board_for(repo_root, sim, tmp_path)
-    started = []
-
-    def start(csms_url):
-        p = EvsedProcess(bin_dir, board, config, tmp_path / "data", "--csms", csms_url, "--identity", IDENTITY,
-                         "--ocpp-version", "2.0.1")
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
+def firmware_station(tmp_path, repo_root, station):
+    """start(csms_url) → evsed (2.0.1) with a firmware section (`firmware_station_file`)."""
+    config = firmware_station_file(tmp_path, repo_root, NEW_VERSION)
+    return lambda csms_url: station(csms_url, config=config)
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ extension DiagnosticsService {
 }
 
 /// Uploads report through the outbox: GetDiagnostics as DiagnosticsStatusNotification, GetLog
-/// as LogStatusNotification with its requestId and the whitepaper's failure reasons.
+/// as LogStatusNotification with its requestId and the failure's reason (`logStatusName`).
 extension FileStatusOutbox: UploadStatusReporting {
     public func report(_ status: UploadStatus, of upload: DiagnosticsService.Upload) {
         switch upload {
@@ -36,17 +36,7 @@ extension FileStatusOutbox: UploadStatusReporting {
             }
             post(.diagnostics(DiagnosticsStatusNotificationRequest(status: s)))
         case let .log(_, requestId):
-            let s: LogStatusNotificationRequest.UploadLogStatusEnumType = switch status {
-            case .uploading: .uploading
-            case .uploaded: .uploaded
-            case .failed(let error):
-                switch error.kind {
-                case .permissionDenied: .permissionDenied
-                case .notSupported: .notSupportedOperation
-                case .badMessage: .badMessage
-                case .other: .uploadFailure
-                }
-            }
+            let s = LogStatusNotificationRequest.UploadLogStatusEnumType(rawValue: status.logStatusName) ?? .uploadFailure
             post(.log(LogStatusNotificationRequest(status: s, requestId: requestId)))
         }
     }

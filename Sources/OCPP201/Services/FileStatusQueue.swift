@@ -59,17 +59,7 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
 
     func report(_ status: UploadStatus, of upload: DiagnosticsService.Upload) {
         guard case let .log(_, requestId) = upload else { return }  // 2.0.1 has no GetDiagnostics
-        let s: LogStatusNotificationRequest.UploadLogStatusEnumType = switch status {
-        case .uploading: .uploading
-        case .uploaded: .uploaded
-        case .failed(let error):
-            switch error.kind {
-            case .permissionDenied: .permissionDenied
-            case .notSupported: .notSupportedOperation
-            case .badMessage: .badMessage
-            case .other: .uploadFailure
-            }
-        }
+        let s = LogStatusNotificationRequest.UploadLogStatusEnumType(rawValue: status.logStatusName) ?? .uploadFailure
         post(.log(LogStatusNotificationRequest(status: s, requestId: requestId)))
     }
 
