@@ -22,6 +22,19 @@ public struct DiagnosticsSnapshot: Sendable {
     }
 }
 
+extension DiagnosticsSnapshot {
+    /// The lines every `station.txt` starts with, whichever version asked.
+    public static func identityLines(vendor: String, model: String, serialNumber: String?, firmwareVersion: String?) -> [String] {
+        ["vendor = \(vendor)", "model = \(model)", "serial_number = \(serialNumber ?? "-")",
+         "firmware_version = \(firmwareVersion ?? "-")"]
+    }
+
+    /// One line per connector (1.6) or EVSE (2.0.1): `<label> = <status>[ <error>][ <session>][ <n> Wh]`.
+    public static func connectorLine(_ label: String, status: String?, error: String?, session: String?, energyWh: String?) -> String {
+        "\(label) = \(status ?? "unknown")\(error.map { " \($0)" } ?? "")\(session.map { " \($0)" } ?? "")\(energyWh.map { " \($0) Wh" } ?? "")"
+    }
+}
+
 /// The diagnostics archive a field engineer opens (a ustar file, `tar -xf`):
 /// - `station.txt`: identity, firmware, registration, connectors, the firmware update;
 /// - `evsed.log`: the daemon's recent log lines (in the request's time window);

@@ -8,7 +8,7 @@ import pytest
 
 from file_servers import FTPFileServer, firmware_station_file, http_files, now_iso  # noqa: F401 (fixture)
 from ocpp16_support import IDENTITY, boot_accepted, csms, station, wait_for  # noqa: F401 (fixtures)
-from openssl_pki import PKI
+from openssl_pki import manufacturer  # noqa: F401 (fixture)
 
 IMAGE = b"SwiftEVSE firmware 2.0.0-test\n" + bytes(range(256)) * 400
 NEW_VERSION = "2.0.0-test"
@@ -136,14 +136,6 @@ def test_get_diagnostics_uploaded_by_ftp(tmp_path, station, csms):
         wait_for(lambda: statuses(cs, "DiagnosticsStatusNotification")[-1] == "Idle", what="triggered Idle")
     finally:
         ftp.stop()
-
-
-@pytest.fixture()
-def manufacturer(tmp_path):
-    pki = PKI(tmp_path / "pki")
-    pki.ca("manufacturer")
-    pki.ca("stranger")
-    return pki
 
 
 def signed_update(cs, http_files, pki, request_id, signer, image, served=None):

@@ -11,7 +11,7 @@ import pytest
 
 from file_servers import firmware_station_file, http_files, now_iso  # noqa: F401 (fixture)
 from ocpp201_support import IDENTITY, boot_accepted, csms, station  # noqa: F401 (fixtures)
-from openssl_pki import PKI
+from openssl_pki import manufacturer  # noqa: F401 (fixture)
 from sim_process import wait_for
 
 IMAGE = b"SwiftEVSE firmware 2.0.1-test\n" + bytes(range(256)) * 400
@@ -23,14 +23,6 @@ def firmware_station(tmp_path, repo_root, station):
     """start(csms_url) → evsed (2.0.1) with a firmware section (`firmware_station_file`)."""
     config = firmware_station_file(tmp_path, repo_root, NEW_VERSION)
     return lambda csms_url: station(csms_url, config=config)
-
-
-@pytest.fixture()
-def manufacturer(tmp_path):
-    pki = PKI(tmp_path / "pki")
-    pki.ca("manufacturer")
-    pki.ca("stranger")
-    return pki
 
 
 def call(cs, action, payload):

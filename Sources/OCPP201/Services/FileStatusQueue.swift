@@ -1,3 +1,4 @@
+import FileTransfer
 import FirmwareUpdate
 import LogUpload
 import OCPP201Messages
@@ -13,33 +14,18 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
         case log(LogStatusNotificationRequest)
     }
 
-    struct Entry: Sendable {
-        var message: Message
-        var onDelivered: (@Sendable () async -> Void)?
-    }
-
-    /// More would mean the CSMS has not been reachable for a very long time; the oldest go.
-    static let capacity = 100
-    private let entries = Mutex<[Entry]>([])
+    /// The owed notifications themselves (the queue both adapters use).
+    private let queue = TransferStatusQueue<Message>()
     /// The station's security log (set once the station exists).
     private let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
-    let kicks: AsyncStream<Void>
-    private let kick: AsyncStream<Void>.Continuation
-
-    init() {
-        (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
+    var kicks: AsyncStream<Void> { queue.kicks }
 
     func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
         recorder.withLock { $0 = record }
     }
 
     private func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
-        entries.withLock { e in
-            e.append(Entry(message: message, onDelivered: onDelivered))
-            if e.count > Self.capacity { e.removeFirst(e.count - Self.capacity) }
-        }
-        kick.yield()
+        queue.post(message, onDelivered: onDelivered)
     }
 
     // MARK: FirmwareStatusReporting
@@ -53,7 +39,7 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
 
     func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.withLock { $0 }?(type, techInfo) }
 
-    var hasStatusOwed: Bool { entries.withLock { !$0.isEmpty } }
+    var hasStatusOwed: Bool { !queue.isEmpty }
 
     // MARK: UploadStatusReporting
 
@@ -63,10 +49,10 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
         post(.log(LogStatusNotificationRequest(status: s, requestId: requestId)))
     }
 
-    func first() -> Entry? { entries.withLock { $0.first } }
-    func removeFirst() { entries.withLock { if !$0.isEmpty { $0.removeFirst() } } }
-    func wake() { kick.yield() }
-    func finish() { kick.finish() }
+    func first() -> TransferStatusQueue<Message>.Entry? { queue.first() }
+    func removeFirst() { queue.removeFirst() }
+    func wake() { queue.wake() }
+    func finish() { queue.finish() }
 }
 
 extension OCPP201ChargingStation {

@@ -16,11 +16,8 @@ extension OCPP201ChargingStation {
     /// The station's side of the archive, taken now: who it is, its connection, its EVSEs, and
     /// the device model's values (no secret: BasicAuthPassword is never in the device model).
     func diagnosticsSnapshot() async -> DiagnosticsSnapshot {
-        var station = [
-            "vendor = \(identity.vendor)",
-            "model = \(identity.model)",
-            "serial_number = \(identity.serialNumber ?? "-")",
-            "firmware_version = \(identity.firmwareVersion ?? "-")",
+        var station = DiagnosticsSnapshot.identityLines(vendor: identity.vendor, model: identity.model,
+                                                        serialNumber: identity.serialNumber, firmwareVersion: identity.firmwareVersion) + [
             "ocpp_version = 2.0.1",
             "registration = \(registration.rawValue)",
             "connected = \(isConnected)",
@@ -28,8 +25,8 @@ extension OCPP201ChargingStation {
             "firmware_update = \(await firmware?.summary() ?? "not supported")",
         ]
         for c in await connectors() {
-            station.append("evse \(c.id) = \(c.status?.rawValue ?? "unknown")\(c.error.map { " \($0)" } ?? "")"
-                + "\(c.session.map { " transaction \($0.id)" } ?? "")\(c.energyWh.map { " \($0) Wh" } ?? "")")
+            station.append(DiagnosticsSnapshot.connectorLine("evse \(c.id)", status: c.status?.rawValue, error: c.error.map { "\($0)" },
+                                                             session: c.session.map { "transaction \($0.id)" }, energyWh: c.energyWh.map { "\($0)" }))
         }
         let configuration = (deviceModel?.keys ?? []).filter { $0 != .basicAuthPassword }.map { key in
             "\(key) = \(deviceModel?.value(key) ?? "")"
