@@ -1,8 +1,8 @@
 """OCPP 2.0.1 blocks L and N end to end: a signed UpdateFirmware over HTTP, through the installer and
 the restart, to Installed, with every FirmwareStatusNotification carrying the requestId; a
 signing certificate of another root refused on receipt; a tampered image refused after the
-download; GetLog of the security log and of the diagnostics archive. The same firmware and
-upload services as 1.6 run them. A CSMS on the `ocpp` package's v201
+download; GetLog of the security log and of the diagnostics archive (the same firmware and
+upload services as 1.6 run them); CustomerInformation for a token on the local list. A CSMS on the `ocpp` package's v201
 classes, files served by Python's http.server, certificates and signatures made with openssl."""
 import io
 import tarfile
@@ -110,3 +110,18 @@ def test_get_log_uploads_the_security_log_and_the_archive_with_the_request_id(tm
     assert {"station.txt", "configuration.txt", "security-events.log", "sessions.csv"} <= names
     assert "ocpp_version = 2.0.1" in station_txt
     assert "OCPPCommCtrlr" in configuration and "BasicAuthPassword" not in configuration
+
+
+def test_customer_information_reports_and_clears_what_the_station_holds_for_a_token(station, csms):
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    token = {"idToken": "CUST0001", "type": "ISO14443"}
+    assert call(cs, "SendLocalList", {"versionNumber": 5, "updateType": "Full", "localAuthorizationList": [
+        {"idToken": token, "idTokenInfo": {"status": "Accepted"}}]})["status"] == "Accepted"
+    assert call(cs, "CustomerInformation", {"requestId": 31, "report": True, "clear": True, "idToken": token})["status"] == "Accepted"
+    pages = cs.wait_for("NotifyCustomerInformation", where=lambda p: p["requestId"] == 31, timeout=10)
+    text = "\n".join(p["data"] for p in pages)
+    assert "local list: Accepted" in text and "cleared: authorization cache entry" in text
+    assert pages[0]["seqNo"] == 0
+    assert call(cs, "CustomerInformation", {"requestId": 32, "report": False, "clear": False, "idToken": token})["status"] == "Invalid"

@@ -105,7 +105,7 @@ struct CallErrorTests {
                                             .getLocalListVersion, .reserveNow, .cancelReservation, .setChargingProfile,
                                             .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule,
                                             .installCertificate, .getInstalledCertificateIds, .deleteCertificate, .certificateSigned,
-                                            .setNetworkProfile, .updateFirmware, .getLog]
+                                            .setNetworkProfile, .updateFirmware, .getLog, .customerInformation]
         #expect(registry.actions == expected)
         #expect(!registry.actions.contains(.getVariables), "the device model's, not this adapter's")
     }

@@ -58,6 +58,8 @@ public actor OCPP201ChargingStation {
     nonisolated let smartCharging: SmartChargingService
     public internal(set) var settings: OCPP201Settings
     let localList: LocalAuthorizationListStore
+    /// Read and, for CustomerInformation's clear, an entry removed (the core reads it at its next lookup).
+    let authorizationCache: AuthorizationCacheStore
     /// The station's security log, which is also the queue of events owed to the CSMS.
     nonisolated let securityLog: SecurityEventLog
     var sendingSecurityEvents = false
@@ -148,6 +150,7 @@ public actor OCPP201ChargingStation {
         self.settings = settings
         self.transactions = TransactionEventService(journal: storage.journal, logger: logger)
         self.localList = storage.localList
+        self.authorizationCache = storage.authorizationCache
         self.securityLog = storage.securityLog
         self.smartCharging = SmartChargingService(store: storage.config, station: station, logger: logger)
         self.unixMs = unixMs

@@ -78,6 +78,7 @@ extension OCPP201ChargingStation {
         NetworkProfileService.register(into: &registry)
         FirmwareUpdateService.register(into: &registry)
         LogService.register(into: &registry)
+        CustomerInformationService.register(into: &registry)
         if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry
