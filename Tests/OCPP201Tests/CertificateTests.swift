@@ -118,6 +118,27 @@ struct CertificateTests {
         #expect(try await Self.call(h, "CertificateSigned", ["certificateChain": "x", "certificateType": "V2GCertificate"])["status"] == "Rejected")
     }
 
+    @Test func anUnansweredSignCertificateIsRepeatedWithTheSameCSRUntilCertificateSignedComes() async throws {
+        let scratch = try SecurityScratch()
+        let csms = FakeCSMS()
+        let base = FakeCSMS.acceptEverything()
+        csms.setAnswer { action, payload in action == "SignCertificate" ? .success(["status": "Accepted"]) : base(action, payload) }
+        let (h, _) = try await Self.station(scratch, csms: csms)
+        #expect(try await Self.install(h, "CSMSRootCertificate", try scratch.makeCA("csms"))["status"] == "Accepted")
+        #expect(try await Self.call(h, "TriggerMessage", ["requestedMessage": "SignChargingStationCertificate"])["status"] == "Accepted")
+        #expect(await settle { h.sleeper.requested.contains(.seconds(Int64(60))) }, "CertSigningWaitMinimum")
+        h.sleeper.release(.seconds(Int64(60)))
+        #expect(await settle { csms.payloads("SignCertificate").count == 2 })
+        let requests = csms.payloads("SignCertificate")
+        #expect(requests[0]["csr"] == requests[1]["csr"], "the same CSR: its key is the pending one")
+        #expect(await settle { h.sleeper.requested.contains(.seconds(Int64(120))) }, "the wait doubled")
+        guard case .string(let csr)? = requests[1]["csr"] else { Issue.record("no CSR"); return }
+        #expect(try await Self.call(h, "CertificateSigned", ["certificateChain": .string(try scratch.sign(csr: csr, ca: "csms"))])["status"] == "Accepted")
+        h.sleeper.release(.seconds(Int64(120)))
+        for _ in 0..<5_000 { await Task.yield() }
+        #expect(csms.payloads("SignCertificate").count == 2, "answered: no more repeats")
+    }
+
     @Test func basicAuthPasswordIsAcceptedStoredInTheKeyFileAndNeverReadBack() async throws {
         let scratch = try SecurityScratch()
         let (h, pki) = try await Self.station(scratch, securityProfile: 1, deviceModel: { try DeviceModelWiringTests.model($0) })

@@ -108,6 +108,9 @@ public actor OCPP201ChargingStation {
     public nonisolated let firmware: FirmwareService?
     public nonisolated let logs: DiagnosticsService?
     nonisolated let fileStatuses: FileStatusQueue?
+    /// Bumped by every SignCertificate round and every accepted CertificateSigned: a round
+    /// repeats only while it is the latest and unanswered.
+    var stationCertificateRequests = 0
     /// What the connection owner (`OCPP201Client`) does for the station.
     var connectionHooks = ConnectionHooks()
 

@@ -20,6 +20,7 @@ extension OCPP201ChargingStation {
             let chain = try pki.stationKeys.installSignedCertificate(chainPEM: request.certificateChain, trustedRoots: roots,
                                                                      at: Int64(now / 1000))
             logger.notice("CertificateSigned: new station certificate \(chain.first?.subject ?? "?") installed")
+            stationCertificateRequests += 1  // the request it answers is done: no more repeats
             if securityProfile == 3, let reconnect = connectionHooks.reconnect {
                 // After the answer has gone out, on a new connection with the new certificate.
                 Task { await self.sleep(.seconds(Int64(1))); reconnect() }

@@ -25,17 +25,33 @@ extension OCPP201ChargingStation {
         }
     }
 
-    /// Sends SignCertificate with a fresh CSR; true when the CSMS accepted it.
+    /// Sends SignCertificate with a fresh CSR; true when the CSMS accepted it. Accepted but no
+    /// CertificateSigned within SecurityCtrlr.CertSigningWaitMinimum: the same CSR again, the
+    /// wait doubled each time, at most CertSigningRepeatTimes more times (A02.FR.17–19). A new
+    /// request or a CertificateSigned ends the waiting.
     @discardableResult
     func requestStationCertificate() async -> Bool {
         guard mayInitiate, let csr = makeStationCertificateRequest() else { return false }
-        do {
-            let answer = try await send(SignCertificateRequest(csr: csr, certificateType: .chargingStationCertificate))
-            logger.notice("SignCertificate: \(answer.status.rawValue)")
-            return answer.status == .accepted
-        } catch {
-            logger.warning("SignCertificate: \(error)")
-            return false
+        stationCertificateRequests += 1
+        let round = stationCertificateRequests
+        let variables = deviceModel?.variables
+        var wait = max(1, variables?.certSigningWaitMinimum ?? 60)
+        let repeats = max(0, variables?.certSigningRepeatTimes ?? 3)
+        var accepted = false
+        for attempt in 0...repeats {
+            guard round == stationCertificateRequests, mayInitiate else { break }
+            do {
+                let answer = try await send(SignCertificateRequest(csr: csr, certificateType: .chargingStationCertificate))
+                logger.notice("SignCertificate (attempt \(attempt + 1)): \(answer.status.rawValue)")
+                guard answer.status == .accepted else { break }
+                accepted = true
+            } catch {
+                logger.warning("SignCertificate: \(error)")
+            }
+            guard attempt < repeats else { break }
+            await sleep(.seconds(Int64(wait)))
+            wait *= 2
         }
+        return accepted
     }
 }
