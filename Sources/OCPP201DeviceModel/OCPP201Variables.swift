@@ -53,6 +53,24 @@ public struct OCPP201Variables: Sendable, Equatable {
     public var smartChargingEnabled: Bool
     public var reservationEnabled: Bool
 
+    // DisplayMessageCtrlr, TariffCostCtrlr
+    public var displayMessagesEnabled: Bool
+    /// The station's language (an IETF tag) for its screens and messages.
+    public var displayLanguage: String
+    public var tariffCost: TariffCost
+
+    public struct TariffCost: Sendable, Equatable {
+        /// The driver's tariff (idTokenInfo.personalMessage) is shown.
+        public var tariffEnabled: Bool
+        /// Running and final costs (totalCost, CostUpdated) are shown.
+        public var costEnabled: Bool
+        public var currency: String
+        /// Shown when the CSMS gave no tariff for the driver.
+        public var tariffFallbackMessage: String
+        /// Shown when a transaction ends without a total cost from the CSMS.
+        public var totalCostFallbackMessage: String
+    }
+
     public struct RetryBackOff: Sendable, Equatable {
         public var randomRange: Int
         public var repeatTimes: Int
@@ -154,7 +172,14 @@ extension DeviceModel {
                 certSigningRepeatTimes: read.int("SecurityCtrlr", "CertSigningRepeatTimes"),
                 timeSource: read.list("ClockCtrlr", "TimeSource"),
                 smartChargingEnabled: read.bool("SmartChargingCtrlr", "Enabled"),
-                reservationEnabled: read.bool("ReservationCtrlr", "Enabled"))
+                reservationEnabled: read.bool("ReservationCtrlr", "Enabled"),
+                displayMessagesEnabled: read.bool("DisplayMessageCtrlr", "Enabled"),
+                displayLanguage: read.text("DisplayMessageCtrlr", "Language"),
+                tariffCost: .init(tariffEnabled: read.bool("TariffCostCtrlr", "Enabled", "Tariff"),
+                                  costEnabled: read.bool("TariffCostCtrlr", "Enabled", "Cost"),
+                                  currency: read.text("TariffCostCtrlr", "Currency"),
+                                  tariffFallbackMessage: read.text("TariffCostCtrlr", "TariffFallbackMessage"),
+                                  totalCostFallbackMessage: read.text("TariffCostCtrlr", "TotalCostFallbackMessage")))
         }
     }
 }
@@ -174,8 +199,8 @@ private struct SettingsReader {
         return state.variables[key]?.definition.attribute(.actual)?.value.flatMap { Int($0) } ?? 0
     }
 
-    func bool(_ component: String, _ variable: String) -> Bool {
-        text(component, variable) == "true"
+    func bool(_ component: String, _ variable: String, _ instance: String? = nil) -> Bool {
+        text(component, variable, instance) == "true"
     }
 
     func list(_ component: String, _ variable: String) -> [String] {
@@ -197,6 +222,9 @@ extension VariableKey {
     public static let authCacheStorage = VariableKey(component: "AuthCacheCtrlr", variable: "Storage")
     public static let chargingProfileEntries = VariableKey(component: "SmartChargingCtrlr", variable: "Entries",
                                                            variableInstance: "ChargingProfiles")
+    public static let displayMessageCount = VariableKey(component: "DisplayMessageCtrlr", variable: "DisplayMessages")
+    public static let displayLanguage = VariableKey(component: "DisplayMessageCtrlr", variable: "Language")
+    public static let tariffFallbackMessage = VariableKey(component: "TariffCostCtrlr", variable: "TariffFallbackMessage")
     public static let stationAvailabilityState = VariableKey(component: "ChargingStation", variable: "AvailabilityState")
     public static let stationProblem = VariableKey(component: "ChargingStation", variable: "Problem")
 

@@ -5,10 +5,17 @@ public struct StationLayout: Sendable, Equatable {
     /// OCPP measurand names the meters provide (`Energy.Active.Import.Register`, …): the values
     /// SampledDataCtrlr and AlignedDataCtrlr may be set to.
     public var measurands: [String]
+    /// The display can show a QR code (a graphic display): DisplayMessageCtrlr.QRCodeDisplayCapable.
+    public var displayCanShowQRCode: Bool
+    /// The station file's language (en, de, fr, nl): DisplayMessageCtrlr.Language until a CSMS sets it.
+    public var displayLanguage: String
 
-    public init(evses: [EVSELayout], measurands: [String] = StationLayout.allMeasurands) {
+    public init(evses: [EVSELayout], measurands: [String] = StationLayout.allMeasurands,
+                displayCanShowQRCode: Bool = false, displayLanguage: String = "en") {
         self.evses = evses
         self.measurands = measurands
+        self.displayCanShowQRCode = displayCanShowQRCode
+        self.displayLanguage = DisplayMessageCapacity.languages.contains(displayLanguage) ? displayLanguage : "en"
     }
 
     /// Every measurand the firmware can turn a meter reading into.

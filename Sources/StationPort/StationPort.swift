@@ -55,6 +55,9 @@ public enum StationRequest: Sendable, Hashable {
     /// the cache.
     case authorizationLearned(IdToken, AuthorizationInfo)
     case clearAuthorizationCache
+    /// The CSMS's `currentTime` (BootNotification, Heartbeat), Unix ms: may set the station's
+    /// clock and correct what was recorded before it was set. Answered once that is done.
+    case centralSystemTime(unixMs: UInt64)
     /// The charging profiles now installed (replaces what the station had): their limits feed
     /// the power allocation from the next step on.
     case chargingProfiles(CompositeScheduleCalculator)
@@ -71,6 +74,12 @@ public enum StationRequest: Sendable, Hashable {
     case setChargingMode(ChargingMode)
     /// A price, a cost or a language for the driver's display → `.accepted` (see `PriceUpdate`).
     case showPrice(PriceUpdate)
+    /// A backend's message for the driver's display (OCPP 2.0.1 SetDisplayMessage), shown by the
+    /// station's message scheduler by its priority, states, window and transaction; it replaces
+    /// the message with its id → `.accepted`. The backend keeps it across restarts and sends it again.
+    case showMessage(DisplayMessage)
+    /// Takes the backend's message `id` off the display → `.accepted`, `.rejected` when there was none.
+    case removeMessage(id: Int)
 }
 
 /// What a backend tells the driver about money, whatever the protocol (OCPP 1.6's California

@@ -15,6 +15,8 @@ public final class StationStorage: Sendable {
     public let securityLog: SecurityEventLog
     /// The OCPP 2.0.1 device model's variables and monitors.
     public let deviceModel: DeviceModelStore
+    /// The display messages a backend set (OCPP 2.0.1 SetDisplayMessage).
+    public let displayMessages: DisplayMessageStore
 
     /// Opens `<dataDirectory>/swiftevse.sqlite` (creating the directory's file, not the
     /// directory) and runs the pending migrations.
@@ -86,5 +88,6 @@ public final class StationStorage: Sendable {
         journal = SessionJournal(database: database)
         securityLog = try SecurityEventLog(database: database)
         deviceModel = DeviceModelStore(database: database)
+        displayMessages = DisplayMessageStore(database: database)
     }
 }

@@ -10,7 +10,8 @@ enum DeviceModelWiring {
     /// Nominal phase voltage of the supply (EN 50160), for the power an EVSE can deliver.
     static let nominalVoltage = 230.0
 
-    static func layout(_ connectors: [ConnectorDescription]) -> StationLayout {
+    static func layout(_ connectors: [ConnectorDescription], displayCanShowQRCode: Bool = false,
+                       language: String = "en") -> StationLayout {
         StationLayout(evses: connectors.map { connector in
             let type = switch connector.kind {
             case .socket: "sType2"
@@ -19,7 +20,7 @@ enum DeviceModelWiring {
             return EVSELayout(evseId: connector.id, connectorIds: [1],
                               maxPowerW: connector.maxCurrentAmps * Double(connector.phases) * nominalVoltage,
                               connectorType: type, phases: connector.phases)
-        })
+        }, displayCanShowQRCode: displayCanShowQRCode, displayLanguage: language)
     }
 
     /// Opens the device model on the station's database. On the very first 2.0.1 start (nothing

@@ -68,7 +68,9 @@ final class OCPPWiring {
             Self.remember(other, in: selectedFile, log: log)
             shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
         }
-        let wall = SystemWallClock()
+        // The station's clock (StationClock): messages are stamped with the time the journal
+        // rows are, corrected together once the time is known.
+        let wall = evse.wallClock
         let identity = backend.identity ?? station.identity
         if version == "2.0.1" {
             // Roots, station key and a password the CSMS set: the same files 1.6 uses.
@@ -86,7 +88,9 @@ final class OCPPWiring {
             // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
             try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
             let deviceModel = try DeviceModelWiring.open(
-                storage: evse.storage, layout: DeviceModelWiring.layout(connectors),
+                storage: evse.storage,
+                layout: DeviceModelWiring.layout(connectors, displayCanShowQRCode: evse.displayCanShowQRCode,
+                                                 language: station.language),
                 identity: StationIdentity(vendorName: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                           firmwareVersion: FirmwareVersion.reported(station.firmware), stationId: identity))
             // The profile this run connects with (SecurityCtrlr.SecurityProfile counts from 1).
@@ -109,6 +113,9 @@ final class OCPPWiring {
             // Sessions opened under 1.6 on this data directory get their Started event first.
             transactions.reconcileWithJournal()
             evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+            evse.queuedMessageClockHooks = QueuedMessageClockHooks(
+                shift: { TransactionEventService.shiftingTimestamps($0, floorMs: $1, deltaMs: $2) },
+                flagUncorrectable: { TransactionEventService.flaggedUncorrectable(kind: $0, payload: $1) })
         } else {
             let security = try Self.securitySetup(backend, dataDirectory: station.dataDirectory)
             let client = try OCPP16Client(
@@ -125,6 +132,8 @@ final class OCPPWiring {
             // never queued: queue it now, before the recovery queues anything after it.
             transactions.reconcileWithJournal()
             evse.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
+            evse.queuedMessageClockHooks = QueuedMessageClockHooks(
+                shift: { TransactionService.shiftingTimestamps($0, floorMs: $1, deltaMs: $2) })
         }
     }
 

@@ -53,10 +53,16 @@ class CsmsSideOfStation(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw):
+        if self.csms.transaction_event_answer is not None:
+            return call_result.TransactionEvent(**self.csms.transaction_event_answer(kw))
         token = kw.get("id_token")
         if token and kw.get("event_type") == "Started":
             return call_result.TransactionEvent(id_token_info={"status": self.csms.token_status(token["id_token"])})
         return call_result.TransactionEvent()
+
+    @on("NotifyDisplayMessages")
+    def on_notify_display_messages(self, **kw):
+        return call_result.NotifyDisplayMessages()
 
     @on("MeterValues")
     def on_meter_values(self, **kw):
@@ -119,6 +125,8 @@ class Csms201:
         self.frames = []
         self.unknown_tokens = set()
         self.groups = {}  # token -> its group's token (idTokenInfo.groupIdToken)
+        self.token_extras = {}  # token -> more idTokenInfo fields (personal_message, language1, …)
+        self.transaction_event_answer = None  # kw -> the TransactionEvent answer's fields, when set
         self.lock = threading.Lock()
         self.stations = {}
         self.loop = asyncio.new_event_loop()
@@ -211,6 +219,7 @@ class Csms201:
         info = {"status": self.token_status(token)}
         if token in self.groups:
             info["group_id_token"] = {"id_token": self.groups[token], "type": "Central"}
+        info.update(self.token_extras.get(token, {}))
         return info
 
     def _record_frame(self, identity, raw):

@@ -1,6 +1,6 @@
 """A hostile backend: a CSMS that floods CALLs, sends a 10 MB frame, answers message ids that were
-never sent, pings without end, closes mid-frame, or accepts the TCP connection and never finishes
-the WebSocket handshake. Through all of it evsed's memory stays bounded, it keeps (or gets back)
+never sent, answers after the call timeout, pings without end, closes mid-frame, or accepts the
+TCP connection and never finishes the WebSocket or the TLS handshake. Through all of it evsed's memory stays bounded, it keeps (or gets back)
 its connection, and the pilot → contactor path keeps its latency.
 
 The server is raw `websockets` (the library the `ocpp` package runs on): a hostile peer does not
@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 import pytest
 import websockets
 
-from ocpp16_support import CARD, IDENTITY, c1, station  # noqa: F401 (fixture)
+from ocpp16_support import CARD, IDENTITY, c1, journal_session, station  # noqa: F401 (fixture)
+from openssl_pki import PKI
 from sim_process import c_to_b_latency_ms, wait_for
 
 ANSWERS = {
@@ -48,6 +49,9 @@ class HostileCSMS:
         self.connections = []  # every connection, in order
         self.results = {}  # message id → the charge point's CALLRESULT / CALLERROR frame
         self.received = []  # (action, payload) of the charge point's CALLs
+        # async (ws, message id, action, payload) → True when it took the CALL (answered it
+        # itself, later or never): a test's own misbehaviour.
+        self.intercept = None
         started = threading.Event()
         threading.Thread(target=self._run, args=(started,), daemon=True).start()
         assert started.wait(10)
@@ -72,6 +76,8 @@ class HostileCSMS:
                 if frame[0] == 2:
                     _, mid, action, payload = frame
                     self.received.append((action, payload))
+                    if self.intercept and await self.intercept(ws, mid, action, payload):
+                        continue
                     await ws.send(json.dumps([3, mid, ANSWERS.get(action, dict)()]))
                 else:
                     self.results[frame[1]] = frame
@@ -262,6 +268,81 @@ def test_a_handshake_that_never_finishes_times_out_and_is_tried_again(sim, stati
         wait_for(lambda: accepted, 15, "the first connection")
         # The connect deadline (30 s) ends the hung handshake; the backoff then tries again.
         evsed.wait_log(r"connect failed", timeout=45)
+        wait_for(lambda: len(accepted) >= 2, 60, "a second attempt")
+        assert evsed.proc.poll() is None
+    finally:
+        listener.close()
+        for c in accepted:
+            c.close()
+
+
+def test_an_answer_after_the_call_timeout_is_ignored_and_the_session_keeps_one_transaction_id(sim, station, hostile):
+    evsed = station(hostile.url)
+    wait_for(lambda: hostile.connections, 15, "evsed connected")
+    held = []  # the first StartTransaction's message id: answered only after the retry was
+
+    async def late_start(ws, mid, action, payload):
+        if action != "StartTransaction":
+            return False
+        if not held:
+            held.append(mid)  # no answer: the 30 s call timeout runs out
+            return True
+        await ws.send(json.dumps([3, mid, {"transactionId": 4711, "idTagInfo": {"status": "Accepted"}}]))
+        await asyncio.sleep(0.5)
+        # The answer to the timed-out first attempt, with another id: too late to count.
+        await ws.send(json.dumps([3, held[0], {"transactionId": 9999, "idTagInfo": {"status": "Accepted"}}]))
+        return True
+
+    hostile.intercept = late_start
+    wait_for(lambda: any(a == "StatusNotification" for a, _ in hostile.received), 15, "the charger registered")
+    # The retry follows the timeout after 1 s (TransactionMessageRetryInterval × attempt).
+    retry = json.dumps([2, "retry-1s", "ChangeConfiguration", {"key": "TransactionMessageRetryInterval", "value": "1"}])
+    hostile.run(hostile.live().send(retry))
+    wait_for(lambda: "retry-1s" in hostile.results, 10, "the configuration answered")
+    assert hostile.results["retry-1s"][2] == {"status": "Accepted"}, hostile.results["retry-1s"]
+    charging(sim, evsed)
+    mark = len(evsed.log())
+    wait_for(lambda: sum(1 for a, _ in hostile.received if a == "StartTransaction") >= 2, 60, "the StartTransaction retried")
+    evsed.wait_log(r"answer ignored: it matches no outstanding CALL", timeout=10, start=mark)
+    evsed.wait_log(r"transactionId 4711", timeout=10)
+    assert not any("transactionId 9999" in line for line in evsed.log()), "the late answer was applied"
+    data = evsed.args[evsed.args.index("--data-dir") + 1]
+    assert journal_session(data)["transaction_id"] == "4711"
+
+    assert sim.post("/api/connectors/1/unplug", {"force": True})[0] == 200
+    wait_for(lambda: any(a == "StopTransaction" for a, _ in hostile.received), 20, "the StopTransaction")
+    stops = [p for a, p in hostile.received if a == "StopTransaction"]
+    assert [s["transactionId"] for s in stops] == [4711], "one transaction, one id"
+    assert sum(1 for a, _ in hostile.received if a == "StartTransaction") == 2
+
+
+def test_a_tls_handshake_that_never_finishes_times_out_with_a_reason_and_is_tried_again(sim, station, tmp_path):
+    # wss:// to a server that accepts the TCP connection and never sends its ServerHello.
+    pki = PKI(tmp_path / "pki")
+    key = tmp_path / "authorization-key"
+    key.write_text("00112233445566778899aabbccddeeff00112233\n")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        evsed = station(f"wss://localhost:{listener.getsockname()[1]}", "--security-profile", "2",
+                        "--authorization-key-file", str(key), "--csms-root-certificate", pki.path("root.pem"))
+        wait_for(lambda: accepted, 15, "the first connection")
+        hello = accepted[0].recv(1024, socket.MSG_PEEK)
+        assert hello[:1] == b"\x16", "the charger sent its ClientHello"
+        line = evsed.wait_log(r"connect failed", timeout=45)
+        assert "time" in line.lower() or "deadline" in line.lower(), f"no reason given: {line}"
         wait_for(lambda: len(accepted) >= 2, 60, "a second attempt")
         assert evsed.proc.poll() is None
     finally:

@@ -65,7 +65,7 @@ def test_malformed_calls_get_the_201_callerror_codes(sim, station, csms):
     station(cs.url)
     boot_accepted(cs)
     assert cs.raw_call(IDENTITY, "Dance", {})[1][0] == "NotImplemented"
-    assert cs.raw_call(IDENTITY, "GetDisplayMessages", {"requestId": 1})[1][0] == "NotImplemented"  # block O: not yet
+    assert cs.raw_call(IDENTITY, "UnpublishFirmware", {"checksum": "0" * 32})[1][0] == "NotImplemented"  # local controllers only
     assert cs.raw_call(IDENTITY, "Reset", {"type": 1})[1][0] == "TypeConstraintViolation"
     assert cs.raw_call(IDENTITY, "Reset", {})[1][0] == "OccurrenceConstraintViolation"
     assert cs.raw_call(IDENTITY, "Reset", {"type": "Later"})[1][0] == "PropertyConstraintViolation"

@@ -80,12 +80,12 @@ final class FakeStation: StationPort {
     /// Every request, queries included.
     var requests: [StationRequest] { state.withLock { $0.requests } }
 
-    /// What the station was asked to do: the requests less the queries, the connection state,
+    /// What the station was asked to do: the requests less the queries, the connection state, the CSMS's time,
     /// the rules and the display's prices (which the charge point sends on its own).
     var commands: [StationRequest] {
         requests.filter {
             switch $0 {
-            case .connectors, .backendConnection, .authorizationRules, .sessionRules, .remoteStartCheck, .showPrice: return false
+            case .connectors, .backendConnection, .centralSystemTime, .authorizationRules, .sessionRules, .remoteStartCheck, .showPrice: return false
             default: return true
             }
         }

@@ -99,10 +99,10 @@ import Testing
         #expect(status == .accepted)
         #expect(!problem.isEmpty && problem.allSatisfy { $0.hasPrefix("ChargingStation.") })
 
-        // Display messages are not available: they never match Available.
+        // Available components match Available; the variables of an unavailable one would not.
         let (_, available) = names(GetReportRequest(requestId: 2, componentCriteria: [.available]))
         #expect(available.contains("SmartChargingCtrlr.Enabled"))
-        #expect(!available.contains { $0.hasPrefix("DisplayMessageCtrlr.") })
+        #expect(available.contains("DisplayMessageCtrlr.Enabled"))
 
         // Criteria and component filters together: both must hold.
         let (_, enabledTx) = names(GetReportRequest(componentVariable: [ComponentVariableType(component: component("TxCtrlr"))],

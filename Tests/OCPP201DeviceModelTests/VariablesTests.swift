@@ -39,6 +39,12 @@ import Testing
         ("ReservationCtrlr", "Enabled", nil), ("ReservationCtrlr", "NonEvseSpecific", nil),
         ("DisplayMessageCtrlr", "Available", nil), ("DisplayMessageCtrlr", "DisplayMessages", nil),
         ("DisplayMessageCtrlr", "SupportedFormats", nil), ("DisplayMessageCtrlr", "SupportedPriorities", nil),
+        ("DisplayMessageCtrlr", "Enabled", nil), ("DisplayMessageCtrlr", "PersonalMessageSize", nil),
+        ("DisplayMessageCtrlr", "QRCodeDisplayCapable", nil), ("DisplayMessageCtrlr", "Language", nil),
+        ("TariffCostCtrlr", "Available", "Tariff"), ("TariffCostCtrlr", "Available", "Cost"),
+        ("TariffCostCtrlr", "Enabled", "Tariff"), ("TariffCostCtrlr", "Enabled", "Cost"),
+        ("TariffCostCtrlr", "Currency", nil), ("TariffCostCtrlr", "TariffFallbackMessage", nil),
+        ("TariffCostCtrlr", "TotalCostFallbackMessage", nil),
     ]
 
     @Test func everyRequiredControllerVariableIsThere() throws {

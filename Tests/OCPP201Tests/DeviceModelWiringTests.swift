@@ -140,12 +140,3 @@ import Testing
         #expect(event?["trigger"] == "Delta")
     }
 }
-
-// Shared by the test files that read arrays out of answers.
-extension JSONValue {
-    /// The array element at `index`, or nil.
-    subscript(index: Int) -> JSONValue? {
-        guard let array = arrayValue, array.indices.contains(index) else { return nil }
-        return array[index]
-    }
-}

@@ -80,7 +80,7 @@ final class FakeStation: StationPort {
     var commands: [StationRequest] {
         requests.filter {
             switch $0 {
-            case .connectors, .backendConnection, .authorizationRules, .sessionRules, .remoteStartCheck: return false
+            case .connectors, .backendConnection, .centralSystemTime, .authorizationRules, .sessionRules, .remoteStartCheck: return false
             default: return true
             }
         }
@@ -229,4 +229,12 @@ struct Harness {
 func errorCode(_ result: Result<JSONValue, OCPPCallError>) -> OCPPErrorCode? {
     if case .failure(let e) = result { return e.code }
     return nil
+}
+
+extension JSONValue {
+    /// The array element at `index`, or nil.
+    subscript(index: Int) -> JSONValue? {
+        guard let array = arrayValue, array.indices.contains(index) else { return nil }
+        return array[index]
+    }
 }

@@ -70,6 +70,57 @@ struct StationStorageHealthTests {
         #expect(rig.view(1)?.status == .available)
     }
 
+    /// Charging on connector 1 with the journal writable; the open session's id.
+    func charging(_ rig: Rig) throws -> String {
+        try rig.station.start(at: rig.clock.now())
+        rig.step()
+        rig.plug(1)
+        rig.step(until: { rig.view(1)?.pilot == .b })
+        rig.station.presentCard(IdToken("A1B2C3"), at: rig.clock.now())
+        rig.step(until: { (rig.pwm(1)?.dutyPercent ?? 100) < 100 }, limit: 3_000)
+        rig.setEV(1, .c)
+        #expect(rig.step(until: { rig.coil(1) }) != nil)
+        return try #require(rig.view(1)?.session?.id)
+    }
+
+    func endedSessions(_ rig: Rig) throws -> [String: Double] {
+        let rows = try rig.station.storage.database.query(
+            "SELECT id, meter_stop_wh FROM sessions WHERE ended_at_ms IS NOT NULL") { (try $0.string(0), try $0.double(1)) }
+        return Dictionary(uniqueKeysWithValues: rows)
+    }
+
+    /// Found on a real full disk (Tests/Interop/test_evsed_disk_full.py): the end of a session
+    /// that could not be written was dropped, so the backend never heard its stop until a restart.
+    @Test func aSessionThatEndsWhileTheJournalFailsIsEndedInItOnceWritesSucceed() throws {
+        let rig = try Rig()
+        let id = try charging(rig)
+        try writes(rig, allowed: false)
+        rig.unplug(1)
+        rig.step(until: { rig.view(1)?.session == nil })
+        rig.step(until: { rig.station.storageUnavailable }, limit: 100)
+        #expect(rig.station.storageUnavailable)
+        #expect(try rig.station.storage.journal.openSessions().map(\.id) == [id], "the end could not be written yet")
+
+        try writes(rig, allowed: true)
+        rig.step(until: { !rig.station.storageUnavailable }, limit: Int(Station.storageProbeInterval.microseconds / 2_000) + 10)
+        #expect(!rig.station.storageUnavailable)
+        #expect(try rig.station.storage.journal.openSessions().isEmpty)
+        #expect(try endedSessions(rig)[id] != nil, "the session is ended in the journal, with its meter stop")
+    }
+
+    /// Any writer of the database (a protocol adapter queueing MeterValues) that meets a full
+    /// disk raises the fault: the station does not wait for its own next journal write.
+    @Test func aStorageFailureOfAnotherWriterFaultsTheStation() throws {
+        let rig = try Rig()
+        _ = try charging(rig)
+        try writes(rig, allowed: false)
+        #expect(throws: StorageError.self) { try rig.station.storage.config.set("x", for: "adapter.write") }
+        rig.step()
+        #expect(rig.station.storageUnavailable)
+        #expect(!rig.coil(1), "contactor open at the next step")
+        try writes(rig, allowed: true)
+    }
+
     @Test func aRefusedNonStorageWriteIsNotAStorageFault() throws {
         #expect(!StorageError.sessionAlreadyEnded("x").meansStorageUnavailable)
         #expect(!StorageError.invalidArgument("x").meansStorageUnavailable)

@@ -40,6 +40,8 @@ final class Rig {
     let stepInterval = EVSEDuration.milliseconds(2)
     /// Connectors whose contactor is welded: the feedback stays closed whatever the coil does.
     var welded: Set<Int> = []
+    /// The station's wall clock (nil: one following the virtual clock from 2026-01-01).
+    let wallClock: (any WallClock)?
 
     /// The building's own load per phase, as the grid meter (if the board has one) sees it on
     /// top of the chargers' currents.
@@ -55,9 +57,11 @@ final class Rig {
 
     /// `board`: default `Rig.simBoard()`.
     init(config: StationConfig? = nil, fake: FakeBackend = FakeBackend(), clock: VirtualClock = VirtualClock(),
-         dataDirectory: String = temporaryDirectory(), board: BoardDescription? = nil) throws {
+         dataDirectory: String = temporaryDirectory(), board: BoardDescription? = nil,
+         wallClock: (any WallClock)? = nil) throws {
         self.fake = fake
         self.clock = clock
+        self.wallClock = wallClock
         self.dataDirectory = dataDirectory
         self.board = try board ?? Rig.simBoard()
         for id in [1, 2] {
@@ -65,22 +69,24 @@ final class Rig {
             fake.adcChannel(.named("c\(id).cp.low")).set(volts: -12)
             fake.adcChannel(.named("c\(id).pp")).set(volts: 5)
         }
-        station = try Rig.makeStation(fake: fake, clock: clock, board: self.board, dataDirectory: dataDirectory, config: config)
+        station = try Rig.makeStation(fake: fake, clock: clock, board: self.board, dataDirectory: dataDirectory, config: config,
+                                      wallClock: wallClock)
         writeMeters()
     }
 
     static func makeStation(fake: FakeBackend, clock: VirtualClock, board: BoardDescription, dataDirectory: String,
-                            config: StationConfig?) throws -> Station {
+                            config: StationConfig?, wallClock: (any WallClock)? = nil) throws -> Station {
         var c = try config ?? StationConfig.load(path: Repo.demoStation)
         c.dataDirectory = dataDirectory
         let storage = try StationStorage(dataDirectory: dataDirectory)
         return try Station(board: board, backend: fake, config: c, storage: storage, clock: clock,
-                           wallClock: FollowingWallClock(following: clock), sessionIdSeed: 42)
+                           wallClock: wallClock ?? FollowingWallClock(following: clock), sessionIdSeed: 42)
     }
 
     /// A new Station on the same database and the same hardware, as after a crash or restart.
     func restart(config: StationConfig? = nil) throws -> Station.RecoveryReport {
-        station = try Rig.makeStation(fake: fake, clock: clock, board: board, dataDirectory: dataDirectory, config: config)
+        station = try Rig.makeStation(fake: fake, clock: clock, board: board, dataDirectory: dataDirectory, config: config,
+                                      wallClock: wallClock)
         writeMeters()
         return try station.start(at: clock.now())
     }

@@ -68,6 +68,22 @@ import Testing
                 INSERT INTO variable_monitors (id, variable_id, type, value, severity, transaction_only, origin)
                 VALUES (7, 1, 'UpperThreshold', 11000, 5, 0, 'CustomMonitor')
                 """)
+        case 9:
+            try db.execute("""
+                INSERT INTO display_messages (id, priority, state, ends_at_ms, transaction_id, format, language, content)
+                VALUES (4, 'AlwaysFront', 'Charging', 2000000000000, 'tx-9', 'UTF8', 'de', 'Grüße')
+                """)
+        case 10:
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms,
+                                      boot_id, started_monotonic_ms, unset_clock_offset_ms)
+                VALUES ('s-unset', 1, 'Charging', 7000, 40, 7000, 'boot-1', 6000, 1000)
+                """)
+            try db.execute("""
+                INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms, boot_id, enqueued_monotonic_ms,
+                                               unset_clock_offset_ms)
+                VALUES ('StartTransaction', '{"u":1}', 's-unset', 7000, 'boot-1', 6000, 1000)
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -112,6 +128,19 @@ import Testing
             #expect(heartbeat?.key.evseId == nil, "evse_id 0 reads back as no EVSE")
             #expect(heartbeat?.attributes.first?.value == "120")
             #expect(try storage.deviceModel.monitors().map(\.id) == [7])
+        case 9:
+            #expect(try storage.displayMessages.all() == [StoredDisplayMessage(
+                id: 4, priority: "AlwaysFront", state: "Charging", endsAtMs: 2_000_000_000_000, transactionId: "tx-9",
+                format: "UTF8", language: "de", content: "Grüße")])
+        case 10:
+            #expect(try storage.journal.clockOfSession("s-unset")
+                == JournalRowClock(bootId: "boot-1", monotonicMs: 6000, unsetWallOffsetMs: 1000))
+            // Rows written before this step carry no boot: they are never moved by a correction.
+            if let open = try storage.journal.session("s-open") {
+                #expect(try storage.journal.clockOfSession(open.id) == JournalRowClock(bootId: nil, monotonicMs: nil, unsetWallOffsetMs: nil))
+            }
+            let seq = try #require(try storage.journal.pending(limit: 10).first { $0.payload == #"{"u":1}"# }?.seq)
+            #expect(try storage.journal.clockOfMessage(seq)?.bootId == "boot-1")
         default:
             Issue.record("no check for schema version \(version)")
         }

@@ -32,6 +32,7 @@ import websockets  # noqa: E402
 from ocpp.routing import on  # noqa: E402
 from ocpp.v16 import ChargePoint, call, call_result  # noqa: E402
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # noqa: E402
+from ocpp.v201 import ChargePoint as ChargePoint201, call as call201, call_result as call_result201  # noqa: E402
 
 from evsed_process import EvsedProcess, sim_board_for  # noqa: E402
 from sim_process import SimProcess  # noqa: E402
@@ -41,11 +42,19 @@ CONNECTORS = (1, 2)
 # Phases a kill is aimed at (the round's target) and the ones it may be classified in.
 PHASES = ("authorize", "start_pending", "charging", "meter_values", "stop_pending", "offline_backlog",
           "after_reconnect")
-HOLD_PHASE = {"Authorize": "authorize", "StartTransaction": "start_pending", "MeterValues": "meter_values",
-              "StopTransaction": "stop_pending"}
-# Energy tolerance per transaction: meterStart and meterStop are whole Wh (OCPP 1.6 integers), each
+# The answer the CSMS holds for each aimed phase, per OCPP version (2.0.1: TransactionEvent by type).
+HOLD = {
+    "1.6": {"authorize": "Authorize", "start_pending": "StartTransaction", "meter_values": "MeterValues",
+            "stop_pending": "StopTransaction"},
+    "2.0.1": {"authorize": "Authorize", "start_pending": "TransactionEvent.Started",
+              "meter_values": "TransactionEvent.Updated", "stop_pending": "TransactionEvent.Ended"},
+}
+HOLD_PHASE = {action: phase for version in HOLD.values() for phase, action in version.items()}
+# Energy tolerance per transaction: in 1.6 meterStart and meterStop are whole Wh (integers), each
 # rounded from the register, so each transaction's energy is within ±1 Wh of the register's increase.
-TOL_WH_PER_TX = 1.0
+# 2.0.1's registers carry tenths of a Wh, so its tolerance is a tenth.
+TOL_WH_PER_TX = {"1.6": 1.0, "2.0.1": 0.1}
+TOL_WH_PER_ROUND = {"1.6": 0.5, "2.0.1": 0.05}
 
 
 def now_iso():
@@ -129,8 +138,78 @@ class TortureChargePoint(ChargePoint):
         return call_result.MeterValues()
 
 
+class TortureChargePoint201(ChargePoint201):
+    """The same permissive backend for OCPP 2.0.1. The station numbers its own transactions
+    (transactionId = the session id) and each event (seqNo); a redelivery repeats both."""
+    csms = None
+
+    async def route_message(self, raw_msg):
+        self.csms._frame(raw_msg)
+        await super().route_message(raw_msg)
+
+    @on("BootNotification")
+    def on_boot(self, **kw):
+        self.csms._record("BootNotification", {})
+        return call_result201.BootNotification(current_time=now_iso(), interval=300, status="Accepted")
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **kw):
+        return call_result201.Heartbeat(current_time=now_iso())
+
+    @on("StatusNotification")
+    def on_status(self, evse_id, connector_id, connector_status, **kw):
+        self.csms._record("StatusNotification", {"connectorId": evse_id, "status": connector_status})
+        return call_result201.StatusNotification()
+
+    @on("SecurityEventNotification")
+    def on_security_event(self, **kw):
+        return call_result201.SecurityEventNotification()
+
+    @on("NotifyReport")
+    def on_notify_report(self, **kw):
+        return call_result201.NotifyReport()
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **kw):
+        return call_result201.NotifyEvent()
+
+    @on("MeterValues")
+    def on_meter_values(self, **kw):
+        return call_result201.MeterValues()
+
+    @on("Authorize")
+    async def on_authorize(self, id_token, **kw):
+        self.csms._record("Authorize", {"idTag": id_token["id_token"]})
+        await self.csms._maybe_hold("Authorize")
+        return call_result201.Authorize(id_token_info={"status": "Accepted"})
+
+    @on("TransactionEvent")
+    async def on_transaction_event(self, event_type, timestamp, trigger_reason, seq_no, transaction_info, **kw):
+        evse = kw.get("evse") or {}
+        self.csms._record("TransactionEvent", {
+            "eventType": event_type, "timestamp": timestamp, "seqNo": seq_no,
+            "transactionId": transaction_info["transaction_id"], "connectorId": evse.get("id"),
+            "idTag": (kw.get("id_token") or {}).get("id_token"), "offline": kw.get("offline", False),
+            "registers": registers(kw.get("meter_value") or []), "reason": transaction_info.get("stopped_reason")})
+        await self.csms._maybe_hold("TransactionEvent." + event_type)
+        if kw.get("id_token"):
+            return call_result201.TransactionEvent(id_token_info={"status": "Accepted"})
+        return call_result201.TransactionEvent()
+
+
+def registers(meter_values):
+    """{context: Wh} of the Energy.Active.Import.Register samples of a 2.0.1 meterValue list."""
+    found = {}
+    for mv in meter_values:
+        for sv in mv.get("sampled_value", []):
+            if sv.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register":
+                found[sv.get("context", "Sample.Periodic")] = float(sv["value"])
+    return found
+
+
 class TortureCSMS:
-    def __init__(self):
+    def __init__(self, version="1.6"):
+        self.version = version
         self.lock = threading.Lock()
         self.messages = []  # (monotonic, action, payload)
         self.frames = 0
@@ -156,11 +235,13 @@ class TortureCSMS:
 
     # server
     async def _serve(self):
-        self.server = await websockets.serve(self._on_connect, "127.0.0.1", self.port, subprotocols=["ocpp1.6"])
+        protocol = "ocpp1.6" if self.version == "1.6" else "ocpp2.0.1"
+        self.server = await websockets.serve(self._on_connect, "127.0.0.1", self.port, subprotocols=[protocol])
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def _on_connect(self, ws):
-        cp = TortureChargePoint(ws.request.path.strip("/"), ws)
+        kind = TortureChargePoint if self.version == "1.6" else TortureChargePoint201
+        cp = kind(ws.request.path.strip("/"), ws)
         cp.csms = self
         with self.lock:
             self.cp = cp
@@ -285,8 +366,9 @@ class TortureCSMS:
 # evsed across its incarnations (kill -9, restart on the same data directory)
 # ---------------------------------------------------------------------------------------------
 class Firmware:
-    def __init__(self, bin_dir, board, config, data_dir, csms_url):
-        self.args = (bin_dir, board, config, data_dir, "--csms", csms_url, "--identity", IDENTITY)
+    def __init__(self, bin_dir, board, config, data_dir, csms_url, version="1.6"):
+        self.args = (bin_dir, board, config, data_dir, "--csms", csms_url, "--identity", IDENTITY,
+                     "--ocpp-version", version)
         self.data_dir = pathlib.Path(data_dir)
         self.lock = threading.RLock()
         self.proc = None
@@ -343,16 +425,21 @@ class Firmware:
 # The run
 # ---------------------------------------------------------------------------------------------
 class Torture:
-    def __init__(self, bin_dir, seed, verbose=False, workdir=None):
+    def __init__(self, bin_dir, seed, verbose=False, workdir=None, extra_kill_share=0.25, version="1.6"):
         self.seed = seed
+        self.version = version
+        self.hold = HOLD[version]
+        self.remote_start_ids = 0
+        self.extra_kill_share = extra_kill_share
         self.verbose = verbose
         self.rng = random.Random(seed)
         self.tmp = pathlib.Path(workdir or tempfile.mkdtemp(prefix="swiftevse-torture-"))
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.sim = SimProcess(bin_dir, "--board", str(ROOT / "Board" / "sim-2x22kw.yaml"))
-        self.csms = TortureCSMS()
+        self.csms = TortureCSMS(version)
         board = sim_board_for(ROOT, self.sim, self.tmp)
-        self.fw = Firmware(bin_dir, board, ROOT / "etc" / "station.demo.yaml", self.tmp / "data", self.csms.url)
+        self.fw = Firmware(bin_dir, board, ROOT / "etc" / "station.demo.yaml", self.tmp / "data", self.csms.url,
+                           version)
         self.kill_lock = threading.Lock()
         self.kills = Counter()  # observed phase -> count
         self.kill_targets = Counter()
@@ -388,11 +475,42 @@ class Torture:
     def configure(self):
         wait_until(self.csms.connected, 20, "evsed connected to the CSMS")
         wait_until(lambda: self.csms.received("BootNotification"), 20, "BootNotification")
+        if self.version == "2.0.1":
+            settings = [("SampledDataCtrlr", "TxUpdatedInterval", None, "1"),
+                        ("AuthCtrlr", "OfflineTxForUnknownIdEnabled", None, "true"),
+                        ("OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent", "2"),
+                        ("AuthCtrlr", "LocalPreAuthorize", None, "false")]
+            data = [{"attribute_value": value, "component": {"name": component},
+                     "variable": {"name": variable, **({"instance": instance} if instance else {})}}
+                    for component, variable, instance, value in settings]
+            r = self.csms.call(call201.SetVariables(set_variable_data=data))
+            for result in r.set_variable_result:
+                if result["attribute_status"] != "Accepted":
+                    raise RuntimeError(f"SetVariables: {result}")
+            return
         for key, value in (("MeterValueSampleInterval", "1"), ("AllowOfflineTxForUnknownId", "true"),
                            ("TransactionMessageRetryInterval", "2"), ("LocalPreAuthorize", "false")):
             r = self.csms.call(call.ChangeConfiguration(key=key, value=value))
             if r.status != "Accepted":
                 raise RuntimeError(f"ChangeConfiguration {key}: {r.status}")
+
+    def remote_start(self, c, tag):
+        if self.version == "2.0.1":
+            self.remote_start_ids += 1
+            return self.csms.call(call201.RequestStartTransaction(
+                id_token={"id_token": tag, "type": "ISO14443"}, remote_start_id=self.remote_start_ids, evse_id=c))
+        return self.csms.call(call.RemoteStartTransaction(id_tag=tag, connector_id=c))
+
+    def remote_stop(self, session):
+        if self.version == "2.0.1":
+            return self.csms.call(call201.RequestStopTransaction(transaction_id=session["id"]))
+        return self.csms.call(call.RemoteStopTransaction(transaction_id=int(session["transaction_id"])))
+
+    def journal_transaction(self, session):
+        """The transaction id a journal session is known by at the CSMS (2.0.1: the session id)."""
+        if self.version == "2.0.1":
+            return session["id"]
+        return None if session["transaction_id"] is None else int(session["transaction_id"])
 
     # -- kills --------------------------------------------------------------------------------
     def observed_phase(self):
@@ -481,7 +599,7 @@ class Torture:
                     cable_first = self.rng.random() < 0.5
                     if cable_first:
                         self.plug(c)
-                    r = self.csms.call(call.RemoteStartTransaction(id_tag=tag, connector_id=c))
+                    r = self.remote_start(c, tag)
                     if r.status != "Accepted":
                         self.log(f"c{c}: RemoteStart {r.status}")
                     self.plug(c)
@@ -526,11 +644,11 @@ class Torture:
             arm()
         try:
             if method == "remote":
-                tx = s["transaction_id"]
+                tx = self.journal_transaction(s)
                 if tx is None or not self.csms.connected():
                     method = "card"
                 else:
-                    r = self.csms.call(call.RemoteStopTransaction(transaction_id=int(tx)))
+                    r = self.remote_stop(s)
                     self.log(f"c{c}: RemoteStop {tx}: {r.status}")
             if method == "card":
                 self.post("/api/rfid", {"uid": s["id_token"]})
@@ -591,7 +709,7 @@ class Torture:
             # the held message needs the CSMS: at most a dropped connection, while charging
             outage_at = rng.choice((None, "charging"))
         # a random-instant kill in some rounds, classified by what it hit
-        if rng.random() < 0.25:
+        if rng.random() < self.extra_kill_share:
             delay = rng.uniform(0.2, 6.0)
             timer = threading.Timer(delay, lambda: self.kill("random"))
             timer.daemon = True
@@ -613,10 +731,9 @@ class Torture:
         maybe_outage("before_start")
         for c in order:
             arm = None
-            if c == victim and target == "authorize" and self.csms.is_up:
-                arm = lambda: (self.csms.arm("Authorize"), killers.append(self.kill_when_held("Authorize", target)))  # noqa: E731
-            elif c == victim and target == "start_pending" and self.csms.is_up:
-                arm = lambda: (self.csms.arm("StartTransaction"), killers.append(self.kill_when_held("StartTransaction", target)))  # noqa: E731
+            if c == victim and target in ("authorize", "start_pending") and self.csms.is_up:
+                held = self.hold[target]
+                arm = lambda: (self.csms.arm(held), killers.append(self.kill_when_held(held, target)))  # noqa: E731
             self.start_session(c, starts[c], arm)
             time.sleep(rng.uniform(0, 0.3))
         for c in order:
@@ -627,8 +744,8 @@ class Torture:
         if target == "charging":
             self.kill(target)
         elif target == "meter_values" and self.csms.is_up:
-            self.csms.arm("MeterValues")
-            killers.append(self.kill_when_held("MeterValues", target, timeout=6))
+            self.csms.arm(self.hold["meter_values"])
+            killers.append(self.kill_when_held(self.hold["meter_values"], target, timeout=6))
             killers[-1].join(7)
         time.sleep(rng.uniform(0.2, 1.2))
         maybe_outage("before_stop")
@@ -640,7 +757,8 @@ class Torture:
                 time.sleep(rng.uniform(0, 0.3))
             arm = None
             if c == victim and target == "stop_pending" and self.csms.is_up:
-                arm = lambda: (self.csms.arm("StopTransaction"), killers.append(self.kill_when_held("StopTransaction", target)))  # noqa: E731
+                held = self.hold["stop_pending"]
+                arm = lambda: (self.csms.arm(held), killers.append(self.kill_when_held(held, target)))  # noqa: E731
             self.stop_session(c, stops[c], arm)
             if target == "offline_backlog" and i == 0 and down == "down":
                 try:
@@ -681,13 +799,60 @@ class Torture:
         wait_until(lambda: self.sim.get("/api/state")[1]["firmware"]["connected"], 10, "evsed on the simulator")
 
     # -- invariants ---------------------------------------------------------------------------
+    def transaction_records(self):
+        """What the CSMS heard, in one shape for both versions: the starts [(t, p)], the stops
+        [(t, p)], the meter values [(t, transactionId)] and violations of the message sequence.
+        A start p has transactionId, connectorId, idTag, meterStart, timestamp, redelivery; a stop
+        p has transactionId, meterStop, timestamp, reason, idTag."""
+        if self.version == "1.6":
+            starts = self.csms.received("StartTransaction")
+            stops = self.csms.received("StopTransaction")
+            meter_values = [(t, p["transactionId"]) for t, _, p in self.csms.received("MeterValues")]
+            return [(t, p) for t, _, p in starts], [(t, p) for t, _, p in stops], meter_values, []
+        # 2.0.1: the station numbers each event of a transaction (seqNo from 0, no gaps); a
+        # redelivery after a kill repeats the event byte for byte.
+        starts, stops, meter_values, v = [], [], [], []
+        seen = {}  # (transactionId, seqNo) -> payload
+        for t, _, p in self.csms.received("TransactionEvent"):
+            tx, key = p["transactionId"], (p["transactionId"], p["seqNo"])
+            redelivery = key in seen
+            if redelivery and seen[key] != p:
+                v.append(f"transaction {tx}: two different events with seqNo {p['seqNo']}: {seen[key]} / {p}")
+            seen.setdefault(key, p)
+            if p["eventType"] == "Started":
+                if "Transaction.Begin" not in p["registers"]:
+                    v.append(f"transaction {tx}: Started without the Transaction.Begin register")
+                starts.append((t, {"transactionId": tx, "connectorId": p["connectorId"], "idTag": p["idTag"],
+                                   "meterStart": p["registers"].get("Transaction.Begin", 0.0),
+                                   "timestamp": p["timestamp"], "redelivery": redelivery}))
+            elif p["eventType"] == "Ended":
+                if "Transaction.End" not in p["registers"]:
+                    v.append(f"transaction {tx}: Ended without the Transaction.End register")
+                stops.append((t, {"transactionId": tx, "meterStop": p["registers"].get("Transaction.End", 0.0),
+                                  "timestamp": p["timestamp"], "reason": p["reason"], "idTag": p["idTag"],
+                                  "seqNo": p["seqNo"]}))
+            elif p["registers"]:
+                meter_values.append((t, tx))
+        numbers = {}
+        for tx, seq in seen:
+            numbers.setdefault(tx, set()).add(seq)
+        for tx, seqs in numbers.items():
+            if seqs != set(range(len(seqs))):
+                v.append(f"transaction {tx}: seqNo not 0..n without gaps: {sorted(seqs)}")
+        return starts, stops, meter_values, v
+
+    def started_transactions(self):
+        return {p["transactionId"] for _, p in self.transaction_records()[0]}
+
     def check(self, e_before, round_tx_before):
         """Checks the whole history so far; returns this round's new transactions."""
-        v = []
-        starts = [p for _, _, p in self.csms.received("StartTransaction")]
-        stops = [p for _, _, p in self.csms.received("StopTransaction")]
+        start_records, stop_records, meter_values, v = self.transaction_records()
+        starts = [p for _, p in start_records]
+        stops = [p for _, p in stop_records]
         tx_start = {}
         for p in starts:
+            if p["transactionId"] in tx_start and not p["redelivery"]:
+                v.append(f"transaction {p['transactionId']} started twice: {tx_start[p['transactionId']]} / {p}")
             tx_start.setdefault(p["transactionId"], p)
         stops_by_tx = {}
         for p in stops:
@@ -697,52 +862,54 @@ class Torture:
         for tx, p in tx_start.items():
             ss = stops_by_tx.get(tx, [])
             if not ss:
-                lost.append(f"transaction {tx} (c{p['connectorId']} {p['idTag']}) has no StopTransaction")
+                lost.append(f"transaction {tx} (c{p['connectorId']} {p['idTag']}) has no stop")
             distinct = {json.dumps(s, sort_keys=True) for s in ss}
             if len(distinct) > 1:
-                duplicated.append(f"transaction {tx} has {len(distinct)} different StopTransactions: {ss}")
+                duplicated.append(f"transaction {tx} has {len(distinct)} different stops: {ss}")
             for s in ss[:1]:
                 if s["meterStop"] < p["meterStart"]:
                     v.append(f"transaction {tx}: meterStop {s['meterStop']} < meterStart {p['meterStart']}")
         self.redelivered_stops = sum(len(ss) - 1 for ss in stops_by_tx.values())
         for tx in stops_by_tx:
             if tx not in tx_start:
-                lost.append(f"StopTransaction for unknown transaction {tx}")
+                lost.append(f"a stop for unknown transaction {tx}")
         # the journal: one transaction id per session, one session per transaction
         sessions = self.fw.db("SELECT * FROM sessions")
-        by_tx = Counter(s["transaction_id"] for s in sessions)
+        by_tx = Counter(self.journal_transaction(s) for s in sessions)
+        # 1.6 sends whole Wh, 2.0.1 tenths: the CSMS's figure is the journal's, rounded
+        rounded = round if self.version == "1.6" else (lambda wh: round(wh * 10) / 10)
         for s in sessions:
-            if s["transaction_id"] is None:
+            tx = self.journal_transaction(s)
+            if tx is None:
                 lost.append(f"session {s['id']} (c{s['connector_id']}) never got a transaction id")
-            elif int(s["transaction_id"]) not in tx_start:
-                lost.append(f"session {s['id']}: transaction {s['transaction_id']} unknown to the CSMS")
+            elif tx not in tx_start:
+                lost.append(f"session {s['id']}: transaction {tx} unknown to the CSMS")
             else:
-                p = tx_start[int(s["transaction_id"])]
-                if p["connectorId"] != s["connector_id"] or p["meterStart"] != round(s["meter_start_wh"]):
-                    v.append(f"session {s['id']}: StartTransaction {p} does not match the journal")
-                st = stops_by_tx.get(int(s["transaction_id"]))
-                if st and s["meter_stop_wh"] is not None and st[0]["meterStop"] != round(s["meter_stop_wh"]):
+                p = tx_start[tx]
+                if p["connectorId"] != s["connector_id"] or abs(p["meterStart"] - rounded(s["meter_start_wh"])) > 0.01:
+                    v.append(f"session {s['id']}: start {p} does not match the journal")
+                st = stops_by_tx.get(tx)
+                if st and s["meter_stop_wh"] is not None and abs(st[0]["meterStop"] - rounded(s["meter_stop_wh"])) > 0.01:
                     v.append(f"session {s['id']}: meterStop {st[0]['meterStop']} vs journal {s['meter_stop_wh']}")
         for tx, n in by_tx.items():
             if tx is not None and n > 1:
                 duplicated.append(f"transaction {tx} belongs to {n} sessions")
-        journal_tx = {int(s["transaction_id"]) for s in sessions if s["transaction_id"] is not None}
+        journal_tx = {tx for tx in by_tx if tx is not None}
         for tx, p in tx_start.items():
             if tx not in journal_tx:
                 duplicated.append(f"transaction {tx} (c{p['connectorId']} {p['idTag']} {p['timestamp']}) "
-                                  f"belongs to no session: a second StartTransaction for a session")
-        # MeterValues belong to known transactions, and come before their stop
+                                  f"belongs to no session: a second start for a session")
+        # meter values belong to known transactions, and come before their stop
         stop_time = {}
-        for t, _, p in self.csms.received("StopTransaction"):
+        for t, p in stop_records:
             stop_time.setdefault(p["transactionId"], t)
-        for t, _, p in self.csms.received("MeterValues"):
-            tx = p["transactionId"]
+        for t, tx in meter_values:
             if tx is None:
                 continue
             if tx not in tx_start:
-                v.append(f"MeterValues for unknown transaction {tx}")
+                v.append(f"meter values for unknown transaction {tx}")
             elif tx in stop_time and t > stop_time[tx] + 0.001:
-                v.append(f"MeterValues for transaction {tx} after its StopTransaction")
+                v.append(f"meter values for transaction {tx} after its stop")
         # energy of this round, per connector
         new_tx = [tx for tx in tx_start if tx not in round_tx_before]
         energy_report = {}
@@ -751,10 +918,10 @@ class Torture:
                           for tx in new_tx if tx_start[tx]["connectorId"] == c and tx in stops_by_tx)
             n = sum(1 for tx in new_tx if tx_start[tx]["connectorId"] == c)
             metered = self.energy(c) - e_before[c]
-            tol = TOL_WH_PER_TX * n + 0.5
+            tol = TOL_WH_PER_TX[self.version] * n + TOL_WH_PER_ROUND[self.version]
             energy_report[c] = (metered, counted, tol)
             if abs(metered - counted) > tol:
-                v.append(f"c{c}: the meter counted {metered:.1f} Wh this round, the transactions {counted} Wh "
+                v.append(f"c{c}: the meter counted {metered:.2f} Wh this round, the transactions {counted:.2f} Wh "
                          f"({n} transaction(s), tolerance {tol:.1f} Wh)")
         if not self.csms.connected():
             v.append("evsed is not connected to the CSMS")
@@ -763,7 +930,7 @@ class Torture:
     # -- the whole run ------------------------------------------------------------------------
     def run(self, rounds, time_budget=None):
         self.configure()
-        print(f"torture: seed {self.seed}, {rounds} rounds, work dir {self.tmp}", flush=True)
+        print(f"torture: OCPP {self.version}, seed {self.seed}, {rounds} rounds, work dir {self.tmp}", flush=True)
         targets = []
         seen_lost, seen_dup, seen_v = set(), set(), set()
         energy_mismatch = 0
@@ -779,7 +946,7 @@ class Torture:
                 self.rng.shuffle(targets)
             target = targets.pop()
             e_before = {c: self.energy(c) for c in CONNECTORS}
-            tx_before = {p["transactionId"] for _, _, p in self.csms.received("StartTransaction")}
+            tx_before = self.started_transactions()
             try:
                 self.play_round(target)
                 self.quiesce()
@@ -812,7 +979,7 @@ class Torture:
             fresh = [t for t in self.violations if t[0] == r]
             kills_now = [k for k in self.kill_log if k[0] == r]
             print(f"round {r:3d} target {target:15s} kills {[k[2] for k in kills_now]} tx {len(new_tx)} "
-                  f"energy " + " ".join(f"c{c} {m:.1f}/{n}" for c, (m, n, _) in energy.items())
+                  f"energy " + " ".join(f"c{c} {m:.1f}/{n:.1f}" for c, (m, n, _) in energy.items())
                   + (f" VIOLATIONS {len(fresh)}" if fresh else ""), flush=True)
             for _, text in fresh:
                 print(f"    {text}", flush=True)
@@ -826,8 +993,9 @@ class Torture:
             print("    evsed| " + line, flush=True)
 
     def summary(self):
-        starts = {p["transactionId"] for _, _, p in self.csms.received("StartTransaction")}
+        starts = self.started_transactions()
         s = {
+            "ocpp_version": self.version,
             "seed": self.seed,
             "rounds": self.round,
             "kills": sum(self.kills.values()),
@@ -859,13 +1027,14 @@ class Torture:
 
 def print_summary(t, s):
     print("\n== torture summary ==")
-    print(f"seed {s['seed']}  rounds {s['rounds']}  time {s['seconds']} s  outages {s['outages']}")
+    print(f"OCPP {s['ocpp_version']}  seed {s['seed']}  rounds {s['rounds']}  time {s['seconds']} s  outages {s['outages']}")
     print(f"kills {s['kills']}: " + ", ".join(f"{k} {n}" for k, n in s["kills_per_phase"].items()))
     print(f"transactions {s['transactions']}  lost {s['lost']}  duplicated {s['duplicated']}  "
           f"energy mismatch {s['energy_mismatch']} (max error {s['max_energy_error_wh']} Wh, "
-          f"tolerance {TOL_WH_PER_TX} Wh per transaction + 0.5)")
-    print(f"redelivered (same content, answered alike): StartTransaction {s['redelivered_starts']}, "
-          f"StopTransaction {s['redelivered_stops']}")
+          f"tolerance {TOL_WH_PER_TX[s['ocpp_version']]} Wh per transaction "
+          f"+ {TOL_WH_PER_ROUND[s['ocpp_version']]})")
+    print(f"redelivered (same content, answered alike): starts {s['redelivered_starts']}, "
+          f"stops {s['redelivered_stops']}")
     print(f"story steps that did not happen: {s['story_failures']}")
     for r, text in t.story_failures[:20]:
         print(f"  round {r}: {text}")
@@ -883,12 +1052,16 @@ def main(argv=None):
     ap.add_argument("--time-budget", type=float, default=None, help="stop starting rounds after this many s")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (data dir, board)")
     ap.add_argument("--json", help="write the summary to this file")
+    ap.add_argument("--extra-kills", type=float, default=0.25, metavar="SHARE",
+                    help="share of rounds with a second kill at a random instant (0-1; default 0.25)")
+    ap.add_argument("--ocpp-version", choices=sorted(HOLD), default="1.6", help="the protocol evsed speaks")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if not args.bin:
         ap.error("give --bin or set SWIFTEVSE_BIN")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
-    t = Torture(args.bin, seed, verbose=args.verbose)
+    t = Torture(args.bin, seed, verbose=args.verbose, extra_kill_share=args.extra_kills,
+                version=args.ocpp_version)
     ok = False
     try:
         s = t.run(args.rounds, args.time_budget)

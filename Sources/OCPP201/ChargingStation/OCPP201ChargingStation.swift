@@ -62,6 +62,8 @@ public actor OCPP201ChargingStation {
     let authorizationCache: AuthorizationCacheStore
     /// The station's security log, which is also the queue of events owed to the CSMS.
     nonisolated let securityLog: SecurityEventLog
+    /// The CSMS's display messages, kept across restarts (`DisplayMessageService`).
+    nonisolated let displayMessages: DisplayMessageStore
     var sendingSecurityEvents = false
     let unixMs: @Sendable () -> UInt64
     let sleep: Sleeper
@@ -155,6 +157,7 @@ public actor OCPP201ChargingStation {
         self.localList = storage.localList
         self.authorizationCache = storage.authorizationCache
         self.securityLog = storage.securityLog
+        self.displayMessages = storage.displayMessages
         self.smartCharging = SmartChargingService(store: storage.config, station: station, logger: logger)
         self.unixMs = unixMs
         self.sleep = sleep
@@ -181,7 +184,10 @@ public actor OCPP201ChargingStation {
     /// New settings (the device model changed a variable): they govern the next decision.
     public func apply(_ new: OCPP201Settings) {
         let rulesChanged = new.authorizationRules != settings.authorizationRules || new.sessionRules != settings.sessionRules
+        let displayChanged = new.displayLanguage != settings.displayLanguage
+            || new.tariffFallbackMessage != settings.tariffFallbackMessage || new.tariffEnabled != settings.tariffEnabled
         settings = new
+        if displayChanged { showStationTexts() }
         transactions.setTxEndedMeasurands(new.sampledDataTxEndedMeasurands)
         transactions.setTransactionStartPoints(new.txStartPoint)
         if rulesChanged {
@@ -196,6 +202,8 @@ public actor OCPP201ChargingStation {
         attachDeviceModel()
         station.submit(.authorizationRules(settings.authorizationRules))
         station.submit(.sessionRules(settings.sessionRules))
+        showStationTexts()
+        restoreDisplayMessages()
         let events = station.events
         tasks.append(Task { for await event in events { self.stationEvent(event) } })
         tasks.append(Task { await self.consumeInputs() })
@@ -263,6 +271,7 @@ public actor OCPP201ChargingStation {
         case .sessionEnded(let session):
             runningSessions[session.connectorId] = nil
             transactionEnded(session)
+            displayMessagesOfTransactionEnded(session.id)
             smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()
         case .authorizationNeeded(let token):

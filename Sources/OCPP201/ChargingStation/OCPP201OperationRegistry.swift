@@ -28,12 +28,16 @@ public struct OCPP201OperationRegistry: Sendable {
     }
 
     /// `answer` gives the whole answer: a CallError, or work for after the reply (a trigger's message).
+    /// `precheck` sees the payload before the schema does: an operation whose spec has a status
+    /// for a value the schema forbids (an unknown message state) answers with it instead of a CallError.
     mutating func registerAnswering<R: OCPP201RequestPayload>(
-        _ type: R.Type, _ answer: @escaping @Sendable (isolated OCPP201ChargingStation, R) async -> OCPPCallAnswer
+        _ type: R.Type, precheck: (@Sendable (JSONValue) -> OCPPCallAnswer?)? = nil,
+        _ answer: @escaping @Sendable (isolated OCPP201ChargingStation, R) async -> OCPPCallAnswer
     ) {
         registrations[R.action, default: 0] += 1
         guard handlers[R.action] == nil else { return }
         handlers[R.action] = { station, payload in
+            if let early = precheck?(payload) { return early }
             let request: R
             do { request = try R(json: payload) } catch let error as OCPPPayloadError {
                 return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
@@ -73,6 +77,8 @@ extension OCPP201ChargingStation {
         RemoteControlService.register(into: &registry)
         AuthorizationService.register(into: &registry)
         ReservationService.register(into: &registry)
+        DisplayMessageService.register(into: &registry)
+        TariffCostService.register(into: &registry)
         SmartChargingService.register(into: &registry)
         CertificateService.register(into: &registry)
         NetworkProfileService.register(into: &registry)

@@ -51,6 +51,20 @@ public struct OCPP201Settings: Sendable, Hashable {
     public var reservationEnabled = true
     /// OCPPCommCtrlr.UnlockOnEVSideDisconnect.
     public var unlockOnEVSideDisconnect = true
+    /// DisplayMessageCtrlr.Enabled: SetDisplayMessage is Rejected while false.
+    public var displayMessagesEnabled = true
+    /// DisplayMessageCtrlr.Language (an IETF tag); nil: the station file's.
+    public var displayLanguage: String?
+    /// TariffCostCtrlr.Enabled[Tariff] and Enabled[Cost]: the driver's tariff, and the running and
+    /// final costs, are shown.
+    public var tariffEnabled = true
+    public var costEnabled = true
+    /// TariffCostCtrlr.Currency (ISO 4217): the decimals of the costs shown.
+    public var currency = "EUR"
+    /// TariffCostCtrlr.TariffFallbackMessage: shown while idle, and to a driver the CSMS gave no tariff.
+    public var tariffFallbackMessage = ""
+    /// TariffCostCtrlr.TotalCostFallbackMessage: shown with a transaction's end when the CSMS gave no total.
+    public var totalCostFallbackMessage = ""
 
     public init() {}
 

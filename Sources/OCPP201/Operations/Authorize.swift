@@ -13,6 +13,8 @@ extension OCPP201ChargingStation {
         }
         do {
             let answer = try await send(AuthorizeRequest(idToken: OCPP201Terms.idTokenType(token)))
+            // The tariff first: the screen that follows the authorization shows it.
+            showTariff(token: token.value, answer.idTokenInfo)
             station.submit(.authorizationResult(token, OCPP201Terms.authorizationInfo(answer.idTokenInfo)))
         } catch {
             logger.warning("Authorize \(token): \(error)")

@@ -1,7 +1,9 @@
 import OCPP201DeviceModel
 import HAL
 import OCPP201Messages
+import OCPPJSON
 import OCPPTransport
+import StationPort
 
 /// Provisioning (block B): BootNotification until the CSMS accepts (again after its interval
 /// while it says Pending or Rejected, after `bootRetry` when it does not answer), then the
@@ -90,7 +92,11 @@ extension OCPP201ChargingStation {
             boot.waiters.removeAll()
             for w in waiting { w.resume() }
         }
-        return try await send(request)
+        let answer = try await send(request)
+        // Before the CSMS calls that waited are let go and the registration is set: nothing
+        // leaves the queue before the times recorded with an unset clock are corrected.
+        await reportCentralSystemTime(answer.currentTime)
+        return answer
     }
 
     func registered() async {
@@ -116,7 +122,22 @@ extension OCPP201ChargingStation {
     }
 
     func sendHeartbeat() async {
-        do { csmsTime = try await send(HeartbeatRequest()).currentTime } catch { logger.info("Heartbeat: \(error)") }
+        do {
+            csmsTime = try await send(HeartbeatRequest()).currentTime
+            await reportCentralSystemTime(csmsTime)
+        } catch { logger.info("Heartbeat: \(error)") }
+    }
+
+    /// The CSMS's time goes to the station's clock, which may set itself from it and correct
+    /// what it recorded before (docs/ROBUSTNESS.md, "The clock"). Awaited: the queued
+    /// TransactionEvents go out only after their timestamps were corrected.
+    func reportCentralSystemTime(_ text: String?) async {
+        guard let text else { return }
+        guard let unixMs = OCPPTimestamp.unixMs(text) else {
+            logger.warning("the CSMS's currentTime '\(text.prefix(40))' is not an RFC 3339 time: the clock is not set from it")
+            return
+        }
+        _ = await station.request(.centralSystemTime(unixMs: unixMs))
     }
 
     /// The CSMS answers our BootNotification before it calls us; on the socket the answer is

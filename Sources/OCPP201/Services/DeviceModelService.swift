@@ -65,6 +65,13 @@ extension OCPP201Settings {
         if v.localAuthList.itemsPerMessage > 0 { localAuthListItemsPerMessage = v.localAuthList.itemsPerMessage }
         reservationEnabled = v.reservationEnabled
         unlockOnEVSideDisconnect = v.unlockOnEVSideDisconnect
+        displayMessagesEnabled = v.displayMessagesEnabled
+        displayLanguage = v.displayLanguage.isEmpty ? nil : v.displayLanguage
+        tariffEnabled = v.tariffCost.tariffEnabled
+        costEnabled = v.tariffCost.costEnabled
+        currency = v.tariffCost.currency
+        tariffFallbackMessage = v.tariffCost.tariffFallbackMessage
+        totalCostFallbackMessage = v.tariffCost.totalCostFallbackMessage
     }
 }
 

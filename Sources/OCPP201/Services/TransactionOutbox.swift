@@ -66,10 +66,13 @@ extension OCPP201ChargingStation {
     }
 
     /// The CSMS's verdict on the token of a transaction (idTokenInfo in the answer): kept in the
-    /// cache; a refusal stops the transaction (StopTxOnInvalidId) or withholds its energy.
+    /// cache, its tariff and the costs shown; a refusal stops the transaction (StopTxOnInvalidId) or withholds its energy.
     private func acknowledged(sessionId: String?, request: JSONValue, answer: JSONValue) {
-        guard let response = try? TransactionEventResponse(json: answer), let info = response.idTokenInfo,
-              let event = try? TransactionEventRequest(json: request), let token = event.idToken else { return }
+        guard let response = try? TransactionEventResponse(json: answer),
+              let event = try? TransactionEventRequest(json: request) else { return }
+        // Block I: the driver's tariff, the running or final cost, on the display.
+        showTariffAndCost(event, response)
+        guard let info = response.idTokenInfo, let token = event.idToken else { return }
         station.submit(.authorizationLearned(OCPP201Terms.idToken(token), OCPP201Terms.authorizationInfo(info)))
         guard info.status != .accepted, event.eventType != .ended, let sessionId,
               let connectorId = transactions.connectorId(ofSession: sessionId) else { return }

@@ -5,7 +5,7 @@ enum Catalogue {
             + AuthorizationVariables.components()
             + TransactionVariables.components(measurands: layout.measurands)
             + StationVariables.components(layout: layout, identity: identity)
-            + FeatureVariables.components()
+            + FeatureVariables.components(layout: layout)
             + MonitoringVariables.components()
             + EVSEVariables.components(layout: layout)
     }

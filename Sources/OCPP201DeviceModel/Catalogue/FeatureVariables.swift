@@ -1,11 +1,11 @@
 /// SmartChargingCtrlr, ReservationCtrlr and DisplayMessageCtrlr: optional functions, each with
-/// its Available / Enabled switch (OCPP 2.0.1 functional blocks K, H and O).
+/// its Available / Enabled switch (OCPP 2.0.1 functional blocks K, H, O and I's TariffCostCtrlr).
 enum FeatureVariables {
     /// Limits of the core's charging profiles (the same as the 1.6 adapter reports).
     static let profileStackLevel = 10
     static let periodsPerSchedule = 24
 
-    static func components() -> [ComponentSpec] {
+    static func components(layout: StationLayout) -> [ComponentSpec] {
         [
             ComponentSpec(name: "SmartChargingCtrlr", variables: [
                 //       name                          instance                 type          value
@@ -24,15 +24,43 @@ enum FeatureVariables {
                 // A reservation without an EVSE is kept on whichever EVSE stays free.
                 .fixed("NonEvseSpecific",                                       .boolean,     "true"),
             ]),
-            // Display messages are another issue: reported, not offered yet.
+            // Block O: what the station's display takes (one display; messages paged on it).
             ComponentSpec(name: "DisplayMessageCtrlr", variables: [
-                .fixed("Available",                                             .boolean,     "false"),
-                .fixed("Enabled",                                               .boolean,     "false"),
-                .fixed("DisplayMessages",                                       .integer,     "0"),
-                .fixed("SupportedFormats",                                      .memberList,  "ASCII", values: "ASCII,HTML,URI,UTF8"),
-                .fixed("SupportedPriorities",                                   .memberList,  "NormalCycle",
+                .fixed("Available",                                             .boolean,     "true"),
+                .setting("Enabled",                                             .boolean,     "true"),
+                // The messages held now; maxLimit is how many the station keeps.
+                .state("DisplayMessages",                                       .integer,     "0",
+                       min: 0, max: Double(DisplayMessageCapacity.messages)),
+                .fixed("SupportedFormats",                                      .memberList,  "ASCII,UTF8",
+                       values: "ASCII,HTML,URI,UTF8"),
+                .fixed("SupportedPriorities",                                   .memberList,  "AlwaysFront,InFront,NormalCycle",
                        values: "AlwaysFront,InFront,NormalCycle"),
+                .fixed("PersonalMessageSize",                                   .integer,     "\(DisplayMessageCapacity.personalMessageSize)"),
+                .fixed("QRCodeDisplayCapable",                                  .boolean,     layout.displayCanShowQRCode ? "true" : "false"),
+                .setting("Language",                                            .optionList,  layout.displayLanguage,
+                         values: DisplayMessageCapacity.languages.joined(separator: ",")),
+            ]),
+            // Block I: the driver's tariff and cost, shown from the CSMS's messages.
+            ComponentSpec(name: "TariffCostCtrlr", variables: [
+                .fixed("Available",                    instance: "Tariff",      .boolean,     "true"),
+                .fixed("Available",                    instance: "Cost",        .boolean,     "true"),
+                .setting("Enabled",                    instance: "Tariff",      .boolean,     "true"),
+                .setting("Enabled",                    instance: "Cost",        .boolean,     "true"),
+                .setting("Currency",                                            .string,      "EUR", min: 3, max: 3),
+                .setting("TariffFallbackMessage",                               .string,      "",    max: 255),
+                .setting("TotalCostFallbackMessage",                            .string,      "",    max: 255),
             ]),
         ]
     }
+}
+
+/// What the station's display keeps and shows of a backend's messages.
+public enum DisplayMessageCapacity {
+    /// Display messages kept at most (DisplayMessageCtrlr.DisplayMessages' maxLimit): a backend
+    /// setting more gets Rejected, so storage stays bounded.
+    public static let messages = 50
+    /// Characters of a personal message (idTokenInfo.personalMessage) shown; the rest is cut.
+    public static let personalMessageSize = 255
+    /// The languages the station has screens in (DisplayMessageCtrlr.Language's values).
+    public static let languages = ["en", "de", "fr", "nl"]
 }

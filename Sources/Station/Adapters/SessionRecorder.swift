@@ -13,6 +13,8 @@ final class SessionRecorder {
     /// The protocol adapter's messages owed for a change (a start or stop message), queued in
     /// the same journal transaction as the change: a crash keeps both or neither.
     var messagesOwed: SessionMessagesOwed?
+    /// The adapter's payload rewriting for the clock correction (ClockCorrection.swift).
+    var queuedMessageClockHooks: QueuedMessageClockHooks?
 
     /// The wall clock, for the time of changes that carry none.
     let wallMs: () -> UInt64

@@ -32,11 +32,7 @@ extension Station {
             switch command {
             case let .persist(change):
                 do {
-                    if case let .availability(id, operative) = change {
-                        try storage.connectorAvailability.set(operative ? .operative : .inoperative, forConnector: id)
-                    } else {
-                        try recorder.record(change, state: status)
-                    }
+                    try recordInOrder(change, state: status, connectorId: c.id)
                     if case .stopRequested = change { c.stopNotKept = false }
                 } catch StorageError.sessionAlreadyEnded(let id) {
                     logger.warning("c\(c.id): session \(id) was already ended in the journal; not ending it twice")

@@ -129,6 +129,7 @@ public final class Station {
                                                  columns: display?.columns ?? 20, rows: display?.rows ?? 4)
         try seedLocalList()
         setUpEnergyManagement()
+        stampJournalRows()
     }
 
     /// The demo cards of the station file become the local list (a standalone station has no
@@ -157,6 +158,7 @@ public final class Station {
         guard !isShutDown else { return }
         stepCount &+= 1
         let unix = wallClock.unixMilliseconds()
+        correctTimesIfTheClockWasSet()
 
         // Station-wide fault inputs first: they concern every connector.
         let scan = hardware.station.faults.poll(at: now)

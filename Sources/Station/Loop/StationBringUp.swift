@@ -19,7 +19,7 @@ extension Station {
         }
         let storage = opening.storage
         return try Station(board: board, backend: backend, modbus: BackendFactory.openModbusBus, config: config,
-                           storage: storage, clock: clock, logger: logger, sessionIdSeed: sessionIdSeed)
+                           storage: storage, clock: clock, wallClock: StationClock.forDaemon(monotonic: clock), logger: logger, sessionIdSeed: sessionIdSeed)
     }
 
     /// Closes the database (after `shutdown`).

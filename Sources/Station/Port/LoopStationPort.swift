@@ -130,9 +130,17 @@ public final class LoopStationPort: StationPort {
         case let .restart(hard):
             restart(hard)
             return .accepted
+        case let .centralSystemTime(unixMs):
+            station.adoptCentralSystemTime(unixMs)
+            return .accepted
         case let .showPrice(update):
             station.showPrice(update, at: now)
             return .accepted
+        case let .showMessage(message):
+            station.showMessage(message, at: now)
+            return .accepted
+        case let .removeMessage(id):
+            return station.removeMessage(id: id, at: now) ? .accepted : .rejected
         case let .setChargingMode(mode):
             switch station.setChargingMode(mode, at: now) {
             case .changed, .unchanged: return .accepted

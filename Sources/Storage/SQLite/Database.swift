@@ -23,6 +23,10 @@ import Synchronization
 public final class Database: Sendable {
     public let path: String
     private let connection: Mutex<Connection?>
+    /// The first failure that meant the storage itself is unavailable (disk full, read-only,
+    /// I/O error) since the owner last asked: whoever made the write (the station's journal, a
+    /// protocol adapter's queue), the station hears of it and raises its storage fault.
+    private let unavailableFailure = Mutex<StorageError?>(nil)
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` gives a private in-memory
     /// database for tests (WAL does not apply there). `vfs`: a registered SQLite VFS by name
@@ -55,9 +59,22 @@ public final class Database: Sendable {
 
     /// Runs `body` with exclusive use of the connection (no transaction is opened).
     public func withConnection<T: Sendable>(_ body: (Connection) throws -> T) throws -> T {
-        try connection.withLock { connection throws -> T in
-            guard let connection else { throw StorageError.databaseClosed }
-            return try body(connection)
+        do {
+            return try connection.withLock { connection throws -> T in
+                guard let connection else { throw StorageError.databaseClosed }
+                return try body(connection)
+            }
+        } catch let error as StorageError where error.meansStorageUnavailable && error != .databaseClosed {
+            unavailableFailure.withLock { if $0 == nil { $0 = error } }
+            throw error
+        }
+    }
+
+    /// The first storage-unavailable failure of any caller since the last call, cleared.
+    public func takeUnavailableFailure() -> StorageError? {
+        unavailableFailure.withLock { failure in
+            defer { failure = nil }
+            return failure
         }
     }
 

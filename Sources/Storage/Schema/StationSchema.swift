@@ -162,6 +162,43 @@ public enum StationSchema {
             );
             CREATE INDEX variable_monitors_by_variable ON variable_monitors (variable_id);
             """),
+        Migration(version: 9, summary: "display messages a backend set for the driver", sql: """
+            -- One row per message (OCPP 2.0.1 SetDisplayMessage); the id is the backend's, and a
+            -- message with the same id replaces the row. Times are wall-clock Unix ms; NULL: open.
+            -- A message bound to a transaction is removed when that transaction ends.
+            CREATE TABLE display_messages (
+                id             INTEGER PRIMARY KEY,
+                priority       TEXT NOT NULL CHECK (priority IN ('AlwaysFront', 'InFront', 'NormalCycle')),
+                state          TEXT CHECK (state IN ('Charging', 'Faulted', 'Idle', 'Unavailable')),
+                starts_at_ms   INTEGER,
+                ends_at_ms     INTEGER,
+                transaction_id TEXT,
+                format         TEXT NOT NULL,
+                language       TEXT,
+                content        TEXT NOT NULL
+            );
+            CREATE INDEX display_messages_by_transaction ON display_messages (transaction_id) WHERE transaction_id IS NOT NULL;
+            """),
+        Migration(version: 10, summary: "the boot and the monotonic time of session and queue rows, to correct an unset clock", sql: """
+            -- A charger without an RTC battery boots at 1970. Each row that carries a wall-clock
+            -- time also records the boot it was written in (the kernel's boot id: the monotonic
+            -- clock counts from that boot) and, while the wall clock was not yet set, the offset
+            -- wall - monotonic in effect. Once the time is known (BootNotification, Heartbeat,
+            -- NTP) the rows of the same boot (sessions,
+            -- queued messages, security events) are corrected by (true offset - unset offset) and
+            -- the column is cleared; rows of an earlier boot cannot be corrected (see
+            -- docs/ROBUSTNESS.md, "The clock"). NULL offset: the time was right when written.
+            ALTER TABLE sessions ADD COLUMN boot_id TEXT;
+            ALTER TABLE sessions ADD COLUMN started_monotonic_ms INTEGER;
+            ALTER TABLE sessions ADD COLUMN unset_clock_offset_ms INTEGER;
+            ALTER TABLE transaction_queue ADD COLUMN boot_id TEXT;
+            ALTER TABLE transaction_queue ADD COLUMN enqueued_monotonic_ms INTEGER;
+            ALTER TABLE transaction_queue ADD COLUMN unset_clock_offset_ms INTEGER;
+            ALTER TABLE security_events ADD COLUMN boot_id TEXT;
+            ALTER TABLE security_events ADD COLUMN unset_clock_offset_ms INTEGER;
+            CREATE INDEX sessions_unset_clock ON sessions (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
+            CREATE INDEX transaction_queue_unset_clock ON transaction_queue (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

@@ -1,3 +1,5 @@
+import Synchronization
+
 public struct SecurityEvent: Equatable, Sendable {
     public var seq: Int64
     public var occurredAtMs: Int64
@@ -14,6 +16,8 @@ public struct SecurityEvent: Equatable, Sendable {
 public final class SecurityEventLog: Sendable {
     private let database: Database
     public let capacity: Int
+    /// Where events get their boot and clock state (see `JournalClockStamp`); none in plain tests.
+    private let clockStamps = Mutex<(@Sendable () -> JournalClockStamp)?>(nil)
 
     public init(database: Database, capacity: Int = 10_000) throws {
         guard capacity >= 1 else { throw StorageError.invalidArgument("security log capacity \(capacity) < 1") }
@@ -26,9 +30,13 @@ public final class SecurityEventLog: Sendable {
     public func append(kind: String, detail: String? = nil, atMs: Int64, notify: Bool = false) throws -> Int64 {
         guard !kind.isEmpty else { throw StorageError.invalidArgument("empty security event kind") }
         let capacity = capacity
+        let stamp = clockStamps.withLock { $0 }?()
         return try database.transaction { c in
-            try c.execute("INSERT INTO security_events (occurred_at_ms, kind, detail, notified_at_ms) VALUES (?, ?, ?, ?)",
-                          [.integer(atMs), .text(kind), .text(orNull: detail), notify ? .null : .integer(atMs)])
+            try c.execute("""
+                INSERT INTO security_events (occurred_at_ms, kind, detail, notified_at_ms, boot_id, unset_clock_offset_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, [.integer(atMs), .text(kind), .text(orNull: detail), notify ? .null : .integer(atMs),
+                      .text(orNull: stamp?.bootId), .integer(orNull: stamp?.unsetWallOffsetMs)])
             let seq = c.lastInsertRowID
             try c.execute("DELETE FROM security_events WHERE seq <= ?", [.integer(seq - Int64(capacity))])
             return seq
@@ -62,6 +70,30 @@ public final class SecurityEventLog: Sendable {
             try c.execute("UPDATE security_events SET notified_at_ms = ? WHERE seq = ? AND notified_at_ms IS NULL",
                           [.integer(atMs), .integer(seq)])
             return c.changes > 0
+        }
+    }
+
+    /// From now on every event is written with the stamp `source` gives at the time.
+    public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
+        clockStamps.withLock { $0 = source }
+    }
+
+    /// The clock became trustworthy (see `SessionJournal.correctTimesRecordedWhileClockUnset`):
+    /// the events of boot `bootId` logged with the unset clock get their time, if before
+    /// `trustedFromMs`, moved by (true − unset offset). Returns how many were moved. Events of an
+    /// earlier boot keep the time they were logged with.
+    @discardableResult
+    public func correctTimesRecordedWhileClockUnset(bootId: String, wallMinusMonotonicMs trueOffset: Int64,
+                                                    trustedFromMs floor: Int64) throws -> Int {
+        try database.transaction { c in
+            try c.execute("""
+                UPDATE security_events
+                SET occurred_at_ms = CASE WHEN occurred_at_ms < ?2 THEN occurred_at_ms + (?3 - unset_clock_offset_ms)
+                                          ELSE occurred_at_ms END,
+                    unset_clock_offset_ms = NULL
+                WHERE boot_id = ?1 AND unset_clock_offset_ms IS NOT NULL
+                """, [.text(bootId), .integer(floor), .integer(trueOffset)])
+            return c.changes
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What the journal needs to open a session. Times are unix milliseconds, energies watt-hours
 /// read from the meter's energy register.
 public struct SessionStart: Equatable, Sendable {
@@ -102,15 +104,28 @@ public struct OutboxMessage: Equatable, Sendable {
 /// `pending` returns exactly the unacknowledged messages, in order: nothing is lost, and nothing
 /// the CSMS acknowledged is sent again.
 public final class SessionJournal: Sendable {
-    private let database: Database
+    let database: Database
+    /// Where rows get their boot and monotonic time (the station's clock; none in plain tests).
+    private let clockStamps = Mutex<(@Sendable () -> JournalClockStamp)?>(nil)
 
     public init(database: Database) {
         self.database = database
     }
 
+    /// From now on every session and queued message is written with the stamp `source` gives
+    /// at the time of the write (see `JournalClockStamp`).
+    public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
+        clockStamps.withLock { $0 = source }
+    }
+
+    func currentStamp() -> JournalClockStamp? {
+        clockStamps.withLock { $0 }?()
+    }
+
     /// Runs `body` in one transaction; if it throws, none of its changes happen.
     public func atomically<T: Sendable>(_ body: (Writer) throws -> T) throws -> T {
-        try database.transaction { try body(Writer(connection: $0)) }
+        let stamp = currentStamp()
+        return try database.transaction { try body(Writer(connection: $0, stamp: stamp)) }
     }
 
     // MARK: sessions
@@ -261,6 +276,8 @@ public final class SessionJournal: Sendable {
     /// Only valid inside the closure it is given to.
     public struct Writer {
         let connection: Connection
+        /// The clock at the time of this transaction; nil when the journal has no stamp source.
+        var stamp: JournalClockStamp? = nil
 
         @discardableResult
         public func beginSession(_ start: SessionStart) throws -> SessionRecord {
@@ -280,6 +297,11 @@ public final class SessionJournal: Sendable {
             } catch let error as StorageError where error.isPrimaryKeyViolation {
                 throw StorageError.sessionAlreadyExists(start.id)
             }
+            if let stamp {
+                try connection.execute("""
+                    UPDATE sessions SET boot_id = ?, started_monotonic_ms = ?, unset_clock_offset_ms = ? WHERE id = ?
+                    """, [.text(stamp.bootId), .integer(stamp.monotonicMs), .integer(orNull: stamp.unsetWallOffsetMs), .text(start.id)])
+            }
             return try requireSession(start.id)
         }
 
@@ -291,6 +313,16 @@ public final class SessionJournal: Sendable {
                                     parent_id_token = coalesce(?5, parent_id_token)
                 WHERE id = ?1
                 """, [.text(id), .integer(atMs), .text(orNull: state), .text(orNull: idToken), .text(orNull: parentIdToken)])
+            try noteUnsetClock(onSession: id)
+        }
+
+        /// A time written to the session while the wall clock is unset: the session is corrected
+        /// with this boot's offset once the time is known (a session resumed after a restart
+        /// into an unset clock may have started with a right one).
+        func noteUnsetClock(onSession id: String) throws {
+            guard let stamp, let offset = stamp.unsetWallOffsetMs else { return }
+            try connection.execute("UPDATE sessions SET boot_id = ?, unset_clock_offset_ms = ? WHERE id = ?",
+                                   [.text(stamp.bootId), .integer(offset), .text(id)])
         }
 
         /// Keeps an accepted stop with the open session, so a restart carries it out. The first
@@ -308,6 +340,7 @@ public final class SessionJournal: Sendable {
             try requireOpen(id)
             try connection.execute("UPDATE sessions SET deauthorized_at_ms = coalesce(deauthorized_at_ms, ?2) WHERE id = ?1",
                                    [.text(id), .integer(atMs)])
+            try noteUnsetClock(onSession: id)
         }
 
         public func setTransactionId(_ transactionId: String, forSession id: String) throws {
@@ -325,6 +358,7 @@ public final class SessionJournal: Sendable {
                 """, [.text(id), .integer(sample.takenAtMs), .real(sample.energyWh), .real(orNull: sample.powerW)])
             try connection.execute("UPDATE sessions SET updated_at_ms = max(updated_at_ms, ?) WHERE id = ?",
                                    [.integer(sample.takenAtMs), .text(id)])
+            try noteUnsetClock(onSession: id)
         }
 
         /// At most this many values per session are kept (the newest): a stop message must stay
@@ -335,6 +369,7 @@ public final class SessionJournal: Sendable {
             try requireOpen(id)
             try connection.execute("INSERT INTO transaction_data (session_id, taken_at_ms, payload) VALUES (?, ?, ?)",
                                    [.text(id), .integer(atMs), .text(payload)])
+            try noteUnsetClock(onSession: id)
             try connection.execute("""
                 DELETE FROM transaction_data WHERE session_id = ?1 AND seq <= (
                     SELECT seq FROM transaction_data WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
@@ -352,6 +387,7 @@ public final class SessionJournal: Sendable {
             try connection.execute("""
                 INSERT INTO session_suspensions (session_id, started_at_ms, reason) VALUES (?, ?, ?)
                 """, [.text(id), .integer(atMs), .text(reason)])
+            try noteUnsetClock(onSession: id)
         }
 
         @discardableResult
@@ -359,7 +395,9 @@ public final class SessionJournal: Sendable {
             try connection.execute("""
                 UPDATE session_suspensions SET ended_at_ms = ? WHERE session_id = ? AND ended_at_ms IS NULL
                 """, [.integer(atMs), .text(id)])
-            return connection.changes > 0
+            let ended = connection.changes > 0
+            if ended { try noteUnsetClock(onSession: id) }
+            return ended
         }
 
         /// Ends the session once; also closes an open suspension at the same time.
@@ -378,6 +416,7 @@ public final class SessionJournal: Sendable {
                 try requireOpen(id)  // throws sessionNotFound or sessionAlreadyEnded
             }
             try endSuspension(ofSession: id, atMs: atMs)
+            try noteUnsetClock(onSession: id)
             return try requireSession(id)
         }
 
@@ -410,8 +449,11 @@ public final class SessionJournal: Sendable {
         public func enqueue(kind: String, payload: String, sessionId: String? = nil, atMs: Int64) throws -> Int64 {
             guard !kind.isEmpty else { throw StorageError.invalidArgument("empty message kind") }
             try connection.execute("""
-                INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms) VALUES (?, ?, ?, ?)
-                """, [.text(kind), .text(payload), .text(orNull: sessionId), .integer(atMs)])
+                INSERT INTO transaction_queue (kind, payload, session_id, enqueued_at_ms, boot_id, enqueued_monotonic_ms,
+                                               unset_clock_offset_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [.text(kind), .text(payload), .text(orNull: sessionId), .integer(atMs), .text(orNull: stamp?.bootId),
+                      .integer(orNull: stamp?.monotonicMs), .integer(orNull: stamp?.unsetWallOffsetMs)])
             return connection.lastInsertRowID
         }
 
