@@ -111,7 +111,7 @@ let package = Package(
         // The OCPP 1.6J charge point: translates between the core/station and 1.6 messages,
         // one file per operation, one service per feature profile. Holds no charging logic.
         .target(name: "OCPP16",
-                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "Codecs", "SmallFiles", "StationPort",
+                dependencies: ["OCPP16Messages", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "LogUpload", "Codecs", "SmallFiles", "StationPort",
                                "ChargingCore", "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,7 +120,8 @@ let package = Package(
         // The OCPP 2.0.1 charging station: the same station port, 2.0.1 messages, one file per
         // operation, one service per functional block. Holds no charging logic.
         .target(name: "OCPP201",
-                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "StationPort", "ChargingCore",
+                dependencies: ["OCPP201Messages", "OCPP201DeviceModel", "OCPPTransport", "OCPPJSON", "OCPPSecurity", "FileTransfer", "FirmwareUpdate",
+                               "LogUpload", "StationPort", "ChargingCore",
                                "Storage", "HAL",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -140,6 +141,19 @@ let package = Package(
                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                 swiftSettings: strict),
 
+        // A firmware update as both OCPP adapters run it: the job on disk, download with retries,
+        // the signature check, the installation when no session runs, the installer hand-off.
+        .target(name: "FirmwareUpdate",
+                dependencies: ["FileTransfer", "HAL", "OCPPJSON", "OCPPSecurity", "StationPort", "Storage",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+
+        // Logs up as both OCPP adapters ask for them: the diagnostics archive or the security log
+        // put together, uploaded with retries, each step reported through the adapter.
+        .target(name: "LogUpload",
+                dependencies: ["FileTransfer", "HAL", "OCPPJSON", "Storage", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+
         // Wires a board's drivers + the core + storage into a running station (event loop).
         .target(name: "Station",
                 dependencies: ["ChargingCore", "Storage", "BoardAssembly", "BoardDescription", "ConfigFile", "Drivers", "HAL", "StationPort",
@@ -147,7 +161,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "LogUpload", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
@@ -172,7 +186,7 @@ let package = Package(
                     dependencies: ["BoardDescription", "BoardAssembly", "ConfigFile", "Drivers", "HAL", "HALFake"],
                     swiftSettings: strict),
         // What the test targets share (the seeded random generator).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["FileTransfer", "FirmwareUpdate"], path: "Tests/TestSupport", swiftSettings: strict),
         // A SQLite VFS that simulates power cuts (drops what was not fsynced): tests only.
         .target(name: "CPowerCutVFS", dependencies: ["CSQLite"], path: "Tests/PowerCutVFS"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CPowerCutVFS"], swiftSettings: strict),
@@ -196,13 +210,13 @@ let package = Package(
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
         .testTarget(name: "OCPP16Tests",
-                    dependencies: ["OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
-                                   "Storage", "HAL", "FileTransfer", "OCPPSecurity", "StationPort",
+                    dependencies: ["TestSupport", "OCPP16", "OCPP16Messages", "OCPPTransport", "OCPPJSON", "ChargingCore",
+                                   "Storage", "HAL", "FileTransfer", "FirmwareUpdate", "LogUpload", "OCPPSecurity", "StationPort",
                                    .product(name: "NIOEmbedded", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201Tests",
                     dependencies: ["TestSupport", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON",
-                                   "ChargingCore", "Storage", "HAL", "StationPort"],
+                                   "OCPPSecurity", "FileTransfer", "FirmwareUpdate", "LogUpload", "ChargingCore", "Storage", "HAL", "StationPort"],
                     swiftSettings: strict),
         .testTarget(name: "OCPP201DeviceModelTests",
                     dependencies: ["OCPP201DeviceModel", "OCPP201Messages", "OCPPJSON", "Storage"],

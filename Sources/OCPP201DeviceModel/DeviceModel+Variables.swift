@@ -50,6 +50,7 @@ extension DeviceModel {
             var results: [SetVariablesResponse.SetVariableResultType] = []
             // Accepted changes, in request order: (result index, key, attribute, value).
             var pending: [(index: Int, key: VariableKey, type: AttributeEnumType, value: String, stored: Bool)] = []
+            var secretsChanged: [VariableKey] = []
             let valueSize = s.integer(.configurationValueSize, fallback: StationVariables.configurationValueSize)
             for item in request.setVariableData {
                 func result(_ status: SetVariableStatus, reason: String? = nil,
@@ -88,7 +89,21 @@ extension DeviceModel {
                             results.append(result(.rejected, reason: "InvalidValue", String(refusal.prefix(512))))
                             continue
                         }
-                        pending.append((results.count, variable.definition.key, type, value, attribute.persistent))
+                        if attribute.source == .keptOutside {
+                            guard let keep = s.secretKeepers[variable.definition.key] else {
+                                results.append(result(.rejected, reason: "NotSupported", "\(item.variable.name) cannot be stored by this station"))
+                                continue
+                            }
+                            do { try keep(value) } catch {
+                                results.append(result(.rejected, reason: "InternalError", String("could not store the value: \(error)".prefix(512))))
+                                continue
+                            }
+                            // Heard by the change handlers (the connection takes it), never kept here.
+                            secretsChanged.append(variable.definition.key)
+                            results.append(result(.accepted))
+                            continue
+                        }
+                        pending.append((results.count, variable.definition.key, type, value, attribute.storedInDatabase))
                         results.append(result(variable.definition.spec.rebootRequired ? .rebootRequired : .accepted))
                     }
                 }
@@ -103,9 +118,10 @@ extension DeviceModel {
                     results[change.index].attributeStatusInfo = StatusInfoType(
                         reasonCode: "InternalError", additionalInfo: String("could not store the value: \(error)".prefix(512)))
                 }
-                return (SetVariablesResponse(setVariableResult: results), [(VariableKey, String)](), s.changeHandlers)
+                return (SetVariablesResponse(setVariableResult: results), secretsChanged.map { ($0, "") }, s.changeHandlers)
             }
-            var changed: [(VariableKey, String)] = []
+            // A secret's handlers hear that it changed, not its value.
+            var changed: [(VariableKey, String)] = secretsChanged.map { ($0, "") }
             for change in pending {
                 let before = s.variables[change.key]?.values[change.type]
                 s.variables[change.key]?.values[change.type] = change.value

@@ -37,7 +37,7 @@ public final class DeviceModel: Sendable {
         var initial: [VariableKey: String] = [:]
         for (key, text) in initialValues {
             guard let definition = byKey[key], let actual = definition.attribute(.actual), actual.source != .firmware,
-                  actual.persistent else {
+                  actual.storedInDatabase else {
                 throw DeviceModelError.invalidInitialValue(key: key, reason: "not a stored setting of this firmware")
             }
             switch definition.spec.characteristics.validate(text) {
@@ -81,7 +81,7 @@ public final class DeviceModel: Sendable {
     private static func startValue(of attribute: AttributeSpec, in definition: VariableDefinition, stored: String?,
                                    initial: String?) -> String? {
         switch attribute.source {
-        case .firmware, .station(persistent: false):
+        case .firmware, .station(persistent: false), .keptOutside:
             return attribute.value
         case .setting, .station(persistent: true):
             if let stored {
@@ -134,7 +134,7 @@ public final class DeviceModel: Sendable {
                   case .success(let normalized) = variable.definition.spec.characteristics.validate(value) else {
                 return false
             }
-            if attribute.persistent, attribute.source != .firmware {
+            if attribute.storedInDatabase, attribute.source != .firmware {
                 do {
                     try store.setValues([StoredValueChange(key: key.stored, attributeType: "Actual", value: normalized)])
                 } catch {
@@ -167,6 +167,14 @@ public final class DeviceModel: Sendable {
     /// with the device model's lock held: it must not call back into the device model.
     public func validateSetting(_ key: VariableKey, _ check: @escaping @Sendable (String) -> String?) {
         state.withLock { $0.settingChecks[key] = check }
+    }
+
+    /// Where SetVariables puts a secret the station keeps outside the device model
+    /// (BasicAuthPassword): `keep` stores the accepted value or throws (answered Rejected,
+    /// InternalError). Without a keeper such a variable is Rejected (NotSupported). Runs with
+    /// the device model's lock held: it must not call back into the device model.
+    public func keepSecret(_ key: VariableKey, _ keep: @escaping @Sendable (String) throws -> Void) {
+        state.withLock { $0.secretKeepers[key] = keep }
     }
 
     /// Every variable key, in catalogue order.
@@ -202,7 +210,8 @@ struct VariableState: Sendable {
             attributes: definition.spec.attributes.map { attribute in
                 StoredVariableAttribute(type: attribute.type.rawValue,
                                         // Values that live in memory only are stored as their start value.
-                                        value: attribute.source == .station(persistent: false) ? attribute.value
+                                        value: attribute.source == .station(persistent: false) || attribute.source == .keptOutside
+                                            ? attribute.value
                                             : values[attribute.type],
                                         mutability: attribute.mutability.rawValue,
                                         persistent: attribute.persistent, constant: attribute.constant)
@@ -218,6 +227,7 @@ struct ModelState: Sendable {
     var changeHandlers: [@Sendable (VariableKey, String) -> Void] = []
     var providers: [VariableKey: @Sendable () -> String] = [:]
     var settingChecks: [VariableKey: @Sendable (String) -> String?] = [:]
+    var secretKeepers: [VariableKey: @Sendable (String) throws -> Void] = [:]
     var monitors: [VariableMonitor]
     var monitorStates: [Int: MonitorState] = [:]
     var nextEventId = 0

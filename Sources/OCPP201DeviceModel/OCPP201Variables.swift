@@ -40,8 +40,8 @@ public struct OCPP201Variables: Sendable, Equatable {
 
     // SecurityCtrlr, ClockCtrlr
     public var securityProfile: Int
-    /// Write-only towards the CSMS: the station itself needs it for HTTP Basic authentication.
-    /// Empty until set.
+    /// Always the catalogue's empty value: a password the CSMS sets goes to the station's keeper
+    /// (`DeviceModel.keepSecret`, the authorization key file), never into the device model.
     public var basicAuthPassword: String
     public var identity: String
     public var organizationName: String

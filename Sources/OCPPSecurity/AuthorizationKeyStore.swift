@@ -1,3 +1,4 @@
+import Codecs
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -51,6 +52,18 @@ public struct AuthorizationKeyStore: Sendable {
     /// Replaces the stored key with `hex` (the caller has checked it is a key).
     public func save(hex: String) throws {
         try SecurityFiles.writeAtomically(Array((hex.lowercased() + "\n").utf8), to: path, mode: Self.fileMode)
+    }
+
+    /// The stored key as the Basic-auth password bytes it stands for (both versions send these:
+    /// 1.6's AuthorizationKey is the bytes its hex spells, 2.0.1's BasicAuthPassword the UTF-8 of
+    /// its text, stored by `savePassword`). nil when none is stored or the file is not hex.
+    public func loadPassword() throws -> [UInt8]? {
+        try load().flatMap { Hex.decode($0) }
+    }
+
+    /// Replaces the stored key with these password bytes (2.0.1's SecurityCtrlr.BasicAuthPassword).
+    public func savePassword(_ bytes: [UInt8]) throws {
+        try save(hex: Hex.encode(bytes))
     }
 
     /// Forgets the key; nothing when none is stored.

@@ -1,7 +1,12 @@
-/// The root certificate kinds of the OCPP 1.6 security whitepaper (CertificateUseEnumType).
+/// The root certificate kinds a station keeps: the 1.6 security whitepaper's two
+/// (CertificateUseEnumType), which OCPP 2.0.1 calls CSMSRootCertificate and
+/// ManufacturerRootCertificate, and 2.0.1's ISO 15118 roots (V2G and mobility operator). The
+/// raw value is the folder name: a CSMS root installed under 1.6 is the same file 2.0.1 uses.
 public enum CertificateUseType: String, Sendable, CaseIterable {
     case centralSystemRootCertificate = "CentralSystemRootCertificate"
     case manufacturerRootCertificate = "ManufacturerRootCertificate"
+    case v2gRootCertificate = "V2GRootCertificate"
+    case moRootCertificate = "MORootCertificate"
 }
 
 /// Why InstallCertificate was refused (OCPP status Rejected); nothing was stored.
@@ -31,6 +36,9 @@ public enum InstallCertificateError: Error, Sendable, Equatable, CustomStringCon
 public enum DeleteCertificateOutcome: String, Sendable, Equatable {
     case accepted = "Accepted"
     case notFound = "NotFound"
+    /// The certificate is the only CSMS root and the connection's TLS depends on it: deleting
+    /// it would leave the station unable to reach its CSMS (OCPP status Failed). Nothing removed.
+    case lastCentralSystemRootInUse = "Failed"
 }
 
 /// Installed root certificates, one PEM file per certificate under `<directory>/<use type>/`,
@@ -98,6 +106,16 @@ public struct InstalledCertificateStore: Sendable {
             }
         }
         return removed ? .accepted : .notFound
+    }
+
+    /// DeleteCertificate as both OCPP versions answer it: while `centralSystemRootInUse` (a TLS
+    /// security profile, 2 or 3, connects with the installed CSMS roots) the last of them is kept.
+    public func delete(_ hashData: CertificateHashData, centralSystemRootInUse: Bool) throws -> DeleteCertificateOutcome {
+        if centralSystemRootInUse {
+            let roots = try installedCertificateIds(of: .centralSystemRootCertificate)
+            if roots.count == 1, roots[0].identifiesSameCertificate(as: hashData) { return .lastCentralSystemRootInUse }
+        }
+        return try delete(hashData)
     }
 
     public func count() throws -> Int {

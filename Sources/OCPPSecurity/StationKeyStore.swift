@@ -94,6 +94,15 @@ public struct StationKeyStore: Sendable {
         return try generateKey(algorithm, slot: .active)
     }
 
+    /// SignCertificate (both OCPP versions): a fresh key in `.pending`, which becomes active once
+    /// CertificateSigned brings its certificate, and the PEM CSR for it with CN = `commonName`
+    /// (the station's serial number) and O = `organization` (1.6 CpoName, 2.0.1
+    /// SecurityCtrlr.OrganizationName).
+    public func makeSigningRequest(commonName: String, organization: String) throws -> String {
+        let key = try generateKey(slot: .pending)
+        return try CertificateSigningRequest.make(key: key, commonName: commonName, organization: organization)
+    }
+
     /// The installed client certificate chain (leaf first), or nil before the first CertificateSigned.
     public func loadCertificateChain(_ slot: StationKeySlot = .active) throws -> [X509Certificate]? {
         let path = certificateChainPath(slot)

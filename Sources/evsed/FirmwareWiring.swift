@@ -2,6 +2,7 @@
 import SmallFiles
 import Glibc
 #endif
+import LogUpload
 import HAL
 import OCPP16
 import OCPPTransport

@@ -9,6 +9,7 @@ import Logging
 import OCPP16
 import OCPP201
 import OCPP201DeviceModel
+import OCPPSecurity
 import OCPPTransport
 import Station
 import Storage
@@ -72,8 +73,18 @@ final class OCPPWiring {
         let wall = evse.wallClock
         let identity = backend.identity ?? station.identity
         if version == "2.0.1" {
-            let password = try Self.basicAuthPassword(backend)
-            let tls = try Self.tlsSettings201(backend, dataDirectory: station.dataDirectory, evse: evse, unixMs: wall.unixMilliseconds())
+            // Roots, station key and a password the CSMS set: the same files 1.6 uses.
+            let pki = try OCPP201PKI(dataDirectory: station.dataDirectory)
+            let password = try Self.basicAuthPassword(backend, stored: pki.authorizationKeys)
+            let dataDirectory = station.dataDirectory, config = evse.storage.config
+            // Per connection attempt: a password the CSMS set wins over the key file's; TLS for
+            // whichever profile the network profile in use asks.
+            let credentials: OCPP201Client.Credentials = { profile in
+                let stored = try pki.authorizationKeys.loadPassword()
+                let tls = try Self.tlsSettings201(backend, profile: profile, dataDirectory: dataDirectory, config: config,
+                                                  unixMs: wall.unixMilliseconds())
+                return (stored ?? password, tls)
+            }
             // An AuthorizationKey an earlier version kept in the database leaves it, whatever runs now.
             try OCPP16SecuritySetup.moveStoredAuthorizationKey(from: evse.storage.config, dataDirectory: station.dataDirectory)
             let deviceModel = try DeviceModelWiring.open(
@@ -83,14 +94,19 @@ final class OCPPWiring {
                 identity: StationIdentity(vendorName: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                           firmwareVersion: FirmwareVersion.reported(station.firmware), stationId: identity))
             // The profile this run connects with (SecurityCtrlr.SecurityProfile counts from 1).
-            if backend.securityProfile >= 1 { deviceModel.setActual(.securityProfile, String(backend.securityProfile)) }
+            // Never lowered: a profile the CSMS raised it to (SetNetworkProfile) stays.
+            if backend.securityProfile > Int(deviceModel.value(.securityProfile) ?? "") ?? 0 {
+                deviceModel.setActual(.securityProfile, String(backend.securityProfile))
+            }
             let client = try OCPP201Client(
                 backendURL: backend.url, identity: identity,
                 stationIdentity: .init(vendor: "SwiftEVSE", model: boardModel, serialNumber: station.serialNumber,
                                        firmwareVersion: FirmwareVersion.reported(station.firmware)),
                 station: port, storage: evse.storage, unixMs: { wall.unixMilliseconds() },
                 securityProfile: OCPPSecurityProfile(rawValue: backend.securityProfile) ?? .unsecured,
-                basicAuthPassword: password, tls: tls, subprotocols: subprotocols, deviceModel: deviceModel, frameLog: frameLog,
+                basicAuthPassword: password, credentials: credentials, pki: pki, firmware: files?.firmware, uploads: files?.uploads,
+                subprotocols: subprotocols,
+                deviceModel: deviceModel, frameLog: frameLog,
                 otherVersionSelected: otherVersionSelected, logger: Logger(label: "ocpp201"))
             adapter = .ocpp201(client)
             let transactions = client.chargingStation.transactions
@@ -152,10 +168,12 @@ final class OCPPWiring {
     }
 
     /// Security profiles 1 and 2 with 2.0.1: the BasicAuthPassword (SecurityCtrlr), read from
-    /// the authorization key file as text (never on the command line).
-    static func basicAuthPassword(_ backend: BackendSettings) throws -> [UInt8]? {
+    /// the authorization key file as text (never on the command line). Not needed once the CSMS
+    /// set one (`stored`, which then wins).
+    static func basicAuthPassword(_ backend: BackendSettings, stored: AuthorizationKeyStore) throws -> [UInt8]? {
         guard backend.securityProfile == 1 || backend.securityProfile == 2 else { return nil }
         guard let file = backend.authorizationKeyFile, let text = SmallFile.text(file, limit: 4_096) else {
+            if (try stored.loadPassword()) != nil { return nil }
             throw DaemonFailure("OCPP 2.0.1 security profile \(backend.securityProfile) needs backend.authorization_key_file (the BasicAuthPassword)")
         }
         let password = String(text.filter { !$0.isNewline })
@@ -168,12 +186,13 @@ final class OCPPWiring {
 
     /// Security profiles 2 and 3 with 2.0.1: the CSMS roots (installed as with 1.6, under
     /// `<data-dir>/certificates`) and the station's client certificate, through the same PKI.
-    static func tlsSettings201(_ backend: BackendSettings, dataDirectory: String, evse: Station, unixMs: UInt64) throws -> OCPPTLSSettings? {
-        guard backend.securityProfile >= 2, let profile = OCPPSecurityProfile(rawValue: backend.securityProfile) else { return nil }
+    static func tlsSettings201(_ backend: BackendSettings, profile: OCPPSecurityProfile, dataDirectory: String, config: ConfigStore,
+                               unixMs: UInt64) throws -> OCPPTLSSettings? {
+        guard profile.rawValue >= 2 else { return nil }
         let setup = OCPP16SecuritySetup(profile: profile, centralSystemRootFiles: backend.csmsRootCertificates,
                                         clientCertificateFile: backend.clientCertificate, clientKeyFile: backend.clientKey,
                                         dataDirectory: dataDirectory)
-        return try setup.makeService(store: evse.storage.config, unixMs: unixMs).tlsSettings()
+        return try setup.makeService(store: config, unixMs: unixMs).tlsSettings()
     }
 
     /// Under the data directory, with its rotated predecessors (`.1`, `.2`, …).

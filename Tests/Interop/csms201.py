@@ -100,6 +100,11 @@ class CsmsSideOfStation(ChargePoint):
     def on_notify_event(self, **kw):
         return call_result.NotifyEvent()
 
+    @on("SignCertificate")
+    def on_sign_certificate(self, **kw):
+        # Accepted: the test signs the CSR (recorded as sent) and answers with CertificateSigned.
+        return call_result.SignCertificate(status="Accepted")
+
 
 class Csms201:
     """Serves ws://127.0.0.1:<port>/<identity>, selecting the first of `subprotocols` the

@@ -3,6 +3,9 @@ http.server (GET from a dict, PUT into it) and pyftpdlib, each in a background t
 127.0.0.1 with a free port."""
 import http.server
 import threading
+from datetime import datetime, timezone
+
+import pytest
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
@@ -88,3 +91,26 @@ class FTPFileServer:
 
     def stop(self):
         self.server.close_all()
+
+
+def now_iso():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture()
+def http_files():
+    server = HTTPFileServer()
+    yield server
+    server.stop()
+
+
+def firmware_station_file(tmp_path, repo_root, new_version):
+    """The demo station file with a firmware section: an installer script that copies the image
+    to installed.bin and writes `new_version` to the version file evsed reports."""
+    installer = tmp_path / "install-firmware.sh"
+    installer.write_text(f"#!/bin/sh\ncp \"$1\" \"{tmp_path}/installed.bin\" && echo {new_version} > \"{tmp_path}/firmware-version\"\n")
+    installer.chmod(0o755)
+    config = tmp_path / "station.yaml"
+    config.write_text((repo_root / "etc" / "station.demo.yaml").read_text()
+                      + f"\nfirmware:\n  installer: {installer}\n  version_file: {tmp_path}/firmware-version\n")
+    return config

@@ -13,14 +13,15 @@ IDENTITY = "CS1"
 
 @pytest.fixture()
 def station(sim, bin_dir, repo_root, tmp_path):
-    """start(csms_url, *flags, version="2.0.1") → a running evsed connected to that CSMS. Every
+    """start(csms_url, *flags, version="2.0.1", config=None) → a running evsed connected to that
+    CSMS (`config`: another station file than the demo's). Every
     start of one test uses the same data directory, as a restarted charger does."""
     board = sim_board_for(repo_root, sim, tmp_path)
     data = tmp_path / "data"
     started = []
 
-    def start(csms_url, *extra, version="2.0.1"):
-        p = EvsedProcess(bin_dir, board, repo_root / "etc" / "station.demo.yaml", data,
+    def start(csms_url, *extra, version="2.0.1", config=None):
+        p = EvsedProcess(bin_dir, board, config or repo_root / "etc" / "station.demo.yaml", data,
                          "--csms", csms_url, "--identity", IDENTITY, "--ocpp-version", version, *extra)
         started.append(p)
         return p

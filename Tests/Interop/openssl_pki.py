@@ -4,6 +4,8 @@ import base64
 import ssl
 import subprocess
 
+import pytest
+
 
 def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
@@ -57,3 +59,12 @@ class PKI:
         """A firmware signing certificate issued by `ca`; returns its PEM."""
         self.issue(name, ca, name, "keyUsage=critical,digitalSignature\n")
         return (self.dir / f"{name}.pem").read_text()
+
+
+@pytest.fixture()
+def manufacturer(tmp_path):
+    """A manufacturer root and a stranger's root, for signed firmware."""
+    pki = PKI(tmp_path / "pki")
+    pki.ca("manufacturer")
+    pki.ca("stranger")
+    return pki

@@ -3,41 +3,21 @@ to end: evse-sim + evsed as processes, a CSMS on the `ocpp` package, files serve
 http.server and by pyftpdlib, certificates and signatures made with the openssl command."""
 import io
 import tarfile
-from datetime import datetime, timezone
 
 import pytest
 
-from file_servers import FTPFileServer, HTTPFileServer
+from file_servers import FTPFileServer, firmware_station_file, http_files, now_iso  # noqa: F401 (fixture)
 from ocpp16_support import IDENTITY, boot_accepted, csms, station, wait_for  # noqa: F401 (fixtures)
-from openssl_pki import PKI
+from openssl_pki import manufacturer  # noqa: F401 (fixture)
 
 IMAGE = b"SwiftEVSE firmware 2.0.0-test\n" + bytes(range(256)) * 400
 NEW_VERSION = "2.0.0-test"
 ARCHIVE_MEMBERS = {"station.txt", "evsed.log", "configuration.txt", "security-events.log", "sessions.csv", "board.yaml"}
 
 
-def now_iso():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture()
-def http_files():
-    server = HTTPFileServer()
-    yield server
-    server.stop()
-
-
 @pytest.fixture()
 def firmware_station(tmp_path, repo_root):
-    """A station file with a firmware section: an installer script that copies the image to
-    installed.bin and writes the new version to the version file evsed reports."""
-    installer = tmp_path / "install-firmware.sh"
-    installer.write_text(f"#!/bin/sh\ncp \"$1\" \"{tmp_path}/installed.bin\" && echo {NEW_VERSION} > \"{tmp_path}/firmware-version\"\n")
-    installer.chmod(0o755)
-    config = tmp_path / "station.yaml"
-    config.write_text((repo_root / "etc" / "station.demo.yaml").read_text()
-                      + f"\nfirmware:\n  installer: {installer}\n  version_file: {tmp_path}/firmware-version\n")
-    return config
+    return firmware_station_file(tmp_path, repo_root, NEW_VERSION)
 
 
 def statuses(cs, action):
@@ -156,14 +136,6 @@ def test_get_diagnostics_uploaded_by_ftp(tmp_path, station, csms):
         wait_for(lambda: statuses(cs, "DiagnosticsStatusNotification")[-1] == "Idle", what="triggered Idle")
     finally:
         ftp.stop()
-
-
-@pytest.fixture()
-def manufacturer(tmp_path):
-    pki = PKI(tmp_path / "pki")
-    pki.ca("manufacturer")
-    pki.ca("stranger")
-    return pki
 
 
 def signed_update(cs, http_files, pki, request_id, signer, image, served=None):

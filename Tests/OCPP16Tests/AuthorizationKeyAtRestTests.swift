@@ -3,6 +3,7 @@ import Foundation
 import OCPPSecurity
 import Storage
 import Testing
+import TestSupport
 
 /// The AuthorizationKey lives in its own file, never in the configuration table every
 /// configuration reader lists; a key an earlier version put there moves out at start.

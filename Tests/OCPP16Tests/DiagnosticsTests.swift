@@ -6,6 +6,7 @@ import OCPP16Messages
 import OCPPJSON
 import Storage
 import Testing
+import TestSupport
 
 @Suite("OCPP 1.6 GetDiagnostics and GetLog", .timeLimit(.minutes(1)))
 struct DiagnosticsTests {

@@ -1,94 +1,15 @@
+import FirmwareUpdate
 import FileTransfer
 import Foundation
 import HAL
+import LogUpload
 import OCPP16
 import OCPP16Messages
 import OCPPJSON
 import Storage
 import Synchronization
 import Testing
-
-/// The file server side, in memory: downloads answer what the test queued (the default image
-/// otherwise), uploads are kept with their contents.
-final class FakeFileTransfer: FileTransferring {
-    enum Download: Sendable {
-        case bytes([UInt8])
-        case failure(FileTransferError)
-        /// Never ends until cancelled (a slow server; a restart in the middle).
-        case hang
-    }
-
-    struct Upload: Sendable {
-        var directory: String
-        var fileName: String
-        var bytes: [UInt8]
-    }
-
-    static let image = Array("SwiftEVSE firmware image v2\n".utf8) + (0..<4_000).map { UInt8(truncatingIfNeeded: $0) }
-
-    private let state = Mutex<(downloads: [Download], downloadCalls: [String], uploadResults: [FileTransferError?],
-                               uploads: [Upload], uploadCalls: Int, uploadHangs: Bool)>(([], [], [], [], 0, false))
-
-    func queueDownloads(_ d: [Download]) { state.withLock { $0.downloads += d } }
-    func queueUploadFailures(_ f: [FileTransferError?]) { state.withLock { $0.uploadResults += f } }
-    func hangUploads(_ on: Bool) { state.withLock { $0.uploadHangs = on } }
-    var downloadCalls: [String] { state.withLock { $0.downloadCalls } }
-    var uploads: [Upload] { state.withLock { $0.uploads } }
-    var uploadCalls: Int { state.withLock { $0.uploadCalls } }
-
-    func download(_ url: String, to path: String, maxBytes: UInt64) async throws(FileTransferError) -> UInt64 {
-        let next = state.withLock { s -> Download in
-            s.downloadCalls.append(url)
-            return s.downloads.isEmpty ? .bytes(Self.image) : s.downloads.removeFirst()
-        }
-        switch next {
-        case .bytes(let bytes):
-            do { try Data(bytes).write(to: URL(fileURLWithPath: path)) } catch { throw .localFile("\(error)") }
-            return UInt64(bytes.count)
-        case .failure(let error):
-            throw error
-        case .hang:
-            try? await Task.sleep(for: .seconds(600))
-            throw .cancelled
-        }
-    }
-
-    func upload(_ path: String, to directoryURL: String, as fileName: String) async throws(FileTransferError) {
-        let bytes = FileManager.default.contents(atPath: path).map(Array.init) ?? []
-        let (failure, hang) = state.withLock { s -> (FileTransferError?, Bool) in
-            s.uploadCalls += 1
-            return (s.uploadResults.isEmpty ? nil : s.uploadResults.removeFirst(), s.uploadHangs)
-        }
-        if hang {
-            try? await Task.sleep(for: .seconds(600))
-            throw .cancelled
-        }
-        if let failure { throw failure }
-        state.withLock { $0.uploads.append(Upload(directory: directoryURL, fileName: fileName, bytes: bytes)) }
-    }
-}
-
-/// Installs nothing: records what it was given and answers what the test says.
-final class FakeInstaller: FirmwareInstalling {
-    private let state = Mutex<(outcome: FirmwareInstallOutcome?, installed: [[UInt8]])>((.installed, []))
-
-    /// nil: the installation never ends (the power goes in the middle of it).
-    func answer(_ outcome: FirmwareInstallOutcome?) { state.withLock { $0.outcome = outcome } }
-    var installed: [[UInt8]] { state.withLock { $0.installed } }
-
-    func install(firmwareAt path: String) async -> FirmwareInstallOutcome {
-        let bytes = FileManager.default.contents(atPath: path).map(Array.init) ?? []
-        let outcome = state.withLock { s -> FirmwareInstallOutcome? in
-            s.installed.append(bytes)
-            return s.outcome
-        }
-        guard let outcome else {
-            try? await Task.sleep(for: .seconds(600))
-            return .failed("interrupted")
-        }
-        return outcome
-    }
-}
+import TestSupport
 
 /// A charge point with the file services on fakes, registered, its wall clock two minutes
 /// ahead of the real time (certificates openssl makes during the test must be valid).

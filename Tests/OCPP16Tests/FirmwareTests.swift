@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import ChargingCore
 import FileTransfer
 import Foundation
@@ -10,6 +11,7 @@ import StationPort
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("OCPP 1.6 FirmwareManagement and SignedUpdateFirmware", .timeLimit(.minutes(1)))
 struct FirmwareTests {

@@ -4,6 +4,7 @@ import OCPPJSON
 import OCPPTransport
 import Storage
 import Testing
+import TestSupport
 
 @Suite("OCPP 1.6 operation registry")
 struct OperationRegistryTests {

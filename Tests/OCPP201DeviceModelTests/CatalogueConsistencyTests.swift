@@ -26,6 +26,7 @@ import Testing
                 switch attribute.source {
                 case .setting: #expect(attribute.mutability != .readOnly, "\(definition.key)")
                 case .firmware, .station: #expect(attribute.mutability == .readOnly, "\(definition.key)")
+                case .keptOutside: #expect(attribute.mutability == .writeOnly, "\(definition.key): a secret kept outside is never read back")
                 }
             }
             if definition.spec.characteristics.valuesList != nil {

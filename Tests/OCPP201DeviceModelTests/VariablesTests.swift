@@ -199,17 +199,31 @@ import Testing
         #expect(throws: Never.self) { try response.validate() }
     }
 
-    @Test func writeOnlyPasswordIsStoredButNeverReadable() throws {
+    @Test func writeOnlyPasswordGoesToItsKeeperNeverToTheDatabaseAndIsNeverReadable() throws {
         let store = try freshStore()
         let model = try openModel(store)
+        #expect(set(model, component("SecurityCtrlr"), "BasicAuthPassword", "0123456789abcdefXYZ")?.attributeStatus == .rejected,
+                "without a keeper the station cannot store it")
+        let kept = Mutex<[String]>([])
+        let heard = Mutex<[String]>([])
+        model.keepSecret(.basicAuthPassword) { value in kept.withLock { $0.append(value) } }
+        model.onChange { key, value in heard.withLock { $0.append("\(key.variable)=\(value)") } }
+        #expect(set(model, component("SecurityCtrlr"), "BasicAuthPassword", "short")?.attributeStatus == .rejected)
         #expect(set(model, component("SecurityCtrlr"), "BasicAuthPassword", "0123456789abcdefXYZ")?.attributeStatus == .accepted)
+        #expect(kept.withLock { $0 } == ["0123456789abcdefXYZ"], "only the valid one reaches the keeper")
+        #expect(heard.withLock { $0 } == ["BasicAuthPassword="], "the handlers hear of the change, not the value")
         #expect(get(model, component("SecurityCtrlr"), "BasicAuthPassword")?.attributeStatus == .rejected)
         #expect(get(model, component("SecurityCtrlr"), "BasicAuthPassword")?.attributeValue == nil)
         let (_, pages) = model.baseReport(GetBaseReportRequest(requestId: 1, reportBase: .fullInventory), generatedAt: reportTime)
         let reported = pages.flatMap { $0.reportData ?? [] }.first { $0.variable.name == "BasicAuthPassword" }
         #expect(reported?.variableAttribute.first?.mutability == .writeOnly)
         #expect(reported?.variableAttribute.first?.value == nil)
-        #expect(try openModel(store).variables.basicAuthPassword == "0123456789abcdefXYZ")
+        #expect(model.value(.basicAuthPassword) == "", "not held in memory")
+        #expect(try openModel(store).variables.basicAuthPassword == "", "not in the database")
+        struct DiskFull: Error {}
+        model.keepSecret(.basicAuthPassword) { _ in throw DiskFull() }
+        let failed = set(model, component("SecurityCtrlr"), "BasicAuthPassword", "0123456789abcdefXYZ")
+        #expect(failed?.attributeStatus == .rejected && failed?.attributeStatusInfo?.reasonCode == "InternalError")
     }
 
     @Test func changeHandlersHearChangedActualValuesOnly() throws {

@@ -140,4 +140,3 @@ import Testing
         #expect(event?["trigger"] == "Delta")
     }
 }
-

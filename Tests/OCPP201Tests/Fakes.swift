@@ -1,5 +1,7 @@
 import ChargingCore
+import FirmwareUpdate
 import HAL
+import LogUpload
 import OCPP201
 import OCPP201DeviceModel
 import OCPP201Messages
@@ -154,7 +156,8 @@ func settle(_ condition: () async -> Bool) async -> Bool {
 
 /// A settable wall clock: 2026-01-01T00:00:00Z until a test moves it.
 final class ClockBox: Sendable {
-    private let value = Mutex<UInt64>(1_767_225_600_000)
+    private let value: Mutex<UInt64>
+    init(unixMs: UInt64 = 1_767_225_600_000) { value = Mutex(unixMs) }
     func now() -> UInt64 { value.withLock { $0 } }
     func advance(seconds: UInt64) { value.withLock { $0 += seconds * 1_000 } }
 }
@@ -164,25 +167,31 @@ struct Harness {
     let station: FakeStation
     let storage: StationStorage
     let sleeper = ManualSleeper()
-    let clock = ClockBox()
+    let clock: ClockBox
     let chargingStation: OCPP201ChargingStation
 
     init(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(), storage: StationStorage? = nil,
-         deviceModel: DeviceModel? = nil) throws {
+         deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0, clock: ClockBox = ClockBox(),
+         firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil) throws {
         self.csms = csms
+        self.clock = clock
         station = FakeStation()
         let storage = try storage ?? StationStorage(database: Database.inMemory())
         self.storage = storage
         let clock = clock
         chargingStation = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "S1"),
                                                  sender: csms, station: station, storage: storage, settings: settings,
-                                                 unixMs: { clock.now() }, sleep: sleeper.sleeper, deviceModel: deviceModel)
+                                                 unixMs: { clock.now() }, sleep: sleeper.sleeper, deviceModel: deviceModel,
+                                                 pki: pki, securityProfile: securityProfile, firmware: firmware, uploads: uploads)
     }
 
     /// Started, connected and accepted.
     static func accepted(csms: FakeCSMS = FakeCSMS(), settings: OCPP201Settings = OCPP201Settings(),
-                         storage: StationStorage? = nil, deviceModel: DeviceModel? = nil) async throws -> Harness {
-        let h = try Harness(csms: csms, settings: settings, storage: storage, deviceModel: deviceModel)
+                         storage: StationStorage? = nil, deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil,
+                         securityProfile: Int = 0, clock: ClockBox = ClockBox(),
+                         firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil) async throws -> Harness {
+        let h = try Harness(csms: csms, settings: settings, storage: storage, deviceModel: deviceModel, pki: pki,
+                            securityProfile: securityProfile, clock: clock, firmware: firmware, uploads: uploads)
         await h.chargingStation.start()
         h.chargingStation.connectionUp()
         _ = await settle { await h.chargingStation.registration == .accepted }

@@ -104,6 +104,8 @@ struct CallErrorTests {
                                             .requestStopTransaction, .unlockConnector, .triggerMessage, .clearCache, .sendLocalList,
                                             .getLocalListVersion, .reserveNow, .cancelReservation, .setChargingProfile,
                                             .clearChargingProfile, .getChargingProfiles, .getCompositeSchedule,
+                                            .installCertificate, .getInstalledCertificateIds, .deleteCertificate, .certificateSigned,
+                                            .setNetworkProfile, .updateFirmware, .getLog, .customerInformation,
                                             .setDisplayMessage, .getDisplayMessages, .clearDisplayMessage, .costUpdated]
         #expect(registry.actions == expected)
         #expect(!registry.actions.contains(.getVariables), "the device model's, not this adapter's")

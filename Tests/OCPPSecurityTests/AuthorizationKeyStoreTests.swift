@@ -22,6 +22,18 @@ import Testing
         try store.remove()  // removing nothing is fine
     }
 
+    @Test func aPasswordIsStoredAsTheHexOfItsBytesAndReadBackAsThem() throws {
+        let dir = try TestPKI()
+        let store = try AuthorizationKeyStore(dataDirectory: dir.path)
+        #expect(try store.loadPassword() == nil)
+        try store.savePassword(Array("Pa55word-of-2.0.1".utf8))
+        #expect(try dir.read("authorization-key") == "50613535776f72642d6f662d322e302e31\n", "hex, as 1.6 keeps its key")
+        #expect(try store.loadPassword() == Array("Pa55word-of-2.0.1".utf8))
+        try store.save(hex: Self.key)
+        #expect(try store.loadPassword() == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+                                             0x00, 0x11, 0x22, 0x33], "a 1.6 key is the password bytes it spells")
+    }
+
     @Test func isMode0600UnderTheUsualUmask() throws {
         let dir = try TestPKI()
         let previous = umask(0o022)

@@ -83,6 +83,19 @@ import Testing
         #expect(try store.delete(asSent) == .notFound)
         #expect(try store.installedCertificateIds(of: .centralSystemRootCertificate).count == 1)
     }
+
+    @Test func theLastCSMSRootStaysWhileTLSUsesItAndTheISO15118RootsHaveTheirOwnKinds() throws {
+        let pki = try TestPKI()
+        let store = try InstalledCertificateStore(directory: pki.file("certs"))
+        let only = try store.install(pem: pki.makeRoot("csms"), as: .centralSystemRootCertificate, at: pki.now + 60)
+        try store.install(pem: pki.makeRoot("v2g", serial: "0x0104"), as: .v2gRootCertificate, at: pki.now + 60)
+        #expect(try store.installedCertificateIds(of: .v2gRootCertificate).count == 1)
+        #expect(try store.installedCertificateIds(of: .moRootCertificate).isEmpty)
+        #expect(try store.delete(only, centralSystemRootInUse: true) == .lastCentralSystemRootInUse)
+        #expect(try store.installedCertificateIds(of: .centralSystemRootCertificate).count == 1, "nothing removed")
+        #expect(try store.delete(only, centralSystemRootInUse: false) == .accepted)
+        #expect(try store.count() == 1)
+    }
 }
 
 @Suite struct CertificateSignedTests {

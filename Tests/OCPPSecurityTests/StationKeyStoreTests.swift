@@ -98,6 +98,19 @@ import Testing
         #expect(pem.hasPrefix("-----BEGIN CERTIFICATE REQUEST-----"))
     }
 
+    @Test func aSigningRequestComesWithANewPendingKeyAndLeavesTheActiveOne() throws {
+        let pki = try TestPKI()
+        let store = try StationKeyStore(directory: pki.file("keys"))
+        let active = try store.generateKey(slot: .active)
+        let pem = try store.makeSigningRequest(commonName: "SN-0042", organization: "Example CPO")
+        try pki.write("request.csr", pem)
+        let publicKey = try pki.openssl(["req", "-in", "request.csr", "-noout", "-pubkey"])
+        #expect(publicKey == (try store.loadKey(.pending).publicKeyPEM()), "signed with the pending key")
+        #expect(try store.loadKey(.active).publicKeyPEM() == (try active.publicKeyPEM()), "the active key is untouched")
+        let subject = try pki.openssl(["req", "-in", "request.csr", "-noout", "-subject", "-nameopt", "RFC2253"])
+        #expect(subject.trimmingCharacters(in: .whitespacesAndNewlines) == "subject=CN=SN-0042,O=Example CPO")
+    }
+
     @Test func rsaRequestWithoutCountry() throws {
         let pki = try TestPKI()
         let key = try StationKey.generate(.rsa2048)

@@ -1,3 +1,5 @@
+import LogUpload
+import FirmwareUpdate
 import StationPort
 import ChargingCore
 import HAL
@@ -121,9 +123,10 @@ public actor OCPP16ChargePoint {
         let outbox = FileStatusOutbox()
         fileStatusOutbox = outbox
         fileServices = files
-        firmware = files.map { FirmwareService(settings: $0, store: storage.config, station: station, outbox: outbox,
-                                               unixMs: unixMs, sleep: sleep, logger: logger) }
-        diagnostics = files.map { DiagnosticsService(settings: $0, storage: storage, outbox: outbox,
+        firmware = files.map { FirmwareService(settings: $0.firmware, store: storage.config,
+                                               storeKey: ConfigurationService.storePrefix + "firmware.update", station: station,
+                                               reporter: outbox, unixMs: unixMs, sleep: sleep, logger: logger) }
+        diagnostics = files.map { DiagnosticsService(settings: $0.uploads, storage: storage, reporter: outbox,
                                                      unixMs: unixMs, sleep: sleep, logger: logger) }
         operations = Self.operations(firmware: firmware != nil, diagnostics: diagnostics != nil)
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self)

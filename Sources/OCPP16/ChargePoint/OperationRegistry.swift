@@ -1,3 +1,5 @@
+import LogUpload
+import FirmwareUpdate
 import OCPP16Messages
 import OCPPJSON
 import OCPPTransport

@@ -7,16 +7,13 @@ extension OCPP16ChargePoint {
     func deleteCertificate(_ request: DeleteCertificateRequest) -> DeleteCertificateResponse {
         guard let store = security.certificates else { return DeleteCertificateResponse(status: .failed) }
         let wanted = CertificateHashData(request.certificateHashData)
-        if security.profile.rawValue >= 2,
-           let roots = try? store.installedCertificateIds(of: .centralSystemRootCertificate),
-           roots.count == 1, roots[0].identifiesSameCertificate(as: wanted) {
-            logger.warning("DeleteCertificate: the only CentralSystemRootCertificate is in use by security profile \(security.profile.rawValue)")
-            return DeleteCertificateResponse(status: .failed)
-        }
         do {
-            switch try store.delete(wanted) {
+            switch try store.delete(wanted, centralSystemRootInUse: security.profile.rawValue >= 2) {
             case .accepted: return DeleteCertificateResponse(status: .accepted)
             case .notFound: return DeleteCertificateResponse(status: .notFound)
+            case .lastCentralSystemRootInUse:
+                logger.warning("DeleteCertificate: the only CentralSystemRootCertificate is in use by security profile \(security.profile.rawValue)")
+                return DeleteCertificateResponse(status: .failed)
             }
         } catch {
             logger.error("DeleteCertificate: \(error)")

@@ -1,3 +1,5 @@
+import LogUpload
+import FirmwareUpdate
 import OCPP16Messages
 import OCPPSecurity
 
@@ -53,7 +55,8 @@ extension OCPP16ChargePoint {
     /// with the update's requestId.
     func triggeredSignedFirmwareStatus() async -> SignedFirmwareStatusNotificationRequest {
         guard let now = await firmware?.triggeredStatus() else { return SignedFirmwareStatusNotificationRequest(status: .idle) }
-        return SignedFirmwareStatusNotificationRequest(status: now.status, requestId: now.status == .idle ? nil : now.requestId)
+        let status = SignedFirmwareStatusNotificationRequest.FirmwareStatusEnumType(rawValue: now.status.rawValue) ?? .idle
+        return SignedFirmwareStatusNotificationRequest(status: status, requestId: status == .idle ? nil : now.requestId)
     }
 
     func triggeredDiagnosticsStatus() async -> DiagnosticsStatusNotificationRequest {

@@ -1,3 +1,4 @@
+import LogUpload
 import FileTransfer
 import OCPP16Messages
 
@@ -25,19 +26,16 @@ extension OCPP16ChargePoint {
 
     /// The charge point's side of the archive, taken now.
     func diagnosticsSnapshot() async -> DiagnosticsSnapshot {
-        var station = [
-            "vendor = \(identity.vendor)",
-            "model = \(identity.model)",
-            "serial_number = \(identity.serialNumber ?? "-")",
-            "firmware_version = \(identity.firmwareVersion ?? "-")",
+        var station = DiagnosticsSnapshot.identityLines(vendor: identity.vendor, model: identity.model,
+                                                        serialNumber: identity.serialNumber, firmwareVersion: identity.firmwareVersion) + [
             "registration = \(registration.rawValue)",
             "connected = \(isConnected)",
             "security_profile = \(security.profile.rawValue)",
             "firmware_update = \(await firmware?.summary() ?? "not supported")",
         ]
         for c in await connectors() {
-            station.append("connector \(c.id) = \(c.status?.rawValue ?? "unknown")\(c.error.map { " \($0)" } ?? "")"
-                + "\(c.session.map { " session \($0.id)" } ?? "")\(c.energyWh.map { " \($0) Wh" } ?? "")")
+            station.append(DiagnosticsSnapshot.connectorLine("connector \(c.id)", status: c.status?.rawValue, error: c.error.map { "\($0)" },
+                                                             session: c.session.map { "session \($0.id)" }, energyWh: c.energyWh.map { "\($0)" }))
         }
         let keys = getConfiguration(GetConfigurationRequest(key: nil)).configurationKey ?? []
         let configuration = keys.map { "\($0.key) = \($0.value ?? "")\($0.readonly ? " (read-only)" : "")" }

@@ -1,4 +1,5 @@
 import FileTransfer
+import LogUpload
 import OCPP16Messages
 
 /// GetLog (CSMS → charge point, security whitepaper): DiagnosticsLog (the diagnostics archive)
@@ -15,7 +16,8 @@ extension OCPP16ChargePoint {
             return GetLogResponse(status: .rejected)
         }
         let started = await diagnostics.start(
-            .init(upload: .log(request.logType, requestId: request.requestId), location: request.log.remoteLocation,
+            .init(upload: .log(DiagnosticsService.LogKind(rawValue: request.logType.rawValue) ?? .diagnosticsLog, requestId: request.requestId),
+                  location: request.log.remoteLocation,
                   fromMs: request.log.oldestTimestamp.flatMap(OCPP16Timestamp.unixMs),
                   toMs: request.log.latestTimestamp.flatMap(OCPP16Timestamp.unixMs),
                   retries: request.retries, retryIntervalSeconds: request.retryInterval),

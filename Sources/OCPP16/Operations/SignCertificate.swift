@@ -16,8 +16,7 @@ extension OCPP16ChargePoint {
             return nil
         }
         do {
-            let key = try keys.generateKey(slot: .pending)
-            return try CertificateSigningRequest.make(key: key, commonName: commonName, organization: security.cpoName)
+            return try keys.makeSigningRequest(commonName: commonName, organization: security.cpoName)
         } catch {
             logger.error("SignCertificate: cannot make the CSR: \(error)")
             return nil

@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import FileTransfer
 import OCPP16Messages
 import OCPPSecurity
@@ -33,8 +34,12 @@ extension OCPP16ChargePoint {
         }
         let retrieveAt = OCPP16Timestamp.unixMs(request.firmware.retrieveDateTime) ?? now
         let installAt = request.firmware.installDateTime.flatMap(OCPP16Timestamp.unixMs)
-        let status = await firmware.signedUpdate(request, retrieveAtMs: retrieveAt, installAtMs: installAt)
-        logger.notice("SignedUpdateFirmware \(request.requestId): \(status.rawValue)")
-        return SignedUpdateFirmwareResponse(status: status)
+        let f = request.firmware
+        let outcome = await firmware.signedUpdate(requestId: request.requestId, location: f.location,
+                                                  signingCertificate: f.signingCertificate, signature: f.signature,
+                                                  retries: request.retries, retryInterval: request.retryInterval,
+                                                  retrieveAtMs: retrieveAt, installAtMs: installAt)
+        logger.notice("SignedUpdateFirmware \(request.requestId): \(outcome.rawValue)")
+        return SignedUpdateFirmwareResponse(status: SignedUpdateFirmwareResponse.UpdateFirmwareStatusEnumType(rawValue: outcome.rawValue) ?? .rejected)
     }
 }

@@ -1,3 +1,4 @@
+import FirmwareUpdate
 import FileTransfer
 import OCPP16Messages
 import OCPPTransport

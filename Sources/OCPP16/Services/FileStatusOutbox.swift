@@ -1,3 +1,5 @@
+import FileTransfer
+import FirmwareUpdate
 import OCPP16Messages
 import Synchronization
 
@@ -13,38 +15,25 @@ public final class FileStatusOutbox: Sendable {
         case log(LogStatusNotificationRequest)
     }
 
-    struct Entry: Sendable {
-        var message: Message
-        /// Runs once the CSMS answered (the firmware service then forgets what it reported).
-        var onDelivered: (@Sendable () async -> Void)?
-    }
+    typealias Entry = TransferStatusQueue<Message>.Entry
 
-    /// More would mean the CSMS has not been reachable for a very long time; the oldest go.
-    static let capacity = 100
+    /// The owed notifications themselves (the queue both adapters use).
+    private let queue = TransferStatusQueue<Message>()
+    let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
+    var kicks: AsyncStream<Void> { queue.kicks }
 
-    private let entries = Mutex<[Entry]>([])
-    private let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
-    let kicks: AsyncStream<Void>
-    private let kickContinuation: AsyncStream<Void>.Continuation
-
-    public init() {
-        (kicks, kickContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
+    public init() {}
 
     public func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
-        entries.withLock { e in
-            e.append(Entry(message: message, onDelivered: onDelivered))
-            if e.count > Self.capacity { e.removeFirst(e.count - Self.capacity) }
-        }
-        kickContinuation.yield()
+        queue.post(message, onDelivered: onDelivered)
     }
 
-    public var isEmpty: Bool { entries.withLock { $0.isEmpty } }
+    public var isEmpty: Bool { queue.isEmpty }
 
-    func first() -> Entry? { entries.withLock { $0.first } }
-    func removeFirst() { entries.withLock { if !$0.isEmpty { $0.removeFirst() } } }
-    func kick() { kickContinuation.yield() }
-    func finish() { kickContinuation.finish() }
+    func first() -> Entry? { queue.first() }
+    func removeFirst() { queue.removeFirst() }
+    func kick() { queue.wake() }
+    func finish() { queue.finish() }
 
     /// Security events of the services (InvalidFirmwareSignature, FirmwareUpdated, …) go to the
     /// charge point's security log through this.
@@ -52,7 +41,28 @@ public final class FileStatusOutbox: Sendable {
         recorder.withLock { $0 = record }
     }
 
-    func recordSecurityEvent(_ type: String, techInfo: String?) {
+}
+
+/// The shared firmware update reports through the outbox: a signed update as
+/// SignedFirmwareStatusNotification with its requestId, an unsigned one as the plain
+/// FirmwareStatusNotification, skipping the steps that has no name for.
+extension FileStatusOutbox: FirmwareStatusReporting {
+    public func report(_ status: FirmwareUpdateStatus, of kind: FirmwareService.Kind, requestId: Int?,
+                       onDelivered: (@Sendable () async -> Void)?) -> Bool {
+        switch kind {
+        case .signed:
+            guard let signed = SignedFirmwareStatusNotificationRequest.FirmwareStatusEnumType(rawValue: status.rawValue) else { return false }
+            post(.signedFirmware(SignedFirmwareStatusNotificationRequest(status: signed, requestId: requestId)), onDelivered: onDelivered)
+        case .unsigned:
+            guard let plain = FirmwareStatusNotificationRequest.FirmwareStatus(rawValue: status.rawValue) else { return false }
+            post(.firmware(FirmwareStatusNotificationRequest(status: plain)), onDelivered: onDelivered)
+        }
+        return true
+    }
+
+    public func recordSecurityEvent(_ type: String, techInfo: String?) {
         recorder.withLock { $0 }?(type, techInfo)
     }
+
+    public var hasStatusOwed: Bool { !isEmpty }
 }

@@ -1,5 +1,7 @@
 import FileTransfer
+import FirmwareUpdate
 import HAL
+import LogUpload
 import OCPPSecurity
 
 /// What the FirmwareManagement profile, SignedUpdateFirmware and GetLog need from the station;
@@ -31,22 +33,24 @@ public struct OCPP16FileServices: Sendable {
     }
 }
 
-/// Station-side material for the diagnostics archive the adapter cannot read itself.
-public struct DiagnosticsSources: Sendable {
-    /// The daemon's recent log lines, oldest first, with their wall-clock time (unix ms).
-    public var recentLogLines: @Sendable () -> [(unixMs: UInt64, line: String)] = { [] }
-    /// Files copied into the archive whole, as (member name, path); missing ones are skipped
-    /// (the board file, the OCPP frame log and its rotated predecessors).
-    public var files: @Sendable () -> [(name: String, path: String)] = { [] }
-
-    public init(recentLogLines: @escaping @Sendable () -> [(unixMs: UInt64, line: String)] = { [] },
-                files: @escaping @Sendable () -> [(name: String, path: String)] = { [] }) {
-        self.recentLogLines = recentLogLines
-        self.files = files
-    }
-}
-
 extension OCPP16FileServices {
+    /// What the shared log upload takes of these.
+    public var uploads: UploadSettings {
+        var u = UploadSettings(transfer: transfer, uploadDirectory: uploadDirectory, sources: sources)
+        u.defaultRetries = defaultRetries
+        u.defaultRetryInterval = defaultRetryInterval
+        return u
+    }
+
+    /// What the shared firmware update takes of these.
+    public var firmware: FirmwareUpdateSettings {
+        var f = FirmwareUpdateSettings(transfer: transfer, firmwareDirectory: firmwareDirectory, installer: installer)
+        f.maxFirmwareBytes = maxFirmwareBytes
+        f.defaultRetries = defaultRetries
+        f.defaultRetryInterval = defaultRetryInterval
+        return f
+    }
+
     /// The daemon's: the NIO client, trusting for HTTPS the system's roots and the
     /// CentralSystemRootCertificates installed under `<dataDirectory>/certificates` (read again
     /// for every connection); archives are put together under `<dataDirectory>/uploads`.

@@ -1,9 +1,12 @@
 import ChargingCore
+import FirmwareUpdate
 import HAL
+import LogUpload
 import Logging
 import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
+import OCPPSecurity
 import OCPPTransport
 import StationPort
 import Storage
@@ -55,6 +58,8 @@ public actor OCPP201ChargingStation {
     nonisolated let smartCharging: SmartChargingService
     public internal(set) var settings: OCPP201Settings
     let localList: LocalAuthorizationListStore
+    /// Read and, for CustomerInformation's clear, an entry removed (the core reads it at its next lookup).
+    let authorizationCache: AuthorizationCacheStore
     /// The station's security log, which is also the queue of events owed to the CSMS.
     nonisolated let securityLog: SecurityEventLog
     /// The CSMS's display messages, kept across restarts (`DisplayMessageService`).
@@ -92,6 +97,25 @@ public actor OCPP201ChargingStation {
     var runningSessions: [Int: String] = [:]
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
+    /// The installed roots, the station key and certificate, the stored password (block A);
+    /// nil: the certificate operations answer Failed / Rejected / NotFound.
+    public nonisolated let pki: OCPP201PKI?
+    /// The CSMS connection profiles of SetNetworkProfile, by configuration slot (block B).
+    public nonisolated let networkProfiles: NetworkProfileStore
+    /// The security profile of the connection in use (0–3): a network profile may not lower it,
+    /// and under 2 and 3 the last CSMS root stays installed.
+    public internal(set) var securityProfile: Int
+    /// The shared firmware update (block L) and log upload (block N), and their notifications;
+    /// nil: UpdateFirmware / GetLog are Rejected.
+    public nonisolated let firmware: FirmwareService?
+    public nonisolated let logs: DiagnosticsService?
+    nonisolated let fileStatuses: FileStatusQueue?
+    /// Bumped by every SignCertificate round and every accepted CertificateSigned: a round
+    /// repeats only while it is the latest and unanswered.
+    var stationCertificateRequests = 0
+    /// What the connection owner (`OCPP201Client`) does for the station.
+    var connectionHooks = ConnectionHooks()
+
     /// The device model the settings come from and GetVariables, SetVariables, the reports and
     /// monitoring are answered with (`DeviceModelService`); nil: spec defaults, those actions
     /// NotImplemented.
@@ -104,16 +128,34 @@ public actor OCPP201ChargingStation {
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
                 bootReason: BootNotificationRequest.BootReasonEnumType = .powerUp,
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
-                deviceModel: DeviceModel? = nil,
+                deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0,
+                firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil,
                 logger: Logger = Logger(label: "ocpp201")) {
         let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         self.deviceModel = deviceModel
+        self.pki = pki
+        self.networkProfiles = NetworkProfileStore(store: storage.config)
+        self.securityProfile = securityProfile
+        let fileStatuses = firmware != nil || uploads != nil ? FileStatusQueue() : nil
+        self.fileStatuses = fileStatuses
+        self.firmware = firmware.flatMap { settings in
+            fileStatuses.map { queue in
+                FirmwareService(settings: settings, store: storage.config, storeKey: "ocpp201.firmware.update", station: station,
+                                reporter: queue, unixMs: unixMs, sleep: sleep, logger: logger)
+            }
+        }
+        self.logs = uploads.flatMap { settings in
+            fileStatuses.map { queue in
+                DiagnosticsService(settings: settings, storage: storage, reporter: queue, unixMs: unixMs, sleep: sleep, logger: logger)
+            }
+        }
         self.identity = identity
         self.sender = sender
         self.station = station
         self.settings = settings
         self.transactions = TransactionEventService(journal: storage.journal, logger: logger)
         self.localList = storage.localList
+        self.authorizationCache = storage.authorizationCache
         self.securityLog = storage.securityLog
         self.displayMessages = storage.displayMessages
         self.smartCharging = SmartChargingService(store: storage.config, station: station, logger: logger)
@@ -168,6 +210,18 @@ public actor OCPP201ChargingStation {
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
         tasks.append(Task { await self.meterValuesForever() })
+        if let queue = fileStatuses {
+            queue.setSecurityEventRecorder { [weak self] type, techInfo in
+                guard let self else { return }
+                self.recordSecurityEvent(type, atUnixMs: self.unixMs(), techInfo: techInfo)
+            }
+            tasks.append(Task { await self.deliverFileStatusesForever() })
+        }
+        if let firmware {
+            // An update a restart interrupted (or the restart into a new image) goes on.
+            let roots = pki?.certificates
+            tasks.append(Task { await firmware.resume(verifier: { roots.flatMap { try? FirmwareSignatureVerifier(store: $0) } }) })
+        }
     }
 
     public func stop() {
@@ -178,6 +232,9 @@ public actor OCPP201ChargingStation {
         inputContinuation.finish()
         outboxKick.finish()
         statusKick.finish()
+        fileStatuses?.finish()
+        if let firmware { Task { await firmware.shutDown() } }
+        if let logs { Task { await logs.shutDown() } }
     }
 
     private func consumeInputs() async {
@@ -254,5 +311,6 @@ public actor OCPP201ChargingStation {
         transactions.setOnline(value)
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }
+        if changed, value { fileStatuses?.wake() }
     }
 }

@@ -80,6 +80,11 @@ extension OCPP201ChargingStation {
         DisplayMessageService.register(into: &registry)
         TariffCostService.register(into: &registry)
         SmartChargingService.register(into: &registry)
+        CertificateService.register(into: &registry)
+        NetworkProfileService.register(into: &registry)
+        FirmwareUpdateService.register(into: &registry)
+        LogService.register(into: &registry)
+        CustomerInformationService.register(into: &registry)
         if deviceModel { DeviceModelService.register(into: &registry) }
         registry.add(external)
         return registry

@@ -5,8 +5,9 @@ import StationPort
 /// TriggerMessage (F06): the answer first, then the message (the RPC layer starts it once the
 /// answer is on the wire). Per EVSE where the message is one: StatusNotification, MeterValues
 /// and TransactionEvent of the named EVSE, else of every EVSE. A BootNotification is Rejected
-/// once the station is accepted (F06.FR.17); while Pending it is sent at once. Firmware and log
-/// status are Idle: no update or upload runs through 2.0.1 yet.
+/// once the station is accepted (F06.FR.17); while Pending it is sent at once. Firmware status is
+/// the running update's, log status the running upload's (Idle when none). SignChargingStationCertificate
+/// starts a SignCertificate (A03).
 extension OCPP201ChargingStation {
     func triggerMessage(_ request: TriggerMessageRequest) async -> OCPPCallAnswer {
         func answer(_ status: TriggerMessageResponse.TriggerMessageStatusEnumType, _ info: StatusInfoType? = nil,
@@ -44,11 +45,16 @@ extension OCPP201ChargingStation {
             guard !running.isEmpty else { return answer(.rejected, OCPP201Terms.statusInfo("NoTransaction", "no transaction runs there")) }
             return answer(.accepted) { await self.queueTriggeredTransactionEvents(running) }
         case .firmwareStatusNotification:
-            return answer(.accepted) { await self.sendTriggered([FirmwareStatusNotificationRequest(status: .idle)]) }
+            return answer(.accepted) { await self.sendTriggered([await self.triggeredFirmwareStatus()]) }
         case .logStatusNotification:
-            return answer(.accepted) { await self.sendTriggered([LogStatusNotificationRequest(status: .idle)]) }
+            return answer(.accepted) { await self.sendTriggered([await self.triggeredLogStatus()]) }
+        case .signChargingStationCertificate:
+            guard pki != nil, identity.serialNumber?.isEmpty == false else {
+                return answer(.rejected, OCPP201Terms.statusInfo("NoCertificateStore", "no station key store or serial number"))
+            }
+            return answer(.accepted) { await self.requestStationCertificate() }
         default:
-            // Certificate signing and local-controller firmware: not in this station yet.
+            // ISO 15118 certificates and local-controller firmware: not in this station.
             return answer(.notImplemented)
         }
     }

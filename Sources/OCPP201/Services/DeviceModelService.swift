@@ -2,6 +2,7 @@ import ChargingCore
 import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
+import OCPPSecurity
 import OCPPTransport
 import StationPort
 
@@ -11,9 +12,10 @@ import StationPort
 ///
 /// - Settings: `OCPP201Settings(variables:base:)` maps `DeviceModel.variables` at start; every
 ///   accepted SetVariables change re-applies the whole snapshot (`apply(_:)`).
-/// - What only the station knows: TxStartPoint/TxStopPoint values it cannot carry out and a
-///   new BasicAuthPassword (the connection's is fixed for the run) are refused at SetVariables
-///   (`validateSetting`), ClockCtrlr.DateTime reads the wall clock.
+/// - What only the station knows: TxStartPoint/TxStopPoint values it cannot carry out and
+///   NetworkConfigurationPriority slots without a network profile are refused at SetVariables
+///   (`validateSetting`), ClockCtrlr.DateTime reads the wall clock, a BasicAuthPassword goes to
+///   the authorization key file (`keepSecret`), never to the database.
 /// - Station state: every connector status becomes its EVSE's and Connector's
 ///   AvailabilityState, every meter reading the EVSE's Power; the monitors on them are
 ///   evaluated on those real values and their events go out as NotifyEvent.
@@ -82,18 +84,39 @@ extension OCPP201ChargingStation {
                 OCPP201Settings.problem(withTransactionPoints: Set(value.split(separator: ",").map(String.init)))
             }
         }
-        // The password the connection uses comes from the station file's key file and is fixed
-        // for the run: a new one over OCPP would be stored in the general database and never
-        // used, so it is refused (nothing stored) until the connection can take it.
-        model.validateSetting(.basicAuthPassword) { _ in
-            "BasicAuthPassword is set in backend.authorization_key_file; changing it over OCPP is not supported yet"
+        // SecurityCtrlr.BasicAuthPassword (A01): kept in the authorization key file, never in
+        // the database, never read back; the connection uses it from the next connect on, at
+        // once when the profile in use authenticates with it.
+        if let keys = pki?.authorizationKeys {
+            model.keepSecret(.basicAuthPassword) { password in try keys.savePassword(Array(password.utf8)) }
         }
+        // Only slots that hold a network profile can be tried (slot 1: the station file's backend).
+        let profiles = networkProfiles
+        model.validateSetting(.networkConfigurationPriority) { value in
+            let slots = value.split(separator: ",").compactMap { Int($0) }
+            let empty = slots.filter { !profiles.holdsProfile(slot: $0) }
+            return empty.isEmpty ? nil : "no network profile in configuration slot \(empty.map(String.init).joined(separator: ","))"
+        }
+        reportCertificateEntries()
         let unixMs = unixMs
         model.provideActual(.dateTime) { OCPPTimestamp.string(unixMs: unixMs()) }
-        model.onChange { [weak self] _, _ in
+        model.onChange { [weak self] key, _ in
             guard let self else { return }
+            if key == .basicAuthPassword {
+                Task { await self.basicAuthPasswordChanged() }
+                return
+            }
             Task { await self.reloadSettings() }
         }
+    }
+
+    /// A new BasicAuthPassword is stored: a connection that authenticates with one (security
+    /// profile 1 or 2) reconnects with it, after the answer has gone out; it is never logged.
+    func basicAuthPasswordChanged() async {
+        recordSecurityEvent(SecurityEventService.reconfigurationOfSecurityParameters, atUnixMs: unixMs(), techInfo: "BasicAuthPassword")
+        guard securityProfile == 1 || securityProfile == 2, let reconnect = connectionHooks.reconnect else { return }
+        await sleep(.seconds(Int64(1)))
+        reconnect()
     }
 
     /// The device model's settings now (after a SetVariables changed one) govern from here on.

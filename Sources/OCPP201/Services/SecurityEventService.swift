@@ -12,6 +12,7 @@ enum SecurityEventService {
     static let resetOrReboot = "ResetOrReboot"
     static let invalidCsmsCertificate = "InvalidCsmsCertificate"
     static let failedToAuthenticateAtCsms = "FailedToAuthenticateAtCsms"
+    static let reconfigurationOfSecurityParameters = "ReconfigurationOfSecurityParameters"
 }
 
 extension OCPP201ChargingStation {

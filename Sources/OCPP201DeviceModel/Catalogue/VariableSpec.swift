@@ -16,6 +16,11 @@ enum ValueSource: Sendable, Equatable {
     /// from the catalogue's value and live in memory only: writing every meter sample to flash
     /// would wear it for nothing.
     case station(persistent: Bool)
+    /// A secret the station keeps in a file of its own (BasicAuthPassword, in the authorization
+    /// key file): handed to the station's keeper (`DeviceModel.keepSecret`) when set, never
+    /// written to the database nor held in memory here, so no report or copy of the database
+    /// can carry it.
+    case keptOutside
 }
 
 struct Characteristics: Sendable, Equatable {
@@ -47,10 +52,13 @@ struct AttributeSpec: Sendable, Equatable {
     /// Reported as `persistent`: the value survives a reboot.
     var persistent: Bool {
         switch source {
-        case .setting, .firmware: true
+        case .setting, .firmware, .keptOutside: true
         case .station(let persistent): persistent
         }
     }
+
+    /// The value is written to the device model's table.
+    var storedInDatabase: Bool { persistent && source != .keptOutside }
 
     /// Reported as `constant`: nothing will ever change it on this firmware and board.
     var constant: Bool { source == .firmware }
@@ -81,7 +89,7 @@ struct VariableSpec: Sendable {
                        min: Double? = nil, max: Double? = nil) -> VariableSpec {
         VariableSpec(name: name, instance: instance,
                      characteristics: Characteristics(dataType: type, minLimit: min, maxLimit: max, supportsMonitoring: false),
-                     attributes: [AttributeSpec(type: .actual, mutability: .writeOnly, source: .setting, value: value)])
+                     attributes: [AttributeSpec(type: .actual, mutability: .writeOnly, source: .keptOutside, value: value)])
     }
 
     /// A read-only value the firmware, board or identity fixes.

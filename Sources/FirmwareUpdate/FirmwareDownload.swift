@@ -59,7 +59,7 @@ extension FirmwareService {
                 if j.lastStatus != .signatureVerified { report(.signatureVerified, g) }
             } catch let error as FirmwareVerificationError {
                 logger.error("firmware: \(error); nothing is installed")
-                if let event = error.securityEventType { outbox.recordSecurityEvent(event, techInfo: String(error.description.prefix(255))) }
+                if let event = error.securityEventType { reporter.recordSecurityEvent(event, techInfo: String(error.description.prefix(255))) }
                 finish(g, reporting: Status(rawValue: error.signedFirmwareStatus) ?? .invalidSignature)
                 return
             } catch {

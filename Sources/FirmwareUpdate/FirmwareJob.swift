@@ -1,6 +1,5 @@
 import FileTransfer
 import Logging
-import OCPP16Messages
 import OCPPJSON
 import Storage
 
@@ -38,21 +37,19 @@ extension FirmwareService {
         var file: String
     }
 
-    static let storeKey = ConfigurationService.storePrefix + "firmware.update"
-
     // MARK: Persistence
 
     func save() {
         guard let store else { return }
         do {
-            if let job { try store.set(JSONWriter.writeString(job.json), for: Self.storeKey) } else { try store.remove(Self.storeKey) }
+            if let job { try store.set(JSONWriter.writeString(job.json), for: storeKey) } else { try store.remove(storeKey) }
         } catch {
             logger.error("firmware: cannot store the update's state: \(error)")
         }
     }
 
     func loadJob() -> Job? {
-        guard let text = (try? store?.value(for: Self.storeKey)) ?? nil else { return nil }
+        guard let text = (try? store?.value(for: storeKey)) ?? nil else { return nil }
         guard let value = try? JSONParser.parse(text), let j = Job(json: value) else {
             logger.error("firmware: the stored update state is unreadable; forgotten")
             return nil

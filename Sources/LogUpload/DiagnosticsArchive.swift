@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import FileTransfer
+import OCPPJSON
 import Storage
 
 /// What the charge point knows at the moment of a diagnostics request (its state is the
@@ -18,6 +19,19 @@ public struct DiagnosticsSnapshot: Sendable {
     public init(station: [String], configuration: [String]) {
         self.station = station
         self.configuration = configuration
+    }
+}
+
+extension DiagnosticsSnapshot {
+    /// The lines every `station.txt` starts with, whichever version asked.
+    public static func identityLines(vendor: String, model: String, serialNumber: String?, firmwareVersion: String?) -> [String] {
+        ["vendor = \(vendor)", "model = \(model)", "serial_number = \(serialNumber ?? "-")",
+         "firmware_version = \(firmwareVersion ?? "-")"]
+    }
+
+    /// One line per connector (1.6) or EVSE (2.0.1): `<label> = <status>[ <error>][ <session>][ <n> Wh]`.
+    public static func connectorLine(_ label: String, status: String?, error: String?, session: String?, energyWh: String?) -> String {
+        "\(label) = \(status ?? "unknown")\(error.map { " \($0)" } ?? "")\(session.map { " \($0)" } ?? "")\(energyWh.map { " \($0) Wh" } ?? "")"
     }
 }
 
@@ -43,11 +57,11 @@ struct DiagnosticsArchive {
         let tar = try TarArchiveWriter(path: path)
         let mtime = Int64(nowMs / 1_000)
         var station = snapshot.station
-        station.append("archive_created = \(OCPP16Timestamp.string(unixMs: nowMs))")
-        station.append("window = \(fromMs.map { OCPP16Timestamp.string(unixMs: $0) } ?? "-") … \(toMs.map { OCPP16Timestamp.string(unixMs: $0) } ?? "-")")
+        station.append("archive_created = \(OCPPTimestamp.string(unixMs: nowMs))")
+        station.append("window = \(fromMs.map { OCPPTimestamp.string(unixMs: $0) } ?? "-") … \(toMs.map { OCPPTimestamp.string(unixMs: $0) } ?? "-")")
         try tar.add(name: "station.txt", text: station.joined(separator: "\n") + "\n", modifiedAt: mtime)
         let lines = sources.recentLogLines().filter { inWindow($0.unixMs) }
-            .map { OCPP16Timestamp.string(unixMs: $0.unixMs) + " " + $0.line }
+            .map { OCPPTimestamp.string(unixMs: $0.unixMs) + " " + $0.line }
         try tar.add(name: "evsed.log", text: lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n", modifiedAt: mtime)
         try tar.add(name: "configuration.txt", text: snapshot.configuration.joined(separator: "\n") + "\n", modifiedAt: mtime)
         try tar.add(name: "security-events.log", text: try securityLogText(), modifiedAt: mtime)
@@ -81,7 +95,7 @@ struct DiagnosticsArchive {
             throw .localFile("security log: \(error)")
         }
         let lines = events.reversed().filter { inWindow(UInt64(max(0, $0.occurredAtMs))) }.map { e in
-            OCPP16Timestamp.string(unixMs: UInt64(max(0, e.occurredAtMs))) + " " + e.kind
+            OCPPTimestamp.string(unixMs: UInt64(max(0, e.occurredAtMs))) + " " + e.kind
                 + (e.detail.map { " " + $0.replacingLineBreaks() } ?? "")
                 + (e.notifiedAtMs == nil ? " (not yet sent to the CSMS)" : "")
         }
@@ -102,8 +116,8 @@ struct DiagnosticsArchive {
             if let fromMs, let ended, ended < fromMs { continue }
             let fields: [String] = [
                 s.id, String(s.connectorId), s.idToken ?? "", s.transactionId ?? "", s.state, s.startReason ?? "",
-                OCPP16Timestamp.string(unixMs: started), String(s.meterStartWh), s.stopReason ?? "",
-                s.meterStopWh.map { String($0) } ?? "", ended.map { OCPP16Timestamp.string(unixMs: $0) } ?? "",
+                OCPPTimestamp.string(unixMs: started), String(s.meterStartWh), s.stopReason ?? "",
+                s.meterStopWh.map { String($0) } ?? "", ended.map { OCPPTimestamp.string(unixMs: $0) } ?? "",
             ]
             lines.append(fields.map(Self.csvField).joined(separator: ","))
         }
@@ -127,5 +141,20 @@ extension String {
             if c == "\"" { out += "\"\"" } else { out.append(c) }
         }
         return out
+    }
+}
+
+/// Station-side material for the diagnostics archive the adapter cannot read itself.
+public struct DiagnosticsSources: Sendable {
+    /// The daemon's recent log lines, oldest first, with their wall-clock time (unix ms).
+    public var recentLogLines: @Sendable () -> [(unixMs: UInt64, line: String)] = { [] }
+    /// Files copied into the archive whole, as (member name, path); missing ones are skipped
+    /// (the board file, the OCPP frame log and its rotated predecessors).
+    public var files: @Sendable () -> [(name: String, path: String)] = { [] }
+
+    public init(recentLogLines: @escaping @Sendable () -> [(unixMs: UInt64, line: String)] = { [] },
+                files: @escaping @Sendable () -> [(name: String, path: String)] = { [] }) {
+        self.recentLogLines = recentLogLines
+        self.files = files
     }
 }

@@ -50,7 +50,7 @@ extension FirmwareService {
             logger.notice("firmware: installed; restarting into it")
             if done.kind == .signed { report(.installRebooting, g) }
             // Up to 10 s for the notifications to reach the CSMS; what is left is sent after the restart.
-            for _ in 0..<50 where !outbox.isEmpty { await sleep(.milliseconds(Int64(200))) }
+            for _ in 0..<50 where reporter.hasStatusOwed { await sleep(.milliseconds(Int64(200))) }
             station.submit(.restart(hard: false))
         case .failed(let reason):
             logger.error("firmware: installation failed: \(reason)")
