@@ -43,6 +43,83 @@ struct GridEnergyManagerTests {
         #expect(l.connectorCapAmps == nil && l.powerLimitW == nil)
     }
 
+    // MARK: Readings of one moment
+
+    private func charger(_ amps: Double, at t: Double) -> ChargerReading {
+        ChargerReading(currentsA: [amps, amps, amps], readAt: at(t))
+    }
+
+    /// The CI failure of the house-load step test: the EV's own meter already shows its new
+    /// 8 A while the grid reading is from the second before. Mixed, the house load came out
+    /// 8 A too low and a second EV was admitted on top of the fuse; the next grid reading then
+    /// suspended the first EV, and the two took turns every second.
+    @Test func aChargerReadingNewerThanTheGridReadingDoesNotLowerTheHouseLoad() {
+        var m = manager()
+        // Round at t = 10: 40 A of house load, nothing charging.
+        var l = m.limits(reading: reading([40, 40, 40], at: 10), meterOffline: false, chargers: [], minimumPowerW: 4140, now: at(10.01))
+        #expect(l.phaseCapacityAmps == [8, 8, 8])
+        // EV 1 now draws its 8 A. Round at t = 11: its meter has been read, the grid meter not yet.
+        l = m.limits(reading: reading([40, 40, 40], at: 10), meterOffline: false, chargers: [charger(8, at: 11)],
+                     minimumPowerW: 4140, now: at(11.01))
+        #expect(l.houseLoadA == [40, 40, 40])
+        #expect(l.phaseCapacityAmps == [8, 8, 8], "not 16 A: there is no room for a second EV")
+        let r = allocate(l, [session(1), session(2)], now: 11.01)
+        #expect([r.allocation(for: 1)?.amps, r.allocation(for: 2)?.amps].compactMap { $0 }.filter { $0 > 0 }.count == 1)
+        // The grid reading of the same round arrives: 48 A with our 8 A in it, still 40 A of house.
+        l = m.limits(reading: reading([48, 48, 48], at: 11.02), meterOffline: false, chargers: [charger(8, at: 11)],
+                     minimumPowerW: 4140, now: at(11.03))
+        #expect(l.houseLoadA == [40, 40, 40])
+        #expect(l.phaseCapacityAmps == [8, 8, 8])
+    }
+
+    @Test func aGridReadingNewerThanTheChargerReadingDoesNotSuspendTheEVThatJustStarted() {
+        var m = manager()
+        // EV 1 offered 8 A at t = 10, its meter still reads 0 A with the grid's 40 A.
+        var l = m.limits(reading: reading([40, 40, 40], at: 10), meterOffline: false, chargers: [charger(0, at: 10)],
+                         minimumPowerW: 4140, now: at(10.01))
+        #expect(l.phaseCapacityAmps == [8, 8, 8])
+        // At t = 11 the grid meter is read first and sees the EV's new 8 A; its own meter is next.
+        l = m.limits(reading: reading([48, 48, 48], at: 11), meterOffline: false, chargers: [charger(0, at: 10)],
+                     minimumPowerW: 4140, now: at(11.01))
+        #expect(l.phaseCapacityAmps == [8, 8, 8], "not 0 A: the 8 A are the EV's own")
+        l = m.limits(reading: reading([48, 48, 48], at: 11), meterOffline: false, chargers: [charger(8, at: 11.05)],
+                     minimumPowerW: 4140, now: at(11.06))
+        #expect(l.houseLoadA == [40, 40, 40])
+    }
+
+    @Test func aRealHouseLoadStepIsTakenWithTheRoundThatMeasuredIt() {
+        var m = manager()
+        _ = m.limits(reading: reading([48, 48, 48], at: 10), meterOffline: false, chargers: [charger(8, at: 10)],
+                     minimumPowerW: 4140, now: at(10.01))
+        // 20 A more in the house at t = 11: the grid reading alone waits for the charger's…
+        var l = m.limits(reading: reading([68, 68, 68], at: 11), meterOffline: false, chargers: [charger(8, at: 10)],
+                         minimumPowerW: 4140, now: at(11.01))
+        #expect(l.phaseCapacityAmps == [8, 8, 8])
+        // …which comes with the same poll round: no room is left.
+        l = m.limits(reading: reading([68, 68, 68], at: 11), meterOffline: false, chargers: [charger(8, at: 11.05)],
+                     minimumPowerW: 4140, now: at(11.06))
+        #expect(l.houseLoadA == [60, 60, 60])
+        #expect(l.phaseCapacityAmps == [0, 0, 0])
+    }
+
+    @Test func withoutAPairedEstimateTheLatestReadingsAreMixedAndASilentMeterCountsAsNothing() {
+        var m = manager()
+        // No round of one moment yet: the readings as they are.
+        var l = m.limits(reading: reading([30, 30, 30], at: 10), meterOffline: false, chargers: [charger(10, at: 9)],
+                         minimumPowerW: 4140, now: at(10.01))
+        #expect(l.houseLoadA == [20, 20, 20])
+        // A charger meter silent for longer than a reading may be old: its 10 A are not subtracted.
+        l = m.limits(reading: reading([30, 30, 30], at: 20), meterOffline: false, chargers: [charger(10, at: 9)],
+                     minimumPowerW: 4140, now: at(20.01))
+        #expect(l.houseLoadA == [30, 30, 30])
+        // A paired estimate older than a reading may be is not used either.
+        _ = m.limits(reading: reading([30, 30, 30], at: 30), meterOffline: false, chargers: [charger(10, at: 30)],
+                     minimumPowerW: 4140, now: at(30.01))
+        l = m.limits(reading: reading([45, 45, 45], at: 34), meterOffline: false, chargers: [charger(10, at: 32)],
+                     minimumPowerW: 4140, now: at(34.01))
+        #expect(l.houseLoadA == [35, 35, 35])
+    }
+
     @Test func twoSessionsShareWhatTheHouseLeaves() {
         var m = manager()
         let l = m.limits(reading: reading([20, 20, 20], at: 0), meterOffline: false, chargersA: [0, 0, 0],

@@ -9,7 +9,7 @@ extension ConnectorStateMachine {
         switch phase {
         case .idle:
             break
-        case var .running(session, groupCheck):
+        case .running(var session, let groupCheck):
             session.correctTimes(recordedBeforeMs: floorMs, byMs: deltaMs)
             phase = .running(session, groupCheck: groupCheck)
         case var .stopping(stopping):

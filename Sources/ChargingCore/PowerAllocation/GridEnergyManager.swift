@@ -72,6 +72,9 @@ public struct GridPolicy: Hashable, Sendable {
     public var fallbackAmps: Double
     /// A reading older than this counts as offline (three polls of 1 s).
     public var maxReadingAge: EVSEDuration
+    /// A charger's meter reading and the grid meter's belong to the same moment when they were
+    /// taken at most this far apart (the meters of one poll round; half the grid poll period).
+    public var pairingTolerance: EVSEDuration
     /// PV: charging starts once the surplus reaches the minimum charging power plus this, W…
     public var pvStartMarginW: Double
     /// …for this long without a break,
@@ -88,6 +91,7 @@ public struct GridPolicy: Hashable, Sendable {
 
     public init(fuseAmps: Double, marginAmps: Double = 2, fallbackAmps: Double = 6,
                 maxReadingAge: EVSEDuration = .seconds(Int64(3)),
+                pairingTolerance: EVSEDuration = .milliseconds(500),
                 pvStartMarginW: Double = 0, pvStartDelay: EVSEDuration = .seconds(Int64(30)),
                 pvStopAllowanceW: Double = 500, pvStopDelay: EVSEDuration = .seconds(Int64(60)),
                 pvMinimumOnTime: EVSEDuration = .seconds(Int64(300)),
@@ -97,6 +101,7 @@ public struct GridPolicy: Hashable, Sendable {
         self.marginAmps = marginAmps
         self.fallbackAmps = fallbackAmps
         self.maxReadingAge = maxReadingAge
+        self.pairingTolerance = pairingTolerance
         self.pvStartMarginW = pvStartMarginW
         self.pvStartDelay = pvStartDelay
         self.pvStopAllowanceW = pvStopAllowanceW
@@ -104,6 +109,19 @@ public struct GridPolicy: Hashable, Sendable {
         self.pvMinimumOnTime = pvMinimumOnTime
         self.pvMinimumOffTime = pvMinimumOffTime
         self.nominalPhaseVoltage = nominalPhaseVoltage
+    }
+}
+
+/// The meter reading of one connector whose contactor is closed: what it draws, and when that
+/// was measured (energy management pairs it with the grid meter reading of the same moment).
+public struct ChargerReading: Hashable, Sendable {
+    /// Current per phase (L1, L2, L3), A.
+    public var currentsA: [Double]
+    public var readAt: MonotonicInstant
+
+    public init(currentsA: [Double], readAt: MonotonicInstant) {
+        self.currentsA = currentsA
+        self.readAt = readAt
     }
 }
 
@@ -133,6 +151,16 @@ public struct GridLimits: Hashable, Sendable {
 /// - House load per phase = grid meter current − our chargers' measured current; the chargers
 ///   may use fuse − margin − house load per phase (never more than fuse − margin, whatever PV
 ///   exports: a cloud takes it away faster than an EV follows).
+/// - The house load is only worked out from readings of the same moment: the grid meter's and
+///   every charging connector's, taken within `pairingTolerance` of each other (the meters of
+///   one poll round). While a round's readings are still arriving, the last such estimate
+///   stands. Mixing a charger reading from after an EV changed its draw with a grid reading from
+///   before it gets the house load wrong by exactly that change: too low after an increase
+///   (more than the fuse offered: two EVs admitted where there is room for one) and too high
+///   after it (the EV that just started suspended again), and the two EVs take turns every
+///   second. A charger reading older than `maxReadingAge` (a silent meter) counts as 0 A: the
+///   house load comes out higher, the safe side. Without any paired estimate younger than
+///   `maxReadingAge`, the latest readings are mixed as they are.
 /// - `pv`: the chargers may draw the surplus = their own draw − the grid power (export is
 ///   negative). Charging starts when the surplus has reached the minimum power for
 ///   `pvStartDelay` and the gate has been off for `pvMinimumOffTime`; it stops when the surplus
@@ -152,6 +180,14 @@ public struct GridEnergyManager: Hashable, Sendable {
     /// The surplus in use, and the time of the first reading that said it dropped.
     private var pvSurplusW: Double?
     private var pvDropSeenAt: MonotonicInstant?
+    /// The last house load worked out from readings of one moment, with the surplus of that moment.
+    private var pairedEstimate: PairedEstimate?
+
+    private struct PairedEstimate: Hashable, Sendable {
+        var houseA: [Double]
+        var surplusW: Double
+        var gridReadAt: MonotonicInstant
+    }
 
     public init(policy: GridPolicy, mode: ChargingMode = .fast) {
         self.policy = policy
@@ -185,10 +221,18 @@ public struct GridEnergyManager: Hashable, Sendable {
         return nil
     }
 
-    /// This round's limits. `chargersA`: our chargers' measured current per phase (L1…L3);
-    /// `minimumPowerW`: the least power one session can charge with (6 A on the phases it
-    /// would use), which the PV gate compares the surplus with.
+    /// This round's limits, with our chargers' draw measured at the same moment as `reading`
+    /// (`chargersA`, per phase L1…L3). `minimumPowerW`: the least power one session can charge
+    /// with (6 A on the phases it would use), which the PV gate compares the surplus with.
     public mutating func limits(reading: GridMeterReading?, meterOffline: Bool, chargersA: [Double],
+                                minimumPowerW: Double, now: MonotonicInstant) -> GridLimits {
+        let paired = reading.map { [ChargerReading(currentsA: chargersA, readAt: $0.at)] } ?? []
+        return limits(reading: reading, meterOffline: meterOffline, chargers: paired, minimumPowerW: minimumPowerW, now: now)
+    }
+
+    /// This round's limits. `chargers`: the latest meter reading of every connector whose
+    /// contactor is closed, each with its time (paired with the grid reading, see the rules).
+    public mutating func limits(reading: GridMeterReading?, meterOffline: Bool, chargers: [ChargerReading],
                                 minimumPowerW: Double, now: MonotonicInstant) -> GridLimits {
         let fuse = policy.fuseAmps.isFinite ? max(0, policy.fuseAmps) : 0
         let margin = policy.marginAmps.isFinite ? max(0, policy.marginAmps) : 0
@@ -201,12 +245,10 @@ public struct GridEnergyManager: Hashable, Sendable {
                               connectorCapAmps: policy.fallbackAmps.isFinite ? max(0, policy.fallbackAmps) : 0,
                               problem: problem ?? .noReading, houseLoadA: nil, surplusW: nil, pvCharging: false)
         }
-        let ours = (0..<3).map { p in p < chargersA.count && chargersA[p].isFinite ? max(0, chargersA[p]) : 0 }
-        let house = (0..<3).map { reading.currentsA[$0] - ours[$0] }
+        let (house, rawSurplus) = houseLoad(reading: reading, chargers: chargers, now: now)
         // PV export shows as a negative house load; it is not counted on (clouds are faster).
         let capacity = house.map { max(0, min(ceiling, ceiling - $0)) }
-        let voltage = policy.nominalPhaseVoltage
-        let surplus = confirmedSurplus(ours.reduce(0, +) * voltage - reading.powerW, readingAt: reading.at)
+        let surplus = confirmedSurplus(rawSurplus, readingAt: reading.at)
         var limits = GridLimits(phaseCapacityAmps: capacity, powerLimitW: nil, connectorCapAmps: nil, problem: nil,
                                 houseLoadA: house, surplusW: surplus, pvCharging: false)
         switch mode {
@@ -222,6 +264,34 @@ public struct GridEnergyManager: Hashable, Sendable {
             limits.powerLimitW = pvGateOn ? max(surplus, minimumPowerW) : 0
         }
         return limits
+    }
+
+    /// The house load per phase and the surplus (W) from the readings of one moment (the rules
+    /// above). Remembers the estimate when the readings were of one moment.
+    private mutating func houseLoad(reading: GridMeterReading, chargers: [ChargerReading],
+                                    now: MonotonicInstant) -> (houseA: [Double], surplusW: Double) {
+        var ours = [0.0, 0.0, 0.0]
+        var allPaired = true
+        for c in chargers {
+            // A meter that has been silent for longer than a grid reading may be: its draw is unknown,
+            // and counting it as 0 A puts it in the house load (the fuse is kept either way).
+            if now - c.readAt > policy.maxReadingAge { continue }
+            let gap = c.readAt - reading.at
+            if abs(gap.microseconds) > policy.pairingTolerance.microseconds { allPaired = false }
+            for p in 0..<min(3, c.currentsA.count) where c.currentsA[p].isFinite { ours[p] += max(0, c.currentsA[p]) }
+        }
+        let voltage = policy.nominalPhaseVoltage
+        if allPaired {
+            let estimate = PairedEstimate(houseA: (0..<3).map { reading.currentsA[$0] - ours[$0] },
+                                          surplusW: ours.reduce(0, +) * voltage - reading.powerW, gridReadAt: reading.at)
+            pairedEstimate = estimate
+            return (estimate.houseA, estimate.surplusW)
+        }
+        if let last = pairedEstimate, now - last.gridReadAt <= policy.maxReadingAge {
+            // The rest of this round's readings is on its way.
+            return (last.houseA, last.surplusW)
+        }
+        return ((0..<3).map { reading.currentsA[$0] - ours[$0] }, ours.reduce(0, +) * voltage - reading.powerW)
     }
 
     /// A drop of the surplus counts once a second reading confirms it. The chargers' meters and

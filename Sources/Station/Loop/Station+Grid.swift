@@ -41,6 +41,7 @@ extension Station {
         let policy = GridPolicy(fuseAmps: board.grid.maxCurrentAmps, marginAmps: board.grid.marginAmps,
                                 fallbackAmps: board.grid.fallbackCurrentAmps,
                                 maxReadingAge: (board.grid.meter?.pollInterval ?? .seconds(Int64(1))) * 3,
+                                pairingTolerance: EVSEDuration(microseconds: (board.grid.meter?.pollInterval ?? .seconds(Int64(1))).microseconds / 2),
                                 pvStartDelay: e.pvStartDelay, pvStopAllowanceW: e.pvStopAllowanceW,
                                 pvStopDelay: e.pvStopDelay, pvMinimumOnTime: e.pvMinimumOnTime,
                                 pvMinimumOffTime: e.pvMinimumOffTime)
@@ -159,18 +160,19 @@ extension Station {
     /// CSMS), a line on the display.
     func gridLimits(at now: MonotonicInstant) -> GridLimits? {
         guard var manager = grid.manager else { return nil }
-        var chargers = [0.0, 0.0, 0.0]
+        var chargers: [ChargerReading] = []
         var minimumPhases = 3
         for c in connectors {
             if c.machine.contactorClosed, let s = c.lastMeterSample, s.currentsA.count == 3 {
-                for p in 0..<3 { chargers[p] += s.currentsA[p].isFinite ? max(0, s.currentsA[p]) : 0 }
+                // A sample without its time (fed by hand) counts as taken with the grid reading.
+                chargers.append(ChargerReading(currentsA: s.currentsA, readAt: s.readAt ?? grid.lastReading?.at ?? now))
             }
             // The least a session can charge with: 6 A on one phase where the connector is (or
             // can switch to) one phase, 6 A on three otherwise.
             if c.hw.description.phases == 1 || c.hw.contactor.phases == .one || canSwitchPhases(c) { minimumPhases = 1 }
         }
         let minimumPowerW = 6 * ChargingLimit.nominalPhaseVoltage * Double(minimumPhases)
-        let limits = manager.limits(reading: grid.lastReading, meterOffline: grid.meterOffline, chargersA: chargers,
+        let limits = manager.limits(reading: grid.lastReading, meterOffline: grid.meterOffline, chargers: chargers,
                                     minimumPowerW: minimumPowerW, now: now)
         grid.manager = manager
         grid.lastLimits = limits
