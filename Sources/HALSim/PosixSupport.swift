@@ -3,30 +3,6 @@ import Glibc
 #endif
 import HAL
 
-/// A detached POSIX thread running a Swift closure (no Foundation in firmware targets).
-enum DetachedThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// `name`: shown by `top -H` and in /proc/PID/task/*/comm (the kernel keeps 15 bytes).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws {
-        let context = Unmanaged.passRetained(Body({ nameThisThread(name); body() })).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            throw HardwareError(.ioFailed, device: "simulator link", "cannot start the reader thread: \(String(cString: strerror(rc)))")
-        }
-        pthread_detach(handle)
-    }
-}
-
 /// Where a request's answer arrives: the caller waits on it (bounded), the reader thread fills
 /// it. A pthread condition on CLOCK_MONOTONIC so a wall-clock jump cannot stretch a timeout.
 final class ReplySlot: @unchecked Sendable {

@@ -173,7 +173,7 @@ final class SimConnection: @unchecked Sendable {
             do {
                 // The reader holds the connection weakly: dropping the backend closes the socket.
                 let reference = WeakReference(self)
-                try DetachedThread.start(name: "sim-link") {
+                try startDetachedThread(name: "sim-link") {
                     SimConnection.readLoop(connection: reference, fd: fd, generation: generation)
                 }
             } catch {
