@@ -39,14 +39,18 @@ public struct EVSELayout: Sendable, Equatable {
     public var connectorType: String?
     /// 1 or 3.
     public var phases: Int
+    /// The board gives this EVSE a 1/3-phase switch relay (`contactor.phase_switch`): a charging
+    /// schedule's `numberPhases` 1 puts it on one phase during a transaction.
+    public var canSwitchPhases: Bool
 
     public init(evseId: Int, connectorIds: [Int] = [1], maxPowerW: Double? = nil, connectorType: String? = nil,
-                phases: Int = 3) {
+                phases: Int = 3, canSwitchPhases: Bool = false) {
         self.evseId = evseId
         self.connectorIds = connectorIds
         self.maxPowerW = maxPowerW
         self.connectorType = connectorType
         self.phases = phases
+        self.canSwitchPhases = canSwitchPhases
     }
 }
 

@@ -19,7 +19,8 @@ enum DeviceModelWiring {
             }
             return EVSELayout(evseId: connector.id, connectorIds: [1],
                               maxPowerW: connector.maxCurrentAmps * Double(connector.phases) * nominalVoltage,
-                              connectorType: type, phases: connector.phases)
+                              connectorType: type, phases: connector.phases,
+                              canSwitchPhases: connector.contactor.phaseSwitch != nil)
         }, displayCanShowQRCode: displayCanShowQRCode, displayLanguage: language)
     }
 

@@ -77,6 +77,15 @@ import Testing
         #expect(get(single, component("Connector", evse: 1, connector: 1), "ConnectorType")?.attributeValue == "Unknown")
     }
 
+    @Test func phases3to1FollowsThePhaseSwitchRelayAndThePhaseCannotBeChosen() throws {
+        let withoutRelay = try openModel(freshStore())
+        #expect(get(withoutRelay, component("SmartChargingCtrlr"), "Phases3to1")?.attributeValue == "false")
+        let withRelay = try openModel(freshStore(), layout: StationLayout(evses: [EVSELayout(evseId: 1, canSwitchPhases: true),
+                                                                                   EVSELayout(evseId: 2)]))
+        #expect(get(withRelay, component("SmartChargingCtrlr"), "Phases3to1")?.attributeValue == "true")
+        #expect(get(withRelay, component("SmartChargingCtrlr"), "ACPhaseSwitchingSupported")?.attributeValue == "false")
+    }
+
     @Test func badLayoutIsRefusedAndNothingIsStored() throws {
         let store = try freshStore()
         let duplicate = StationLayout(evses: [EVSELayout(evseId: 1), EVSELayout(evseId: 1)])

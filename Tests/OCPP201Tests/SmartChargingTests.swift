@@ -51,6 +51,28 @@ struct SmartChargingTests {
         #expect(installed(h).isEmpty, "nothing half-applied")
     }
 
+    @Test func numberPhasesReachesTheCoreAndPhaseToUseIsRefused() async throws {
+        let h = try await Harness.accepted()
+        func withPeriod(id: Int, _ period: JSONValue) -> JSONValue {
+            ["id": .integer(Int64(id)), "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Relative",
+             "chargingSchedule": [["id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": [period]]]]
+        }
+        let onePhase = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 1, "chargingProfile": withPeriod(id: 20, ["startPeriod": 0, "limit": 16, "numberPhases": 1])]).get()
+        #expect(onePhase["status"] == "Accepted")
+        let limit = installed(h).last?.limit(at: 1_767_225_600, connectorId: 1)
+        #expect(limit?.numberPhases == 1 && limit?.value == 16)
+
+        let choosePhase = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 1, "chargingProfile": withPeriod(id: 21, ["startPeriod": 0, "limit": 16, "numberPhases": 1, "phaseToUse": 2])]).get()
+        #expect(choosePhase["status"] == "Rejected")
+        #expect(choosePhase["statusInfo"]?["reasonCode"] == "UnsupportedParam")
+        let phaseOnThree = try await h.chargingStation.handle(action: "SetChargingProfile", payload: [
+            "evseId": 1, "chargingProfile": withPeriod(id: 22, ["startPeriod": 0, "limit": 16, "phaseToUse": 1])]).get()
+        #expect(phaseOnThree["statusInfo"]?["reasonCode"] == "InvalidSchedule")
+        #expect(installed(h).last?.profiles.map(\.profile.id) == [20], "the refused profiles were not installed")
+    }
+
     @Test func getChargingProfilesReportsPerEVSEAndClearRemoves() async throws {
         let h = try await Harness.accepted()
         for (id, evse) in [(10, 0), (11, 1), (12, 2)] {

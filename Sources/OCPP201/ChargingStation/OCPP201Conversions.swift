@@ -81,6 +81,16 @@ extension OCPP201Terms {
     /// not one the core can apply.
     static func chargingProfile(_ p: ChargingProfileType, connectorId: Int) -> Result<InstalledChargingProfile, ChargingProfileConversionError> {
         guard let s = p.chargingSchedule.first else { return .failure(.init("no charging schedule")) }
+        // phaseToUse picks L1, L2 or L3 for one-phase charging. Our phase switch relay only goes
+        // between three phases and L1 (SmartChargingCtrlr.ACPhaseSwitchingSupported is false),
+        // and the spec allows phaseToUse only with numberPhases 1 on an EVSE that can choose.
+        if let period = s.chargingSchedulePeriod.first(where: { $0.phaseToUse != nil }) {
+            guard period.numberPhases == 1 else {
+                return .failure(.init("phaseToUse is only allowed with numberPhases 1", reasonCode: "InvalidSchedule"))
+            }
+            return .failure(.init("phaseToUse \(period.phaseToUse ?? 0): this EVSE cannot choose the phase (ACPhaseSwitchingSupported is false); "
+                                  + "leave it out and one-phase charging uses L1", reasonCode: "UnsupportedParam"))
+        }
         let kind: ChargingProfileKind
         switch p.chargingProfileKind {
         case .absolute: kind = .absolute
@@ -117,5 +127,10 @@ extension OCPP201Terms {
 
 struct ChargingProfileConversionError: Error, CustomStringConvertible {
     var description: String
-    init(_ d: String) { description = d }
+    /// The statusInfo reasonCode a rejection carries.
+    var reasonCode: String
+    init(_ d: String, reasonCode: String = "InvalidProfile") {
+        description = d
+        self.reasonCode = reasonCode
+    }
 }

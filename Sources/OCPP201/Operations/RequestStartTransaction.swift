@@ -23,7 +23,7 @@ extension OCPP201ChargingStation {
                 return rejected("InvalidProfile", "the charging profile is not a TxProfile for a new transaction")
             }
             if case .failure(let why) = OCPP201Terms.chargingProfile(profile, connectorId: request.evseId ?? 1) {
-                return rejected("InvalidProfile", why.description)
+                return rejected(why.reasonCode, why.description)
             }
         }
         let token = OCPP201Terms.idToken(request.idToken)

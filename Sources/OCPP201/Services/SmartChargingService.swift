@@ -71,7 +71,7 @@ final class SmartChargingService: Sendable {
         let installed: InstalledChargingProfile
         switch OCPP201Terms.chargingProfile(message, connectorId: evseId) {
         case .success(let i): installed = i
-        case .failure(let why): throw Rejection(reasonCode: "InvalidProfile", description: why.description)
+        case .failure(let why): throw Rejection(reasonCode: why.reasonCode, description: why.description)
         }
         let result = state.withLock { s -> Result<CompositeScheduleCalculator, Rejection> in
             var calculator = s.calculator

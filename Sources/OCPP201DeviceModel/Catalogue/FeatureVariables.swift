@@ -16,7 +16,12 @@ enum FeatureVariables {
                 .fixed("PeriodsPerSchedule",                                    .integer,     "\(periodsPerSchedule)"),
                 .fixed("ProfileStackLevel",                                     .integer,     "\(profileStackLevel)"),
                 .fixed("RateUnit",                                              .memberList,  "A,W", values: "A,W"),
-                .fixed("Phases3to1",                                            .boolean,     "false"),
+                // The phase switch relay of our boards goes between three phases and L1: the
+                // station can drop to one phase mid-transaction (numberPhases 1) but cannot
+                // pick which phase, so a schedule period with phaseToUse
+                // is refused (the spec allows it only where ACPhaseSwitchingSupported is true).
+                .fixed("Phases3to1",                                            .boolean,     "\(layout.evses.contains(where: \.canSwitchPhases))"),
+                .fixed("ACPhaseSwitchingSupported",                             .boolean,     "false"),
             ]),
             ComponentSpec(name: "ReservationCtrlr", variables: [
                 .fixed("Available",                                             .boolean,     "true"),

@@ -8,7 +8,8 @@ import HAL
 ///
 /// With energy management (a grid meter), a connector goes to one phase when 6 A on three
 /// phases is not available but 6 A on one is (`PhaseSwitchDecision`), and back; a charging
-/// schedule period with `numberPhases` 1 (OCPP 1.6 ChargingSchedulePeriod) puts it on one phase
+/// schedule period with `numberPhases` 1 (OCPP 1.6 ChargingSchedulePeriod, 2.0.1
+/// ChargingSchedulePeriodType; 2.0.1 `phaseToUse` is refused, the relay only has L1) puts it on one phase
 /// with or without a grid meter. The switch is never made under load:
 /// 1. the EV is paused through the pilot (the connector's offer is held at 0 A);
 /// 2. the contactor opens (the machine opens it once the EV stopped, within 6 s) and its
