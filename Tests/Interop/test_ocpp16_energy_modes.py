@@ -85,3 +85,35 @@ def test_meter_values_carry_per_phase_currents_and_the_grid_fallback_is_a_status
     assert sim.post("/api/faults", {"kind": "grid-meter-offline", "active": False})[0] == 200
     cs.wait_for("StatusNotification", timeout=5,
                 where=lambda p: p["connectorId"] == 1 and p["errorCode"] == "NoError" and p["status"] == "Charging")
+
+
+def test_a_one_phase_charging_schedule_moves_a_three_phase_ev_to_l1(sim, station, csms):
+    """Issue 13: a TxProfile period with numberPhases 1 pauses the EV, opens the contactor,
+    switches the relay and resumes on L1; MeterValues then carry current on L1 only."""
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    assert cs.call(IDENTITY, call.ChangeConfiguration(key="MeterValueSampleInterval", value="1")).status == "Accepted"
+    mark = len(evsed.log())
+    assert sim.post("/api/connectors/1/plug", {"cable_a": 32, "ev": {"max_current_a": 32, "phases": 3}})[0] == 200
+    evsed.wait_log(r"c1: pilot .*→ B", start=mark)
+    present_card(sim, evsed, start=mark)
+    tx = cs.wait_for("StartTransaction")[0]["assignedTransactionId"]
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: min(c1(sim)["meter"]["current_a"]) > 31, timeout=15, what="32 A on three phases")
+
+    profile = {"charging_profile_id": 1, "stack_level": 0, "charging_profile_purpose": "TxProfile",
+               "charging_profile_kind": "Relative", "transaction_id": tx,
+               "charging_schedule": {"charging_rate_unit": "A",
+                                     "charging_schedule_period": [{"start_period": 0, "limit": 16, "number_phases": 1}]}}
+    assert cs.call(IDENTITY, call.SetChargingProfile(connector_id=1, cs_charging_profiles=profile)).status == "Accepted"
+    wait_for(lambda: c1(sim)["phases_switched"] == 1, timeout=30, what="the relay on one phase")
+    wait_for(lambda: c1(sim)["contactor"]["closed"] and c1(sim)["meter"]["current_a"][0] > 15, timeout=30,
+             what="charging again on L1")
+    assert c1(sim)["meter"]["current_a"][1:] == [0, 0]
+
+    def l1_only(p):
+        sampled = {s.get("phase"): float(s["value"]) for mv in p["meterValue"] for s in mv["sampled_value"]
+                   if s.get("measurand") == "Current.Import"}
+        return sampled.get("L1", 0) > 15 and sampled.get("L2", 0) == 0 and sampled.get("L3", 0) == 0
+    cs.wait_for("MeterValues", timeout=10, where=lambda p: p.get("transactionId") == tx and l1_only(p))

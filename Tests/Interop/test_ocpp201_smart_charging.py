@@ -65,3 +65,45 @@ def test_a_remote_start_with_a_tx_profile_limits_its_transaction(sim, station, c
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: connector(sim)["contactor"]["closed"], what="contactor closed")
     wait_offered(sim, 8)
+
+
+def test_a_one_phase_schedule_moves_a_three_phase_ev_to_one_phase_and_the_csms_sees_it(sim, station, csms):
+    """Issue 13 on 2.0.1: a TxProfile period with numberPhases 1 pauses the EV, opens the
+    contactor, switches the relay and resumes on L1; the periodic TransactionEvents go from
+    numberOfPhasesUsed 3 to 1.
+    A period with phaseToUse is refused: the relay goes between three phases and L1 only."""
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    phases3to1 = cs.call(IDENTITY, call.GetVariables(get_variable_data=[
+        {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Phases3to1"}},
+        {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "ACPhaseSwitchingSupported"}}]))
+    assert [r["attribute_value"] for r in phases3to1.get_variable_result] == ["true", "false"]
+    interval = cs.call(IDENTITY, call.SetVariables(set_variable_data=[
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}, "attribute_value": "1"}]))
+    assert interval.set_variable_result[0]["attribute_status"] == "Accepted"
+
+    assert sim.post("/api/connectors/1/plug", {"cable_a": 32, "ev": {"max_current_a": 32, "phases": 3}})[0] == 200
+    assert cs.call(IDENTITY, call.RequestStartTransaction(id_token={"id_token": "K-3", "type": "Central"},
+                                                          remote_start_id=3, evse_id=1)).status == "Accepted"
+    tx = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]["transactionInfo"]["transactionId"]
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_for(lambda: min(connector(sim)["meter"]["current_a"]) > 31, timeout=20, what="32 A on three phases")
+    cs.wait_for("TransactionEvent", timeout=10, where=lambda e: e.get("numberOfPhasesUsed") == 3)
+
+    def one_phase(pid, **period):
+        p = profile(pid, "TxProfile", 16, 1, tx)
+        p["charging_schedule"][0]["charging_schedule_period"][0].update(period)
+        return p
+    refused = cs.call(IDENTITY, call.SetChargingProfile(evse_id=1, charging_profile=one_phase(4, number_phases=1, phase_to_use=2)))
+    assert refused.status == "Rejected" and refused.status_info["reason_code"] == "UnsupportedParam"
+    assert connector(sim)["phases_switched"] == 3, "a refused profile changes nothing"
+
+    assert cs.call(IDENTITY, call.SetChargingProfile(evse_id=1, charging_profile=one_phase(5, number_phases=1))).status == "Accepted"
+    wait_for(lambda: connector(sim)["phases_switched"] == 1, timeout=30, what="the relay on one phase")
+    wait_for(lambda: connector(sim)["contactor"]["closed"] and connector(sim)["meter"]["current_a"][0] > 15,
+             timeout=30, what="charging again on L1")
+    c1 = connector(sim)
+    assert c1["meter"]["current_a"][1:] == [0, 0] and abs(c1["meter"]["current_a"][0] - 16) < 1, c1["meter"]
+
+    cs.wait_for("TransactionEvent", timeout=10, where=lambda e: e.get("numberOfPhasesUsed") == 1)
