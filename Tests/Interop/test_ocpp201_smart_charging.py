@@ -107,3 +107,27 @@ def test_a_one_phase_schedule_moves_a_three_phase_ev_to_one_phase_and_the_csms_s
     assert c1["meter"]["current_a"][1:] == [0, 0] and abs(c1["meter"]["current_a"][0] - 16) < 1, c1["meter"]
 
     cs.wait_for("TransactionEvent", timeout=10, where=lambda e: e.get("numberOfPhasesUsed") == 1)
+
+
+def test_data_transfer_switches_the_charging_mode_as_under_ocpp16(sim, station, csms):
+    """The org.swiftevse SetChargingMode extension works the same under 2.0.1 (data is JSON
+    there, so a string or {"mode": ...}); the mode is kept across a restart."""
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs)
+
+    def set_mode(data, vendor="org.swiftevse", message_id="SetChargingMode"):
+        return cs.call(IDENTITY, call.DataTransfer(vendor_id=vendor, message_id=message_id, data=data))
+
+    mark = len(evsed.log())
+    answer = set_mode("pv")
+    assert answer.status == "Accepted" and answer.data == "pv"
+    evsed.wait_log(r"energy: charging mode fast → pv", start=mark)
+    assert set_mode({"mode": "min+pv"}).status == "Accepted"
+    evsed.wait_log(r"energy: charging mode pv → min\+pv", start=mark)
+    assert set_mode("turbo").status == "Rejected"
+    assert set_mode("pv", message_id="Nope").status == "UnknownMessageId"
+    assert set_mode("pv", vendor="com.example").status == "UnknownVendorId"
+    evsed.stop()
+    restarted = station(cs.url)
+    restarted.wait_log(r"energy: grid meter .* mode min\+pv")

@@ -256,4 +256,20 @@ struct OperationTests {
         #expect(h.station.requests.contains { if case .authorizationRules(let r) = $0 { return r.allowOfflineTxForUnknownId }; return false })
         #expect(h.station.requests.contains { if case .sessionRules(let r) = $0 { return r.connectionTimeout == .seconds(Int64(90)) }; return false })
     }
+    @Test func dataTransferSetChargingModeReachesTheCoreAndOtherVendorsAreUnknown() async throws {
+        let h = try await Harness.accepted()
+        func transfer(_ vendor: String, _ messageId: String, _ data: JSONValue) async throws -> JSONValue {
+            try await h.chargingStation.handle(action: "DataTransfer", payload: [
+                "vendorId": .string(vendor), "messageId": .string(messageId), "data": data]).get()
+        }
+        #expect(try await transfer("org.swiftevse", "SetChargingMode", "pv")["status"] == "Accepted")
+        #expect(try await transfer("org.swiftevse", "SetChargingMode", ["mode": "min+pv"])["status"] == "Accepted")
+        func modes() -> [ChargingMode] { h.station.commands.compactMap { if case let .setChargingMode(m) = $0 { m } else { nil } } }
+        #expect(modes() == [.pv, .minPlusPV])
+        #expect(try await transfer("org.swiftevse", "SetChargingMode", "turbo")["status"] == "Rejected")
+        #expect(try await transfer("org.swiftevse", "SetChargingMode", 3)["status"] == "Rejected")
+        #expect(try await transfer("org.swiftevse", "Unheard", "pv")["status"] == "UnknownMessageId")
+        #expect(try await transfer("com.example", "SetChargingMode", "pv")["status"] == "UnknownVendorId")
+        #expect(modes().count == 2, "nothing but the two valid modes reached the core")
+    }
 }

@@ -22,7 +22,7 @@ struct BootState {
 enum BootService {
     static func register(into registry: inout OCPP201OperationRegistry) {
         registry.register(ResetRequest.self) { station, request in await station.reset(request) }
-        registry.register(DataTransferRequest.self) { station, request in station.dataTransfer(request) }
+        registry.register(DataTransferRequest.self) { station, request in await station.dataTransfer(request) }
     }
 }
 
