@@ -82,4 +82,34 @@ struct DisplayMessageSchedulerTests {
         s.clearAll()
         #expect(s.frame(at: 0, state: .idle, transactionId: nil) == DisplayContent.screen(for: .idle, language: .de, columns: 16, rows: 2))
     }
+    /// One text per language, as separate messages: the reader sees only the one in the best
+    /// language they read; untagged messages always; none matching: all rather than none.
+    @Test func ofMessagesInSeveralLanguagesTheReadersBestIsShown() {
+        var s = DisplayMessageScheduler(language: .en, cycleSeconds: 10)
+        s.set(DisplayMessage(id: 1, priority: .inFront, text: "Closed at 22:00", language: "en"))
+        s.set(DisplayMessage(id: 2, priority: .inFront, text: "Geschlossen ab 22 Uhr", language: "de-DE"))
+        s.set(DisplayMessage(id: 3, priority: .inFront, text: "Fermé à 22h", language: "fr"))
+        s.set(DisplayMessage(id: 4, priority: .inFront, text: "+32 2 000 00 00"))
+        func cycle(_ languages: [String]) -> [Int?] {
+            stride(from: Int64(0), to: 30, by: 10).map { s.current(at: $0, state: .idle, transactionId: nil, languages: languages)?.id }
+        }
+        // A German driver (de-CH reads de): the German text and the untagged one.
+        #expect(cycle(["de-CH", "en"]) == [nil, 2, 4])
+        // A driver in a language no message has: the next of their list, then the station's (en).
+        #expect(cycle(["nl", "fr"]) == [nil, 3, 4])
+        #expect(cycle(["es"]) == [nil, 1, 4])
+        #expect(cycle([]) == [nil, 1, 4])
+        // Each priority chooses on its own: an AlwaysFront only in Dutch is still shown.
+        s.set(DisplayMessage(id: 9, priority: .alwaysFront, text: "Storing", language: "nl"))
+        #expect(s.current(at: 0, state: .idle, transactionId: nil, languages: ["de"])?.id == 9)
+        s.clear(id: 9)
+        // No message in any language of the list or the station's: all of them rotate.
+        var other = DisplayMessageScheduler(language: .en, cycleSeconds: 10)
+        other.set(DisplayMessage(id: 1, priority: .normalCycle, text: "Cerrado", language: "es"))
+        other.set(DisplayMessage(id: 2, priority: .normalCycle, text: "Chiuso", language: "it"))
+        #expect(stride(from: Int64(0), to: 30, by: 10).map { other.current(at: $0, state: .idle, transactionId: nil, languages: ["de"])?.id }
+                == [nil, 1, 2])
+        // frame() chooses the same way.
+        #expect(s.frame(at: 10, state: .idle, transactionId: nil, languages: ["fr"]) == ["Present your card", "Fermé à 22h"])
+    }
 }

@@ -245,3 +245,49 @@ def test_a_flood_of_10000_set_display_message_calls_is_answered_within_the_limit
     pages = cs.wait_for("NotifyDisplayMessages", count=5)
     assert sum(len(p["messageInfo"]) for p in pages) == LIMIT
     assert evsed.proc.poll() is None
+
+
+def test_messages_in_several_languages_and_the_total_cost_fallback(sim, oled_station, csms):
+    """One text per language as separate messages: the glass shows the station's language while
+    nobody is identified and the driver's (language1 nl) during their transaction, never both in
+    turn. An Ended answer without totalCost shows TotalCostFallbackMessage instead of a total."""
+    cs = csms()
+    cs.token_extras[UNLISTED] = {"language1": "nl"}
+    cs.transaction_event_answer = lambda kw: {} if kw["event_type"] == "Ended" else {"id_token_info": {"status": "Accepted"}}
+    evsed = oled_station(cs.url)
+    boot_accepted(cs)
+    fallback = cs.call(IDENTITY, call.SetVariables(set_variable_data=[{
+        "attribute_value": "Cost on your invoice", "component": {"name": "TariffCostCtrlr"},
+        "variable": {"name": "TotalCostFallbackMessage"}}]))
+    assert fallback.set_variable_result[0]["attribute_status"] == "Accepted"
+    for id, language, text in ((50, "en", "Closed from 22:00"), (51, "nl", "Gesloten vanaf 22:00")):
+        assert set_message(cs, {"id": id, "priority": "InFront",
+                                "message": {"format": "UTF8", "language": language, "content": text}}) == "Accepted"
+
+    def only_ever(shown, never, timeout=30):
+        """Watches the rotation until `shown` has come up and gone again; `never` must not show in
+        that time. Messages rotate in id order, so a `never` in the same cycle would be on the
+        glass just before `shown` (51 after 50) or just after it (50 then 51)."""
+        was_up, deadline = False, time.monotonic() + timeout
+        while True:
+            assert time.monotonic() < deadline, f"{shown!r} did not come and go; the glass shows: {glass_text(sim)}"
+            text = glass_text(sim)
+            assert never not in text, f"{never!r} on the glass: {text}"
+            if shown in text:
+                was_up = True
+            elif was_up:
+                return
+            time.sleep(0.1)  # polls the simulator's glass; the rotation runs on evsed's clock
+
+    only_ever("Closed from 22:00", never="Gesloten")
+    present_card(sim, evsed, card=UNLISTED)
+    cs.wait_for("Authorize")
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    tx = cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]["transactionInfo"]["transactionId"]
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    wait_glass(sim, "Laden")
+    only_ever("Gesloten vanaf 22:00", never="Closed from")
+
+    assert cs.call(IDENTITY, call.RequestStopTransaction(transaction_id=tx)).status == "Accepted"
+    cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Ended")
+    wait_glass(sim, "Cost on your invoice", absent=("Totaal",))

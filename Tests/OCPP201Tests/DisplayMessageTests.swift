@@ -73,7 +73,7 @@ import Testing
         #expect(try h.storage.displayMessages.all().map(\.id) == [1])
         let shown = Self.shown(h)
         #expect(shown == [DisplayMessage(id: 1, priority: .alwaysFront, text: "Grüße", endsAt: 1_767_229_200,
-                                         states: [.charging, .suspended], transactionId: "tx-1")])
+                                         states: [.charging, .suspended], transactionId: "tx-1", language: "de")])
     }
 
     @Test func theCountLimitRejectsTheNextMessageButAHeldIdIsReplaced() async throws {

@@ -142,4 +142,43 @@ import Testing
             id: reservedId, priority: .normalCycle, text: "Nu 1,20 EUR", transactionId: "tx-9"))) })
         _ = session
     }
+    /// TotalCostFallbackMessage: the end of a transaction whose total the station cannot show
+    /// (the Ended answer has none, or the station is offline as it ends) shows it instead, and a
+    /// total that comes later replaces it.
+    @Test func theTotalCostFallbackIsShownWhenTheEndHasNoTotal() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let fallback = [VariableKey(component: "TariffCostCtrlr", variable: "TotalCostFallbackMessage"): "Cost: see your invoice"]
+        let h = try await Harness.accepted(csms: Self.csms(totalCost: nil), storage: storage,
+                                           deviceModel: try Self.model(storage, fallback))
+        func fallbackShown(_ id: String) -> Bool {
+            Self.prices(h).contains(.finalCost(FinalCost(sessionId: id, cost: nil, text: LocalizedText("Cost: see your invoice"))))
+        }
+        // Online, the Ended answer carries no totalCost.
+        let answered = try h.sessionStarted("tx-a")
+        h.chargingStation.kickOutbox()
+        try h.sessionEnded(answered)
+        #expect(await settle { fallbackShown("tx-a") })
+
+        // Offline at the end: shown at once; the queued Ended's answer, later, brings the total.
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        let offline = try h.sessionStarted("tx-b", connector: 2)
+        try h.sessionEnded(offline)
+        #expect(await settle { fallbackShown("tx-b") })
+        #expect(!h.csms.payloads("TransactionEvent").contains { $0["transactionInfo"]?["transactionId"] == "tx-b" })
+        _ = try await h.chargingStation.handle(action: "CostUpdated", payload: ["totalCost": 2.5, "transactionId": "tx-b"]).get()
+        #expect(Self.prices(h).last == .finalCost(FinalCost(sessionId: "tx-b", cost: Money(minorUnits: 250, decimals: 2),
+                                                            text: LocalizedText(""))))
+    }
+
+    @Test func noTotalCostFallbackWhenItIsEmptyOrCostsAreOff() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let h = try await Harness.accepted(csms: Self.csms(totalCost: nil), storage: storage, deviceModel: try Self.model(storage))
+        let session = try h.sessionStarted("tx-c")
+        h.chargingStation.kickOutbox()
+        try h.sessionEnded(session)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 })
+        for _ in 0..<200 { await Task.yield() }
+        #expect(!Self.prices(h).contains { if case .finalCost = $0 { true } else { false } })
+    }
 }

@@ -32,8 +32,10 @@ public enum DisplayContent {
         case let .price(t)?:
             text = t
         case let .finalCost(total, t)?:
-            station.insert(Segment(text: words.total + " " + total.formatted(decimalSeparator: words.decimalSeparator), priority: 6),
-                           at: min(1, station.count))
+            if let total {
+                station.insert(Segment(text: words.total + " " + total.formatted(decimalSeparator: words.decimalSeparator), priority: 6),
+                               at: min(1, station.count))
+            }
             text = t
         }
         guard let text, !text.isEmpty, rows > 1 else { return layout(station, columns: columns, rows: rows) }

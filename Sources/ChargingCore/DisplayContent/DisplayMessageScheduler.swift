@@ -27,9 +27,11 @@ public struct DisplayMessage: Hashable, Sendable {
     public var states: Set<DisplayMessageStateFilter>
     /// Shown only while this transaction runs.
     public var transactionId: String?
+    /// The text's language (an IETF tag such as `de` or `fr-BE`); nil: for every reader.
+    public var language: String?
 
     public init(id: Int, priority: DisplayMessagePriority, text: String, startsAt: Int64? = nil, endsAt: Int64? = nil,
-                states: Set<DisplayMessageStateFilter> = [], transactionId: String? = nil) {
+                states: Set<DisplayMessageStateFilter> = [], transactionId: String? = nil, language: String? = nil) {
         self.id = id
         self.priority = priority
         self.text = text
@@ -37,6 +39,7 @@ public struct DisplayMessage: Hashable, Sendable {
         self.endsAt = endsAt
         self.states = states
         self.transactionId = transactionId
+        self.language = language
     }
 
     public func isShown(at now: Int64, state: DisplayMessageStateFilter, transactionId current: String?) -> Bool {
@@ -103,9 +106,12 @@ public struct DisplayMessageScheduler: Hashable, Sendable {
     }
 
     /// What is up at `now` (unix seconds): the message id shown, or `nil` for the station screen.
-    public func current(at now: Int64, state: DisplayState, transactionId: String?) -> DisplayMessage? {
+    /// `languages`: the reader's languages, best first (the driver's, then the station's); the
+    /// station's screen language is tried after them.
+    public func current(at now: Int64, state: DisplayState, transactionId: String?, languages: [String] = []) -> DisplayMessage? {
         let filter = state.messageState
-        let shown = messages.filter { $0.isShown(at: now, state: filter, transactionId: transactionId) }
+        let shown = Self.inBestLanguage(messages.filter { $0.isShown(at: now, state: filter, transactionId: transactionId) },
+                                        preferring: languages + [language.rawValue])
         if let front = shown.filter({ $0.priority == .alwaysFront }).max(by: { (arrival[$0.id] ?? 0) < (arrival[$1.id] ?? 0) }) {
             return front
         }
@@ -124,10 +130,11 @@ public struct DisplayMessageScheduler: Hashable, Sendable {
     /// and takes the rows below; an AlwaysFront message, or any message on a one- or two-row
     /// display, has the whole screen. A message that does not fit is shown page by page
     /// (`DisplayContent.pageSeconds` each).
+    /// `languages` chooses among messages in several languages (see `inBestLanguage`).
     public func frame(at now: Int64, state: DisplayState, transactionId: String?,
-                      language: DisplayLanguage? = nil, price: PriceLine? = nil) -> [String] {
+                      language: DisplayLanguage? = nil, languages: [String] = [], price: PriceLine? = nil) -> [String] {
         let lang = language ?? self.language
-        if let m = current(at: now, state: state, transactionId: transactionId) {
+        if let m = current(at: now, state: state, transactionId: transactionId, languages: languages) {
             if m.priority == .alwaysFront || rows < 3 {
                 return DisplayContent.page(of: m.text, columns: columns, rows: rows, at: now)
             }
@@ -135,6 +142,29 @@ public struct DisplayMessageScheduler: Hashable, Sendable {
             return status + DisplayContent.page(of: m.text, columns: columns, rows: rows - status.count, at: now)
         }
         return DisplayContent.screen(for: state, language: lang, columns: columns, rows: rows, price: price, at: now)
+    }
+
+    /// A CSMS that serves drivers of several languages sends the same text once per language, as
+    /// separate messages. Per priority, of the messages that carry a language only those in the
+    /// best language of `languages` are kept (tags compare by their primary subtag: a `de-CH`
+    /// reader reads `de`); messages without a language are always kept. When no message of a
+    /// priority is in any of the languages, all of them are kept: a driver rather sees a text in
+    /// another language than none.
+    static func inBestLanguage(_ messages: [DisplayMessage], preferring languages: [String]) -> [DisplayMessage] {
+        guard messages.contains(where: { $0.language != nil }) else { return messages }
+        let wanted = languages.map { DisplayLanguage.primarySubtag($0.lowercased()) }.filter { !$0.isEmpty }
+        func primary(_ m: DisplayMessage) -> String? { m.language.map { DisplayLanguage.primarySubtag($0.lowercased()) } }
+        var kept: [DisplayMessage] = []
+        for priority in DisplayMessagePriority.allCases {
+            let group = messages.filter { $0.priority == priority }
+            let languagesHere = Set(group.compactMap(primary))
+            guard let best = wanted.first(where: languagesHere.contains) else {
+                kept += group
+                continue
+            }
+            kept += group.filter { m in primary(m).map { $0 == best } ?? true }
+        }
+        return kept.sorted { $0.id < $1.id }
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

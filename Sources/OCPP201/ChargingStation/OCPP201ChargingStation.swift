@@ -271,6 +271,7 @@ public actor OCPP201ChargingStation {
         case .sessionEnded(let session):
             runningSessions[session.connectorId] = nil
             transactionEnded(session)
+            if !isOnline { showTotalCostFallback(transactionId: session.id) }
             displayMessagesOfTransactionEnded(session.id)
             smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()

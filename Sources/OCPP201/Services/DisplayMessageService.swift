@@ -46,7 +46,7 @@ enum DisplayMessageService {
         }
         return DisplayMessage(id: m.id, priority: priority, text: m.content,
                               startsAt: m.startsAtMs.map { $0 / 1_000 }, endsAt: m.endsAtMs.map { ($0 + 999) / 1_000 },
-                              states: states, transactionId: m.transactionId)
+                              states: states, transactionId: m.transactionId, language: m.language)
     }
 
     /// The stored message as the CSMS gave it (GetDisplayMessages).

@@ -75,8 +75,9 @@ extension OCPP201ChargingStation {
         guard settings.costEnabled,
               let cost = Money(totalCost, decimals: TariffCostService.decimals(ofCurrency: settings.currency)) else { return }
         if ended {
+            // TotalCostFallbackMessage is for an end without a total, not beside one.
             let message = text.map { TariffCostService.localized($0, limit: DisplayMessageCapacity.personalMessageSize) }
-                ?? LocalizedText(settings.totalCostFallbackMessage)
+                ?? LocalizedText("")
             station.submit(.showPrice(.finalCost(FinalCost(sessionId: transactionId, cost: cost, text: message))))
         } else {
             // The CSMS's figure as it is: no local prices to carry it forward with.
@@ -86,6 +87,16 @@ extension OCPP201ChargingStation {
         }
     }
 
+    /// The end of a transaction whose total the station cannot show: the CSMS's Ended answer had
+    /// no totalCost, or the station is offline as it ends. TotalCostFallbackMessage tells the
+    /// driver where the cost will be (empty: nothing is shown). A total that comes later (the
+    /// queued Ended's answer, a CostUpdated) replaces it.
+    func showTotalCostFallback(transactionId: String) {
+        guard settings.costEnabled, !settings.totalCostFallbackMessage.isEmpty else { return }
+        station.submit(.showPrice(.finalCost(FinalCost(sessionId: transactionId, cost: nil,
+                                                       text: LocalizedText(settings.totalCostFallbackMessage)))))
+    }
+
     /// The answer to a TransactionEvent: the token's tariff, the running or final cost.
     func showTariffAndCost(_ event: TransactionEventRequest, _ response: TransactionEventResponse) {
         let transactionId = event.transactionInfo.transactionId
@@ -93,6 +104,8 @@ extension OCPP201ChargingStation {
         if let total = response.totalCost {
             showCost(transactionId: transactionId, totalCost: total, ended: event.eventType == .ended,
                      text: response.updatedPersonalMessage)
+        } else if event.eventType == .ended {
+            showTotalCostFallback(transactionId: transactionId)
         }
         // Bound to the transaction, it leaves the glass when the transaction ends; the next one on
         // the EVSE replaces it, so the scheduler holds at most one per EVSE.

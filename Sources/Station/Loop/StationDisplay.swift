@@ -66,13 +66,15 @@ extension Station {
         guard let c = connectors.min(by: { rank($0) < rank($1) }) else { return }
         let state = displayState(c, at: now)
         let price = priceLine(c, state: state, backendOnline: authorization.backend.isOnline)
-        let driverLanguage = languagePreference(c).lazy.compactMap { DisplayLanguage(tag: $0) }.first
+        let languages = languagePreference(c)
+        let driverLanguage = languages.lazy.compactMap { DisplayLanguage(tag: $0) }.first
         let qrCode = display.canShowQRCode ? qrCodeText(c, state: state) : nil
         // Beside a QR code the text has the columns left of it.
         var layout = scheduler
         if qrCode != nil { layout.columns = display.columnsBesideQRCode }
         var lines = layout.frame(at: Int64(wallClock.unixMilliseconds() / 1_000), state: state,
-                                 transactionId: c.machine.session?.id, language: driverLanguage, price: price)
+                                 transactionId: c.machine.session?.id, language: driverLanguage,
+                                 languages: languages, price: price)
         if connectors.count > 1, rank(c) < 4, let first = lines.first, first.count + 3 <= layout.columns {
             lines[0] = first + String(repeating: " ", count: layout.columns - first.count - 2) + "#\(c.id)"
         }

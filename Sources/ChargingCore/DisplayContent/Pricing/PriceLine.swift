@@ -5,6 +5,7 @@ public enum PriceLine: Hashable, Sendable {
     case price(String)
     /// Charging: the running cost, beside the kW and kWh.
     case runningCost(Money)
-    /// Finished: the total, and the backend's text about it (paged when long).
-    case finalCost(Money, text: String?)
+    /// Finished: the total (nil when the backend gave none), and the backend's text about it
+    /// (paged when long).
+    case finalCost(Money?, text: String?)
 }

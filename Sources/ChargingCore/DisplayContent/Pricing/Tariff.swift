@@ -109,12 +109,14 @@ public struct PricePeriod: Hashable, Sendable {
 /// The total of a finished session, and what to show with it (the note's FinalCost).
 public struct FinalCost: Hashable, Sendable {
     public var sessionId: String
-    public var cost: Money
+    /// nil: the backend gave no total (offline, or it did not know it); `text` says where the
+    /// driver finds it (OCPP 2.0.1 TotalCostFallbackMessage).
+    public var cost: Money?
     public var text: LocalizedText
     /// A URL to show as a QR code (an invoice, a receipt), when the display can.
     public var qrCodeText: String?
 
-    public init(sessionId: String, cost: Money, text: LocalizedText, qrCodeText: String? = nil) {
+    public init(sessionId: String, cost: Money?, text: LocalizedText, qrCodeText: String? = nil) {
         self.sessionId = sessionId
         self.cost = cost
         self.text = text
