@@ -1,4 +1,5 @@
 import Foundation
+import HAL
 import OCPP16
 import OCPP16Messages
 import OCPPJSON
@@ -12,12 +13,20 @@ final class RaisedProfiles: Sendable {
     let value = Mutex<[OCPPSecurityProfile]>([])
 }
 
+final class ClockOffset: Sendable {
+    private let value = Mutex<UInt64>(0)
+    func withLock<T>(_ body: (inout UInt64) -> T) -> T { value.withLock { body(&$0) } }
+}
+
 struct SecurityHarness {
     let csms: FakeCSMS
     let station = FakeStation()
     let storage: StationStorage
     let chargePoint: OCPP16ChargePoint
     let raised = RaisedProfiles()
+    let sleeper = ManualSleeper()
+    /// Added to the real time the charge point reads: a test moves the station days ahead.
+    let clockOffsetMs = ClockOffset()
 
     init(scratch: SecurityScratch, profile: OCPPSecurityProfile = .unsecured, storage: StationStorage? = nil) async throws {
         let csms = FakeCSMS()
@@ -29,10 +38,11 @@ struct SecurityHarness {
         self.csms = csms
         let storage = try storage ?? StationStorage(database: Database.inMemory())
         self.storage = storage
-        let sleeper = ManualSleeper()
+        let offset = clockOffsetMs
         chargePoint = OCPP16ChargePoint(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "SN-4711"),
                                         sender: csms, station: station, storage: storage, numberOfConnectors: 2,
-                                        unixMs: { UInt64(Date().timeIntervalSince1970 * 1000) }, sleep: sleeper.sleeper)
+                                        unixMs: { UInt64(Date().timeIntervalSince1970 * 1000) + offset.withLock { $0 } },
+                                        sleep: sleeper.sleeper)
         var service = try OCPP16SecuritySetup(profile: profile, dataDirectory: scratch.directory)
             .makeService(store: storage.config, unixMs: UInt64(Date().timeIntervalSince1970 * 1000))
         let raised = raised
@@ -148,6 +158,35 @@ struct SecurityTests {
         let dirMode = try FileManager.default.attributesOfItem(atPath: scratch.path("pki"))[.posixPermissions] as? Int
         #expect(dirMode == 0o700)
         #expect(await h.change("SecurityProfile", "3") == "Accepted", "root and client certificate now present")
+    }
+
+    /// The station asks for a new certificate before its own expires: at registration and then
+    /// daily, once two thirds of a short-lived certificate's life have passed.
+    @Test func theStationCertificateIsRenewedBeforeItExpires() async throws {
+        let scratch = try SecurityScratch()
+        let h = try await SecurityHarness(scratch: scratch)
+        let ca = try scratch.makeCA("csms-root")
+        #expect(await h.call("InstallCertificate", ["certificateType": "CentralSystemRootCertificate", "certificate": .string(ca)])?["status"] == "Accepted")
+        #expect(await h.change("CpoName", "Example CPO") == "Accepted")
+        #expect(await h.call("ExtendedTriggerMessage", ["requestedMessage": "SignChargePointCertificate"])?["status"] == "Accepted")
+        #expect(await settle { h.csms.payloads("SignCertificate").count == 1 })
+        guard case .string(let csr)? = h.csms.payloads("SignCertificate").first?["csr"] else {
+            Issue.record("no CSR sent")
+            return
+        }
+        // A 10-day certificate: due 3 1/3 days before its end.
+        #expect(await h.call("CertificateSigned", ["certificateChain": .string(try scratch.sign(csr: csr, ca: "csms-root"))])?["status"] == "Accepted")
+        let day: UInt64 = 86_400_000
+        #expect(await settle { h.sleeper.requested.contains(EVSEDuration.seconds(Int64(86_400))) }, "the daily check waits")
+        h.clockOffsetMs.withLock { $0 = 6 * day }
+        h.sleeper.release(EVSEDuration.seconds(Int64(86_400)))
+        #expect(await settle { h.sleeper.requested.contains(EVSEDuration.seconds(Int64(86_400))) }, "checked, and waits for the next day")
+        #expect(h.csms.payloads("SignCertificate").count == 1, "6 days into 10: not yet")
+        h.clockOffsetMs.withLock { $0 = 7 * day }
+        h.sleeper.release(EVSEDuration.seconds(Int64(86_400)))
+        #expect(await settle { h.csms.payloads("SignCertificate").count == 2 }, "7 days into 10: a new CSR")
+        guard case .string(let renewal)? = h.csms.payloads("SignCertificate").last?["csr"] else { return }
+        #expect(renewal != csr, "a new key for the new certificate")
     }
 
     @Test func extendedTriggerMessageSendsWhatItNames() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HAL
 import OCPP201
 import OCPP201DeviceModel
 import OCPPJSON
@@ -137,6 +138,31 @@ struct CertificateTests {
         h.sleeper.release(.seconds(Int64(120)))
         for _ in 0..<5_000 { await Task.yield() }
         #expect(csms.payloads("SignCertificate").count == 2, "answered: no more repeats")
+    }
+
+    /// A02: the station asks for a new certificate before its own expires, checked at
+    /// registration and daily; a 10-day certificate is due 3 1/3 days before its end.
+    @Test func theStationCertificateIsRenewedBeforeItExpires() async throws {
+        let scratch = try SecurityScratch()
+        let csms = FakeCSMS()
+        let base = FakeCSMS.acceptEverything()
+        csms.setAnswer { action, payload in action == "SignCertificate" ? .success(["status": "Accepted"]) : base(action, payload) }
+        let (h, _) = try await Self.station(scratch, csms: csms)
+        #expect(try await Self.install(h, "CSMSRootCertificate", try scratch.makeCA("csms"))["status"] == "Accepted")
+        #expect(try await Self.call(h, "TriggerMessage", ["requestedMessage": "SignChargingStationCertificate"])["status"] == "Accepted")
+        #expect(await settle { csms.payloads("SignCertificate").count == 1 })
+        guard case .string(let csr)? = csms.payloads("SignCertificate")[0]["csr"] else { Issue.record("no CSR"); return }
+        #expect(try await Self.call(h, "CertificateSigned", ["certificateChain": .string(try scratch.sign(csr: csr, ca: "csms"))])["status"] == "Accepted")
+        let daily = EVSEDuration.seconds(Int64(86_400))
+        #expect(await settle { h.sleeper.requested.contains(daily) }, "the daily check waits")
+        h.clock.advance(seconds: 6 * 86_400 - 3_600)
+        h.sleeper.release(daily)
+        #expect(await settle { h.sleeper.requested.contains(daily) }, "checked, and waits for the next day")
+        #expect(csms.payloads("SignCertificate").count == 1, "6 days into 10: not yet")
+        h.clock.advance(seconds: 86_400)
+        h.sleeper.release(daily)
+        #expect(await settle { csms.payloads("SignCertificate").count == 2 }, "7 days into 10: a new CSR")
+        #expect(csms.payloads("SignCertificate")[1]["csr"] != .string(csr), "a new key for the new certificate")
     }
 
     @Test func basicAuthPasswordIsAcceptedStoredInTheKeyFileAndNeverReadBack() async throws {

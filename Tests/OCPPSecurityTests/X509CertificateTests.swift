@@ -195,4 +195,18 @@ import Testing
         let error = failure(fixture.validate(underLeaf, intermediates: [fixture.leaf, fixture.intermediate]))
         #expect(error?.reason == .invalidIssuer)
     }
+    /// 30 days before the end; a third of the life before it for certificates shorter than 90 days.
+    @Test func aCertificateIsDueForRenewalThirtyDaysOrAThirdOfItsLifeBeforeItEnds() throws {
+        let pki = try TestPKI()
+        try pki.makeRoot("root", days: 800)
+        let year = try X509Certificate(pem: pki.makeCertificate("year", issuer: "root", days: 365))
+        #expect(CertificateRenewal.renewalStart(of: year) == year.notAfter - 30 * 86_400)
+        #expect(!CertificateRenewal.isDue(year, at: year.notAfter - 30 * 86_400 - 1))
+        #expect(CertificateRenewal.isDue(year, at: year.notAfter - 30 * 86_400))
+        #expect(CertificateRenewal.isDue(year, at: year.notAfter + 1), "an expired one is due too")
+        let week = try X509Certificate(pem: pki.makeCertificate("week", issuer: "root", days: 9))
+        #expect(CertificateRenewal.renewalStart(of: week) == week.notAfter - 3 * 86_400)
+        #expect(!CertificateRenewal.isDue(week, at: week.notBefore + 5 * 86_400))
+        #expect(CertificateRenewal.isDue(week, at: week.notBefore + 6 * 86_400))
+    }
 }

@@ -12,6 +12,8 @@ struct BootProgress {
     var answerOutstanding = false
     var waiters: [CheckedContinuation<Void, Never>] = []
     var heartbeat: Task<Void, Never>?
+    /// Checks the station certificate's expiry once a day while registered.
+    var certificateRenewal: Task<Void, Never>?
 }
 
 extension OCPP16ChargePoint {
@@ -73,6 +75,8 @@ extension OCPP16ChargePoint {
         outboxKick.yield()
         boot.heartbeat?.cancel()
         boot.heartbeat = Task { await self.heartbeatForever() }
+        boot.certificateRenewal?.cancel()
+        boot.certificateRenewal = Task { await self.renewCertificateWhenDue() }
         kickSecurityEvents()
         fileStatusOutbox.kick()
     }

@@ -179,6 +179,7 @@ public actor OCPP16ChargePoint {
         for task in tasks { task.cancel() }
         boot.task?.cancel()
         boot.heartbeat?.cancel()
+        boot.certificateRenewal?.cancel()
         tasks.removeAll()
         inputContinuation.finish()
         outboxKick.finish()

@@ -1,3 +1,4 @@
+import HAL
 import OCPP16Messages
 import OCPPSecurity
 
@@ -20,6 +21,19 @@ extension OCPP16ChargePoint {
         } catch {
             logger.error("SignCertificate: cannot make the CSR: \(error)")
             return nil
+        }
+    }
+
+    /// At registration and then daily: a SignCertificate once the station's certificate is due
+    /// for renewal (`CertificateRenewal`), before it expires and TLS profile 3 stops working.
+    func renewCertificateWhenDue() async {
+        while !Task.isCancelled {
+            if let certificate = security.stationKeys?.activeCertificate(),
+               CertificateRenewal.isDue(certificate, at: Int64(unixMs() / 1_000)) {
+                logger.notice("the station certificate expires at \(certificate.notAfter) (Unix time): asking the CSMS for a new one")
+                await requestClientCertificate()
+            }
+            await sleep(.seconds(CertificateRenewal.checkIntervalSeconds))
         }
     }
 

@@ -228,6 +228,7 @@ public actor OCPP201ChargingStation {
         for task in tasks { task.cancel() }
         boot.task?.cancel()
         boot.heartbeat?.cancel()
+        boot.certificateRenewal?.cancel()
         tasks.removeAll()
         inputContinuation.finish()
         outboxKick.finish()

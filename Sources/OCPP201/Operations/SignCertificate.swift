@@ -25,6 +25,20 @@ extension OCPP201ChargingStation {
         }
     }
 
+    /// At registration and then daily: a SignCertificate once the station's certificate is due
+    /// for renewal (`CertificateRenewal`, A02: the station initiates it before expiry), with the
+    /// usual repeats while no CertificateSigned comes.
+    func renewCertificateWhenDue() async {
+        while !Task.isCancelled {
+            if let certificate = pki?.stationKeys.activeCertificate(),
+               CertificateRenewal.isDue(certificate, at: Int64(unixMs() / 1_000)) {
+                logger.notice("the station certificate expires at \(certificate.notAfter) (Unix time): asking the CSMS for a new one")
+                await requestStationCertificate()
+            }
+            await sleep(.seconds(CertificateRenewal.checkIntervalSeconds))
+        }
+    }
+
     /// Sends SignCertificate with a fresh CSR; true when the CSMS accepted it. Accepted but no
     /// CertificateSigned within SecurityCtrlr.CertSigningWaitMinimum: the same CSR again, the
     /// wait doubled each time, at most CertSigningRepeatTimes more times (A02.FR.17–19). A new

@@ -15,6 +15,8 @@ struct BootState {
     var answerOutstanding = false
     var waiters: [CheckedContinuation<Void, Never>] = []
     var heartbeat: Task<Void, Never>?
+    /// Checks the station certificate's expiry once a day while registered.
+    var certificateRenewal: Task<Void, Never>?
     /// A TriggerMessage(BootNotification) during Pending asked for one now.
     var wakeUp: CheckedContinuation<Void, Never>?
 }
@@ -104,6 +106,8 @@ extension OCPP201ChargingStation {
         outboxKick.yield()
         boot.heartbeat?.cancel()
         boot.heartbeat = Task { await self.heartbeatForever() }
+        boot.certificateRenewal?.cancel()
+        boot.certificateRenewal = Task { await self.renewCertificateWhenDue() }
         kickSecurityEvents()
     }
 
