@@ -39,3 +39,14 @@ public final class TransferStatusQueue<Message: Sendable>: Sendable {
     public func wake() { kickContinuation.yield() }
     public func finish() { kickContinuation.finish() }
 }
+
+/// Where the file services' security events go (the station's security log), as the status
+/// queues hold it: a closure kept bare in a `Mutex` gains two reabstraction thunks on every
+/// `withLock` round trip (see Storage's `ClockStampSource`); inside a struct it does not.
+public struct SecurityEventRecorder: Sendable {
+    public let record: @Sendable (_ type: String, _ techInfo: String?) -> Void
+
+    public init(_ record: @escaping @Sendable (_ type: String, _ techInfo: String?) -> Void) {
+        self.record = record
+    }
+}

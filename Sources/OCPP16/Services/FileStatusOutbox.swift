@@ -19,7 +19,7 @@ public final class FileStatusOutbox: Sendable {
 
     /// The owed notifications themselves (the queue both adapters use).
     private let queue = TransferStatusQueue<Message>()
-    let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
+    let recorder = Mutex<SecurityEventRecorder?>(nil)
     var kicks: AsyncStream<Void> { queue.kicks }
 
     public init() {}
@@ -38,7 +38,7 @@ public final class FileStatusOutbox: Sendable {
     /// Security events of the services (InvalidFirmwareSignature, FirmwareUpdated, …) go to the
     /// charge point's security log through this.
     func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
-        recorder.withLock { $0 = record }
+        recorder.withLock { $0 = SecurityEventRecorder(record) }
     }
 
 }
@@ -61,7 +61,7 @@ extension FileStatusOutbox: FirmwareStatusReporting {
     }
 
     public func recordSecurityEvent(_ type: String, techInfo: String?) {
-        recorder.withLock { $0 }?(type, techInfo)
+        recorder.withLock { $0 }?.record(type, techInfo)
     }
 
     public var hasStatusOwed: Bool { !isEmpty }

@@ -17,11 +17,11 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
     /// The owed notifications themselves (the queue both adapters use).
     private let queue = TransferStatusQueue<Message>()
     /// The station's security log (set once the station exists).
-    private let recorder = Mutex<(@Sendable (String, String?) -> Void)?>(nil)
+    private let recorder = Mutex<SecurityEventRecorder?>(nil)
     var kicks: AsyncStream<Void> { queue.kicks }
 
     func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
-        recorder.withLock { $0 = record }
+        recorder.withLock { $0 = SecurityEventRecorder(record) }
     }
 
     private func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
@@ -37,7 +37,7 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
         return true
     }
 
-    func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.withLock { $0 }?(type, techInfo) }
+    func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.withLock { $0 }?.record(type, techInfo) }
 
     var hasStatusOwed: Bool { !queue.isEmpty }
 

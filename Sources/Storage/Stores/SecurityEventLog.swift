@@ -17,7 +17,7 @@ public final class SecurityEventLog: Sendable {
     private let database: Database
     public let capacity: Int
     /// Where events get their boot and clock state (see `JournalClockStamp`); none in plain tests.
-    private let clockStamps = Mutex<(@Sendable () -> JournalClockStamp)?>(nil)
+    private let clockStamps = Mutex<ClockStampSource?>(nil)
 
     public init(database: Database, capacity: Int = 10_000) throws {
         guard capacity >= 1 else { throw StorageError.invalidArgument("security log capacity \(capacity) < 1") }
@@ -30,7 +30,7 @@ public final class SecurityEventLog: Sendable {
     public func append(kind: String, detail: String? = nil, atMs: Int64, notify: Bool = false) throws -> Int64 {
         guard !kind.isEmpty else { throw StorageError.invalidArgument("empty security event kind") }
         let capacity = capacity
-        let stamp = clockStamps.withLock { $0 }?()
+        let stamp = clockStamps.withLock { $0 }?.stamp()
         return try database.transaction { c in
             try c.execute("""
                 INSERT INTO security_events (occurred_at_ms, kind, detail, notified_at_ms, boot_id, unset_clock_offset_ms)
@@ -75,7 +75,7 @@ public final class SecurityEventLog: Sendable {
 
     /// From now on every event is written with the stamp `source` gives at the time.
     public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
-        clockStamps.withLock { $0 = source }
+        clockStamps.withLock { $0 = ClockStampSource(source) }
     }
 
     /// The clock became trustworthy (see `SessionJournal.correctTimesRecordedWhileClockUnset`):

@@ -106,7 +106,7 @@ public struct OutboxMessage: Equatable, Sendable {
 public final class SessionJournal: Sendable {
     let database: Database
     /// Where rows get their boot and monotonic time (the station's clock; none in plain tests).
-    private let clockStamps = Mutex<(@Sendable () -> JournalClockStamp)?>(nil)
+    private let clockStamps = Mutex<ClockStampSource?>(nil)
 
     public init(database: Database) {
         self.database = database
@@ -115,11 +115,11 @@ public final class SessionJournal: Sendable {
     /// From now on every session and queued message is written with the stamp `source` gives
     /// at the time of the write (see `JournalClockStamp`).
     public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
-        clockStamps.withLock { $0 = source }
+        clockStamps.withLock { $0 = ClockStampSource(source) }
     }
 
     func currentStamp() -> JournalClockStamp? {
-        clockStamps.withLock { $0 }?()
+        clockStamps.withLock { $0 }?.stamp()
     }
 
     /// Runs `body` in one transaction; if it throws, none of its changes happen.
