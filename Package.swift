@@ -97,9 +97,11 @@ let package = Package(
         // persisted in SQLite; answers GetVariables, SetVariables and the reports.
         .target(name: "OCPP201DeviceModel", dependencies: ["OCPP201Messages", "OCPPJSON", "Storage"],
                 swiftSettings: strict),
+        // The address of Swift concurrency's global-enqueue hook, for the static build (OCPPExecutor).
+        .target(name: "CConcurrencyHook"),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
-                dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles",
+                dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles", "CConcurrencyHook",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),

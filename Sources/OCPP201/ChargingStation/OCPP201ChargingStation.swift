@@ -40,9 +40,9 @@ public actor OCPP201ChargingStation {
     /// Waits `duration` (returns early when the task is cancelled). Tests inject a manual one.
     public typealias Sleeper = @Sendable (EVSEDuration) async -> Void
 
-    public static let systemSleeper: Sleeper = { duration in
-        try? await Task.sleep(for: .microseconds(max(0, duration.microseconds)))
-    }
+    /// On the OCPP event loop (`OCPPExecutor.sleep`), as the 1.6 charge point's: `Task.sleep`
+    /// would wake on a libdispatch timer thread, one more thread for nothing.
+    public static let systemSleeper: Sleeper = OCPPExecutor.sleep
 
     enum Input: Sendable {
         case up, down

@@ -1,3 +1,4 @@
+import CConcurrencyHook
 import HAL
 import NIOCore
 import NIOPosix
@@ -17,7 +18,30 @@ public enum OCPPExecutor {
         // Blocking work (a firmware image handed to the installer) gets one thread, started
         // only when first used.
         NIOSingletons.blockingPoolThreadCountSuggestion = 1
-        return NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // swift-nio's own takeover finds the hook with dlsym: that works against the shared
+        // runtime (debug builds, tests) but not in the static firmware build, whose runtime
+        // symbols are hidden; there the hook is set through its link-time address instead.
+        return installEnqueueGlobalHook()
+            || NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
+    /// The runtime's hook type: the job, and the runtime's own enqueue (unused: every job goes
+    /// to the event loop).
+    private typealias EnqueueGlobalHook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
+
+    /// Points `swift_task_enqueueGlobal_hook` at the singleton event loop, as swift-nio's
+    /// takeover does; false when something else set the hook first. Main thread, before any task.
+    static func installEnqueueGlobalHook() -> Bool {
+        let slot = swiftevse_enqueue_global_hook_slot()
+        guard slot.pointee == nil else { return false }
+        return withUnsafeTemporaryAllocation(of: EnqueueGlobalHook.self, capacity: 1) { hook -> Bool in
+            hook.baseAddress!.initialize(to: { job, _ in
+                MultiThreadedEventLoopGroup.singleton.any().executor.enqueue(job)
+            })
+            // The thin function is a plain code pointer: what the runtime calls.
+            slot.pointee = hook.baseAddress!.withMemoryRebound(to: UnsafeMutableRawPointer.self, capacity: 1) { $0.pointee }
+            return true
+        }
     }
 }
 
