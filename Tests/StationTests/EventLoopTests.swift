@@ -143,6 +143,30 @@ struct EventLoopTests {
         #expect(signalled(rig))
     }
 
+    /// An idle meter answers the same registers every poll: the OCPP side hears a reading only
+    /// when it changed, so an idle station does not wake it every second.
+    @Test func theMeterObserverHearsAReadingOnlyWhenItChanged() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        var heard: [Double] = []
+        rig.station.meterObserver = { _, sample in heard.append(sample.energyWh) }
+        func post(_ wh: Double, _ watts: Double) {
+            _ = rig.clock.advance(by: .seconds(Int64(1)))
+            let readout = MeterReadout(at: rig.clock.now(), values: [.energyImported: wh, .activePowerTotal: watts])
+            rig.station.meterInbox.post(connector: 1, .sample(readout))
+            loop.turn(at: rig.clock.now(), inputsChanged: false)
+        }
+        post(1_000, 0)
+        post(1_000, 0)
+        post(1_000, 0)
+        #expect(heard == [1_000], "an unchanged reading is not handed on again")
+        post(1_000, 7)
+        post(1_001, 7)
+        #expect(heard == [1_000, 1_000, 1_001], "a change in power or energy is")
+        #expect(rig.station.lastMeterSample(connector: 1)?.energyWh == 1_001)
+    }
+
     @Test func aTimerThatStaysDueDoesNotMakeTheLoopSpin() throws {
         let rig = try Rig()
         let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)

@@ -73,6 +73,13 @@ public struct MeterSample: Hashable, Sendable, Codable {
     public var maximumCurrentA: Double { currentsA.max() ?? 0 }
 }
 
+extension MeterSample {
+    /// The same register values (energy, currents, power), whenever they were read.
+    public func isSameReading(as other: MeterSample) -> Bool {
+        energyWh == other.energyWh && currentsA == other.currentsA && powerW == other.powerW
+    }
+}
+
 /// A meter reading kept in a session (OCPP MeterValues are built from these).
 public struct SampledValue: Hashable, Sendable, Codable {
     public var atUnixMs: UInt64

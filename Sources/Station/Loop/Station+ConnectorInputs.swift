@@ -28,6 +28,9 @@ extension Station {
         var meterFailures = 0
         var meterFaultRaised = false
         var lastMeterSample: MeterSample?
+        /// The last reading handed to `meterObserver`: an idle meter repeats the same reading
+        /// every poll, and each would wake the OCPP side for nothing.
+        var lastObservedSample: MeterSample?
         var allocation: ConnectorAllocation?
         var signalledAmps: Double?
         /// 1/3-phase switching (PhaseSwitching.swift).
@@ -219,7 +222,10 @@ extension Station {
                 c.lastMeterSample = sample
                 logger.debug("c\(c.id): meter \(sample.energyWh) Wh \(sample.powerW ?? 0) W")
                 dispatch(c, .meterSample(sample), at: now, unixMs: unix)
-                meterObserver?(c.id, sample)
+                if c.lastObservedSample.map({ !$0.isSameReading(as: sample) }) ?? true {
+                    c.lastObservedSample = sample
+                    meterObserver?(c.id, sample)
+                }
             case let .fault(fault, _):
                 c.meterFailures += 1
                 logger.warning("c\(c.id): meter: \(fault)")
