@@ -424,16 +424,32 @@ struct HeartbeatAndStoredConfigurationTests {
         await h.chargePoint.start()
         h.chargePoint.connectionUp()
         #expect(await settle { await h.chargePoint.registration == .accepted })
+        // The heartbeat sleeps the whole interval (300 s from the boot answer), not a second
+        // at a time: an idle charger is not woken every second to look at the clock.
+        let boot = EVSEDuration.seconds(Int64(300)), changed = EVSEDuration.seconds(Int64(2))
+        #expect(await settle { h.sleeper.requested.contains(boot) })
         _ = try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": "HeartbeatInterval", "value": "2"]).get()
-        let second = EVSEDuration.seconds(Int64(1))
-        // Three loops tick every second: heartbeat, meter sampling, the outbox's retry ticker.
-        let ticking = { h.sleeper.requested.filter { $0 == second }.count == 3 }
-        #expect(await settle { ticking() })
-        h.sleeper.release(second)
-        #expect(await settle { ticking() })
-        #expect(h.csms.payloads("Heartbeat").isEmpty, "one second of two")
-        h.sleeper.release(second)
+        #expect(await settle { h.sleeper.requested.contains(changed) }, "restarted with the new interval")
+        h.sleeper.release(boot)
+        for _ in 0..<500 { await Task.yield() }
+        #expect(h.csms.payloads("Heartbeat").isEmpty, "the old interval's sleep ended a cancelled task")
+        h.sleeper.release(changed)
         #expect(await settle { h.csms.payloads("Heartbeat").count == 1 })
+        #expect(await settle { h.sleeper.requested.contains(changed) }, "and waits for the next one")
+    }
+
+    @Test func aNewSocketStartsTheHeartbeatIntervalAgain() async throws {
+        let h = try Harness()
+        await h.chargePoint.start()
+        h.chargePoint.connectionUp()
+        #expect(await settle { await h.chargePoint.registration == .accepted })
+        let interval = EVSEDuration.seconds(Int64(300))
+        #expect(await settle { h.sleeper.requested.filter { $0 == interval }.count == 1 })
+        h.chargePoint.connectionDown()
+        h.chargePoint.connectionUp()
+        #expect(await settle { h.sleeper.requested.filter { $0 == interval }.count == 2 }, "a new heartbeat task")
+        h.sleeper.release(interval)
+        #expect(await settle { h.csms.payloads("Heartbeat").count == 1 }, "one Heartbeat: the first task was cancelled")
     }
 
     @Test func aStoredValueThatNoLongerValidatesFallsBackToTheDefault() throws {

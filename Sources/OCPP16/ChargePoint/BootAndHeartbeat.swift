@@ -81,21 +81,28 @@ extension OCPP16ChargePoint {
         fileStatusOutbox.kick()
     }
 
-    /// Ticks every second so a changed HeartbeatInterval applies at once.
+    /// Sleeps until the next Heartbeat is due. A changed HeartbeatInterval or a new socket
+    /// restarts it (`restartHeartbeat`), so it never has to wake every second to look.
     func heartbeatForever() async {
-        var elapsed = 0
         while !Task.isCancelled {
-            await sleep(.seconds(Int64(1)))
-            if Task.isCancelled { return }
-            elapsed += 1
             let seconds = configuration.int("HeartbeatInterval") ?? 0
-            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
-            elapsed = 0
+            // 0 turns heartbeats off until the interval changes, which restarts this task.
+            await sleep(.seconds(Int64(seconds > 0 ? seconds : 86_400)))
+            if Task.isCancelled { return }
+            guard seconds > 0, mayInitiate else { continue }
             do {
                 csmsTime = try await send(HeartbeatRequest()).currentTime
                 await reportCentralSystemTime(csmsTime)
             } catch { logger.info("Heartbeat: \(error)") }
         }
+    }
+
+    /// The interval changed or the socket is new: the next Heartbeat is one (new) interval
+    /// from now. Nothing to do before the registration started the heartbeat.
+    func restartHeartbeat() {
+        guard let running = boot.heartbeat else { return }
+        running.cancel()
+        boot.heartbeat = Task { await self.heartbeatForever() }
     }
 
     /// The CSMS's time goes to the station's clock, which may set itself from it and correct

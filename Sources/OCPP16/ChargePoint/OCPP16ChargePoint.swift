@@ -202,6 +202,7 @@ public actor OCPP16ChargePoint {
                     await queueFullStatusReport()
                     outboxKick.yield()
                     fileStatusOutbox.kick()
+                    restartHeartbeat()
                 } else {
                     startBoot()
                 }

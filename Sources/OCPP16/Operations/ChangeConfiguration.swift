@@ -37,6 +37,8 @@ extension OCPP16ChargePoint {
             station.submit(.sessionRules(configuration.sessionRules))
         } else if CaliforniaPricingService.displayKeys.contains(key) {
             applyDisplayKeys()
+        } else if key == "HeartbeatInterval" {
+            restartHeartbeat()
         } else if key == "WebSocketPingInterval" {
             pingInterval?.set(seconds: configuration.int("WebSocketPingInterval") ?? 0)
         }

@@ -26,6 +26,7 @@ extension OCPP16ChargePoint {
                     let answer = try await send(BootNotificationOperation.request(identity))
                     if answer.status == .accepted, answer.interval > 0 {
                         _ = configuration.change("HeartbeatInterval", to: String(answer.interval))
+                        restartHeartbeat()
                     }
                 case .heartbeat:
                     _ = try await send(HeartbeatRequest())
