@@ -249,3 +249,28 @@ struct StatusAndKeyTests {
         #expect(try await configure(h, "CertificateStoreMaxLength", "5") == "Rejected", "read-only")
     }
 }
+
+@Suite("OCPP 1.6 transaction outbox: the safety kick")
+struct OutboxSafetyKickTests {
+    /// The outbox's once-a-second kick reads SQLite only when something may be queued: never
+    /// while the queue is known empty, always after a write (which may have queued a message).
+    @Test func theQueueIsLookedAtAgainOnlyAfterAWrite() throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let transactions = TransactionService(journal: storage.journal)
+        #expect(transactions.mayHaveQueuedMessages, "not looked at yet")
+        #expect(transactions.next() == .empty)
+        #expect(!transactions.mayHaveQueuedMessages, "found empty, nothing written since")
+        try storage.journal.enqueue(kind: "StartTransaction", payload: #"{"connectorId":1,"idTag":"A","meterStart":0,"timestamp":"2026-01-01T00:00:00Z"}"#,
+                                    atMs: 1_000)
+        #expect(transactions.mayHaveQueuedMessages)
+        guard case let .send(seq, kind, _, _) = transactions.next() else {
+            Issue.record("the StartTransaction is next")
+            return
+        }
+        #expect(kind == .start)
+        #expect(transactions.mayHaveQueuedMessages, "a message is waiting")
+        try transactions.acknowledge(seq)
+        #expect(transactions.next() == .empty)
+        #expect(!transactions.mayHaveQueuedMessages)
+    }
+}

@@ -221,3 +221,19 @@ struct EnergyTransferStartTests {
         #expect(h.chargingStation.transactions.pendingCount() == 0)
     }
 }
+
+@Suite("OCPP 2.0.1 transaction outbox: the safety kick")
+struct OutboxSafetyKickTests {
+    /// The outbox's once-a-second kick reads SQLite only when something may be queued.
+    @Test func theQueueIsLookedAtAgainOnlyAfterAWrite() throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let transactions = TransactionEventService(journal: storage.journal)
+        #expect(transactions.mayHaveQueuedMessages, "not looked at yet")
+        #expect(transactions.next() == .empty)
+        #expect(!transactions.mayHaveQueuedMessages, "found empty, nothing written since")
+        try storage.journal.enqueue(kind: TransactionEventService.kind, payload: #"{"eventType":"Started"}"#, atMs: 1_000)
+        #expect(transactions.mayHaveQueuedMessages, "a write may have queued a message")
+        #expect(transactions.next() != .empty)
+        #expect(transactions.mayHaveQueuedMessages, "a message is waiting")
+    }
+}

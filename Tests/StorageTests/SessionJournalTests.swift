@@ -32,6 +32,24 @@ import Testing
         #expect(try journal.recentSessions(limit: 5).map(\.id) == ["s1"])
     }
 
+    @Test func theWriteGenerationGrowsWithEveryCommittedWriteOnly() throws {
+        struct Refused: Error {}
+        let journal = try migratedInMemory().journal
+        let g0 = journal.writeGeneration
+        _ = try journal.pending(limit: 10)
+        #expect(journal.writeGeneration == g0, "a read is not a write")
+        try journal.enqueue(kind: "Heartbeat", payload: "{}", atMs: 1_000)
+        #expect(journal.writeGeneration == g0 + 1)
+        #expect(throws: Refused.self) {
+            try journal.atomically { w in
+                try w.enqueue(kind: "Heartbeat", payload: "{}", sessionId: nil, atMs: 2_000)
+                throw Refused()
+            }
+        }
+        #expect(journal.writeGeneration == g0 + 1, "a rolled-back write changed nothing")
+        #expect(try journal.pendingCount() == 1)
+    }
+
     @Test func aSessionIsNeverEndedTwice() throws {
         let journal = try migratedInMemory().journal
         try journal.beginSession(Self.start)

@@ -21,6 +21,8 @@ public final class TransactionService: Sendable {
     private let logger: Logger
     /// StopTxnSampledData ∪ StopTxnAlignedData, as configured now (read where a stop is queued).
     private let stopTxnMeasurands = Mutex<Set<Measurand>>([])
+    /// The journal's write generation when `next()` last found the queue empty.
+    private let foundEmptyAt = Atomic<UInt64>(.max)
 
     public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp16.transactions")) {
         self.journal = journal
@@ -176,7 +178,12 @@ public final class TransactionService: Sendable {
 
     /// The next message to send, transactionId filled in from the journal.
     public func next() -> Delivery {
-        guard let message = ((try? journal.pending(limit: 1)) ?? []).first else { return .empty }
+        let generation = journal.writeGeneration
+        guard let pending = try? journal.pending(limit: 1) else { return .empty }
+        guard let message = pending.first else {
+            foundEmptyAt.store(generation, ordering: .relaxed)
+            return .empty
+        }
         guard let kind = Kind(rawValue: message.kind),
               var object = (try? JSONParser.parse(message.payload))?.objectValue else {
             logger.error("outbox message \(message.seq) (\(message.kind)) is unreadable: dropped")
@@ -193,6 +200,12 @@ public final class TransactionService: Sendable {
             object["transactionId"] = .integer(Int64(id))
         }
         return .send(seq: message.seq, kind: kind, sessionId: message.sessionId, payload: .object(object))
+    }
+
+    /// False only when the queue was found empty and nothing was written to the journal since:
+    /// the outbox's once-a-second safety kick then has nothing to look for in SQLite.
+    public var mayHaveQueuedMessages: Bool {
+        journal.writeGeneration != foundEmptyAt.load(ordering: .relaxed)
     }
 
     public func markSent(_ seq: Int64, atUnixMs: UInt64) {

@@ -18,11 +18,12 @@ extension OCPP201ChargingStation {
     public nonisolated func kickOutbox() { outboxKick.yield() }
 
     func deliverOutboxForever() async {
-        // A periodic kick as well: a retry that fell due, a reconnect noticed late.
-        let ticker = Task { [outboxKick, sleep] in
+        // A periodic kick as well: a reconnect or a release noticed late. Not while the queue
+        // is known empty: an idle station then does not read SQLite every second.
+        let ticker = Task { [outboxKick, sleep, transactions] in
             while !Task.isCancelled {
                 await sleep(.seconds(Int64(1)))
-                outboxKick.yield()
+                if transactions.mayHaveQueuedMessages { outboxKick.yield() }
             }
         }
         defer { ticker.cancel() }

@@ -107,6 +107,10 @@ public final class SessionJournal: Sendable {
     let database: Database
     /// Where rows get their boot and monotonic time (the station's clock; none in plain tests).
     private let clockStamps = Mutex<ClockStampSource?>(nil)
+    /// Committed write transactions so far (every enqueue is one): a reader that found the queue
+    /// empty at generation g knows nothing was queued since while this is still g, without
+    /// asking SQLite.
+    private let committedWrites = Atomic<UInt64>(0)
 
     public init(database: Database) {
         self.database = database
@@ -125,8 +129,14 @@ public final class SessionJournal: Sendable {
     /// Runs `body` in one transaction; if it throws, none of its changes happen.
     public func atomically<T: Sendable>(_ body: (Writer) throws -> T) throws -> T {
         let stamp = currentStamp()
-        return try database.transaction { try body(Writer(connection: $0, stamp: stamp)) }
+        let result = try database.transaction { try body(Writer(connection: $0, stamp: stamp)) }
+        committedWrites.add(1, ordering: .releasing)
+        return result
     }
+
+    /// Grows with every committed write (see `committedWrites`). Read it before a query whose
+    /// answer it is to date: a write that commits after the read changes it.
+    public var writeGeneration: UInt64 { committedWrites.load(ordering: .acquiring) }
 
     // MARK: sessions
 
