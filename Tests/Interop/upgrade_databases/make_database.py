@@ -6,6 +6,18 @@ every fixture with today's evsed):
 
     .venv/bin/python Tests/Interop/upgrade_databases/make_database.py --bin <old build> --out Tests/Interop/upgrade_databases
 
+The board file (Board/sim-2x22kw.yaml, with its meter maps in Board/meters) and the station file
+(etc/station.demo.yaml) come from this tree by default. An old build rejects fields added since
+(an unknown key is an error), so for an old build pass its own source tree with `--source`, e.g.
+a `git worktree` of the commit it was built from:
+
+    git worktree add --detach ../old <commit> && (cd ../old && swift build --product evsed && swift build --product evse-sim)
+    .venv/bin/python Tests/Interop/upgrade_databases/make_database.py --bin ../old/.build/debug --source ../old --out /tmp/fixture
+
+The harness is today's (Tests/Interop: the simulator's HTTP API, evsed's flags, the log lines
+waited for); as it is, it made the fixtures of schemas 4 to 7 from their builds and source trees
+(docs/ROBUSTNESS.md names the commits).
+
 What the old firmware is made to write, against a CSMS on the `ocpp` package:
 - configuration changed by the CSMS (HeartbeatInterval 123, MeterValueSampleInterval 5);
 - a local authorization list (version 5, card 0BADF00D Accepted);
@@ -42,14 +54,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True, help="folder with the old build's evsed and evse-sim")
     ap.add_argument("--out", required=True, help="folder for schema-<N>.sqlite and schema-<N>.sqlite-wal")
+    ap.add_argument("--source", default=str(ROOT),
+                    help="the source tree the old build was made from: its Board/sim-2x22kw.yaml, Board/meters "
+                         "and etc/station.demo.yaml are used (default: this tree)")
     args = ap.parse_args()
+    tree = pathlib.Path(args.source).resolve()
     work = pathlib.Path(tempfile.mkdtemp(prefix="swiftevse-upgrade-"))
-    sim = SimProcess(args.bin, "--board", str(ROOT / "Board" / "sim-2x22kw.yaml"))
+    sim = SimProcess(args.bin, "--board", str(tree / "Board" / "sim-2x22kw.yaml"))
     cs = CentralSystem()
     evsed = None
     try:
-        board = sim_board_for(ROOT, sim, work)
-        evsed = EvsedProcess(args.bin, board, ROOT / "etc" / "station.demo.yaml", work / "data",
+        board = sim_board_for(tree, sim, work)
+        evsed = EvsedProcess(args.bin, board, tree / "etc" / "station.demo.yaml", work / "data",
                              "--csms", cs.url, "--identity", IDENTITY)
         cs.wait_for("BootNotification", timeout=20)
         cs.wait_for("StatusNotification", count=3)
@@ -62,8 +78,12 @@ def main():
         cs.stop()
 
         def session(c, finish):
+            seen = len(evsed.log())
             assert sim.post(f"/api/connectors/{c}/plug")[0] == 200
             wait_for(lambda: connector(sim, c)["pilot"]["state"] == "B", what=f"c{c} pilot B")
+            # The card only once evsed saw the plug: a card that comes first waits for a plug
+            # on the connector it picked, which need not be this one (schema 5's build took c1).
+            evsed.wait_log(rf"c{c}: pilot \S+ → B", timeout=5, start=seen)
             assert sim.post("/api/rfid", {"uid": CARD})[0] == 200
             assert sim.post(f"/api/connectors/{c}/ev-state", {"state": "C"})[0] == 200
             wait_for(lambda: connector(sim, c)["contactor"]["closed"], timeout=15, what=f"c{c} contactor closed")
@@ -93,6 +113,10 @@ def main():
             if source.exists():
                 shutil.copyfile(source, out / f"schema-{version}.sqlite{suffix}")
         print(f"schema {version}: {sessions} sessions, {queued} queued messages → {out}/schema-{version}.sqlite")
+    except BaseException:
+        if evsed:  # what the old build said, for the step that failed
+            print("\n".join(["evsed's last log lines:", *evsed.log()[-40:]]), file=sys.stderr)
+        raise
     finally:
         if evsed:
             evsed.stop()
