@@ -21,8 +21,6 @@ public final class TransactionService: Sendable {
     private let logger: Logger
     /// StopTxnSampledData ∪ StopTxnAlignedData, as configured now (read where a stop is queued).
     private let stopTxnMeasurands = Mutex<Set<Measurand>>([])
-    /// The journal's write generation when `next()` last found the queue empty.
-    private let foundEmptyAt = Atomic<UInt64>(.max)
 
     public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp16.transactions")) {
         self.journal = journal
@@ -178,12 +176,7 @@ public final class TransactionService: Sendable {
 
     /// The next message to send, transactionId filled in from the journal.
     public func next() -> Delivery {
-        let generation = journal.writeGeneration
-        guard let pending = try? journal.pending(limit: 1) else { return .empty }
-        guard let message = pending.first else {
-            foundEmptyAt.store(generation, ordering: .relaxed)
-            return .empty
-        }
+        guard let message = try? journal.oldestPending() else { return .empty }
         guard let kind = Kind(rawValue: message.kind),
               var object = (try? JSONParser.parse(message.payload))?.objectValue else {
             logger.error("outbox message \(message.seq) (\(message.kind)) is unreadable: dropped")
@@ -204,9 +197,7 @@ public final class TransactionService: Sendable {
 
     /// False only when the queue was found empty and nothing was written to the journal since:
     /// the outbox's once-a-second safety kick then has nothing to look for in SQLite.
-    public var mayHaveQueuedMessages: Bool {
-        journal.writeGeneration != foundEmptyAt.load(ordering: .relaxed)
-    }
+    public var mayHaveQueuedMessages: Bool { journal.mayHavePending }
 
     public func markSent(_ seq: Int64, atUnixMs: UInt64) {
         _ = try? journal.markSent(seq, atMs: Int64(clamping: atUnixMs))

@@ -19,8 +19,6 @@ public final class TransactionEventService: Sendable {
     private let logger: Logger
     /// Connected and accepted, as the station last said: events queued otherwise are offline.
     private let online = Mutex(false)
-    /// The journal's write generation when `next()` last found the queue empty.
-    private let foundEmptyAt = Atomic<UInt64>(.max)
     /// The remoteStartId of a RequestStartTransaction accepted on a connector, for the
     /// transaction it starts there.
     private let remoteStartIds = Mutex<[Int: Int]>([:])
@@ -173,17 +171,10 @@ public final class TransactionEventService: Sendable {
 
     /// False only when the queue was found empty and nothing was written to the journal since:
     /// the outbox's once-a-second safety kick then has nothing to look for in SQLite.
-    public var mayHaveQueuedMessages: Bool {
-        journal.writeGeneration != foundEmptyAt.load(ordering: .relaxed)
-    }
+    public var mayHaveQueuedMessages: Bool { journal.mayHavePending }
 
     public func next() -> Delivery {
-        let generation = journal.writeGeneration
-        guard let pending = try? journal.pending(limit: 1) else { return .empty }
-        guard let message = pending.first else {
-            foundEmptyAt.store(generation, ordering: .relaxed)
-            return .empty
-        }
+        guard let message = try? journal.oldestPending() else { return .empty }
         guard message.kind == Self.kind else {
             // Queued by the 1.6 adapter on this data directory: the 2.0.1 CSMS cannot take it.
             logger.error("outbox message \(message.seq) is a 1.6 \(message.kind): not sent to a 2.0.1 CSMS, dropped")

@@ -111,6 +111,8 @@ public final class SessionJournal: Sendable {
     /// empty at generation g knows nothing was queued since while this is still g, without
     /// asking SQLite.
     private let committedWrites = Atomic<UInt64>(0)
+    /// `writeGeneration` when `oldestPending()` last found the queue empty.
+    private let foundEmptyAt = Atomic<UInt64>(.max)
 
     public init(database: Database) {
         self.database = database
@@ -253,6 +255,21 @@ public final class SessionJournal: Sendable {
                           lastAttemptAtMs: try row.int64OrNil(6))
         }
     }
+
+    /// The oldest unacknowledged message; nil when the queue is empty, which is remembered
+    /// until the next write (`mayHavePending`).
+    public func oldestPending() throws -> OutboxMessage? {
+        let generation = writeGeneration  // before the query: a write committed after it shows
+        guard let message = try pending(limit: 1).first else {
+            foundEmptyAt.store(generation, ordering: .relaxed)
+            return nil
+        }
+        return message
+    }
+
+    /// False only when `oldestPending()` found the queue empty and nothing was written since: a
+    /// periodic look at the queue can then skip SQLite.
+    public var mayHavePending: Bool { writeGeneration != foundEmptyAt.load(ordering: .relaxed) }
 
     /// The sessions that have a message of `kind` waiting, without reading the messages.
     public func sessionsWithPending(kind: String) throws -> Set<String> {
