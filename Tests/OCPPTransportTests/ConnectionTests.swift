@@ -1,4 +1,5 @@
 import HAL
+import Logging
 import NIOCore
 import NIOEmbedded
 import OCPPJSON
@@ -24,8 +25,14 @@ final class ScriptedConnector: OCPPConnector {
     }
 
     private let state = Mutex<(failuresLeft: Int, attempts: Int, sessions: [FakeSession])>((0, 0, []))
+    /// What the CSMS says the moment the socket opens, before `connect` returns: on a real
+    /// WebSocket the read side runs on its own thread and can be that quick.
+    private let greeting: [String]
 
-    init(failFirst: Int) { state.withLock { $0.failuresLeft = failFirst } }
+    init(failFirst: Int, greeting: [String] = []) {
+        self.greeting = greeting
+        state.withLock { $0.failuresLeft = failFirst }
+    }
 
     var attempts: Int { state.withLock { $0.attempts } }
     var sessions: [FakeSession] { state.withLock { $0.sessions } }
@@ -44,6 +51,7 @@ final class ScriptedConnector: OCPPConnector {
             return session
         }
         guard let session else { throw .connectFailed("scripted failure") }
+        greeting.forEach(onText)
         return session
     }
 }
@@ -125,6 +133,37 @@ struct ConnectionTests {
         try await eventually("answer sent") { session.sent.count == 2 }
         #expect(session.sent.all[1].hasPrefix(#"[3,"s1","#))
         await connection.stop()
+    }
+
+    @Test("what the CSMS says before the connection is reported up waits for it, in order, and is answered on that connection")
+    func messagesBeforeConnectedWaitForIt() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let greeting = [#"[3,"never-sent",{}]"#, #"[2,"s1","Heartbeat",{}]"#, #"[2,"s2","Heartbeat",{}]"#]
+        let connector = ScriptedConnector(failFirst: 0, greeting: greeting)
+        let connection = OCPPConnection(connector: connector, backoff: ReconnectBackoff(minimum: .seconds(Int64(5)),
+                                        randomRange: .zero), timerLoop: loop, random: { 0 })
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: loop, messageIDs: .sequential(prefix: "c"), handler: testHandler)
+        let log = EventLog()
+        connection.start(rpc: rpc) { log.append($0) }
+        try await eventually("connected and the greeting delivered") { log.all.count == 4 }
+        #expect(log.all == [.connected(subprotocol: "ocpp1.6")] + greeting.map { .message($0) })
+        let session = try #require(connector.sessions.first)
+        // Before the gate, the RPC layer saw these CALLs under the previous connection and
+        // dropped its answers ("the connection it belongs to is gone").
+        try await eventually("both CALLs answered") { session.sent.count == 2 }
+        #expect(Set(session.sent.all.map { String($0.prefix(8)) }) == [#"[3,"s1","#, #"[3,"s2","#])
+        await connection.stop()
+    }
+
+    @Test("a flood before the connection is reported up is bounded")
+    func inboundGateIsBounded() {
+        let gate = InboundGate(logger: Logger(label: "test"))
+        let forwarded = Mutex<[String]>([])
+        for i in 0..<(InboundGate.limit + 10) { gate.deliver("\(i)") { text in forwarded.withLock { $0.append(text) } } }
+        #expect(forwarded.withLock { $0.isEmpty })
+        gate.open { text in forwarded.withLock { $0.append(text) } }
+        gate.deliver("after") { text in forwarded.withLock { $0.append(text) } }
+        #expect(forwarded.withLock { $0 } == (0..<InboundGate.limit).map { "\($0)" } + ["after"])
     }
 
     @Test("a replaced connector (new URL, credentials or profile) is used for the next connection")

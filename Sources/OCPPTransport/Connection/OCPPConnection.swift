@@ -110,7 +110,11 @@ public final class OCPPConnection: Sendable {
         while !state.withLock({ $0.stopped }) {
             let connector = state.withLock { $0.connector }
             do {
-                let session = try await connector.connect { text in onEvent(.message(text)) }
+                // The CSMS may speak the moment the WebSocket is open, before `connect` has
+                // returned here: what it says waits for `.connected`, so the RPC layer never gets
+                // a CALL for a connection it does not know yet (its answer would be dropped).
+                let inbound = InboundGate(logger: logger)
+                let session = try await connector.connect { text in inbound.deliver(text) { onEvent(.message($0)) } }
                 let stoppedMeanwhile = state.withLock { s -> Bool in
                     if !s.stopped { s.session = session }
                     return s.stopped
@@ -122,6 +126,7 @@ public final class OCPPConnection: Sendable {
                 }
                 failures = 0
                 onEvent(.connected(subprotocol: session.subprotocol))
+                inbound.open { onEvent(.message($0)) }
                 let reason = await session.closeReason()
                 state.withLock { $0.session = nil }
                 logger.notice("disconnected", metadata: ["reason": "\(reason)"])
@@ -155,6 +160,44 @@ public final class OCPPConnection: Sendable {
         return state.withLock { s in
             s.waiting = nil
             return !s.stopped
+        }
+    }
+}
+
+/// Holds the messages that arrive between the WebSocket opening and `.connected` being reported,
+/// then lets them through in order. Once open, messages pass straight through on the thread that
+/// read them (one channel's event loop, so their order holds).
+final class InboundGate: Sendable {
+    /// More than a CSMS sends in the instant before `.connected`; a peer that floods faster
+    /// loses the rest, as it would if the socket had not been read yet.
+    static let limit = 256
+    private let state = Mutex<(isOpen: Bool, held: [String])>((false, []))
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func deliver(_ text: String, to forward: (String) -> Void) {
+        let passThrough = state.withLock { s -> Bool in
+            if s.isOpen { return true }
+            if s.held.count < Self.limit { s.held.append(text) } else {
+                logger.warning("message dropped: too many before the connection was reported up")
+            }
+            return false
+        }
+        if passThrough { forward(text) }
+    }
+
+    /// Forwards what was held, then opens. Messages that arrive while the held ones are being
+    /// forwarded are held too and forwarded in the same loop, so none overtakes an older one.
+    func open(forwarding forward: (String) -> Void) {
+        while true {
+            let batch = state.withLock { s -> [String] in
+                if s.held.isEmpty { s.isOpen = true }
+                defer { s.held.removeAll() }
+                return s.held
+            }
+            if batch.isEmpty { return }
+            batch.forEach(forward)
         }
     }
 }
