@@ -161,8 +161,9 @@ public final class FakeGPIOLine: GPIOLine {
     /// Sets an input's level as the outside world would; queues an edge event stamped `at`
     /// when the level changes and the line asked for that edge.
     public func drive(_ active: Bool, at timestamp: MonotonicInstant) {
-        state.withLock { s in
-            guard s.level != active else { return }
+        // Only a change signals, as only a change makes a kernel edge or a simulator push.
+        let changed = state.withLock { s -> Bool in
+            guard s.level != active else { return false }
             s.level = active
             let edge: GPIOEdge = active ? .rising : .falling
             switch s.config.edges {
@@ -171,8 +172,9 @@ public final class FakeGPIOLine: GPIOLine {
             case .falling where edge == .falling: s.pending.append(GPIOEdgeEvent(edge: edge, timestamp: timestamp))
             default: break
             }
+            return true
         }
-        inputChanges.inputChanged()
+        if changed { inputChanges.inputChanged() }
     }
 
     /// Queues an edge event without changing the level (for pulses shorter than a poll).

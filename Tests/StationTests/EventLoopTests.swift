@@ -131,6 +131,47 @@ struct EventLoopTests {
         #expect(turns == rig.station.hardware.connectors[0].pilot.config.debounceSamples)
     }
 
+    @Test func aBreathingLEDStepsWithoutSteppingTheStation() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        try run(loop, rig, turns: 3)
+        rig.station.wake.drain()
+        let blue = try #require(rig.fake.pwm(.named("c1.led.blue.pwm")))
+        let (steps, writes, ledOnly) = (rig.station.stepCount, blue.configuredDuties.count, loop.ledOnlyTurns)
+        let began = rig.clock.now()
+        var deadlines = try run(loop, rig, turns: 0)
+        while rig.clock.now() < began + .seconds(Int64(10)) {
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            rig.clock.set(next)
+            followOutputs(rig)
+            deadlines = loop.turn(at: next, inputsChanged: signalled(rig))
+        }
+        let ledWrites = blue.configuredDuties.count - writes
+        // A 2 s pulse in 8 steps per half period: 8 brightness writes a second.
+        #expect((78...82).contains(ledWrites), "\(ledWrites) LED writes in 10 s")
+        #expect(loop.ledOnlyTurns - ledOnly >= 70, "the LED steps were LED-only turns")
+        // What is left are the display's refresh and the meter readings, a few a second.
+        let fullSteps = rig.station.stepCount - steps
+        #expect(fullSteps <= 40, "\(fullSteps) whole steps in 10 s")
+        #expect(rig.coil(1) && rig.view(1)?.status == .charging)
+        // An input change at the LED's next step gets a whole step: it opens the contactor.
+        let ledDue = try #require(deadlines.instants(of: .statusLED).min())
+        rig.clock.set(ledDue)
+        rig.setEV(1, .b)
+        #expect(signalled(rig))
+        let before = rig.station.stepCount
+        deadlines = loop.turn(at: ledDue, inputsChanged: true)
+        #expect(rig.station.stepCount == before + 1)
+        while rig.coil(1) {
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            #expect(next - ledDue <= .milliseconds(20))
+            rig.clock.set(next)
+            deadlines = loop.turn(at: next, inputsChanged: signalled(rig))
+        }
+    }
+
     @Test func aMeterReadingAndABackendRequestWakeTheLoop() throws {
         let rig = try Rig()
         try rig.station.start(at: rig.clock.now())

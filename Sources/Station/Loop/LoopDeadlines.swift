@@ -69,6 +69,23 @@ public struct LoopDeadlines: Sendable, Equatable, CustomStringConvertible {
         wakeUp(from: now, longest: longest).map { $0 - now }
     }
 
+    /// True when something is due at `now` and all of it is `timer`.
+    public func onlyDue(_ timer: Timer, at now: MonotonicInstant) -> Bool {
+        var any = false
+        for e in entries where e.at <= now {
+            guard e.timer == timer else { return false }
+            any = true
+        }
+        return any
+    }
+
+    /// The same deadlines with every entry of `timer` replaced by `instants`.
+    public func replacing(_ timer: Timer, with instants: [MonotonicInstant]) -> LoopDeadlines {
+        var d = LoopDeadlines()
+        d.entries = entries.filter { $0.timer != timer } + instants.map { (timer, $0) }
+        return d
+    }
+
     /// The deadlines of one timer, in the order added.
     public func instants(of timer: Timer) -> [MonotonicInstant] { entries.filter { $0.timer == timer }.map(\.at) }
 

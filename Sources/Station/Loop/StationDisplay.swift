@@ -94,6 +94,13 @@ extension Station {
         }
     }
 
+    /// Only the LEDs' next blink or brightness step is due (`StationLoop`'s LED-only turn):
+    /// writes the LEDs that change and returns their next changes, without the rest of a step.
+    public func stepLEDs(at now: MonotonicInstant) -> [MonotonicInstant] {
+        for c in connectors { updateLED(c, at: now) }
+        return connectors.compactMap { $0.hw.led?.nextChange(after: now) }
+    }
+
     func updateLED(_ c: Connector, at now: MonotonicInstant) {
         guard let led = c.hw.led else { return }
         let pattern: LEDPattern

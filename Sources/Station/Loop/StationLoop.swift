@@ -18,6 +18,12 @@ public final class StationLoop {
     /// Counters for the log and the benchmarks: steps taken, and why the loop woke.
     public private(set) var wokenByChange: UInt64 = 0
     public private(set) var wokenByTimer: UInt64 = 0
+    /// Turns that only stepped the LEDs (see `turn`).
+    public private(set) var ledOnlyTurns: UInt64 = 0
+
+    /// What the last turn armed: a timer wake-up for which only LED steps are due needs
+    /// nothing else.
+    private var armed: LoopDeadlines?
 
     public init(station: Station, port: LoopStationPort?, clock: any EVSEClock) {
         self.station = station
@@ -27,12 +33,24 @@ public final class StationLoop {
 
     /// One turn: a step of the station at `now`, the backend requests that arrived, and the
     /// deadlines armed afterwards. `inputsChanged`: the turn was woken by an input change.
+    ///
+    /// A breathing LED steps its brightness 8 times a second, more often than anything else
+    /// while a connector charges. When a timer woke the loop and only LED steps are due, the
+    /// turn writes the LEDs and nothing else: no input changed (a change signals the wake), no
+    /// other timer is due, so a whole step would find nothing to do.
     @discardableResult
     public func turn(at now: MonotonicInstant, inputsChanged: Bool = false) -> LoopDeadlines {
+        if !inputsChanged, let armed, armed.onlyDue(.statusLED, at: now) {
+            ledOnlyTurns &+= 1
+            let deadlines = armed.replacing(.statusLED, with: station.stepLEDs(at: now))
+            self.armed = deadlines
+            return deadlines
+        }
         station.step(at: now, inputsChanged: inputsChanged)
         port?.serve(at: now)
         var deadlines = station.deadlines(at: now)
         deadlines.add(.backendRequest, at: port?.nextDeadline)
+        armed = deadlines
         return deadlines
     }
 
