@@ -87,6 +87,46 @@ struct MeteringTests {
         #expect(schedule.tick(sampleInterval: 0, alignedInterval: 0, unixMs: 0).sampled == false, "0 turns sampling off")
     }
 
+    @Test func theScheduleSaysHowLongNothingCanBeDue() {
+        var schedule = MeteringSchedule()
+        let longest = MeteringSchedule.longestSleepSeconds
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 0, unixMs: 0) == longest, "nothing configured")
+        #expect(schedule.secondsUntilDue(sampleInterval: 5, alignedInterval: 0, unixMs: 0) == 5)
+        _ = schedule.tick(seconds: 2, sampleInterval: 5, alignedInterval: 0, unixMs: 0)
+        #expect(schedule.secondsUntilDue(sampleInterval: 5, alignedInterval: 0, unixMs: 0) == 3)
+        #expect(schedule.tick(seconds: 3, sampleInterval: 5, alignedInterval: 0, unixMs: 0).sampled)
+        // Aligned: first a tick that learns where the clock is, then until the next boundary.
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 900, unixMs: newYear(10, 14, 0)) == 1)
+        _ = schedule.tick(sampleInterval: 0, alignedInterval: 900, unixMs: newYear(10, 14, 0))
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 900, unixMs: newYear(10, 14, 0)) == 60)
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 900, unixMs: newYear(10, 14, 58) + 700) == 2)
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 7, unixMs: newYear(23, 59, 58)) == 2,
+                "a day that is no whole number of intervals ends at midnight")
+        #expect(schedule.secondsUntilDue(sampleInterval: 30, alignedInterval: 900, unixMs: newYear(10, 0, 0),
+                                         otherDueInSeconds: 4) == 4, "a price trigger's time")
+        #expect(schedule.secondsUntilDue(sampleInterval: 0, alignedInterval: 0, unixMs: 0, otherDueInSeconds: 0) == 1)
+    }
+
+    @Test func meteringSleepsUntilSomethingIsDueAndAChangedIntervalRestartsTheSleep() async throws {
+        let h = try Harness()
+        try await accepted(h)
+        #expect(try await configure(h, "ClockAlignedDataInterval", "0") == "Accepted")
+        #expect(try await configure(h, "MeterValueSampleInterval", "0") == "Accepted")
+        let minute = EVSEDuration.seconds(Int64(MeteringSchedule.longestSleepSeconds))
+        #expect(await settle { h.sleeper.requested.contains(minute) }, "nothing configured: a minute, not a second")
+        #expect(try await configure(h, "MeterValueSampleInterval", "7") == "Accepted")
+        let seven = EVSEDuration.seconds(Int64(7))
+        #expect(await settle { h.sleeper.requested.contains(seven) }, "restarted with the new interval")
+        let session = try h.beginSession("s1", meterStartWh: 1_000)
+        try h.sessionStarted(session)
+        h.station.update(1) { $0.session = session; $0.energyWh = 1_050 }
+        h.sleeper.release(minute)
+        for _ in 0..<200 { await Task.yield() }
+        #expect(h.csms.payloads("MeterValues").isEmpty, "the minute's sleep ended a cancelled task")
+        h.sleeper.release(seven)
+        #expect(await settle { h.csms.payloads("MeterValues").count == 1 }, "sampled after the 7 s")
+    }
+
     @Test func stopTransactionCarriesTheKeptValuesBetweenBeginAndEndAcrossARestart() async throws {
         let storage = try StationStorage(database: Database.inMemory())
         let before = try Harness(storage: storage)

@@ -115,6 +115,8 @@ extension OCPP16ChargePoint {
             return
         }
         _ = await station.request(.centralSystemTime(unixMs: unixMs))
+        // The station's clock may have been set: the next aligned boundary moved with it.
+        restartMetering()
     }
 
     /// The CSMS answers our BootNotification before it calls us; on the socket the answer is

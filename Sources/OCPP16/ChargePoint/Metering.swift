@@ -6,20 +6,40 @@ import StationPort
 /// transaction (queued with it, StopTxnSampledData kept for its StopTransaction), and clock-aligned
 /// at every ClockAlignedDataInterval boundary.
 extension OCPP16ChargePoint {
-    /// Ticks every second so a changed MeterValueSampleInterval or ClockAlignedDataInterval
-    /// applies at once.
+    /// Sleeps until a sample, an aligned boundary or a price trigger may be due (at most a
+    /// minute), not a second at a time: an idle charger is not woken every second to look at
+    /// the clock. A changed interval, new price triggers or a set clock restart the sleep
+    /// (`restartMetering`).
     func sampleMeterValuesForever() async {
         while !Task.isCancelled {
-            await sleep(.seconds(Int64(1)))
+            let seconds = secondsUntilMeteringDue()
+            await sleep(.seconds(Int64(seconds)))
             if Task.isCancelled { return }
-            await meteringTick()
+            await meteringTick(seconds: seconds)
         }
     }
 
-    /// One second of the metering schedule: the loop calls it every second, tests directly.
-    public func meteringTick() async {
+    func secondsUntilMeteringDue() -> Int {
+        let now = unixMs()
+        return metering.secondsUntilDue(sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
+                                        alignedInterval: configuration.int("ClockAlignedDataInterval") ?? 0,
+                                        unixMs: now,
+                                        otherDueInSeconds: pricing.secondsUntilNextTimeTrigger(atUnixSeconds: Int64(now / 1_000)))
+    }
+
+    /// Something the sleep was computed from changed: sleep again from now. Nothing to do
+    /// before `start()`.
+    func restartMetering() {
+        guard let running = meteringTask else { return }
+        running.cancel()
+        meteringTask = Task { await self.sampleMeterValuesForever() }
+    }
+
+    /// `seconds` of the metering schedule have passed: the sleep above calls it when something
+    /// may be due, tests directly.
+    public func meteringTick(seconds: Int = 1) async {
         await pricingTimeTriggers()
-        let due = metering.tick(sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
+        let due = metering.tick(seconds: seconds, sampleInterval: configuration.int("MeterValueSampleInterval") ?? 0,
                                 alignedInterval: configuration.int("ClockAlignedDataInterval") ?? 0,
                                 unixMs: unixMs())
         guard due.sampled || due.alignedAtUnixMs != nil else { return }

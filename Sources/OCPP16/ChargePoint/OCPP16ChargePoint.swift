@@ -83,6 +83,8 @@ public actor OCPP16ChargePoint {
     var statuses = StatusNotificationState()
     var transactionOutbox = TransactionOutboxState()
     var metering = MeteringSchedule()
+    /// The task that sleeps until the next sample, aligned boundary or price trigger.
+    var meteringTask: Task<Void, Never>?
     /// A Reset is being carried out: another one is Rejected.
     var resetInProgress = false
     var security = SecurityService.disabled
@@ -171,7 +173,7 @@ public actor OCPP16ChargePoint {
         tasks.append(Task { await self.consumeInputs() })
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
-        tasks.append(Task { await self.sampleMeterValuesForever() })
+        meteringTask = Task { await self.sampleMeterValuesForever() }
         tasks.append(Task { await self.runFileServices() })
     }
 
@@ -180,6 +182,8 @@ public actor OCPP16ChargePoint {
         boot.task?.cancel()
         boot.heartbeat?.cancel()
         boot.certificateRenewal?.cancel()
+        meteringTask?.cancel()
+        meteringTask = nil
         tasks.removeAll()
         inputContinuation.finish()
         outboxKick.finish()

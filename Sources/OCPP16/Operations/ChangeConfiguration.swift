@@ -39,6 +39,8 @@ extension OCPP16ChargePoint {
             applyDisplayKeys()
         } else if key == "HeartbeatInterval" {
             restartHeartbeat()
+        } else if key == "MeterValueSampleInterval" || key == "ClockAlignedDataInterval" {
+            restartMetering()
         } else if key == "WebSocketPingInterval" {
             pingInterval?.set(seconds: configuration.int("WebSocketPingInterval") ?? 0)
         }

@@ -312,6 +312,12 @@ public struct CaliforniaPricingService: Sendable {
         triggers[session]?.atStatus.contains(status) ?? false
     }
 
+    /// Seconds from `now` until the earliest atTime that has not fired yet (nil: none).
+    public func secondsUntilNextTimeTrigger(atUnixSeconds now: Int64) -> Int? {
+        let next = triggers.compactMap { s, t in timeFired.contains(s) ? nil : t.atUnixSeconds }.min()
+        return next.map { Int(clamping: max(0, $0 - now)) }
+    }
+
     /// Sessions whose atTime has come.
     public mutating func due(atUnixSeconds now: Int64) -> [String] {
         var out: [String] = []
@@ -353,6 +359,7 @@ extension OCPP16ChargePoint {
                 return DataTransferResponse(status: .rejected)
             }
             pricing.setTriggers(triggers, session: session)
+            if triggers?.atUnixSeconds != nil { restartMetering() }
             station.submit(.showPrice(.runningCost(fields.runningCost(sessionId: session))))
         case let .message(.finalCost(transactionId, cost, text, qr)):
             guard let session = transactions.sessionId(ofTransaction: transactionId) else {
