@@ -29,6 +29,26 @@ struct RegistrationTests {
         #expect(statuses[1]["connectorStatus"] == "Occupied", "Preparing folds into Occupied")
     }
 
+    @Test func theHeartbeatSleepsItsWholeIntervalAndAChangedIntervalOrANewSocketRestartsIt() async throws {
+        let h = try await Harness.accepted()
+        // 300 s from the boot answer, not a second at a time.
+        let boot = EVSEDuration.seconds(Int64(300)), changed = EVSEDuration.seconds(Int64(2))
+        #expect(await settle { h.sleeper.requested.contains(boot) })
+        var settings = await h.chargingStation.settings
+        settings.heartbeatInterval = 2
+        await h.chargingStation.apply(settings)
+        #expect(await settle { h.sleeper.requested.contains(changed) }, "restarted with the new interval")
+        h.sleeper.release(boot)
+        for _ in 0..<500 { await Task.yield() }
+        #expect(h.csms.payloads("Heartbeat").isEmpty, "the old interval's sleep ended a cancelled task")
+        h.sleeper.release(changed)
+        #expect(await settle { h.csms.payloads("Heartbeat").count == 1 })
+        let waiting = h.sleeper.requested.filter { $0 == changed }.count
+        h.chargingStation.connectionDown()
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.sleeper.requested.filter { $0 == changed }.count == waiting + 1 }, "a new socket: a new interval")
+    }
+
     @Test func pendingSendsNothingElseWaitsTheIntervalAndAnswersCalls() async throws {
         let h = try Harness(csms: FakeCSMS(answer: FakeCSMS.acceptEverything(boot: .pending, interval: 7)))
         await h.chargingStation.start()

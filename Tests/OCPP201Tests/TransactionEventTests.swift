@@ -10,6 +10,27 @@ import Testing
 
 @Suite("OCPP 2.0.1 transactions (E)")
 struct TransactionEventTests {
+    @Test func meteringSleepsUntilSomethingIsDueAndAChangedIntervalRestartsTheSleep() async throws {
+        let h = try await Harness.accepted()
+        let minute = EVSEDuration.seconds(Int64(60)), seven = EVSEDuration.seconds(Int64(7))
+        #expect(await settle { h.sleeper.requested.contains(minute) }, "nothing configured: a minute, not a second")
+        let session = try h.sessionStarted("tx-1", token: "CARD1")
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        var settings = await h.chargingStation.settings
+        settings.sampledDataTxUpdatedInterval = 7
+        settings.sampledDataTxUpdatedMeasurands = ["Energy.Active.Import.Register"]
+        await h.chargingStation.apply(settings)
+        #expect(await settle { h.sleeper.requested.contains(seven) }, "restarted with the new interval")
+        h.station.update(1) { $0.energyWh = 1_250 }
+        h.sleeper.release(minute)
+        for _ in 0..<200 { await Task.yield() }
+        #expect(h.csms.payloads("TransactionEvent").count == 1, "the minute's sleep ended a cancelled task")
+        h.sleeper.release(seven)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 }, "Updated after the 7 s")
+        #expect(h.csms.payloads("TransactionEvent")[1]["triggerReason"] == "MeterValuePeriodic")
+        _ = session
+    }
+
     @Test func startedUpdatedEndedWithIncreasingSeqNoAndTriggers() async throws {
         var settings = OCPP201Settings()
         settings.sampledDataTxUpdatedInterval = 2

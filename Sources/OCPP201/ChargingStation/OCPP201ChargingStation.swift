@@ -91,6 +91,8 @@ public actor OCPP201ChargingStation {
     var statuses = StatusState()
     var outbox = OutboxState()
     var metering = MeteringState()
+    /// The task that sleeps until the next sample or aligned boundary.
+    var meteringTask: Task<Void, Never>?
     var resets = ResetState()
     /// The session running on each EVSE (its id is the transactionId): monitor events carry it,
     /// and monitors set for transactions only speak while there is one.
@@ -186,7 +188,12 @@ public actor OCPP201ChargingStation {
         let rulesChanged = new.authorizationRules != settings.authorizationRules || new.sessionRules != settings.sessionRules
         let displayChanged = new.displayLanguage != settings.displayLanguage
             || new.tariffFallbackMessage != settings.tariffFallbackMessage || new.tariffEnabled != settings.tariffEnabled
+        let heartbeatChanged = new.heartbeatInterval != settings.heartbeatInterval
+        let meteringChanged = new.sampledDataTxUpdatedInterval != settings.sampledDataTxUpdatedInterval
+            || new.alignedDataInterval != settings.alignedDataInterval
         settings = new
+        if heartbeatChanged { restartHeartbeat() }
+        if meteringChanged { restartMetering() }
         if displayChanged { showStationTexts() }
         transactions.setTxEndedMeasurands(new.sampledDataTxEndedMeasurands)
         transactions.setTransactionStartPoints(new.txStartPoint)
@@ -209,7 +216,7 @@ public actor OCPP201ChargingStation {
         tasks.append(Task { await self.consumeInputs() })
         tasks.append(Task { await self.deliverOutboxForever() })
         tasks.append(Task { await self.sendStatusesForever() })
-        tasks.append(Task { await self.meterValuesForever() })
+        meteringTask = Task { await self.meterValuesForever() }
         if let queue = fileStatuses {
             queue.setSecurityEventRecorder { [weak self] type, techInfo in
                 guard let self else { return }
@@ -229,6 +236,8 @@ public actor OCPP201ChargingStation {
         boot.task?.cancel()
         boot.heartbeat?.cancel()
         boot.certificateRenewal?.cancel()
+        meteringTask?.cancel()
+        meteringTask = nil
         tasks.removeAll()
         inputContinuation.finish()
         outboxKick.finish()
@@ -248,6 +257,7 @@ public actor OCPP201ChargingStation {
                     // Same registration, new socket: where things stand, then the queue.
                     await queueFullStatusReport()
                     outboxKick.yield()
+                    restartHeartbeat()
                 } else {
                     startBoot()
                 }

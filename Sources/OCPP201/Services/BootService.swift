@@ -111,18 +111,25 @@ extension OCPP201ChargingStation {
         kickSecurityEvents()
     }
 
-    /// Ticks every second so a changed HeartbeatInterval applies at once.
+    /// Sleeps until the next Heartbeat is due. A changed HeartbeatInterval or a new socket
+    /// restarts it (`restartHeartbeat`), so it never has to wake every second to look.
     func heartbeatForever() async {
-        var elapsed = 0
         while !Task.isCancelled {
-            await sleep(.seconds(Int64(1)))
-            if Task.isCancelled { return }
-            elapsed += 1
             let seconds = settings.heartbeatInterval
-            guard seconds > 0, elapsed >= seconds, mayInitiate else { continue }
-            elapsed = 0
+            // 0 turns heartbeats off until the interval changes, which restarts this task.
+            await sleep(.seconds(Int64(seconds > 0 ? seconds : 86_400)))
+            if Task.isCancelled { return }
+            guard seconds > 0, mayInitiate else { continue }
             await sendHeartbeat()
         }
+    }
+
+    /// The interval changed or the socket is new: the next Heartbeat is one (new) interval
+    /// from now. Nothing to do before the registration started the heartbeat.
+    func restartHeartbeat() {
+        guard let running = boot.heartbeat else { return }
+        running.cancel()
+        boot.heartbeat = Task { await self.heartbeatForever() }
     }
 
     func sendHeartbeat() async {
@@ -142,6 +149,8 @@ extension OCPP201ChargingStation {
             return
         }
         _ = await station.request(.centralSystemTime(unixMs: unixMs))
+        // The station's clock may have been set: the next aligned boundary moved with it.
+        restartMetering()
     }
 
     /// The CSMS answers our BootNotification before it calls us; on the socket the answer is

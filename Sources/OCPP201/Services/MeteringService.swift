@@ -15,20 +15,51 @@ struct MeteringState {
 }
 
 extension OCPP201ChargingStation {
-    /// Ticks every second so changed intervals apply at once.
+    /// The longest the metering sleeps, whatever is due: a wall clock that was set meanwhile is
+    /// noticed within this.
+    static let longestMeteringSleepSeconds = 60
+
+    /// Sleeps until a sample or an aligned boundary may be due (at most a minute), not a second
+    /// at a time: an idle charger is not woken every second to look at the clock. A changed
+    /// interval or a set clock restarts the sleep (`restartMetering`).
     func meterValuesForever() async {
         while !Task.isCancelled {
-            await sleep(.seconds(Int64(1)))
+            let seconds = secondsUntilMeteringDue(atUnixMs: unixMs())
+            await sleep(.seconds(Int64(seconds)))
             if Task.isCancelled { return }
-            await meteringTick()
+            await meteringTick(seconds: seconds)
         }
     }
 
-    /// One second of the metering schedule: the loop calls it every second, tests directly.
-    public func meteringTick() async {
+    /// Whole seconds from `now` until a sample or an aligned boundary may be due (1…60).
+    func secondsUntilMeteringDue(atUnixMs now: UInt64) -> Int {
+        var wait = Self.longestMeteringSleepSeconds
+        let sampleInterval = settings.sampledDataTxUpdatedInterval
+        if sampleInterval > 0 { wait = min(wait, sampleInterval - metering.sinceSample) }
+        if settings.alignedDataInterval > 0 {
+            // The first tick only learns where the clock is: it must come before the boundary.
+            guard metering.lastAlignedBoundary != nil else { return 1 }
+            let period = UInt64(settings.alignedDataInterval) * 1_000
+            let next = (now / period + 1) * period
+            wait = min(wait, Int((next - now + 999) / 1_000))
+        }
+        return max(1, wait)
+    }
+
+    /// Something the sleep was computed from changed: sleep again from now. Nothing to do
+    /// before `start()`.
+    func restartMetering() {
+        guard let running = meteringTask else { return }
+        running.cancel()
+        meteringTask = Task { await self.meterValuesForever() }
+    }
+
+    /// `seconds` of the metering schedule have passed: the sleep above calls it when something
+    /// may be due, tests directly.
+    public func meteringTick(seconds: Int = 1) async {
         let now = unixMs()
         var sampled = false
-        metering.sinceSample += 1
+        metering.sinceSample += max(1, seconds)
         if settings.sampledDataTxUpdatedInterval > 0, metering.sinceSample >= settings.sampledDataTxUpdatedInterval {
             metering.sinceSample = 0
             sampled = true
