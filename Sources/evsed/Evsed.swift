@@ -159,8 +159,7 @@ struct Evsed {
             log.critical("start failed: \(error)")
             throw ExitStatus.failure
         }
-        let pollInterval = boardDescription.connectors.compactMap { $0.meter?.pollInterval }.min() ?? .milliseconds(1_000)
-        evse.startMeterPolling(interval: pollInterval)
+        evse.startMeterPolling()
         ocpp?.start()
         notifier.ready(status: backend.map { "connecting to \($0.url)" } ?? "charging standalone")
         log.notice("ready: \(boardDescription.connectors.count) connector(s)")

@@ -244,6 +244,24 @@ struct BoardLoaderErrorTests {
                     "unit 1 on bus meters is already used by connectors[0].meter")
     }
 
+    @Test func aConnectorMeterIsReadSlowerWhileIdle() throws {
+        let board = try load(Self.simBoard)
+        #expect(board.connectors[0].meter?.pollInterval == .milliseconds(1_000))
+        #expect(board.connectors[0].meter?.idlePollInterval == MeterDescription.defaultIdlePollInterval)
+        let set = try load(try editOnce(Self.simBoard, "map: sdm630}", "map: sdm630, poll_ms: 500, idle_poll_ms: 2000}"))
+        #expect(set.connectors[0].meter?.pollInterval == .milliseconds(500))
+        #expect(set.connectors[0].meter?.idlePollInterval == .milliseconds(2_000))
+        // A busy pace slower than the default idle one is kept while idle too.
+        let slow = try load(try editOnce(Self.simBoard, "map: sdm630}", "map: sdm630, poll_ms: 8000}"))
+        #expect(slow.connectors[0].meter?.idlePollInterval == .milliseconds(8_000))
+    }
+
+    @Test func anIdlePaceFasterThanTheBusyOneIsRefused() throws {
+        let text = try editOnce(Self.simBoard, "map: sdm630}", "map: sdm630, poll_ms: 2000, idle_poll_ms: 1000}")
+        expectError(text, field: "connectors[0].meter.idle_poll_ms", line: try line(of: "idle_poll_ms", in: text),
+                    "expected 2000…60000 ms, found 1000")
+    }
+
     @Test func currentAboveWhatPWMCanSignal() throws {
         let text = try editOnce(Self.simBoard, "max_current: 32", "max_current: 100")
         expectError(text, field: "connectors[0].max_current", line: try line(of: "max_current: 100", in: text), "above 80 A")

@@ -98,6 +98,14 @@ extension BoardLoaderErrorTests {
         #expect(board.grid.fallbackCurrentAmps == 0)
     }
 
+    @Test func theGridMeterHasOnePace() throws {
+        let board = try load(try withGrid("  meter: {bus: meters, unit: 10, map: em340, poll_ms: 500}"))
+        #expect(board.grid.meter?.idlePollInterval == .milliseconds(500))
+        // Its readings steer every session: no idle pace to configure.
+        let text = try withGrid("  meter: {bus: meters, unit: 10, map: em340, idle_poll_ms: 5000}")
+        expectError(text, field: "grid.meter.idle_poll_ms", line: try line(of: "idle_poll_ms", in: text), "unknown key")
+    }
+
     @Test func gridUnknownField() throws {
         let text = try withGrid("  fuse: 63")
         expectError(text, field: "grid.fuse", line: try line(of: "fuse: 63", in: text), "unknown key")

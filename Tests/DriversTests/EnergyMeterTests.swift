@@ -262,6 +262,70 @@ struct MeterPollerTests {
         #expect(seen == ["failed", "offline", "recovered", "sample"])
     }
 
+    @Test("idle, a meter is read at its idle pace; a failed read brings back the busy pace")
+    func idlePace() async throws {
+        let sim = SimulatedMeter()
+        let received = Mutex<[MeterPollerEvent]>([])
+        let arrived = DispatchSemaphore(value: 0)
+        let poller = MeterPoller(meter: EnergyMeter(bus: sim.bus, unit: 1, map: sdm630Map),
+                                 interval: .milliseconds(1_000), idleInterval: .seconds(Int64(30)),
+                                 clock: VirtualClock()) { event in
+            received.withLock { $0.append(event) }
+            arrived.signal()
+        }
+        #expect(poller.period == .milliseconds(1_000), "in use until told otherwise")
+        poller.setIdle(true)
+        #expect(poller.period == .seconds(Int64(30)))
+        sim.bus.fail(with: HardwareError(.timeout, device: "rs485-1", "no answer"))
+        poller.requestRead()
+        #expect(arrived.wait(timeout: .now() + 10.0) == .success)
+        #expect(poller.period == .milliseconds(1_000), "a silent meter is not left for the idle period")
+        sim.bus.fail(with: nil)
+        poller.requestRead()
+        #expect(arrived.wait(timeout: .now() + 10.0) == .success)
+        #expect(poller.period == .seconds(Int64(30)))
+        poller.setIdle(false)
+        #expect(poller.period == .milliseconds(1_000))
+        poller.stop()
+        #expect(received.withLock { $0.count } == 2)
+    }
+
+    @Test("an idle meter is read at once when its connector is in use again")
+    func leavingIdleReadsAtOnce() async throws {
+        let sim = SimulatedMeter()
+        let arrived = DispatchSemaphore(value: 0)
+        // The idle pace is an hour: without the read at once, the second read would never come
+        // within the wait below.
+        let poller = MeterPoller(meter: EnergyMeter(bus: sim.bus, unit: 1, map: sdm630Map),
+                                 interval: .milliseconds(20), idleInterval: .seconds(Int64(3_600)),
+                                 clock: VirtualClock()) { _ in arrived.signal() }
+        poller.setIdle(true)
+        poller.start()
+        #expect(arrived.wait(timeout: .now() + 10.0) == .success, "the first read comes at start")
+        poller.setIdle(false)
+        #expect(arrived.wait(timeout: .now() + 10.0) == .success, "in use again: read at once")
+        #expect(arrived.wait(timeout: .now() + 10.0) == .success, "then at the busy pace")
+        poller.stop()
+    }
+
+    @Test("a meter that goes silent while idle is read again at the busy pace")
+    func silentWhileIdle() async throws {
+        let sim = SimulatedMeter()
+        sim.bus.fail(with: HardwareError(.timeout, device: "rs485-1", "no answer"))
+        let faults = DispatchSemaphore(value: 0)
+        let poller = MeterPoller(meter: EnergyMeter(bus: sim.bus, unit: 1, map: sdm630Map),
+                                 interval: .milliseconds(20), idleInterval: .seconds(Int64(3_600)),
+                                 clock: VirtualClock()) { event in
+            if case .fault = event { faults.signal() }
+        }
+        poller.setIdle(true)
+        poller.start()
+        // The first read fails at the start; the next ones follow at 20 ms, not in an hour, so
+        // the station's three-failure fault comes as it does for a connector in use.
+        for n in 1...3 { #expect(faults.wait(timeout: .now() + 10.0) == .success, "fault \(n)") }
+        poller.stop()
+    }
+
     @Test("no event after stop")
     func stop() async throws {
         let sim = SimulatedMeter()

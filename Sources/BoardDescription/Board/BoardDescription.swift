@@ -217,6 +217,11 @@ public struct MeterDescription: Sendable, Equatable {
     /// The file the map was loaded from.
     public var mapFile: String
     public var pollInterval: EVSEDuration
+    /// A connector's meter while nothing is plugged in and the contactor is open (board
+    /// `idle_poll_ms`, default 5 s or `poll_ms` if longer). The grid meter has one pace.
+    public var idlePollInterval: EVSEDuration
+
+    public static let defaultIdlePollInterval = EVSEDuration.milliseconds(5_000)
 }
 
 /// A status LED: discrete channels by colour (any subset of red, green, blue).

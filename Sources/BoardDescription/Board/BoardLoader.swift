@@ -109,7 +109,7 @@ private struct BoardValidator {
                                 f.sub("max_current"), in: BoardLoader.minSignallableAmps...4000, unit: "A")
         let phases = try phaseCount(f.required("phases", "1 or 3"), f.sub("phases"))
         var grid = GridConnection(maxCurrentAmps: amps, phases: phases)
-        if let n = f.optional("meter") { grid.meter = try meter(n, f.sub("meter")) }
+        if let n = f.optional("meter") { grid.meter = try meter(n, f.sub("meter"), atConnector: false) }
         if let n = f.optional("margin") {
             let margin = try r.double(n, f.sub("margin"), in: 0...4000, unit: "A")
             // 0 A leaves nothing for a load that switches on between two meter polls; a margin
@@ -261,7 +261,7 @@ private struct BoardValidator {
             try rf.finish()
             rcd = RCDDescription(trip: trip, test: test)
         }
-        let meter = try f.optional("meter").map { n throws(BoardFileError) in try self.meter(n, f.sub("meter")) }
+        let meter = try f.optional("meter").map { n throws(BoardFileError) in try self.meter(n, f.sub("meter"), atConnector: true) }
         let led = try f.optional("led").map { n throws(BoardFileError) in try self.led(n, f.sub("led")) }
         try f.finish()
         return ConnectorDescription(id: id, kind: kind, phases: phases, maxCurrentAmps: maxAmps, pilot: pilot,
@@ -386,7 +386,9 @@ private struct BoardValidator {
         return PhaseSwitchDescription(line: line, wiring: PhaseSwitchWiring(threePhaseLevel: level, unpowered: unpowered))
     }
 
-    mutating func meter(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> MeterDescription {
+    /// `atConnector`: a connector's meter, which may have an `idle_poll_ms` (the grid meter's
+    /// readings steer every session, so it is read at one pace).
+    mutating func meter(_ node: ConfigNode, _ path: String, atConnector: Bool) throws(BoardFileError) -> MeterDescription {
         var f = try r.mapping(node, path)
         let busNode = try f.required("bus", "the name of a bus under modbus:")
         let bus = try r.string(busNode, f.sub("bus"))
@@ -408,8 +410,15 @@ private struct BoardValidator {
         let map = try MeterMapLoader.load(path: mapFile)
         var poll = EVSEDuration.milliseconds(1000)
         if let n = f.optional("poll_ms") { poll = .milliseconds(Int64(try r.int(n, f.sub("poll_ms"), in: 100...60_000, unit: "ms"))) }
+        var idlePoll = max(poll, MeterDescription.defaultIdlePollInterval)
+        if atConnector, let n = f.optional("idle_poll_ms") {
+            let pollMs = Int(poll.microseconds / 1_000)
+            idlePoll = .milliseconds(Int64(try r.int(n, f.sub("idle_poll_ms"), in: pollMs...60_000, unit: "ms")))
+        }
+        if !atConnector { idlePoll = poll }
         try f.finish()
-        return MeterDescription(bus: bus, unit: UInt8(unit), map: map, mapFile: mapFile, pollInterval: poll)
+        return MeterDescription(bus: bus, unit: UInt8(unit), map: map, mapFile: mapFile, pollInterval: poll,
+                                idlePollInterval: idlePoll)
     }
 
     mutating func led(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> StatusLEDDescription {

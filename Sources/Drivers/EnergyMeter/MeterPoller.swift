@@ -17,27 +17,38 @@ public enum MeterPollerEvent: Equatable, Sendable {
 /// One thread for every meter rather than a dispatch queue each: the reads of meters on one
 /// RS-485 line are serial anyway, the thread is named for `top -H`, and it sleeps until the
 /// next poll is due instead of waking a dispatch timer per meter.
+///
+/// Two paces: `interval` while the connector is in use, `idleInterval` while it is idle
+/// (`setIdle`): nothing flows through an open contactor, so an idle meter's register does not
+/// move, and its reads were most of an idle station's CPU. A failed read always brings the next
+/// one back to `interval`, so a meter that goes silent while idle is still found out within a
+/// few of the busy periods after the first failed read.
 public final class MeterPoller: Sendable {
     public let interval: EVSEDuration
+    public let idleInterval: EVSEDuration
     private let meter: Mutex<EnergyMeter>
     private let clock: any EVSEClock
     private let onEvent: @Sendable (MeterPollerEvent) -> Void
     private let stopped = Atomic<Bool>(false)
+    private let idle = Atomic<Bool>(false)
+    private let lastReadFailed = Atomic<Bool>(false)
 
-    public init(meter: sending EnergyMeter, interval: EVSEDuration, clock: any EVSEClock,
-                onEvent: @escaping @Sendable (MeterPollerEvent) -> Void) {
+    /// `idleInterval`: the pace while idle; nil or shorter than `interval` means `interval`.
+    public init(meter: sending EnergyMeter, interval: EVSEDuration, idleInterval: EVSEDuration? = nil,
+                clock: any EVSEClock, onEvent: @escaping @Sendable (MeterPollerEvent) -> Void) {
         self.meter = Mutex(meter)
         self.interval = EVSEDuration(microseconds: max(1_000, interval.microseconds))
+        self.idleInterval = EVSEDuration(microseconds: max(self.interval.microseconds, idleInterval?.microseconds ?? 0))
         self.clock = clock
         self.onEvent = onEvent
     }
 
     /// A poller whose events arrive as an AsyncStream; ending the stream's iteration stops it.
-    public static func stream(meter: sending EnergyMeter, interval: EVSEDuration,
+    public static func stream(meter: sending EnergyMeter, interval: EVSEDuration, idleInterval: EVSEDuration? = nil,
                               clock: any EVSEClock) -> (MeterPoller, AsyncStream<MeterPollerEvent>) {
         let (stream, continuation) = AsyncStream.makeStream(of: MeterPollerEvent.self,
                                                             bufferingPolicy: .bufferingNewest(64))
-        let poller = MeterPoller(meter: meter, interval: interval, clock: clock) { continuation.yield($0) }
+        let poller = MeterPoller(meter: meter, interval: interval, idleInterval: idleInterval, clock: clock) { continuation.yield($0) }
         continuation.onTermination = { _ in poller.stop() }
         return (poller, stream)
     }
@@ -64,6 +75,21 @@ public final class MeterPoller: Sendable {
         schedule(repeating: false)
     }
 
+    public var isIdle: Bool { idle.load(ordering: .relaxed) }
+
+    /// Idle: reads every `idleInterval` from the next periodic read on. In use again: one read
+    /// at once (the EV just arrived: a fresh register for the session's start), then every
+    /// `interval`. Returns at once; a call that changes nothing does nothing.
+    public func setIdle(_ isIdle: Bool) {
+        guard idle.exchange(isIdle, ordering: .relaxed) != isIdle, !isIdle, !isStopped else { return }
+        if case let .success(thread) = MeterPollingThread.shared { thread.pullIn(self, after: .zero) }
+    }
+
+    /// The period from one periodic read to the next, decided when a read is taken.
+    var period: EVSEDuration {
+        isIdle && !lastReadFailed.load(ordering: .relaxed) ? idleInterval : interval
+    }
+
     private func schedule(repeating: Bool) {
         switch MeterPollingThread.shared {
         case let .success(thread): thread.add(self, repeating: repeating)
@@ -81,9 +107,16 @@ public final class MeterPoller: Sendable {
         guard !isStopped else { return }
         switch result {
         case let .success(sample):
+            lastReadFailed.store(false, ordering: .relaxed)
             if wasOffline { onEvent(.recovered(at: now)) }
             onEvent(.sample(sample))
         case let .failure(fault):
+            // The next read was planned at the idle pace before this one; a silent meter must
+            // not stay unnoticed for that long.
+            if !lastReadFailed.exchange(true, ordering: .relaxed), isIdle, idleInterval > interval,
+               case let .success(thread) = MeterPollingThread.shared {
+                thread.pullIn(self, after: interval)
+            }
             onEvent(.fault(fault, at: now))
         }
     }
@@ -134,6 +167,20 @@ final class MeterPollingThread: Sendable {
         wake.signal()
     }
 
+    /// Brings a polling meter's next periodic read forward to `delay` from now, when that is
+    /// earlier than the read already planned. (On this thread's clock, not the poller's.)
+    func pullIn(_ poller: MeterPoller, after delay: EVSEDuration) {
+        let target = clock.now() + delay
+        let moved = entries.withLock { e -> Bool in
+            let id = ObjectIdentifier(poller)
+            guard var entry = e[id], let planned = entry.nextDue, target < planned else { return false }
+            entry.nextDue = target
+            e[id] = entry
+            return true
+        }
+        if moved { wake.signal() }
+    }
+
     func remove(_ poller: MeterPoller) {
         _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(poller)) }
     }
@@ -152,8 +199,9 @@ final class MeterPollingThread: Sendable {
                     if let at = entry.nextDue, at <= now {
                         read = true
                         // Missed periods are skipped, not caught up with a burst of reads.
-                        var following = at + entry.poller.interval
-                        if following <= now { following = now + entry.poller.interval }
+                        let period = entry.poller.period
+                        var following = at + period
+                        if following <= now { following = now + period }
                         entry.nextDue = following
                     }
                     if read { due.append(entry.poller) }

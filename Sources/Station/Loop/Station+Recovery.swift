@@ -91,20 +91,35 @@ extension Station {
         return report
     }
 
-    /// Hands the meters to `MeterPoller`s (one serial queue each) that feed `meterInbox`.
+    /// Hands the meters to `MeterPoller`s (read on the one `meter-poll` thread) that feed
+    /// `meterInbox`, each at its board `poll_ms` while its connector is in use and at its
+    /// `idle_poll_ms` while idle (`paceMeters`); the arguments override the board (tests).
     /// The daemon calls this after `start`; tests feed samples or call `readMetersNow` instead.
-    public func startMeterPolling(interval: EVSEDuration = .milliseconds(1_000)) {
+    public func startMeterPolling(interval: EVSEDuration? = nil, idleInterval: EVSEDuration? = nil) {
         for c in connectors {
             guard let meter = c.meter else { continue }
             c.meter = nil
             let inbox = meterInbox
             let id = c.id
+            let busy = interval ?? c.hw.description.meter?.pollInterval ?? .milliseconds(1_000)
+            let idle = idleInterval ?? c.hw.description.meter?.idlePollInterval ?? busy
             nonisolated(unsafe) let handed = meter
-            let poller = MeterPoller(meter: handed, interval: interval, clock: clock) { inbox.post(connector: id, $0) }
+            let poller = MeterPoller(meter: handed, interval: busy, idleInterval: idle, clock: clock) { inbox.post(connector: id, $0) }
             poller.start()
             pollers[id] = poller
         }
+        paceMeters()
         startGridMeterPolling()
+    }
+
+    /// A connector is idle while it has no session, no EV and an open contactor: nothing can
+    /// flow, so its meter is read at the idle pace. Anything else reads it at the busy pace,
+    /// and the change to busy reads it at once (the EV just arrived).
+    func paceMeters() {
+        for c in connectors {
+            guard let poller = pollers[c.id] else { continue }
+            poller.setIdle(c.machine.session == nil && !c.machine.contactorClosed && !(c.machine.pilot?.vehicleConnected ?? false))
+        }
     }
 
     /// Reads every meter the station still holds, now, on this thread (tests, and `start`).

@@ -199,6 +199,7 @@ public final class Station {
         for c in connectors {
             if let deadline = c.machine.nextDeadline(), deadline <= now { dispatch(c, .tick, at: now, unixMs: unix) }
         }
+        paceMeters()
         checkStorage(at: now, unixMs: unix)
         pruneSessionHistory(at: now, unixMs: unix)
         if eventsSinceAllocation > 0 || nextAllocationAt.map({ now >= $0 }) ?? true { reallocate(at: now) }
