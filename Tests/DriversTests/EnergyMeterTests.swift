@@ -326,6 +326,23 @@ struct MeterPollerTests {
         poller.stop()
     }
 
+    @Test("every period's reads fall on one grid, so a connector's meter and the grid meter are read together")
+    func periodsShareAGrid() {
+        let epoch = MonotonicInstant(microseconds: 7_000_000)
+        func next(_ nowMs: UInt64, _ periodMs: Int64) -> UInt64 {
+            MeterPollingThread.nextOnGrid(after: MonotonicInstant(microseconds: nowMs * 1_000), period: .milliseconds(periodMs),
+                                          from: epoch).microseconds / 1_000
+        }
+        #expect(next(7_000, 1_000) == 8_000, "strictly after now")
+        #expect(next(7_999, 1_000) == 8_000)
+        // An EV arrives at 12.345 s on a connector read every 5 s while idle: its next periodic
+        // read is the grid meter's, not 13.345 s.
+        #expect(next(12_345, 1_000) == 13_000)
+        #expect(next(12_345, 5_000) == 17_000)
+        // A late wake-up skips the missed instants.
+        #expect(next(10_500, 1_000) == 11_000)
+    }
+
     @Test("no event after stop")
     func stop() async throws {
         let sim = SimulatedMeter()

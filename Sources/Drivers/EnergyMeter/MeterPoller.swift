@@ -53,7 +53,8 @@ public final class MeterPoller: Sendable {
         return (poller, stream)
     }
 
-    /// Starts polling: a first read right away, then one every `interval`. Returns at once.
+    /// Starts polling: a first read right away, then one every `interval` (on a grid shared by
+    /// every meter of that period). Returns at once.
     public func start() {
         guard !isStopped else { return }
         schedule(repeating: true)
@@ -82,7 +83,7 @@ public final class MeterPoller: Sendable {
     /// `interval`. Returns at once; a call that changes nothing does nothing.
     public func setIdle(_ isIdle: Bool) {
         guard idle.exchange(isIdle, ordering: .relaxed) != isIdle, !isIdle, !isStopped else { return }
-        if case let .success(thread) = MeterPollingThread.shared { thread.pullIn(self, after: .zero) }
+        if case let .success(thread) = MeterPollingThread.shared { thread.hurry(self, readNow: true) }
     }
 
     /// The period from one periodic read to the next, decided when a read is taken.
@@ -115,7 +116,7 @@ public final class MeterPoller: Sendable {
             // not stay unnoticed for that long.
             if !lastReadFailed.exchange(true, ordering: .relaxed), isIdle, idleInterval > interval,
                case let .success(thread) = MeterPollingThread.shared {
-                thread.pullIn(self, after: interval)
+                thread.hurry(self, readNow: false)
             }
             onEvent(.fault(fault, at: now))
         }
@@ -143,9 +144,12 @@ final class MeterPollingThread: Sendable {
     /// Polls are scheduled on the real monotonic clock; the pollers stamp their readings with
     /// their own.
     private let clock = SystemMonotonicClock()
+    /// Where every period's grid starts (`nextOnGrid`).
+    private let epoch: MonotonicInstant
 
     private init() throws(HardwareError) {
         wake = try LoopWakeUp()
+        epoch = clock.now()
     }
 
     /// The thread starts with the first use of `shared`; it holds the scheduler for good.
@@ -167,18 +171,34 @@ final class MeterPollingThread: Sendable {
         wake.signal()
     }
 
-    /// Brings a polling meter's next periodic read forward to `delay` from now, when that is
-    /// earlier than the read already planned. (On this thread's clock, not the poller's.)
-    func pullIn(_ poller: MeterPoller, after delay: EVSEDuration) {
-        let target = clock.now() + delay
+    /// A poller back at its busy pace (`readNow`: with one read at once): its next periodic
+    /// read moves forward to the busy period's next instant, when that is earlier than the
+    /// read already planned.
+    func hurry(_ poller: MeterPoller, readNow: Bool) {
+        let next = nextOnGrid(after: clock.now(), period: poller.interval)
         let moved = entries.withLock { e -> Bool in
             let id = ObjectIdentifier(poller)
-            guard var entry = e[id], let planned = entry.nextDue, target < planned else { return false }
-            entry.nextDue = target
+            guard var entry = e[id], let planned = entry.nextDue else { return false }
+            entry.nextDue = min(planned, next)
+            if readNow { entry.readRequested = true }
             e[id] = entry
             return true
         }
         if moved { wake.signal() }
+    }
+
+    /// The first instant after `now` on the grid of `period` from this thread's start. Meters
+    /// with the same period fall due together and are read back to back, however each got to
+    /// its pace: energy management takes a charger's reading and the grid meter's as one
+    /// moment only when they were read close together.
+    private func nextOnGrid(after now: MonotonicInstant, period: EVSEDuration) -> MonotonicInstant {
+        Self.nextOnGrid(after: now, period: period, from: epoch)
+    }
+
+    static func nextOnGrid(after now: MonotonicInstant, period: EVSEDuration, from epoch: MonotonicInstant) -> MonotonicInstant {
+        let p = max(1, period.microseconds)
+        let elapsed = max(0, (now - epoch).microseconds)
+        return epoch + EVSEDuration(microseconds: (elapsed / p + 1) * p)
     }
 
     func remove(_ poller: MeterPoller) {
@@ -199,10 +219,7 @@ final class MeterPollingThread: Sendable {
                     if let at = entry.nextDue, at <= now {
                         read = true
                         // Missed periods are skipped, not caught up with a burst of reads.
-                        let period = entry.poller.period
-                        var following = at + period
-                        if following <= now { following = now + period }
-                        entry.nextDue = following
+                        entry.nextDue = nextOnGrid(after: now, period: entry.poller.period)
                     }
                     if read { due.append(entry.poller) }
                     if entry.nextDue == nil {
