@@ -5,7 +5,6 @@ import Musl
 #endif
 import HAL
 import NIOPosix
-import Synchronization
 
 /// How an installation ended.
 public enum FirmwareInstallOutcome: Sendable, Hashable {
@@ -59,41 +58,46 @@ public struct CommandFirmwareInstaller: FirmwareInstalling {
             return .failed("cannot run the installer \(executable): \(String(cString: strerror(spawned)))")
         }
         let child = pid
-        let timeout = timeout
-        let timedOut = TimeoutFlag()
-        let stopper = Task {
-            try? await Task.sleep(for: .microseconds(timeout.microseconds))
-            guard !Task.isCancelled else { return }
-            timedOut.value.withLock { $0 = true }
-            kill(child, SIGTERM)
-            try? await Task.sleep(for: .seconds(5))
-            guard !Task.isCancelled else { return }
-            kill(child, SIGKILL)
-        }
-        defer { stopper.cancel() }
-        // waitpid blocks: on NIO's thread pool, not on a task's thread.
-        let status: Int32
+        let limit = Duration.microseconds(timeout.microseconds)
+        // The wait and the timeout both run on NIO's blocking pool, not as a task that sleeps:
+        // when every thread of the task pool is busy, a sleeping task wakes late, and an installer
+        // that hangs for longer than that would run to its end unstopped. The child is polled
+        // (10 ms at first, then at most every 250 ms): an installation runs once per update.
+        let waited: (status: Int32, timedOut: Bool, waitError: Int32)
         do {
-            status = try await NIOThreadPool.singleton.runIfActive {
+            waited = try await NIOThreadPool.singleton.runIfActive {
+                let started = ContinuousClock.now
                 var status: Int32 = 0
-                while waitpid(child, &status, 0) < 0 {
-                    if errno != EINTR { return Int32(-1) }
+                var nap = Duration.milliseconds(10)
+                var terminatedAt: ContinuousClock.Instant?
+                var killed = false
+                while true {
+                    let r = waitpid(child, &status, WNOHANG)
+                    if r == child { return (status, terminatedAt != nil, 0) }
+                    if r < 0 && errno != EINTR { return (-1, terminatedAt != nil, errno) }
+                    let now = ContinuousClock.now
+                    if terminatedAt == nil, now - started >= limit {
+                        kill(child, SIGTERM)
+                        terminatedAt = now
+                    } else if let t = terminatedAt, !killed, now - t >= .seconds(5) {
+                        kill(child, SIGKILL)
+                        killed = true
+                    }
+                    var pause = timespec(tv_sec: 0, tv_nsec: Int(nap.components.attoseconds / 1_000_000_000))
+                    _ = nanosleep(&pause, nil)
+                    nap = min(nap * 2, .milliseconds(250))
                 }
-                return status
             }
         } catch {
             return .failed("cannot wait for the installer: \(error)")
         }
-        if status == -1 { return .failed("cannot wait for the installer: \(String(cString: strerror(errno)))") }
+        let status = waited.status
+        if waited.waitError != 0 { return .failed("cannot wait for the installer: \(String(cString: strerror(waited.waitError)))") }
         let signal = status & 0x7f
         if signal != 0 {
-            return .failed("the installer was killed by signal \(signal)\(timedOut.value.withLock { $0 } ? " after running longer than \(timeout)" : "")")
+            return .failed("the installer was killed by signal \(signal)\(waited.timedOut ? " after running longer than \(timeout)" : "")")
         }
         let code = (status >> 8) & 0xff
         return code == 0 ? .installed : .failed("the installer exited with status \(code)")
     }
-}
-
-private final class TimeoutFlag: Sendable {
-    let value = Mutex(false)
 }
