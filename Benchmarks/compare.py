@@ -61,12 +61,33 @@ def wait_until(predicate, timeout, what):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def cpu_percent(pids, seconds):
-    """CPU of each process over the same window, in % of one core."""
+def thread_ticks(pid):
+    """CPU clock ticks (user + system) of each thread of a process, by thread name."""
+    ticks = {}
+    tasks = pathlib.Path(f"/proc/{pid}/task")
+    for t in os.listdir(tasks):
+        try:
+            fields = (tasks / t / "stat").read_text().rsplit(")", 1)[1].split()
+            name = (tasks / t / "comm").read_text().strip()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        ticks[name] = ticks.get(name, 0) + int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def cpu_percent(pids, seconds, breakdown=None):
+    """CPU of each process over the same window, in % of one core. With `breakdown` (a pid),
+    also prints where that process's ticks went, per thread: the next lever to pull."""
     before = {p: cpu_seconds(p) for p in pids}
+    threads_before = thread_ticks(breakdown) if breakdown else {}
     began = time.monotonic()
     time.sleep(seconds)  # a benchmark of idleness: the processes have to be left alone
     elapsed = time.monotonic() - began
+    if breakdown:
+        after = thread_ticks(breakdown)
+        spent = {n: after[n] - threads_before.get(n, 0) for n in after}
+        print(f"  evsed ticks ({os.sysconf('SC_CLK_TCK')}/s) per thread over {elapsed:.0f} s: "
+              + ", ".join(f"{n} {t}" for n, t in sorted(spent.items(), key=lambda x: -x[1])))
     return {p: (cpu_seconds(p) - before[p]) / elapsed * 100 for p in pids}
 
 
@@ -131,7 +152,7 @@ def main():
             pids = {EVSED: evsed.pid, REFERENCE: reference.pid}
 
             time.sleep(settle)
-            idle = cpu_percent(pids.values(), window)
+            idle = cpu_percent(pids.values(), window, breakdown=evsed.pid)
             rows.append(Row("CPU idle, connected", idle[evsed.pid], idle[reference.pid], "%", goal=0.1))
 
             for label, payload, ratio_goal in [("CPU per GetConfiguration, all keys", call.GetConfiguration(), 0.08),
@@ -152,7 +173,7 @@ def main():
             wait_until(lambda: connector(sim, 1)["contactor"]["closed"], 15, "evsed's contactor closing")
             cs.wait_for("StartTransaction", count=2, timeout=15)
             time.sleep(settle)
-            charging = cpu_percent(pids.values(), window)
+            charging = cpu_percent(pids.values(), window, breakdown=evsed.pid)
             rows.append(Row("CPU while one connector charges (MeterValues every 5 s)",
                             charging[evsed.pid], charging[reference.pid], "%", goal=0.2))
             meter_values = len(cs.received("MeterValues"))
