@@ -330,7 +330,18 @@ public final class FakeI2CDevice: I2CDevice {
     /// Every byte written, in order.
     public var written: [UInt8] { state.withLock { $0 } }
     public func clearWritten() { state.withLock { $0.removeAll() } }
-    public func write(_ bytes: [UInt8]) throws { state.withLock { $0.append(contentsOf: bytes) } }
+    private let failing = Mutex(false)
+    /// The next write throws `ioFailed` (a NAK on the bus) and writes nothing.
+    public var failNextWrite: Bool {
+        get { failing.withLock { $0 } }
+        set { failing.withLock { $0 = newValue } }
+    }
+    public func write(_ bytes: [UInt8]) throws {
+        if failing.withLock({ f in defer { f = false }; return f }) {
+            throw HardwareError(.ioFailed, device: "i2c \(bus) 0x\(String(address, radix: 16))", "no acknowledge (fake backend)")
+        }
+        state.withLock { $0.append(contentsOf: bytes) }
+    }
 }
 
 public final class FakeKeyEventSource: KeyEventSource {

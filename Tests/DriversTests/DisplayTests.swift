@@ -108,7 +108,49 @@ struct HD44780Tests {
         #expect(first == d.initializationBytes().count + d.screenBytes(["a"]).count)
         dev.clearWritten()
         try d.show(lines: ["a"])
-        #expect(dev.written == d.screenBytes(["a"]))
+        #expect(dev.written.isEmpty, "the same screen again writes nothing")
+    }
+
+    @Test("after the first screen only the changed cells are written, and the LCD shows the whole new screen")
+    func onlyChangedCellsAreWritten() throws {
+        let (d, dev) = try display(columns: 20, rows: 4)
+        var lcd = HD44780Model()
+        try d.show(lines: ["Charging #1", "7.4 kW  12.3 kWh", "00:42", "0,39 EUR/kWh"])
+        lcd.feed(dev.written)
+        dev.clearWritten()
+        try d.show(lines: ["Charging #1", "7.5 kW  12.4 kWh", "00:43", "0,39 EUR/kWh"])
+        // Row 2: cells 2…11 ("5 kW  12.4"), row 3: cell 4 ("3"); nothing of rows 1 and 4.
+        var expected = d.byteBytes(0x80 | (0x40 + 2), data: false)
+        for c in ascii("5 kW  12.4") { expected += d.byteBytes(c, data: true) }
+        expected += d.byteBytes(0x80 | (0x14 + 4), data: false) + d.byteBytes(ascii("3")[0], data: true)
+        #expect(dev.written == expected)
+        lcd.feed(dev.written)
+        #expect(lcd.row(0x00, 20) == ascii("Charging #1".padding(toLength: 20, withPad: " ", startingAt: 0)))
+        #expect(lcd.row(0x40, 20) == ascii("7.5 kW  12.4 kWh    "))
+        #expect(lcd.row(0x14, 20) == ascii("00:43               "))
+        #expect(lcd.row(0x54, 20) == ascii("0,39 EUR/kWh        "))
+    }
+
+    @Test("a failed write, a new initialisation and every 60th update write the whole screen again")
+    func wholeScreenAgainWhenTheLCDMayDiffer() throws {
+        let (d, dev) = try display()
+        try d.show(lines: ["a"])
+        dev.failNextWrite = true
+        #expect(throws: HardwareError.self) { try d.show(lines: ["b"]) }
+        dev.clearWritten()
+        try d.show(lines: ["b"])
+        #expect(dev.written == d.screenBytes(["b"]), "after a failed write")
+        try d.initialize()
+        dev.clearWritten()
+        try d.show(lines: ["b"])
+        #expect(dev.written == d.screenBytes(["b"]), "after initialize()")
+        var fullScreens = 0
+        for n in 0..<(2 * HD44780Display.fullRedrawEvery) {
+            dev.clearWritten()
+            try d.show(lines: ["n \(n % 10)"])
+            if dev.written == d.screenBytes(["n \(n % 10)"]) { fullScreens += 1 }
+        }
+        #expect(fullScreens == 2, "a whole screen every \(HD44780Display.fullRedrawEvery) updates")
     }
 
     @Test func backlightOffClearsBit3() throws {

@@ -35,7 +35,13 @@ import Synchronization
 ///
 /// `show(lines:)` writes, per row, command `0x80 | address` (row starts 0x00, 0x40,
 /// 0x00 + columns, 0x40 + columns) then `columns` characters as data, padded with spaces:
-/// it never uses the slow clear command, so a screen update has no waits.
+/// it never uses the slow clear command, so a screen update has no waits. After the first
+/// screen it writes only what changed: per row, the address of the first changed cell and the
+/// cells up to the last changed one (`updateBytes`). A charging screen whose kW and kWh move
+/// costs about 60 bus bytes instead of 336 (20×4), 5 ms instead of 30 ms at 100 kHz on the
+/// loop's thread. Every `fullRedrawEvery`-th update, after a failed write and after
+/// `initialize()`, the whole screen is written again: an LCD garbled by interference (a
+/// contactor switching next to its cable) heals within about a minute of updates.
 ///
 /// ## Waits without sleeping
 ///
@@ -73,6 +79,12 @@ public final class HD44780Display: TextDisplay {
     public var rows: Int { config.rows }
     private let device: any I2CDevice
     private let initialized = Mutex(false)
+    /// The character codes on the LCD per row as last written; nil when unknown (never
+    /// written, a write failed, or the LCD was initialised again).
+    private let drawn = Mutex<[[UInt8]]?>(nil)
+    private let updatesSinceFullRedraw = Mutex(0)
+    /// Every this many updates, the whole screen is written again (see the type's comment).
+    public static let fullRedrawEvery = 60
 
     public init(i2c device: any I2CDevice, config: Config) throws(DisplayError) {
         guard [16, 20].contains(config.columns), [2, 4].contains(config.rows) else {
@@ -132,15 +144,37 @@ public final class HD44780Display: TextDisplay {
         return out
     }
 
-    /// The byte stream that draws `lines` (cut/padded to the screen).
-    public func screenBytes(_ lines: [String]) -> [UInt8] {
-        var out: [UInt8] = []
-        for (row, line) in TextLayout.fit(lines, columns: columns, rows: rows).enumerated() {
-            out += byteBytes(0x80 | rowAddress(row), data: false)
+    /// The character codes of each row of `lines` (cut/padded to the screen).
+    public func rowCodes(_ lines: [String]) -> [[UInt8]] {
+        TextLayout.fit(lines, columns: columns, rows: rows).map { line in
             var codes = Array(HD44780Charset.encode(line, rom: config.rom).prefix(columns))
             // A spelled-out letter ("oe") may lengthen the line: pad again to the full row.
             while codes.count < columns { codes.append(0x20) }
+            return codes
+        }
+    }
+
+    /// The byte stream that draws `lines` (cut/padded to the screen).
+    public func screenBytes(_ lines: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (row, codes) in rowCodes(lines).enumerated() {
+            out += byteBytes(0x80 | rowAddress(row), data: false)
             for code in codes { out += byteBytes(code, data: true) }
+        }
+        return out
+    }
+
+    /// The byte stream that turns the rows `old` into `new`: per row with a change, the DDRAM
+    /// address of its first changed cell, then the cells up to its last changed one (the
+    /// address increments after each character). Empty when nothing changed.
+    public func updateBytes(from old: [[UInt8]], to new: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (row, codes) in new.enumerated() {
+            let before = row < old.count ? old[row] : []
+            let changed = codes.indices.filter { $0 >= before.count || before[$0] != codes[$0] }
+            guard let first = changed.first, let last = changed.last else { continue }
+            out += byteBytes(0x80 | (rowAddress(row) + UInt8(first)), data: false)
+            for code in codes[first...last] { out += byteBytes(code, data: true) }
         }
         return out
     }
@@ -148,12 +182,30 @@ public final class HD44780Display: TextDisplay {
     /// Sends the initialisation sequence. `show` does this on first use; call it again after
     /// the display lost power.
     public func initialize() throws {
+        drawn.withLock { $0 = nil }
         try device.write(initializationBytes())
         initialized.withLock { $0 = true }
     }
 
     public func show(lines: [String]) throws {
         if !initialized.withLock({ $0 }) { try initialize() }
-        try device.write(screenBytes(lines))
+        let codes = rowCodes(lines)
+        let full = updatesSinceFullRedraw.withLock { n in
+            n += 1
+            if n >= Self.fullRedrawEvery { n = 0; return true }
+            return false
+        }
+        let bytes: [UInt8]
+        if let old = drawn.withLock({ $0 }), !full {
+            bytes = updateBytes(from: old, to: codes)
+        } else {
+            bytes = screenBytes(lines)
+            updatesSinceFullRedraw.withLock { $0 = 0 }
+        }
+        guard !bytes.isEmpty else { return }
+        // Until the write is known to have landed, what the LCD shows is unknown.
+        drawn.withLock { $0 = nil }
+        try device.write(bytes)
+        drawn.withLock { $0 = codes }
     }
 }
