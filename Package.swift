@@ -28,7 +28,10 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // HAL primitives: protocols, the clock, errors. No I/O, no C.
-        .target(name: "HAL", swiftSettings: strict),
+        // Mutex.locked: withLock that ThreadSanitizer can see (every Mutex of the project).
+        .target(name: "CLockAnnotations"),
+        .target(name: "Locking", dependencies: ["CLockAnnotations"], swiftSettings: strict),
+        .target(name: "HAL", dependencies: ["Locking"], swiftSettings: strict),
         // In-process backend for unit tests.
         .target(name: "HALFake", dependencies: ["HAL"], swiftSettings: strict),
         // Real hardware: libgpiod, sysfs PWM, IIO ADC, libmodbus, /dev/i2c-N, evdev.
@@ -63,7 +66,7 @@ let package = Package(
                           swiftSettings: strict),
 
         // Persistence: our own thin SQLite wrapper (WAL, numbered migrations) and the stores.
-        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "Locking"], swiftSettings: strict),
         // `swift run -c release StorageBenchmarks`: local-list full update and lookup timings.
         .executableTarget(name: "StorageBenchmarks", dependencies: ["Storage"],
                           path: "Benchmarks/StorageBenchmarks", swiftSettings: strict),
@@ -136,7 +139,7 @@ let package = Package(
         // Firmware down, diagnostics and logs up: HTTP(S) GET/PUT and FTP RETR/STOR on swift-nio,
         // streamed to and from disk; a ustar writer for the diagnostics archive.
         .target(name: "FileTransfer",
-                dependencies: ["Codecs",
+                dependencies: ["Codecs", "Locking",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// The status notifications of firmware updates and uploads owed to the CSMS, in the order they
@@ -25,16 +26,16 @@ public final class TransferStatusQueue<Message: Sendable>: Sendable {
 
     public func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
         let capacity = capacity
-        entries.withLock { e in
+        entries.locked { e in
             e.append(Entry(message: message, onDelivered: onDelivered))
             if e.count > capacity { e.removeFirst(e.count - capacity) }
         }
         kickContinuation.yield()
     }
 
-    public var isEmpty: Bool { entries.withLock { $0.isEmpty } }
-    public func first() -> Entry? { entries.withLock { $0.first } }
-    public func removeFirst() { entries.withLock { if !$0.isEmpty { $0.removeFirst() } } }
+    public var isEmpty: Bool { entries.locked { $0.isEmpty } }
+    public func first() -> Entry? { entries.locked { $0.first } }
+    public func removeFirst() { entries.locked { if !$0.isEmpty { $0.removeFirst() } } }
     /// Wakes the delivery loop (the CSMS can be reached again).
     public func wake() { kickContinuation.yield() }
     public func finish() { kickContinuation.finish() }

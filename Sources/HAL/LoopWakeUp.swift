@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Locking
 import Synchronization
 
 /// What the station loop sleeps on: it blocks in `wait(until:clock:)` until its earliest
@@ -85,10 +86,10 @@ public final class LoopWakeUp: Sendable {
 public final class InputChangeRelay: Sendable {
     private let target = Mutex<LoopWakeUp?>(nil)
     public init() {}
-    public func connect(_ wake: LoopWakeUp) { target.withLock { $0 = wake } }
+    public func connect(_ wake: LoopWakeUp) { target.locked { $0 = wake } }
     /// An input changed (a level, an ADC value, an edge, a key) or the link to the inputs was
     /// lost: whoever listens should look at the inputs now.
-    public func inputChanged() { target.withLock { $0 }?.signal() }
+    public func inputChanged() { target.locked { $0 }?.signal() }
 }
 
 /// A backend whose inputs say when they change, so the loop need not poll them.

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// A clock that only moves when told to. Tests drive drivers and the core through time with
@@ -9,16 +10,16 @@ public final class VirtualClock: EVSEClock {
         current = Mutex(start)
     }
 
-    public func now() -> MonotonicInstant { current.withLock { $0 } }
+    public func now() -> MonotonicInstant { current.locked { $0 } }
 
     /// Moves time forward and returns the new instant.
     @discardableResult
     public func advance(by d: EVSEDuration) -> MonotonicInstant {
         precondition(d.microseconds >= 0, "a monotonic clock never goes back")
-        return current.withLock { $0 = $0 + d; return $0 }
+        return current.locked { $0 = $0 + d; return $0 }
     }
 
     public func set(_ instant: MonotonicInstant) {
-        current.withLock { $0 = instant }
+        current.locked { $0 = instant }
     }
 }

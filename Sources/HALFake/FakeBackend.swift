@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// The in-process backend for unit tests: every primitive is a plain object whose state a
@@ -28,17 +29,17 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     public var signalsEveryInputChange: Bool { true }
 
     /// Makes the next open of something whose description equals `what` fail.
-    public func markMissing(_ what: String) { state.withLock { _ = $0.missing.insert(what) } }
+    public func markMissing(_ what: String) { state.locked { _ = $0.missing.insert(what) } }
 
     private func checkPresent(_ what: String) throws {
-        if state.withLock({ $0.missing.contains(what) }) {
+        if state.locked({ $0.missing.contains(what) }) {
             throw HardwareError(.deviceMissing, device: what, "no such device (fake backend)")
         }
     }
 
     public func openGPIOLine(_ address: GPIOLineAddress, config: GPIOLineConfig) throws -> any GPIOLine {
         try checkPresent(address.description)
-        return state.withLock { s in
+        return state.locked { s in
             if let l = s.lines[address] { l.reconfigure(config); return l }
             let l = FakeGPIOLine(address: address, config: config, inputChanges: inputChanges)
             s.lines[address] = l
@@ -46,12 +47,12 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
         }
     }
 
-    public func line(_ address: GPIOLineAddress) -> FakeGPIOLine? { state.withLock { $0.lines[address] } }
+    public func line(_ address: GPIOLineAddress) -> FakeGPIOLine? { state.locked { $0.lines[address] } }
     public func line(named name: String) -> FakeGPIOLine? { line(.name(name)) }
 
     public func openPWM(_ address: PWMAddress) throws -> any PWMOutput {
         try checkPresent(address.description)
-        return state.withLock { s in
+        return state.locked { s in
             if let p = s.pwms[address] { return p }
             let p = FakePWMOutput(name: address.description)
             s.pwms[address] = p
@@ -59,7 +60,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
         }
     }
 
-    public func pwm(_ address: PWMAddress) -> FakePWMOutput? { state.withLock { $0.pwms[address] } }
+    public func pwm(_ address: PWMAddress) -> FakePWMOutput? { state.locked { $0.pwms[address] } }
 
     public func openADC(_ address: ADCAddress) throws -> any ADCInput {
         try checkPresent(address.description)
@@ -69,7 +70,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     /// The channel at `address`, created if needed, so a test can set its voltage before the
     /// driver opens it.
     public func adcChannel(_ address: ADCAddress) -> FakeADCInput {
-        state.withLock { s in
+        state.locked { s in
             if let a = s.adcs[address] { return a }
             let a = FakeADCInput(name: address.description, inputChanges: inputChanges)
             s.adcs[address] = a
@@ -83,7 +84,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     }
 
     public func modbusBus(_ name: String) -> FakeModbusBus {
-        state.withLock { s in
+        state.locked { s in
             if let b = s.buses[name] { return b }
             let b = FakeModbusBus(name: name)
             s.buses[name] = b
@@ -93,7 +94,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
 
     public func openI2CDevice(bus: String, address: UInt8) throws -> any I2CDevice {
         try checkPresent(bus)
-        return state.withLock { s in
+        return state.locked { s in
             let key = "\(bus)@\(address)"
             if let d = s.i2c[key] { return d }
             let d = FakeI2CDevice(bus: bus, address: address)
@@ -103,7 +104,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     }
 
     public func i2cDevice(bus: String, address: UInt8) -> FakeI2CDevice? {
-        state.withLock { $0.i2c["\(bus)@\(address)"] }
+        state.locked { $0.i2c["\(bus)@\(address)"] }
     }
 
     public func openKeyEventSource(device: String) throws -> any KeyEventSource {
@@ -112,7 +113,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     }
 
     public func keySource(_ device: String) -> FakeKeyEventSource {
-        state.withLock { s in
+        state.locked { s in
             if let k = s.keys[device] { return k }
             let k = FakeKeyEventSource(name: device, inputChanges: inputChanges)
             s.keys[device] = k
@@ -143,18 +144,18 @@ public final class FakeGPIOLine: GPIOLine {
         state = Mutex(State(config: config, level: initial))
     }
 
-    func reconfigure(_ config: GPIOLineConfig) { state.withLock { $0.config = config } }
+    func reconfigure(_ config: GPIOLineConfig) { state.locked { $0.config = config } }
 
-    public var config: GPIOLineConfig { state.withLock { $0.config } }
+    public var config: GPIOLineConfig { state.locked { $0.config } }
     /// The current logical level.
-    public var level: Bool { state.withLock { $0.level } }
+    public var level: Bool { state.locked { $0.level } }
     /// Every value written, in order.
-    public var writes: [Bool] { state.withLock { $0.writes } }
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    public var writes: [Bool] { state.locked { $0.writes } }
+    public var isClosed: Bool { state.locked { $0.closed } }
 
     /// Makes every further call throw `error` (nil: work again).
     public func fail(with error: HardwareError?) {
-        state.withLock { $0.failing = error }
+        state.locked { $0.failing = error }
         inputChanges.inputChanged()
     }
 
@@ -162,7 +163,7 @@ public final class FakeGPIOLine: GPIOLine {
     /// when the level changes and the line asked for that edge.
     public func drive(_ active: Bool, at timestamp: MonotonicInstant) {
         // Only a change signals, as only a change makes a kernel edge or a simulator push.
-        let changed = state.withLock { s -> Bool in
+        let changed = state.locked { s -> Bool in
             guard s.level != active else { return false }
             s.level = active
             let edge: GPIOEdge = active ? .rising : .falling
@@ -179,19 +180,19 @@ public final class FakeGPIOLine: GPIOLine {
 
     /// Queues an edge event without changing the level (for pulses shorter than a poll).
     public func injectEdge(_ event: GPIOEdgeEvent) {
-        state.withLock { $0.pending.append(event) }
+        state.locked { $0.pending.append(event) }
         inputChanges.inputChanged()
     }
 
     public func read() throws -> Bool {
-        try state.withLock { s in
+        try state.locked { s in
             if let e = s.failing { throw e }
             return s.level
         }
     }
 
     public func write(_ active: Bool) throws {
-        try state.withLock { s in
+        try state.locked { s in
             if let e = s.failing { throw e }
             guard case .output = s.config.direction else {
                 throw HardwareError(.invalidArgument, device: address.description, "write to an input line")
@@ -202,14 +203,14 @@ public final class FakeGPIOLine: GPIOLine {
     }
 
     public func drainEdgeEvents() throws -> [GPIOEdgeEvent] {
-        try state.withLock { s in
+        try state.locked { s in
             if let e = s.failing { throw e }
             defer { s.pending.removeAll() }
             return s.pending
         }
     }
 
-    public func close() { state.withLock { $0.closed = true } }
+    public func close() { state.locked { $0.closed = true } }
 }
 
 public final class FakePWMOutput: PWMOutput {
@@ -228,19 +229,19 @@ public final class FakePWMOutput: PWMOutput {
     private let dutyHistory = Mutex<[UInt64]>([])
     init(name: String) { self.name = name }
 
-    public var setting: Setting { state.withLock { $0 } }
+    public var setting: Setting { state.locked { $0 } }
     /// Every duty `configure` set, in order: what a test counts writes by.
-    public var configuredDuties: [UInt64] { dutyHistory.withLock { $0 } }
+    public var configuredDuties: [UInt64] { dutyHistory.locked { $0 } }
 
     public func configure(periodNanoseconds: UInt64, dutyNanoseconds: UInt64) throws {
         guard dutyNanoseconds <= periodNanoseconds, periodNanoseconds > 0 else {
             throw HardwareError(.invalidArgument, device: name, "duty \(dutyNanoseconds) ns > period \(periodNanoseconds) ns")
         }
-        state.withLock { $0.periodNanoseconds = periodNanoseconds; $0.dutyNanoseconds = dutyNanoseconds }
-        dutyHistory.withLock { $0.append(dutyNanoseconds) }
+        state.locked { $0.periodNanoseconds = periodNanoseconds; $0.dutyNanoseconds = dutyNanoseconds }
+        dutyHistory.locked { $0.append(dutyNanoseconds) }
     }
-    public func setPolarity(_ polarity: PWMPolarity) throws { state.withLock { $0.polarity = polarity } }
-    public func setEnabled(_ enabled: Bool) throws { state.withLock { $0.enabled = enabled } }
+    public func setPolarity(_ polarity: PWMPolarity) throws { state.locked { $0.polarity = polarity } }
+    public func setEnabled(_ enabled: Bool) throws { state.locked { $0.enabled = enabled } }
 }
 
 public final class FakeADCInput: ADCInput {
@@ -252,15 +253,15 @@ public final class FakeADCInput: ADCInput {
         self.inputChanges = inputChanges
     }
     public func set(volts: Double) {
-        let changed = state.withLock { s -> Bool in defer { s.volts = volts }; return s.volts != volts }
+        let changed = state.locked { s -> Bool in defer { s.volts = volts }; return s.volts != volts }
         if changed { inputChanges.inputChanged() }
     }
     public func fail(with error: HardwareError?) {
-        state.withLock { $0.failing = error }
+        state.locked { $0.failing = error }
         inputChanges.inputChanged()
     }
     public func readVolts() throws -> Double {
-        try state.withLock { s in
+        try state.locked { s in
             if let e = s.failing { throw e }
             return s.volts
         }
@@ -281,7 +282,7 @@ public final class FakeModbusBus: ModbusBus {
 
     /// Sets consecutive registers starting at `address`.
     public func setRegisters(unit: UInt8, function: ModbusFunction, address: UInt16, _ values: [UInt16]) {
-        state.withLock { s in
+        state.locked { s in
             for (i, v) in values.enumerated() {
                 s.registers[Key(unit: unit, function: function, address: address &+ UInt16(i))] = v
             }
@@ -289,11 +290,11 @@ public final class FakeModbusBus: ModbusBus {
     }
 
     /// Makes every request throw (e.g. `.timeout`) until called with nil.
-    public func fail(with error: HardwareError?) { state.withLock { $0.failing = error } }
-    public var requestCount: Int { state.withLock { $0.requests } }
+    public func fail(with error: HardwareError?) { state.locked { $0.failing = error } }
+    public var requestCount: Int { state.locked { $0.requests } }
 
     public func readRegisters(unit: UInt8, function: ModbusFunction, address: UInt16, count: UInt16) throws -> [UInt16] {
-        try state.withLock { s in
+        try state.locked { s in
             s.requests += 1
             if let e = s.failing { throw e }
             var out: [UInt16] = []
@@ -309,7 +310,7 @@ public final class FakeModbusBus: ModbusBus {
     }
 
     public func writeRegisters(unit: UInt8, address: UInt16, values: [UInt16]) throws {
-        try state.withLock { s in
+        try state.locked { s in
             s.requests += 1
             if let e = s.failing { throw e }
             for (i, v) in values.enumerated() {
@@ -328,19 +329,19 @@ public final class FakeI2CDevice: I2CDevice {
         self.address = address
     }
     /// Every byte written, in order.
-    public var written: [UInt8] { state.withLock { $0 } }
-    public func clearWritten() { state.withLock { $0.removeAll() } }
+    public var written: [UInt8] { state.locked { $0 } }
+    public func clearWritten() { state.locked { $0.removeAll() } }
     private let failing = Mutex(false)
     /// The next write throws `ioFailed` (a NAK on the bus) and writes nothing.
     public var failNextWrite: Bool {
-        get { failing.withLock { $0 } }
-        set { failing.withLock { $0 = newValue } }
+        get { failing.locked { $0 } }
+        set { failing.locked { $0 = newValue } }
     }
     public func write(_ bytes: [UInt8]) throws {
-        if failing.withLock({ f in defer { f = false }; return f }) {
+        if failing.locked({ f in defer { f = false }; return f }) {
             throw HardwareError(.ioFailed, device: "i2c \(bus) 0x\(String(address, radix: 16))", "no acknowledge (fake backend)")
         }
-        state.withLock { $0.append(contentsOf: bytes) }
+        state.locked { $0.append(contentsOf: bytes) }
     }
 }
 
@@ -353,10 +354,10 @@ public final class FakeKeyEventSource: KeyEventSource {
         self.inputChanges = inputChanges
     }
     public func inject(_ events: [KeyEvent]) {
-        state.withLock { $0.append(contentsOf: events) }
+        state.locked { $0.append(contentsOf: events) }
         inputChanges.inputChanged()
     }
     public func drainKeyEvents() throws -> [KeyEvent] {
-        state.withLock { s in defer { s.removeAll() }; return s }
+        state.locked { s in defer { s.removeAll() }; return s }
     }
 }

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 
 /// The backend for the hardware simulator (`evse-sim`): every primitive is a named line,
 /// channel or key source of the simulated charger, reached over the line protocol of
@@ -41,7 +42,7 @@ public final class SimBackend: HardwareBackend, InputChangeSignalling {
     public var isConnected: Bool { connection.isConnected }
 
     /// The number of connectors the simulator announced in its hello; nil before connecting.
-    public var connectorCount: Int? { connection.state.withLock { $0.connectorCount } }
+    public var connectorCount: Int? { connection.state.locked { $0.connectorCount } }
 
     /// Adds a `firmware.mark` event with `text` to the simulator's event stream (used to line
     /// up firmware actions with simulator events in latency measurements). Whitespace becomes

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// The one TCP connection to `evse-sim` and everything learned through it.
@@ -87,7 +88,7 @@ final class SimConnection: @unchecked Sendable {
     @discardableResult
     func send(_ words: [String], device: String) throws -> [String] {
         let slot = ReplySlot()
-        let (id, generation) = try state.withLock { s -> (UInt64, UInt64) in
+        let (id, generation) = try state.locked { s -> (UInt64, UInt64) in
             guard s.fd >= 0 else { throw notConnected() }
             let id = s.nextID
             s.nextID += 1
@@ -95,18 +96,18 @@ final class SimConnection: @unchecked Sendable {
             return (id, s.generation)
         }
         let line = "\(id) \(words.joined(separator: " "))\n"
-        let written = writeLock.withLock { _ -> Bool in
-            let fd = state.withLock { $0.generation == generation ? $0.fd : -1 }
+        let written = writeLock.locked { _ -> Bool in
+            let fd = state.locked { $0.generation == generation ? $0.fd : -1 }
             guard fd >= 0 else { return false }
             return Self.writeAll(fd: fd, Array(line.utf8))
         }
         guard written else {
-            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            state.locked { _ = $0.pending.removeValue(forKey: id) }
             connectionLost(generation: generation, closing: nil)
             throw HardwareError(.disconnected, device: device, "\(endpoint): connection lost while sending \"\(words.joined(separator: " "))\"")
         }
         guard let outcome = slot.wait(timeout: requestTimeout) else {
-            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            state.locked { _ = $0.pending.removeValue(forKey: id) }
             throw HardwareError(.timeout, device: device, "\(endpoint): no reply to \"\(words.joined(separator: " "))\" within \(requestTimeout)")
         }
         switch outcome {
@@ -149,23 +150,23 @@ final class SimConnection: @unchecked Sendable {
 
     // MARK: Connection
 
-    var isConnected: Bool { state.withLock { $0.ready } }
+    var isConnected: Bool { state.locked { $0.ready } }
 
     /// Connects, says hello and re-opens what was open, unless already connected. Attempts are
     /// spaced by `reconnectInterval`; in between, calls fail fast with `disconnected`.
     func ensureConnected() throws {
-        if state.withLock({ $0.ready }) { return }
-        try connectLock.withLock { _ in
-            let (ready, shutDown, lastAttempt) = state.withLock { ($0.ready, $0.shutDown, $0.lastAttempt) }
+        if state.locked({ $0.ready }) { return }
+        try connectLock.locked { _ in
+            let (ready, shutDown, lastAttempt) = state.locked { ($0.ready, $0.shutDown, $0.lastAttempt) }
             if ready { return }
             if shutDown { throw HardwareError(.disconnected, device: "simulator link", "\(endpoint): backend was closed") }
             let now = monotonicMicroseconds()
             if let last = lastAttempt, Int64(now - last) < reconnectInterval.microseconds {
                 throw notConnected()
             }
-            state.withLock { $0.lastAttempt = now }
+            state.locked { $0.lastAttempt = now }
             let fd = try openSocket()
-            let generation = state.withLock { s -> UInt64 in
+            let generation = state.locked { s -> UInt64 in
                 s.generation += 1
                 s.fd = fd
                 return s.generation
@@ -177,7 +178,7 @@ final class SimConnection: @unchecked Sendable {
                     SimConnection.readLoop(connection: reference, fd: fd, generation: generation)
                 }
             } catch {
-                state.withLock { $0.fd = -1 }
+                state.locked { $0.fd = -1 }
                 Glibc.close(fd)
                 throw error
             }
@@ -189,7 +190,7 @@ final class SimConnection: @unchecked Sendable {
             }
             // A registration the restarted simulator refuses is reported to this caller; the
             // link itself is good, so other callers go ahead.
-            defer { state.withLock { if $0.generation == generation && $0.fd >= 0 { $0.ready = true } } }
+            defer { state.locked { if $0.generation == generation && $0.fd >= 0 { $0.ready = true } } }
             try reopenAll()
         }
     }
@@ -201,13 +202,13 @@ final class SimConnection: @unchecked Sendable {
                                 "\(endpoint) answered hello with \"\(values.joined(separator: " "))\"; this firmware speaks protocol 1")
         }
         let count = values.count >= 3 ? Int(values[2]) : nil
-        state.withLock { $0.connectorCount = count }
+        state.locked { $0.connectorCount = count }
     }
 
     /// After a reconnect: open everything again, in the order it was first opened. Every
     /// registration is tried; the first failure is reported.
     private func reopenAll() throws {
-        let (order, registrations) = state.withLock { ($0.order, $0.registrations) }
+        let (order, registrations) = state.locked { ($0.order, $0.registrations) }
         var firstError: Error?
         for name in order {
             guard let registration = registrations[name] else { continue }
@@ -227,13 +228,13 @@ final class SimConnection: @unchecked Sendable {
         case let .gpioInput(edges):
             let values = try send(["gpio.open", name, "in", edges.rawValue], device: name)
             let level = try Self.level(values.first, device: name)
-            state.withLock { s in
+            state.locked { s in
                 s.levels[name] = level
                 if edges != .none, s.edges[name] == nil { s.edges[name] = [] }
             }
         case let .gpioOutput(level):
             try send(["gpio.open", name, "out", level ? "1" : "0"], device: name)
-            state.withLock { $0.levels[name] = level }
+            state.locked { $0.levels[name] = level }
         case let .pwm(arguments):
             try send(["pwm.open", name], device: name)
             if let arguments { try send(["pwm.set", name] + arguments, device: name) }
@@ -242,22 +243,22 @@ final class SimConnection: @unchecked Sendable {
             guard let text = values.first, let mv = Double(text), mv.isFinite else {
                 throw HardwareError(.protocolError, device: name, "adc.open answered \"\(values.joined(separator: " "))\", expected millivolts")
             }
-            state.withLock { $0.millivolts[name] = mv }
+            state.locked { $0.millivolts[name] = mv }
         case .keys:
             try send(["keys.open", name], device: name)
-            state.withLock { s in if s.keys[name] == nil { s.keys[name] = [] } }
+            state.locked { s in if s.keys[name] == nil { s.keys[name] = [] } }
         }
         register(name, registration)
     }
 
     func register(_ name: String, _ registration: Registration) {
-        state.withLock { s in
+        state.locked { s in
             if s.registrations.updateValue(registration, forKey: name) == nil { s.order.append(name) }
         }
     }
 
     func unregister(_ name: String) {
-        state.withLock { s in
+        state.locked { s in
             s.registrations.removeValue(forKey: name)
             s.order.removeAll { $0 == name }
             s.edges.removeValue(forKey: name)
@@ -329,8 +330,8 @@ final class SimConnection: @unchecked Sendable {
     /// Marks the connection of `generation` as gone, fails its waiting requests and, when
     /// `closing` is given (the reader's own descriptor), closes it.
     func connectionLost(generation: UInt64, closing fd: Int32?) {
-        let pending = writeLock.withLock { _ -> [ReplySlot] in
-            let slots = state.withLock { s -> [ReplySlot] in
+        let pending = writeLock.locked { _ -> [ReplySlot] in
+            let slots = state.locked { s -> [ReplySlot] in
                 guard s.generation == generation else { return [] }
                 if s.fd >= 0 { shutdown(s.fd, Int32(SHUT_RDWR)) }
                 s.fd = -1
@@ -348,13 +349,13 @@ final class SimConnection: @unchecked Sendable {
 
     /// Drops the connection for good (no reconnects).
     func close() {
-        state.withLock { $0.shutDown = true }
+        state.locked { $0.shutDown = true }
         shutdownSocket()
     }
 
     private func shutdownSocket() {
-        writeLock.withLock { _ in
-            state.withLock { s in
+        writeLock.locked { _ in
+            state.locked { s in
                 if s.fd >= 0 { shutdown(s.fd, Int32(SHUT_RDWR)) }
             }
         }
@@ -393,16 +394,16 @@ final class SimConnection: @unchecked Sendable {
 
     func handle(_ line: String) {
         guard let incoming = SimIncoming.parse(line) else {
-            state.withLock { $0.malformedLines += 1 }
+            state.locked { $0.malformedLines += 1 }
             return
         }
         switch incoming {
         case let .ok(id, values):
-            state.withLock { $0.pending.removeValue(forKey: id) }?.fill(.ok(values))
+            state.locked { $0.pending.removeValue(forKey: id) }?.fill(.ok(values))
         case let .err(id, message):
-            state.withLock { $0.pending.removeValue(forKey: id) }?.fill(.err(message))
+            state.locked { $0.pending.removeValue(forKey: id) }?.fill(.err(message))
         case let .edge(name, rising, timestamp):
-            let known = state.withLock { s -> Bool in
+            let known = state.locked { s -> Bool in
                 guard s.registrations[name] != nil else { return false }
                 s.levels[name] = rising
                 guard s.edges[name] != nil else { return true }
@@ -415,14 +416,14 @@ final class SimConnection: @unchecked Sendable {
             }
             if known { inputChanges.inputChanged() }
         case let .adc(name, millivolts, _):
-            let changed = state.withLock { s -> Bool in
+            let changed = state.locked { s -> Bool in
                 guard s.registrations[name] != nil else { return false }
                 defer { s.millivolts[name] = millivolts }
                 return s.millivolts[name] != millivolts
             }
             if changed { inputChanges.inputChanged() }
         case let .key(name, code, pressed, timestamp):
-            let known = state.withLock { s -> Bool in
+            let known = state.locked { s -> Bool in
                 guard s.keys[name] != nil else { return false }
                 s.keys[name, default: []].append(KeyEvent(code: code, pressed: pressed, timestamp: timestamp))
                 if let count = s.keys[name]?.count, count > Self.queueLimit {

@@ -1,5 +1,6 @@
 import Codecs
 import HAL
+import Locking
 import Synchronization
 
 /// A simulated GPIO line. The simulator's levels are physical and active-high; `activeLow`
@@ -33,7 +34,7 @@ final class SimGPIOLine: GPIOLine {
     func read() throws -> Bool {
         try checkOpen()
         try connection.ensureConnected()
-        if let physical = connection.state.withLock({ $0.levels[name] }) {
+        if let physical = connection.state.locked({ $0.levels[name] }) {
             return physical != config.activeLow
         }
         let values = try connection.send(["gpio.get", name], device: name)
@@ -47,13 +48,13 @@ final class SimGPIOLine: GPIOLine {
         }
         let physical = active != config.activeLow
         try connection.request(["gpio.set", name, physical ? "1" : "0"], device: name)
-        connection.state.withLock { $0.levels[name] = physical }
+        connection.state.locked { $0.levels[name] = physical }
         connection.register(name, .gpioOutput(level: physical))
     }
 
     func drainEdgeEvents() throws -> [GPIOEdgeEvent] {
         try checkOpen()
-        let (physical, dropped) = connection.state.withLock { s -> ([GPIOEdgeEvent], Int) in
+        let (physical, dropped) = connection.state.locked { s -> ([GPIOEdgeEvent], Int) in
             defer {
                 if s.edges[name] != nil { s.edges[name]?.removeAll(keepingCapacity: true) }
                 s.droppedEdges[name] = nil
@@ -104,7 +105,7 @@ final class SimPWMOutput: PWMOutput {
     }
 
     private func apply(_ change: (inout Setting) throws -> Void) throws {
-        try setting.withLock { current in
+        try setting.locked { current in
             var next = current
             try change(&next)
             try connection.request(["pwm.set", name] + next.arguments, device: name)
@@ -137,12 +138,12 @@ final class SimADCInput: ADCInput {
     /// From the cache the simulator's `! adc` pushes keep current: no round trip.
     func readVolts() throws -> Double {
         try connection.ensureConnected()
-        if let mv = connection.state.withLock({ $0.millivolts[name] }) { return mv / 1000 }
+        if let mv = connection.state.locked({ $0.millivolts[name] }) { return mv / 1000 }
         let values = try connection.send(["adc.get", name], device: name)
         guard let text = values.first, let mv = Double(text), mv.isFinite else {
             throw HardwareError(.protocolError, device: name, "adc.get answered \"\(values.joined(separator: " "))\", expected millivolts")
         }
-        connection.state.withLock { $0.millivolts[name] = mv }
+        connection.state.locked { $0.millivolts[name] = mv }
         return mv / 1000
     }
 }
@@ -176,7 +177,7 @@ final class SimKeyEventSource: KeyEventSource {
     }
 
     func drainKeyEvents() throws -> [KeyEvent] {
-        let events = connection.state.withLock { s -> [KeyEvent] in
+        let events = connection.state.locked { s -> [KeyEvent] in
             defer { if s.keys[name] != nil { s.keys[name]?.removeAll(keepingCapacity: true) } }
             return s.keys[name] ?? []
         }

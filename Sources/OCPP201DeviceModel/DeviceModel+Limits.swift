@@ -1,4 +1,5 @@
 import OCPP201Messages
+import Locking
 import OCPPJSON
 
 /// A request larger than the station said it takes (DeviceDataCtrlr.ItemsPerMessage /
@@ -49,7 +50,7 @@ extension DeviceModel {
     }
 
     private func check(items: Int, bytes: Int, instance: String) -> DeviceModelLimitViolation? {
-        let (itemLimit, byteLimit) = state.withLock { s in
+        let (itemLimit, byteLimit) = state.locked { s in
             (s.integer(VariableKey(component: "DeviceDataCtrlr", variable: "ItemsPerMessage", variableInstance: instance),
                        fallback: Int.max),
              s.integer(VariableKey(component: "DeviceDataCtrlr", variable: "BytesPerMessage", variableInstance: instance),

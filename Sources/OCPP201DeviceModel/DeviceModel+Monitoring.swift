@@ -1,4 +1,5 @@
 import OCPP201Messages
+import Locking
 import OCPPJSON
 import Storage
 
@@ -16,7 +17,7 @@ extension DeviceModel {
     /// status (UnknownComponent, UnknownVariable, UnsupportedMonitorType, Rejected, Duplicate).
     /// The accepted ones of one request are stored in one transaction.
     public func setVariableMonitoring(_ request: SetVariableMonitoringRequest) -> SetVariableMonitoringResponse {
-        state.withLock { s in
+        state.locked { s in
             var results: [SetMonitoringResult] = []
             var accepted: [(index: Int, monitor: VariableMonitor)] = []
             var monitors = s.monitors
@@ -102,7 +103,7 @@ extension DeviceModel {
     /// Answers ClearVariableMonitoring: Accepted and removed, NotFound, or Rejected for a
     /// hard-wired monitor.
     public func clearVariableMonitoring(_ request: ClearVariableMonitoringRequest) -> ClearVariableMonitoringResponse {
-        state.withLock { s in
+        state.locked { s in
             var results: [ClearVariableMonitoringResponse.ClearMonitoringResultType] = []
             var removing: [Int] = []
             for id in request.id {
@@ -136,7 +137,7 @@ extension DeviceModel {
     /// Answers SetMonitoringBase: All keeps every monitor; FactoryDefault and HardWiredOnly remove
     /// the CSMS's monitors (there are no preconfigured ones to restore or disable).
     public func setMonitoringBase(_ request: SetMonitoringBaseRequest) -> SetMonitoringBaseResponse {
-        state.withLock { s in
+        state.locked { s in
             let removing = request.monitoringBase == .all ? [] : s.monitors.filter { $0.origin == .customMonitor }.map(\.id)
             do {
                 try store.removeMonitors(ids: removing)
@@ -169,7 +170,7 @@ extension DeviceModel {
     /// NotifyReport): the monitors matching any criterion and any componentVariable given.
     public func monitoringReport(_ request: GetMonitoringReportRequest,
                                  generatedAt: String) -> (GetMonitoringReportResponse, [NotifyMonitoringReportRequest]) {
-        state.withLock { s in
+        state.locked { s in
             let criteria = request.monitoringCriteria ?? []
             let filters = request.componentVariable ?? []
             let chosen = s.monitors.filter { monitor in
@@ -221,7 +222,7 @@ extension DeviceModel {
     }
 
     private func monitoringLimits(items: Int, bytes: Int, instance: String) -> DeviceModelLimitViolation? {
-        let (itemLimit, byteLimit) = state.withLock { s in
+        let (itemLimit, byteLimit) = state.locked { s in
             (s.integer(VariableKey(component: "MonitoringCtrlr", variable: "ItemsPerMessage", variableInstance: instance), fallback: .max),
              s.integer(VariableKey(component: "MonitoringCtrlr", variable: "BytesPerMessage", variableInstance: instance), fallback: .max))
         }
@@ -238,7 +239,7 @@ extension DeviceModel {
     /// outside a transaction too. The variable's own value is not changed (see `setActual`).
     public func evaluateMonitors(_ key: VariableKey, _ newValue: String, timestamp: String,
                                  transactionId: String? = nil) -> [MonitorEvent] {
-        state.withLock { s in
+        state.locked { s in
             let level = s.integer(.activeMonitoringLevel, fallback: 9)
             let number = Double(newValue)
             var events: [MonitorEvent] = []

@@ -1,4 +1,5 @@
 import OCPP201Messages
+import Locking
 import OCPPJSON
 
 typealias ReportData = NotifyReportRequest.ReportDataType
@@ -16,7 +17,7 @@ extension DeviceModel {
     /// connectors. `generatedAt` is the RFC 3339 time the pages carry.
     public func baseReport(_ request: GetBaseReportRequest,
                            generatedAt: String) -> (GetBaseReportResponse, [NotifyReportRequest]) {
-        state.withLock { s in
+        state.locked { s in
             let variables = s.order.compactMap { s.variables[$0] }.filter { variable in
                 switch request.reportBase {
                 case .fullInventory: true
@@ -41,7 +42,7 @@ extension DeviceModel {
             return (GetReportResponse(status: .notSupported, statusInfo: StatusInfoType(
                 reasonCode: "UnsupportedParam", additionalInfo: "component criterion \(unsupported.rawValue) is not supported")), [])
         }
-        return state.withLock { s in
+        return state.locked { s in
             let criteria = request.componentCriteria ?? []
             let componentsMeeting: Set<ComponentKey>? = criteria.isEmpty ? nil : Set(s.variables.values.compactMap { v -> ComponentKey? in
                 let key = v.definition.key

@@ -1,4 +1,5 @@
 import OCPP201Messages
+import Locking
 import Storage
 
 typealias GetVariableStatus = GetVariablesResponse.GetVariableResultType.GetVariableStatusEnumType
@@ -9,7 +10,7 @@ extension DeviceModel {
     /// attributeType means Actual. Write-only values are never returned (Rejected); values longer
     /// than DeviceDataCtrlr.ReportingValueSize are cut to it. Check `limitsExceeded` first.
     public func getVariables(_ request: GetVariablesRequest) -> GetVariablesResponse {
-        state.withLock { s in
+        state.locked { s in
             let valueSize = s.integer(.reportingValueSize, fallback: StationVariables.reportingValueSize)
             return GetVariablesResponse(getVariableResult: request.getVariableData.map { item -> GetVariablesResponse.GetVariableResultType in
                 func result(_ status: GetVariableStatus, _ value: String? = nil, reason: String? = nil,
@@ -46,7 +47,7 @@ extension DeviceModel {
     /// next boot answer RebootRequired (their new value is stored and reported). `onChange`
     /// handlers hear every Actual value that changed, after the response is built.
     public func setVariables(_ request: SetVariablesRequest) -> SetVariablesResponse {
-        let (response, changed, handlers) = state.withLock { s -> (SetVariablesResponse, [(VariableKey, String)], [@Sendable (VariableKey, String) -> Void]) in
+        let (response, changed, handlers) = state.locked { s -> (SetVariablesResponse, [(VariableKey, String)], [@Sendable (VariableKey, String) -> Void]) in
             var results: [SetVariablesResponse.SetVariableResultType] = []
             // Accepted changes, in request order: (result index, key, attribute, value).
             var pending: [(index: Int, key: VariableKey, type: AttributeEnumType, value: String, stored: Bool)] = []

@@ -1,5 +1,6 @@
 import OCPP201Messages
 import Storage
+import Locking
 import Synchronization
 
 /// The OCPP 2.0.1 device model of this charging station: every component and variable the
@@ -119,7 +120,7 @@ public final class DeviceModel: Sendable {
     /// The Actual value of `key` (also of a write-only variable: this is the station asking), or
     /// `nil` for a variable this firmware does not have.
     public func value(_ key: VariableKey) -> String? {
-        state.withLock { $0.currentValue(key, .actual) }
+        state.locked { $0.currentValue(key, .actual) }
     }
 
     /// Reports a value the station owns (availability, power, the security profile reached, a
@@ -129,7 +130,7 @@ public final class DeviceModel: Sendable {
     /// changes nothing, for an unknown variable, a value that does not fit or a failed write.
     @discardableResult
     public func setActual(_ key: VariableKey, _ value: String) -> Bool {
-        state.withLock { s in
+        state.locked { s in
             guard let variable = s.variables[key], let attribute = variable.definition.attribute(.actual),
                   case .success(let normalized) = variable.definition.spec.characteristics.validate(value) else {
                 return false
@@ -150,14 +151,14 @@ public final class DeviceModel: Sendable {
     /// HeartbeatInterval, TxStartPoint, …), with the value as stored. Called on the caller's
     /// thread, after the response was built, without any lock held.
     public func onChange(_ handler: @escaping @Sendable (VariableKey, String) -> Void) {
-        state.withLock { $0.changeHandlers.append(handler) }
+        state.locked { $0.changeHandlers.append(handler) }
     }
 
     /// Makes `key`'s Actual value read from `provider` whenever it is asked for (ClockCtrlr.DateTime
     /// from the station's clock). The provider runs with the device model's lock held: it must
     /// not call back into the device model.
     public func provideActual(_ key: VariableKey, _ provider: @escaping @Sendable () -> String) {
-        state.withLock { $0.providers[key] = provider }
+        state.locked { $0.providers[key] = provider }
     }
 
     /// Adds a check of the station's own to SetVariables of `key`, after the characteristics
@@ -166,7 +167,7 @@ public final class DeviceModel: Sendable {
     /// NetworkConfigurationPriority naming only slots that hold a network profile. The check runs
     /// with the device model's lock held: it must not call back into the device model.
     public func validateSetting(_ key: VariableKey, _ check: @escaping @Sendable (String) -> String?) {
-        state.withLock { $0.settingChecks[key] = check }
+        state.locked { $0.settingChecks[key] = check }
     }
 
     /// Where SetVariables puts a secret the station keeps outside the device model
@@ -174,11 +175,11 @@ public final class DeviceModel: Sendable {
     /// InternalError). Without a keeper such a variable is Rejected (NotSupported). Runs with
     /// the device model's lock held: it must not call back into the device model.
     public func keepSecret(_ key: VariableKey, _ keep: @escaping @Sendable (String) throws -> Void) {
-        state.withLock { $0.secretKeepers[key] = keep }
+        state.locked { $0.secretKeepers[key] = keep }
     }
 
     /// Every variable key, in catalogue order.
-    public var keys: [VariableKey] { state.withLock { $0.order } }
+    public var keys: [VariableKey] { state.locked { $0.order } }
 }
 
 /// What can go wrong opening the device model.

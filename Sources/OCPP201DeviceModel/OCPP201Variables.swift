@@ -117,7 +117,7 @@ extension DeviceModel {
     /// The adapter's settings, read under one lock: a SetVariables running at the same time is
     /// seen whole or not at all.
     public var variables: OCPP201Variables {
-        state.withLock { s in
+        state.locked { s in
             let read = SettingsReader(state: s)
             let comm = "OCPPCommCtrlr", tx = "TxCtrlr", sampled = "SampledDataCtrlr", aligned = "AlignedDataCtrlr"
             return OCPP201Variables(

@@ -13,6 +13,7 @@ import OCPPSecurity
 import OCPPTransport
 import Station
 import Storage
+import Locking
 import Synchronization
 
 /// `evsed --csms URL --identity ID [--ocpp-version 1.6|2.0.1|auto]`: an OCPP charge point on the
@@ -38,7 +39,7 @@ final class OCPPWiring {
     /// The version this run speaks ("1.6" or "2.0.1").
     let version: String
     private let hardRestart = StopFlag()
-    var restartHard: Bool { hardRestart.value.withLock { $0 } }
+    var restartHard: Bool { hardRestart.value.locked { $0 } }
 
     /// Before `Station.start`: the port hears the recovery's commands too, and every session
     /// start and end queues its message in the journal transaction that records it.
@@ -55,7 +56,7 @@ final class OCPPWiring {
         let log = Logger(label: "ocpp.wiring")
         port = LoopStationPort(station: evse) { hard in
             log.notice("\(hard ? "hard" : "soft") reset: restarting")
-            hardRestart.value.withLock { $0 = hard }
+            hardRestart.value.locked { $0 = hard }
             shutdownSignal.store(Self.restartSignal, ordering: .relaxed)
         }
         let running = version
@@ -229,9 +230,9 @@ final class OCPPWiring {
             case .ocpp16(let client): await client.stop()
             case .ocpp201(let client): await client.stop()
             }
-            done.value.withLock { $0 = true }
+            done.value.locked { $0 = true }
         }
-        for _ in 0..<200 where !done.value.withLock({ $0 }) {
+        for _ in 0..<200 where !done.value.locked({ $0 }) {
             var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
             _ = nanosleep(&ts, nil)
         }

@@ -1,6 +1,7 @@
 import Testing
 import HAL
 import HALFake
+import Locking
 import Synchronization
 @testable import Drivers
 
@@ -272,9 +273,9 @@ struct TextLayoutTests {
 struct ConsoleDisplayTests {
     @Test func framesTheScreen() throws {
         let log = Mutex<[String]>([])
-        let console = try ConsoleDisplay(columns: 8, rows: 2) { line in log.withLock { $0.append(line) } }
+        let console = try ConsoleDisplay(columns: 8, rows: 2) { line in log.locked { $0.append(line) } }
         try console.show(lines: ["Hello", "world, long", "dropped"])
-        #expect(log.withLock { $0 } == ["+--------+\n|Hello   |\n|world, l|\n+--------+"])
+        #expect(log.locked { $0 } == ["+--------+\n|Hello   |\n|world, l|\n+--------+"])
         #expect(console.columns == 8 && console.rows == 2)
     }
 

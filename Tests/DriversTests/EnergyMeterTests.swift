@@ -1,6 +1,7 @@
 import Dispatch
 import HAL
 import HALFake
+import Locking
 import Synchronization
 import Testing
 @testable import Drivers
@@ -193,12 +194,12 @@ final class GatedModbusBus: ModbusBus {
     init(inner: FakeModbusBus) { self.inner = inner }
 
     func openGate() {
-        open.withLock { $0 = true }
+        open.locked { $0 = true }
         gate.signal()
     }
 
     func readRegisters(unit: UInt8, function: ModbusFunction, address: UInt16, count: UInt16) throws -> [UInt16] {
-        if !open.withLock({ $0 }) {
+        if !open.locked({ $0 }) {
             entered.signal()
             gate.wait()
             gate.signal()
@@ -270,7 +271,7 @@ struct MeterPollerTests {
         let poller = MeterPoller(meter: EnergyMeter(bus: sim.bus, unit: 1, map: sdm630Map),
                                  interval: .milliseconds(1_000), idleInterval: .seconds(Int64(30)),
                                  clock: VirtualClock()) { event in
-            received.withLock { $0.append(event) }
+            received.locked { $0.append(event) }
             arrived.signal()
         }
         #expect(poller.period == .milliseconds(1_000), "in use until told otherwise")
@@ -287,7 +288,7 @@ struct MeterPollerTests {
         poller.setIdle(false)
         #expect(poller.period == .milliseconds(1_000))
         poller.stop()
-        #expect(received.withLock { $0.count } == 2)
+        #expect(received.locked { $0.count } == 2)
     }
 
     @Test("an idle meter is read at once when its connector is in use again")
@@ -349,7 +350,7 @@ struct MeterPollerTests {
         let received = Mutex(0)
         let poller = MeterPoller(meter: EnergyMeter(bus: sim.bus, unit: 1, map: sdm630Map),
                                  interval: .milliseconds(1), clock: VirtualClock()) { _ in
-            received.withLock { $0 += 1 }
+            received.locked { $0 += 1 }
         }
         poller.stop()
         poller.start()  // a stopped poller stays stopped
@@ -361,6 +362,6 @@ struct MeterPollerTests {
         probe.requestRead()
         #expect(drained.wait(timeout: .now() + 10.0) == .success)
         probe.stop()
-        #expect(received.withLock { $0 } == 0)
+        #expect(received.locked { $0 } == 0)
     }
 }

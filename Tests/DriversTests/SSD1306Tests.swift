@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 import Testing
 @testable import Drivers
@@ -9,9 +10,9 @@ final class WriteRecorder: I2CDevice {
     let address: UInt8
     private let state = Mutex<[[UInt8]]>([])
     init(address: UInt8 = 0x3C) { self.address = address }
-    var writes: [[UInt8]] { state.withLock { $0 } }
-    func clear() { state.withLock { $0.removeAll() } }
-    func write(_ bytes: [UInt8]) throws { state.withLock { $0.append(bytes) } }
+    var writes: [[UInt8]] { state.locked { $0 } }
+    func clear() { state.locked { $0.removeAll() } }
+    func write(_ bytes: [UInt8]) throws { state.locked { $0.append(bytes) } }
 }
 
 @Suite("SSD1306 OLED driver, its font and QR codes")

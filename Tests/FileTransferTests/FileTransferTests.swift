@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -265,7 +266,7 @@ struct FTPTransferTests {
         let server = try await TestFTPServer(.init(user: "evse", password: "pw"))
         defer { Task { await server.shutdown() } }
         let image = pattern(150_000)
-        server.files.withLock { $0["/fw/v2/image.bin"] = image }
+        server.files.locked { $0["/fw/v2/image.bin"] = image }
         let bytes = try await client.download("ftp://evse:pw@127.0.0.1:\(server.port)/fw/v2/image.bin", to: scratch.path("i.bin"), maxBytes: 1 << 20)
         #expect(bytes == 150_000)
         #expect(scratch.read("i.bin") == image)
@@ -274,7 +275,7 @@ struct FTPTransferTests {
 
         let upload = try scratch.write("d.tar", pattern(80_000))
         try await client.upload(upload, to: "ftp://evse:pw@127.0.0.1:\(server.port)/diag", as: "d.tar")
-        #expect(server.files.withLock { $0["/diag/d.tar"] } == pattern(80_000))
+        #expect(server.files.locked { $0["/diag/d.tar"] } == pattern(80_000))
     }
 
     @Test func pasvWhenEPSVIsUnknownAndItsAddressIsIgnored() async throws {
@@ -282,7 +283,7 @@ struct FTPTransferTests {
         defer { scratch.remove() }
         let server = try await TestFTPServer(.init(supportsEPSV: false, multiLineGreeting: false))
         defer { Task { await server.shutdown() } }
-        server.files.withLock { $0["/x.bin"] = [9, 8, 7] }
+        server.files.locked { $0["/x.bin"] = [9, 8, 7] }
         _ = try await client.download("ftp://127.0.0.1:\(server.port)/x.bin", to: scratch.path("x.bin"), maxBytes: 10)
         #expect(scratch.read("x.bin") == [9, 8, 7], "connected to the control host, not the 10.99.99.99 of the reply")
         #expect(server.log.prefix(2) == ["USER anonymous", "PASS ***"])
@@ -305,7 +306,7 @@ struct FTPTransferTests {
         #expect(login?.kind == .permissionDenied)
         let missing = await failure("ftp://evse:pw@127.0.0.1:\(server.port)/nope.bin")
         guard case .ftpReply("RETR nope.bin", 550, _) = missing else { Issue.record("missing file: \(String(describing: missing))"); return }
-        server.files.withLock { $0["/big.bin"] = pattern(1_000) }
+        server.files.locked { $0["/big.bin"] = pattern(1_000) }
         #expect(await failure("ftp://evse:pw@127.0.0.1:\(server.port)/big.bin") == .tooLarge(limit: 100))
         #expect(!scratch.exists("f.bin") && !scratch.exists("f.bin.part"))
     }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Locking
 import Synchronization
 @testable import FileTransfer
 
@@ -60,8 +61,8 @@ final class TestHTTPServer: Sendable {
     private let channel = Mutex<(any Channel)?>(nil)
     let received = Mutex<[Request]>([])
 
-    var port: Int { channel.withLock { $0?.localAddress?.port ?? 0 } }
-    var requests: [Request] { received.withLock { $0 } }
+    var port: Int { channel.locked { $0?.localAddress?.port ?? 0 } }
+    var requests: [Request] { received.locked { $0 } }
 
     init(tls: NIOSSLContext? = nil, reply: @escaping @Sendable (Request) -> Reply) async throws {
         let server = self
@@ -76,12 +77,12 @@ final class TestHTTPServer: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        channel.withLock { $0 = bound }
+        channel.locked { $0 = bound }
     }
 
     /// Once; a second call does nothing.
     func shutdown() async {
-        guard let bound = channel.withLock({ c -> (any Channel)? in defer { c = nil }; return c }) else { return }
+        guard let bound = channel.locked({ c -> (any Channel)? in defer { c = nil }; return c }) else { return }
         try? await bound.close()
         try? await group.shutdownGracefully()
     }
@@ -112,7 +113,7 @@ private final class HTTPTestHandler: ChannelInboundHandler {
             guard let head else { return }
             let request = TestHTTPServer.Request(method: head.method.rawValue, uri: head.uri,
                                                  headers: head.headers.map { ($0.name, $0.value) }, body: body)
-            server.received.withLock { $0.append(request) }
+            server.received.locked { $0.append(request) }
             answer(context, reply(request))
         }
     }
@@ -163,8 +164,8 @@ final class TestFTPServer: Sendable {
     let commands = Mutex<[String]>([])
     let options: Options
 
-    var port: Int { listener.withLock { $0?.channel.localAddress?.port ?? 0 } }
-    var log: [String] { commands.withLock { $0 } }
+    var port: Int { listener.locked { $0?.channel.localAddress?.port ?? 0 } }
+    var log: [String] { commands.locked { $0 } }
 
     init(_ options: Options = Options()) async throws {
         self.options = options
@@ -176,9 +177,9 @@ final class TestFTPServer: Sendable {
                     return try NIOAsyncChannel<FTPLine, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
             }
-        listener.withLock { $0 = channel }
+        listener.locked { $0 = channel }
         let server = self
-        task.withLock { $0 = Task {
+        task.locked { $0 = Task {
             try? await channel.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in connections {
@@ -190,8 +191,8 @@ final class TestFTPServer: Sendable {
     }
 
     func shutdown() async {
-        task.withLock { $0 }?.cancel()
-        try? await listener.withLock { $0 }?.channel.close()
+        task.locked { $0 }?.cancel()
+        try? await listener.locked { $0 }?.channel.close()
         try? await group.shutdownGracefully()
     }
 
@@ -213,7 +214,7 @@ final class TestFTPServer: Sendable {
                 let parts = line.text.split(separator: " ", maxSplits: 1)
                 let verb = parts.first.map { String($0).uppercased() } ?? ""
                 let argument = parts.count > 1 ? String(parts[1]) : ""
-                commands.withLock { $0.append(verb == "PASS" ? "PASS ***" : line.text) }
+                commands.locked { $0.append(verb == "PASS" ? "PASS ***" : line.text) }
                 switch verb {
                 case "USER":
                     user = argument
@@ -253,7 +254,7 @@ final class TestFTPServer: Sendable {
                     }
                     passive = nil
                     let path = cwd + "/" + argument
-                    if verb == "RETR", files.withLock({ $0[path] }) == nil {
+                    if verb == "RETR", files.locked({ $0[path] }) == nil {
                         // The client connected already: that connection is closed unused.
                         try await listener.executeThenClose { connections in
                             var incoming = connections.makeAsyncIterator()
@@ -268,7 +269,7 @@ final class TestFTPServer: Sendable {
                         var incoming = connections.makeAsyncIterator()
                         guard let data = try await incoming.next() else { throw ChannelError.eof }
                         if verb == "RETR" {
-                            let contents = server.files.withLock { $0[path] } ?? []
+                            let contents = server.files.locked { $0[path] } ?? []
                             try await data.executeThenClose { _, out in
                                 var offset = 0
                                 while offset < contents.count {
@@ -282,7 +283,7 @@ final class TestFTPServer: Sendable {
                             try await data.executeThenClose { inbound, _ in
                                 for try await chunk in inbound { received += Array(chunk.readableBytesView) }
                             }
-                            server.files.withLock { $0[path] = received }
+                            server.files.locked { $0[path] = received }
                         }
                     }
                     try await say("226 Transfer complete")

@@ -1,6 +1,7 @@
 import Foundation
 import HAL
 @testable import HALLinux
+import Locking
 import Synchronization
 import Testing
 
@@ -28,8 +29,8 @@ import Testing
             _ = bytes.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
         }
 
-        func getValue() throws -> Bool { value.withLock { $0 } }
-        func setValue(_ active: Bool) throws { value.withLock { $0 = active } }
+        func getValue() throws -> Bool { value.locked { $0 } }
+        func setValue(_ active: Bool) throws { value.locked { $0 = active } }
 
         func readEvents() throws -> [GPIOEdgeEvent] {
             guard let fd = eventFileDescriptor else { return [] }
@@ -37,7 +38,7 @@ import Testing
             var buffer = [UInt8](repeating: 0, count: 16)
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             let events = (0..<max(0, n)).map { _ in
-                counter.withLock { c -> GPIOEdgeEvent in
+                counter.locked { c -> GPIOEdgeEvent in
                     c += 1
                     return GPIOEdgeEvent(edge: c % 2 == 1 ? .falling : .rising, timestamp: MonotonicInstant(microseconds: UInt64(c) * 2_000))
                 }
@@ -46,7 +47,7 @@ import Testing
         }
 
         func release() {
-            released.withLock { $0 = true }
+            released.locked { $0 = true }
             if let fd = eventFileDescriptor { close(fd) }
             close(writeEnd)
         }
@@ -79,7 +80,7 @@ import Testing
         let source = PipeLine()
         let line = try LinuxGPIOLine(address: .name("D1"), requested: source, isOutput: false)
         line.close()
-        #expect(source.released.withLock { $0 })
+        #expect(source.released.locked { $0 })
         #expect(throws: HardwareError.self) { _ = try line.drainEdgeEvents() }
         #expect(throws: HardwareError.self) { _ = try line.read() }
     }
@@ -89,7 +90,7 @@ import Testing
         let line = try LinuxGPIOLine(address: .name("FEEDBACK"), requested: source, isOutput: false)
         let error = #expect(throws: HardwareError.self) { try line.write(true) }
         #expect(error?.kind == .invalidArgument)
-        source.value.withLock { $0 = true }
+        source.value.locked { $0 = true }
         #expect(try line.read() == true)
         line.close()
     }

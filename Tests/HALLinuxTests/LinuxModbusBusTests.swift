@@ -1,5 +1,6 @@
 import Foundation
 import HAL
+import Locking
 import Synchronization
 import Testing
 @testable import HALLinux
@@ -131,9 +132,9 @@ struct LinuxModbusBusTests {
         let results = Mutex<[Int: [UInt16]]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             let words = try? bus.readRegisters(unit: 1, function: .readHoldingRegisters, address: UInt16(i), count: 1)
-            results.withLock { $0[i] = words }
+            results.locked { $0[i] = words }
         }
-        let got = results.withLock { $0 }
+        let got = results.locked { $0 }
         #expect((0..<8).allSatisfy { got[$0] == [UInt16(10 + $0)] }, "\(got)")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HAL
 @testable import HALSim
+import Locking
 import Synchronization
 import Testing
 
@@ -245,9 +246,9 @@ import Testing
         let volts = Mutex([Int: Double]())
         DispatchQueue.concurrentPerform(iterations: 24) { n in
             let v = try? backend.openADC(.named("adc\(n)")).readVolts()
-            volts.withLock { $0[n] = v }
+            volts.locked { $0[n] = v }
         }
-        #expect(volts.withLock { $0 } == Dictionary(uniqueKeysWithValues: (0..<24).map { ($0, Double($0) / 10) }))
+        #expect(volts.locked { $0 } == Dictionary(uniqueKeysWithValues: (0..<24).map { ($0, Double($0) / 10) }))
     }
 
     @Test func chipOffsetAddressesAreNotSimulatorLines() throws {

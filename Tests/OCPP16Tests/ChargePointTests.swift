@@ -6,6 +6,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -188,15 +189,15 @@ struct OperationTests {
         #expect(try await h.chargePoint.handle(action: "ClearCache", payload: [:]).get()["status"] == "Accepted")
         #expect(h.station.commands.contains(.clearAuthorizationCache))
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 2]).get()["status"] == "Unlocked")
-        #expect(h.station.unlocked.withLock { $0 } == [2])
-        h.station.unlockOutcome.withLock { $0 = .unlockFailed }
+        #expect(h.station.unlocked.locked { $0 } == [2])
+        h.station.unlockOutcome.locked { $0 = .unlockFailed }
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 1]).get()["status"] == "UnlockFailed")
-        h.station.unlockOutcome.withLock { $0 = .notSupported }
+        h.station.unlockOutcome.locked { $0 = .notSupported }
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 1]).get()["status"] == "NotSupported",
                 "a tethered cable has no lock")
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 5]).get()["status"] == "NotSupported")
         #expect(try await h.chargePoint.handle(action: "UnlockConnector", payload: ["connectorId": 0]).get()["status"] == "NotSupported")
-        #expect(h.station.unlocked.withLock { $0 } == [2, 1, 1, 5], "the station answers for connectors it does not have; 0 is no connector")
+        #expect(h.station.unlocked.locked { $0 } == [2, 1, 1, 5], "the station answers for connectors it does not have; 0 is no connector")
         #expect(try await h.chargePoint.handle(action: "RemoteStopTransaction", payload: ["transactionId": 5]).get()["status"] == "Rejected")
     }
 }
@@ -317,7 +318,7 @@ final class FakeCSMSDropOnce: Sendable {
     var answer: FakeCSMS.Answer {
         let accept = FakeCSMS.acceptEverything()
         return { [self] action, payload in
-            if action == "StartTransaction", !dropped.withLock({ d in defer { d = true }; return d }) {
+            if action == "StartTransaction", !dropped.locked({ d in defer { d = true }; return d }) {
                 return .failure(.connectionLost(action: action))
             }
             return accept(action, payload)
@@ -470,12 +471,12 @@ final class GatedBootCSMS: OCPP16CallSender {
     private let accept = FakeCSMS.acceptEverything(boot: .pending, interval: 60)
 
     func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
-        if action == "BootNotification" { await withCheckedContinuation { c in gate.withLock { $0 = c } } }
+        if action == "BootNotification" { await withCheckedContinuation { c in gate.locked { $0 = c } } }
         return try accept(action, payload).get()
     }
 
-    var bootSent: Bool { gate.withLock { $0 != nil } }
-    func answerBoot() { gate.withLock { $0?.resume(); $0 = nil } }
+    var bootSent: Bool { gate.locked { $0 != nil } }
+    func answerBoot() { gate.locked { $0?.resume(); $0 = nil } }
 }
 
 @Suite("OCPP 1.6 calls racing the boot answer")

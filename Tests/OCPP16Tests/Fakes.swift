@@ -6,6 +6,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// The CSMS side of the RPC, in memory: records every CALL and answers with `answer`.
@@ -18,16 +19,16 @@ final class FakeCSMS: OCPP16CallSender {
     }
 
     func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
-        let answer = state.withLock { s in
+        let answer = state.locked { s in
             s.calls.append((action, payload))
             return s.answer
         }
         return try answer(action, payload).get()
     }
 
-    func setAnswer(_ answer: @escaping Answer) { state.withLock { $0.answer = answer } }
+    func setAnswer(_ answer: @escaping Answer) { state.locked { $0.answer = answer } }
 
-    var calls: [(String, JSONValue)] { state.withLock { $0.calls } }
+    var calls: [(String, JSONValue)] { state.locked { $0.calls } }
     var actions: [String] { calls.map(\.0) }
     func payloads(_ action: String) -> [JSONValue] { calls.filter { $0.0 == action }.map(\.1) }
 
@@ -69,16 +70,16 @@ final class FakeStation: StationPort {
         (events, emit) = AsyncStream.makeStream(of: StationEvent.self)
     }
 
-    func connectorsNow() -> [ConnectorSnapshot] { state.withLock { $0.connectors } }
+    func connectorsNow() -> [ConnectorSnapshot] { state.locked { $0.connectors } }
 
     func update(_ id: Int, _ change: (inout ConnectorSnapshot) -> Void) {
-        state.withLock { s in
+        state.locked { s in
             if let i = s.connectors.firstIndex(where: { $0.id == id }) { change(&s.connectors[i]) }
         }
     }
 
     /// Every request, queries included.
-    var requests: [StationRequest] { state.withLock { $0.requests } }
+    var requests: [StationRequest] { state.locked { $0.requests } }
 
     /// What the station was asked to do: the requests less the queries, the connection state, the CSMS's time,
     /// the rules and the display's prices (which the charge point sends on its own).
@@ -102,7 +103,7 @@ final class FakeStation: StationPort {
     func request(_ request: StationRequest) async -> StationAnswer { answer(request) }
 
     private func answer(_ request: StationRequest) -> StationAnswer {
-        let connectors = state.withLock { s in
+        let connectors = state.locked { s in
             s.requests.append(request)
             return s.connectors
         }
@@ -118,12 +119,12 @@ final class FakeStation: StationPort {
         case let .stopSession(id, session, _):
             return connectors.contains { $0.id == id && $0.session?.id == session } ? .accepted : .rejected
         case .reserve:
-            return .reservation(reservationAnswer.withLock { $0 })
+            return .reservation(reservationAnswer.locked { $0 })
         case .cancelReservation:
             return .rejected
         case let .unlock(id):
-            unlocked.withLock { $0.append(id) }
-            return .unlock(unlockOutcome.withLock { $0 })
+            unlocked.locked { $0.append(id) }
+            return .unlock(unlockOutcome.locked { $0 })
         case let .changeAvailability(id, operative):
             let targets = id == 0 ? connectors : connectors.filter { $0.id == id }
             guard !targets.isEmpty else { return .availability(nil) }
@@ -143,15 +144,15 @@ final class ManualSleeper: Sendable {
 
     var sleeper: OCPP16ChargePoint.Sleeper {
         { [self] duration in
-            await withCheckedContinuation { c in waiting.withLock { $0.append((duration, c)) } }
+            await withCheckedContinuation { c in waiting.locked { $0.append((duration, c)) } }
         }
     }
 
-    var requested: [EVSEDuration] { waiting.withLock { $0.map(\.0) } }
+    var requested: [EVSEDuration] { waiting.locked { $0.map(\.0) } }
 
     /// Wakes every sleeper waiting for exactly `duration`.
     func release(_ duration: EVSEDuration) {
-        let due = waiting.withLock { w -> [CheckedContinuation<Void, Never>] in
+        let due = waiting.locked { w -> [CheckedContinuation<Void, Never>] in
             let due = w.filter { $0.0 == duration }.map(\.1)
             w.removeAll { $0.0 == duration }
             return due
@@ -223,13 +224,13 @@ struct Harness {
 /// A settable wall clock: 2026-01-01T00:00:00Z until a test moves it.
 final class ClockBox: Sendable {
     private let value = Mutex<UInt64>(1_767_225_600_000)
-    func now() -> UInt64 { value.withLock { $0 } }
-    func set(_ unixMs: UInt64) { value.withLock { $0 = unixMs } }
-    func advance(seconds: UInt64) { value.withLock { $0 += seconds * 1_000 } }
+    func now() -> UInt64 { value.locked { $0 } }
+    func set(_ unixMs: UInt64) { value.locked { $0 = unixMs } }
+    func advance(seconds: UInt64) { value.locked { $0 += seconds * 1_000 } }
 }
 
 final class Counter: Sendable {
     private let value: Mutex<Int>
     init(_ start: Int) { value = Mutex(start) }
-    func next() -> Int { value.withLock { n in n += 1; return n } }
+    func next() -> Int { value.locked { n in n += 1; return n } }
 }

@@ -9,6 +9,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 import Testing
 import TestSupport
@@ -125,13 +126,13 @@ struct FirmwareTests {
         h.csms.setAnswer { action, payload in
             if action == "FirmwareStatusNotification", payload["status"] == "InstallationFailed",
                let stored = try? config.value(for: "ocpp16.firmware.update"), let state = try? JSONParser.parse(stored) {
-                phaseWhenReported.withLock { $0 = state["phase"]?.stringValue }
+                phaseWhenReported.locked { $0 = state["phase"]?.stringValue }
             }
             return base(action, payload)
         }
         _ = await update(h)
         #expect(await h.settle(releasing: []) { h.statuses("FirmwareStatusNotification").last == "InstallationFailed" })
-        #expect(phaseWhenReported.withLock { $0 } == "finished")
+        #expect(phaseWhenReported.locked { $0 } == "finished")
         #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "InstallationFailed"])
         #expect(availability(h).isEmpty && !restartRequested(h))
         // Over: a restart reports nothing more.

@@ -6,6 +6,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -19,19 +20,19 @@ final class ReservingStation: StationPort {
         case .connectors:
             return .connectors([1, 2].map { ConnectorSnapshot(id: $0, status: .available) })
         case let .reserve(r):
-            return .reservation(state.withLock { s in
+            return .reservation(state.locked { s in
                 s.asked.append(r)
                 if s.answer == .accepted { s.held.insert(r.reservationId) }
                 return s.answer
             })
         case let .cancelReservation(id):
-            return state.withLock { $0.held.remove(id) != nil } ? .accepted : .rejected
+            return state.locked { $0.held.remove(id) != nil } ? .accepted : .rejected
         default:
             return .accepted
         }
     }
-    func answer(_ a: ReservationAnswer?) { state.withLock { $0.answer = a } }
-    var asked: [ReservationRequest] { state.withLock { $0.asked } }
+    func answer(_ a: ReservationAnswer?) { state.locked { $0.answer = a } }
+    var asked: [ReservationRequest] { state.locked { $0.asked } }
 }
 
 private func ready(station: (any StationPort)? = nil) async throws -> (OCPP16ChargePoint, StationStorage) {

@@ -5,6 +5,7 @@ import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
 import Storage
+import Locking
 import Synchronization
 import Testing
 import TestSupport
@@ -15,7 +16,7 @@ final class RaisedProfiles: Sendable {
 
 final class ClockOffset: Sendable {
     private let value = Mutex<UInt64>(0)
-    func withLock<T>(_ body: (inout UInt64) -> T) -> T { value.withLock { body(&$0) } }
+    func locked<T>(_ body: (inout UInt64) -> T) -> T { value.locked { body(&$0) } }
 }
 
 struct SecurityHarness {
@@ -41,12 +42,12 @@ struct SecurityHarness {
         let offset = clockOffsetMs
         chargePoint = OCPP16ChargePoint(identity: .init(vendor: "SwiftEVSE", model: "Test", serialNumber: "SN-4711"),
                                         sender: csms, station: station, storage: storage, numberOfConnectors: 2,
-                                        unixMs: { UInt64(Date().timeIntervalSince1970 * 1000) + offset.withLock { $0 } },
+                                        unixMs: { UInt64(Date().timeIntervalSince1970 * 1000) + offset.locked { $0 } },
                                         sleep: sleeper.sleeper)
         var service = try OCPP16SecuritySetup(profile: profile, dataDirectory: scratch.directory)
             .makeService(store: storage.config, unixMs: UInt64(Date().timeIntervalSince1970 * 1000))
         let raised = raised
-        service.onProfileRaised = { p in raised.value.withLock { $0.append(p) } }
+        service.onProfileRaised = { p in raised.value.locked { $0.append(p) } }
         await chargePoint.useSecurity(service)
         await chargePoint.start()
         chargePoint.connectionUp()
@@ -94,7 +95,7 @@ struct SecurityTests {
         #expect(await h.change("AuthorizationKey", Self.key40) == "Accepted")
         #expect(await h.change("SecurityProfile", "2") == "Rejected", "profile 2 without a CSMS root")
         #expect(await h.change("SecurityProfile", "1") == "Accepted")
-        #expect(await settle { !h.raised.value.withLock { $0 }.isEmpty } == false, "the switch waits for the answer to go out")
+        #expect(await settle { !h.raised.value.locked { $0 }.isEmpty } == false, "the switch waits for the answer to go out")
         #expect(await h.chargePoint.securityProfile == .unsecured, "not in force before it connected")
         await h.chargePoint.securityProfileConnected(.basicAuth)
         #expect(await h.chargePoint.securityProfile == .basicAuth)
@@ -178,11 +179,11 @@ struct SecurityTests {
         #expect(await h.call("CertificateSigned", ["certificateChain": .string(try scratch.sign(csr: csr, ca: "csms-root"))])?["status"] == "Accepted")
         let day: UInt64 = 86_400_000
         #expect(await settle { h.sleeper.requested.contains(EVSEDuration.seconds(Int64(86_400))) }, "the daily check waits")
-        h.clockOffsetMs.withLock { $0 = 6 * day }
+        h.clockOffsetMs.locked { $0 = 6 * day }
         h.sleeper.release(EVSEDuration.seconds(Int64(86_400)))
         #expect(await settle { h.sleeper.requested.contains(EVSEDuration.seconds(Int64(86_400))) }, "checked, and waits for the next day")
         #expect(h.csms.payloads("SignCertificate").count == 1, "6 days into 10: not yet")
-        h.clockOffsetMs.withLock { $0 = 7 * day }
+        h.clockOffsetMs.locked { $0 = 7 * day }
         h.sleeper.release(EVSEDuration.seconds(Int64(86_400)))
         #expect(await settle { h.csms.payloads("SignCertificate").count == 2 }, "7 days into 10: a new CSR")
         guard case .string(let renewal)? = h.csms.payloads("SignCertificate").last?["csr"] else { return }

@@ -5,6 +5,7 @@ import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -13,8 +14,8 @@ import Testing
 private final class Wire: Sendable {
     private let state = Mutex<(frames: [OCPPRPCFrame], rpc: OCPPRPC?)>(([], nil))
 
-    func attach(_ rpc: OCPPRPC) { state.withLock { $0.rpc = rpc } }
-    var frames: [OCPPRPCFrame] { state.withLock { $0.frames } }
+    func attach(_ rpc: OCPPRPC) { state.locked { $0.rpc = rpc } }
+    var frames: [OCPPRPCFrame] { state.locked { $0.frames } }
 
     func calls(_ action: String) -> Int {
         frames.filter { if case .call(_, action, _) = $0 { true } else { false } }.count
@@ -22,7 +23,7 @@ private final class Wire: Sendable {
 
     func send(_ text: String) {
         guard let frame = try? OCPPRPCFrame.decode(text).get() else { return }
-        let rpc = state.withLock { s in s.frames.append(frame); return s.rpc }
+        let rpc = state.locked { s in s.frames.append(frame); return s.rpc }
         guard case let .call(id, action, _) = frame, let rpc else { return }
         let payload: JSONValue = switch action {
         case "BootNotification": BootNotificationResponse(status: .accepted, currentTime: FakeCSMS.time, interval: 300).toJSON()
@@ -41,7 +42,7 @@ private final class ReplyGate: Sendable {
 
     func pass() async {
         await withCheckedContinuation { c in
-            let open = state.withLock { s in
+            let open = state.locked { s in
                 if !s.open { s.waiting.append(c) }
                 return s.open
             }
@@ -50,7 +51,7 @@ private final class ReplyGate: Sendable {
     }
 
     func open() {
-        let waiting = state.withLock { s in
+        let waiting = state.locked { s in
             s.open = true
             defer { s.waiting.removeAll() }
             return s.waiting
@@ -72,7 +73,7 @@ struct TriggerOrderTests {
         let box = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: NIOAsyncTestingEventLoop(), messageIDs: .sequential(prefix: "cp"),
                           answering: { action, payload in
-            guard let chargePoint = box.value.withLock({ $0 }) else {
+            guard let chargePoint = box.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "not ready")))
             }
             let answer = await chargePoint.answer(action: action, payload: payload)
@@ -83,7 +84,7 @@ struct TriggerOrderTests {
                                             station: FakeStation(), storage: try StationStorage(database: Database.inMemory()),
                                             numberOfConnectors: 2, unixMs: { 1_767_225_600_000 },
                                             sleep: ManualSleeper().sleeper)
-        box.value.withLock { $0 = chargePoint }
+        box.value.locked { $0 = chargePoint }
         wire.attach(rpc)
         rpc.transportUp(send: wire.send)
         await chargePoint.start()

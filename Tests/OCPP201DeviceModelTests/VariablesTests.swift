@@ -1,6 +1,7 @@
 import OCPP201DeviceModel
 import OCPP201Messages
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -123,9 +124,9 @@ import Testing
     @Test func providedValuesAreReadWhenAsked() throws {
         let model = try openModel(freshStore())
         let now = Mutex("2026-12-05T08:00:00Z")
-        model.provideActual(.dateTime) { now.withLock { $0 } }
+        model.provideActual(.dateTime) { now.locked { $0 } }
         #expect(get(model, component("ClockCtrlr"), "DateTime")?.attributeValue == "2026-12-05T08:00:00Z")
-        now.withLock { $0 = "2026-12-05T08:00:05Z" }
+        now.locked { $0 = "2026-12-05T08:00:05Z" }
         #expect(model.value(.dateTime) == "2026-12-05T08:00:05Z")
     }
 }
@@ -215,12 +216,12 @@ import Testing
                 "without a keeper the station cannot store it")
         let kept = Mutex<[String]>([])
         let heard = Mutex<[String]>([])
-        model.keepSecret(.basicAuthPassword) { value in kept.withLock { $0.append(value) } }
-        model.onChange { key, value in heard.withLock { $0.append("\(key.variable)=\(value)") } }
+        model.keepSecret(.basicAuthPassword) { value in kept.locked { $0.append(value) } }
+        model.onChange { key, value in heard.locked { $0.append("\(key.variable)=\(value)") } }
         #expect(set(model, component("SecurityCtrlr"), "BasicAuthPassword", "short")?.attributeStatus == .rejected)
         #expect(set(model, component("SecurityCtrlr"), "BasicAuthPassword", "0123456789abcdefXYZ")?.attributeStatus == .accepted)
-        #expect(kept.withLock { $0 } == ["0123456789abcdefXYZ"], "only the valid one reaches the keeper")
-        #expect(heard.withLock { $0 } == ["BasicAuthPassword="], "the handlers hear of the change, not the value")
+        #expect(kept.locked { $0 } == ["0123456789abcdefXYZ"], "only the valid one reaches the keeper")
+        #expect(heard.locked { $0 } == ["BasicAuthPassword="], "the handlers hear of the change, not the value")
         #expect(get(model, component("SecurityCtrlr"), "BasicAuthPassword")?.attributeStatus == .rejected)
         #expect(get(model, component("SecurityCtrlr"), "BasicAuthPassword")?.attributeValue == nil)
         let (_, pages) = model.baseReport(GetBaseReportRequest(requestId: 1, reportBase: .fullInventory), generatedAt: reportTime)
@@ -238,12 +239,12 @@ import Testing
     @Test func changeHandlersHearChangedActualValuesOnly() throws {
         let model = try openModel(freshStore())
         let heard = Mutex<[String]>([])
-        model.onChange { key, value in heard.withLock { $0.append("\(key.variable)=\(value)") } }
+        model.onChange { key, value in heard.locked { $0.append("\(key.variable)=\(value)") } }
         _ = set(model, component("OCPPCommCtrlr"), "HeartbeatInterval", "30")
         _ = set(model, component("OCPPCommCtrlr"), "HeartbeatInterval", "30")  // unchanged
         _ = set(model, component("OCPPCommCtrlr"), "HeartbeatInterval", "0")  // rejected
         _ = set(model, component("AuthCtrlr"), "LocalPreAuthorize", "TRUE")
-        #expect(heard.withLock { $0 } == ["HeartbeatInterval=30", "LocalPreAuthorize=true"])
+        #expect(heard.locked { $0 } == ["HeartbeatInterval=30", "LocalPreAuthorize=true"])
     }
 
     @Test func aFailedWriteRejectsTheRequestAndChangesNothing() throws {

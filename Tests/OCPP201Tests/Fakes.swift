@@ -9,6 +9,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// The CSMS side of the RPC, in memory: records every CALL and answers with `answer`.
@@ -21,16 +22,16 @@ final class FakeCSMS: OCPP201CallSender {
     }
 
     func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
-        let answer = state.withLock { s in
+        let answer = state.locked { s in
             s.calls.append((action, payload))
             return s.answer
         }
         return try answer(action, payload).get()
     }
 
-    func setAnswer(_ answer: @escaping Answer) { state.withLock { $0.answer = answer } }
+    func setAnswer(_ answer: @escaping Answer) { state.locked { $0.answer = answer } }
 
-    var calls: [(String, JSONValue)] { state.withLock { $0.calls } }
+    var calls: [(String, JSONValue)] { state.locked { $0.calls } }
     var actions: [String] { calls.map(\.0) }
     func payloads(_ action: String) -> [JSONValue] { calls.filter { $0.0 == action }.map(\.1) }
 
@@ -69,12 +70,12 @@ final class FakeStation: StationPort {
     }
 
     func update(_ id: Int, _ change: (inout ConnectorSnapshot) -> Void) {
-        state.withLock { s in
+        state.locked { s in
             if let i = s.connectors.firstIndex(where: { $0.id == id }) { change(&s.connectors[i]) }
         }
     }
 
-    var requests: [StationRequest] { state.withLock { $0.requests } }
+    var requests: [StationRequest] { state.locked { $0.requests } }
 
     /// What the station was asked to do: the requests less the queries, the connection state and the rules.
     var commands: [StationRequest] {
@@ -90,7 +91,7 @@ final class FakeStation: StationPort {
     func request(_ request: StationRequest) async -> StationAnswer { answer(request) }
 
     private func answer(_ request: StationRequest) -> StationAnswer {
-        let connectors = state.withLock { s in
+        let connectors = state.locked { s in
             s.requests.append(request)
             return s.connectors
         }
@@ -106,11 +107,11 @@ final class FakeStation: StationPort {
         case let .stopSession(id, session, _):
             return connectors.contains { $0.id == id && $0.session?.id == session } ? .accepted : .rejected
         case .reserve:
-            return .reservation(reservationAnswer.withLock { $0 })
+            return .reservation(reservationAnswer.locked { $0 })
         case let .cancelReservation(id):
             return connectors.contains { $0.reservationId == id } ? .accepted : .rejected
         case .unlock:
-            return .unlock(unlockOutcome.withLock { $0 })
+            return .unlock(unlockOutcome.locked { $0 })
         case let .changeAvailability(id, operative):
             let targets = id == 0 ? connectors : connectors.filter { $0.id == id }
             guard !targets.isEmpty else { return .availability(nil) }
@@ -129,14 +130,14 @@ final class ManualSleeper: Sendable {
 
     var sleeper: OCPP201ChargingStation.Sleeper {
         { [self] duration in
-            await withCheckedContinuation { c in waiting.withLock { $0.append((duration, c)) } }
+            await withCheckedContinuation { c in waiting.locked { $0.append((duration, c)) } }
         }
     }
 
-    var requested: [EVSEDuration] { waiting.withLock { $0.map(\.0) } }
+    var requested: [EVSEDuration] { waiting.locked { $0.map(\.0) } }
 
     func release(_ duration: EVSEDuration) {
-        let due = waiting.withLock { w -> [CheckedContinuation<Void, Never>] in
+        let due = waiting.locked { w -> [CheckedContinuation<Void, Never>] in
             let due = w.filter { $0.0 == duration }.map(\.1)
             w.removeAll { $0.0 == duration }
             return due
@@ -158,8 +159,8 @@ func settle(_ condition: () async -> Bool) async -> Bool {
 final class ClockBox: Sendable {
     private let value: Mutex<UInt64>
     init(unixMs: UInt64 = 1_767_225_600_000) { value = Mutex(unixMs) }
-    func now() -> UInt64 { value.withLock { $0 } }
-    func advance(seconds: UInt64) { value.withLock { $0 += seconds * 1_000 } }
+    func now() -> UInt64 { value.locked { $0 } }
+    func advance(seconds: UInt64) { value.locked { $0 += seconds * 1_000 } }
 }
 
 struct Harness {

@@ -1,4 +1,5 @@
 import ChargingCore
+import Locking
 import HAL
 import OCPP201
 import OCPP201Messages
@@ -166,7 +167,7 @@ struct OperationTests {
         #expect(any["status"] == "Accepted")
         #expect(h.station.commands.contains(.reserve(ReservationRequest(connectorId: 1, reservationId: 5, idToken: IdToken("R1"),
                                                                         parentIdToken: nil, expiresAtUnixMs: 1_767_229_200_000))))
-        h.station.reservationAnswer.withLock { $0 = .occupied }
+        h.station.reservationAnswer.locked { $0 = .occupied }
         let busy = try await h.chargingStation.handle(action: "ReserveNow", payload: [
             "id": 6, "expiryDateTime": "2026-01-01T01:00:00Z", "idToken": ["idToken": "R2", "type": "ISO14443"], "evseId": 2]).get()
         #expect(busy["status"] == "Occupied")

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import OCPPJSON
+import Locking
 import Synchronization
 import Testing
 @testable import OCPPTransport
@@ -31,16 +32,16 @@ final class ScriptedConnector: OCPPConnector {
 
     init(failFirst: Int, greeting: [String] = []) {
         self.greeting = greeting
-        state.withLock { $0.failuresLeft = failFirst }
+        state.locked { $0.failuresLeft = failFirst }
     }
 
-    var attempts: Int { state.withLock { $0.attempts } }
-    var sessions: [FakeSession] { state.withLock { $0.sessions } }
+    var attempts: Int { state.locked { $0.attempts } }
+    var sessions: [FakeSession] { state.locked { $0.sessions } }
 
-    func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
+    func failNext(_ count: Int) { state.locked { $0.failuresLeft = count } }
 
     func connect(onText: @escaping @Sendable (String) -> Void) async throws(OCPPTransportError) -> any OCPPTransportSession {
-        let session: FakeSession? = state.withLock { s in
+        let session: FakeSession? = state.locked { s in
             s.attempts += 1
             if s.failuresLeft > 0 {
                 s.failuresLeft -= 1
@@ -58,8 +59,8 @@ final class ScriptedConnector: OCPPConnector {
 
 final class EventLog: Sendable {
     let events = Mutex<[OCPPConnectionEvent]>([])
-    var all: [OCPPConnectionEvent] { events.withLock { $0 } }
-    func append(_ event: OCPPConnectionEvent) { events.withLock { $0.append(event) } }
+    var all: [OCPPConnectionEvent] { events.locked { $0 } }
+    func append(_ event: OCPPConnectionEvent) { events.locked { $0.append(event) } }
     var scheduledDelays: [EVSEDuration] {
         all.compactMap { if case .reconnectScheduled(let d, _) = $0 { return d } else { return nil } }
     }
@@ -159,11 +160,11 @@ struct ConnectionTests {
     func inboundGateIsBounded() {
         let gate = InboundGate(logger: Logger(label: "test"))
         let forwarded = Mutex<[String]>([])
-        for i in 0..<(InboundGate.limit + 10) { gate.deliver("\(i)") { text in forwarded.withLock { $0.append(text) } } }
-        #expect(forwarded.withLock { $0.isEmpty })
-        gate.open { text in forwarded.withLock { $0.append(text) } }
-        gate.deliver("after") { text in forwarded.withLock { $0.append(text) } }
-        #expect(forwarded.withLock { $0 } == (0..<InboundGate.limit).map { "\($0)" } + ["after"])
+        for i in 0..<(InboundGate.limit + 10) { gate.deliver("\(i)") { text in forwarded.locked { $0.append(text) } } }
+        #expect(forwarded.locked { $0.isEmpty })
+        gate.open { text in forwarded.locked { $0.append(text) } }
+        gate.deliver("after") { text in forwarded.locked { $0.append(text) } }
+        #expect(forwarded.locked { $0 } == (0..<InboundGate.limit).map { "\($0)" } + ["after"])
     }
 
     @Test("a replaced connector (new URL, credentials or profile) is used for the next connection")

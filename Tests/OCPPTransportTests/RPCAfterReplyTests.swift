@@ -1,6 +1,7 @@
 import HAL
 import NIOEmbedded
 import OCPPJSON
+import Locking
 import Synchronization
 import Testing
 @testable import OCPPTransport
@@ -8,14 +9,14 @@ import Testing
 /// The RPC layer is made before the handler that calls through it.
 private final class RPCBox: Sendable {
     let value = Mutex<OCPPRPC?>(nil)
-    var rpc: OCPPRPC? { value.withLock { $0 } }
+    var rpc: OCPPRPC? { value.locked { $0 } }
 }
 
 /// What left through the transport and when the follow-up began, in one order.
 private final class WireLog: Sendable {
     private let entries = Mutex<[String]>([])
-    var all: [String] { entries.withLock { $0 } }
-    func append(_ entry: String) { entries.withLock { $0.append(entry) } }
+    var all: [String] { entries.locked { $0 } }
+    func append(_ entry: String) { entries.locked { $0.append(entry) } }
 }
 
 @Suite("OCPP RPC: what an answer promises goes after it")
@@ -32,7 +33,7 @@ struct RPCAfterReplyTests {
                 _ = try? await box.rpc?.call("FirmwareStatusNotification", payload: ["status": "Idle"])
             })
         })
-        box.value.withLock { $0 = rpc }
+        box.value.locked { $0 = rpc }
         rpc.transportUp { text in log.append(text) }
         let served = rpc.receive(#"[2,"trigger-1","TriggerMessage",{"requestedMessage":"FirmwareStatusNotification"}]"#)
         // 30 s, not the default 5: the suite runs its tests in parallel, and on CI's two cores
@@ -53,7 +54,7 @@ struct RPCAfterReplyTests {
         let followed = Mutex(false)
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: loop, logger: quietLogger, answering: { _, _ in
             for await _ in gate.stream { break }
-            return OCPPCallAnswer(.success(["status": "Accepted"]), afterReply: { followed.withLock { $0 = true } })
+            return OCPPCallAnswer(.success(["status": "Accepted"]), afterReply: { followed.locked { $0 = true } })
         })
         let first = SentFrames()
         rpc.transportUp(send: first.send)
@@ -64,6 +65,6 @@ struct RPCAfterReplyTests {
         gate.continuation.yield()
         await served?.value
         #expect(first.count == 0 && second.count == 0)
-        #expect(!followed.withLock { $0 })
+        #expect(!followed.locked { $0 })
     }
 }

@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import Locking
 import Synchronization
 
 /// A minimal WebSocket server on 127.0.0.1 standing in for a CSMS: records the upgrade
@@ -25,9 +26,9 @@ final class TestCSMS: Sendable {
     let pingsSeen = Mutex<Int>(0)
     let options: Options
 
-    var port: Int { serverChannel.withLock { $0?.localAddress?.port ?? 0 } }
-    var requests: [HTTPRequestHead] { upgradeRequests.withLock { $0 } }
-    var receivedTexts: [String] { received.withLock { $0 } }
+    var port: Int { serverChannel.locked { $0?.localAddress?.port ?? 0 } }
+    var requests: [HTTPRequestHead] { upgradeRequests.locked { $0 } }
+    var receivedTexts: [String] { received.locked { $0 } }
     var connectionCount: Int { requests.count }
 
     init(_ options: Options = Options()) async throws {
@@ -43,7 +44,7 @@ final class TestCSMS: Sendable {
                     if let tls = options.tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     let upgrader = NIOWebSocketServerUpgrader(
                         shouldUpgrade: { channel, head in
-                            csms.upgradeRequests.withLock { $0.append(head) }
+                            csms.upgradeRequests.locked { $0.append(head) }
                             if let required = options.requiredAuthorization,
                                head.headers.first(name: "Authorization") != required {
                                 return channel.eventLoop.makeSucceededFuture(nil)
@@ -70,11 +71,11 @@ final class TestCSMS: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        serverChannel.withLock { $0 = channel }
+        serverChannel.locked { $0 = channel }
     }
 
     func shutdown() async {
-        let channel = serverChannel.withLock { $0 }
+        let channel = serverChannel.locked { $0 }
         try? await channel?.close()
         try? await group.shutdownGracefully()
     }
@@ -108,11 +109,11 @@ final class TestCSMS: Sendable {
             switch frame.opcode {
             case .text:
                 let text = String(buffer: frame.unmaskedData)
-                csms.received.withLock { $0.append(text) }
+                csms.received.locked { $0.append(text) }
                 let echo = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text))
                 context.writeAndFlush(wrapOutboundOut(echo), promise: nil)
             case .ping:
-                csms.pingsSeen.withLock { $0 += 1 }
+                csms.pingsSeen.locked { $0 += 1 }
                 if csms.options.answerPings {
                     let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
                     context.writeAndFlush(wrapOutboundOut(pong), promise: nil)

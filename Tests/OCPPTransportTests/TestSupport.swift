@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import OCPPJSON
+import Locking
 import Synchronization
 @testable import OCPPTransport
 
@@ -10,12 +11,12 @@ import Synchronization
 final class SentFrames: Sendable {
     private let frames = Mutex<[String]>([])
 
-    var all: [String] { frames.withLock { $0 } }
-    var count: Int { frames.withLock { $0.count } }
+    var all: [String] { frames.locked { $0 } }
+    var count: Int { frames.locked { $0.count } }
 
-    func append(_ text: String) { frames.withLock { $0.append(text) } }
+    func append(_ text: String) { frames.locked { $0.append(text) } }
 
-    func since(_ index: Int) -> [String] { frames.withLock { Array($0[min(index, $0.count)...]) } }
+    func since(_ index: Int) -> [String] { frames.locked { Array($0[min(index, $0.count)...]) } }
 
     var send: @Sendable (String) -> Void { { [self] text in append(text) } }
 

@@ -3,14 +3,15 @@ import Glibc
 import HAL
 import NIOCore
 import NIOPosix
+import Locking
 import Synchronization
 import Testing
 @testable import OCPPTransport
 
 final class TextInbox: Sendable {
     let texts = Mutex<[String]>([])
-    var all: [String] { texts.withLock { $0 } }
-    var onText: @Sendable (String) -> Void { { [self] text in texts.withLock { $0.append(text) } } }
+    var all: [String] { texts.locked { $0 } }
+    var onText: @Sendable (String) -> Void { { [self] text in texts.locked { $0.append(text) } } }
 }
 
 /// The client against a real NIO WebSocket server on 127.0.0.1.
@@ -109,7 +110,7 @@ struct WebSocketClientTests {
         }
         #expect(log.all.first == .connected(subprotocol: "ocpp1.6"))
         #expect(csms.connectionCount >= 2)
-        #expect(csms.pingsSeen.withLock { $0 } >= 1)
+        #expect(csms.pingsSeen.locked { $0 } >= 1)
         await connection.stop()
         try await group.shutdownGracefully()
         await csms.shutdown()

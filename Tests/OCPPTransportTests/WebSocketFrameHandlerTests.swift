@@ -2,6 +2,7 @@ import HAL
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import Locking
 import Synchronization
 import Testing
 @testable import OCPPTransport
@@ -11,7 +12,7 @@ import Testing
 struct WebSocketFrameHandlerTests {
     final class Received: Sendable {
         let texts = Mutex<[String]>([])
-        var all: [String] { texts.withLock { $0 } }
+        var all: [String] { texts.locked { $0 } }
     }
 
     struct Harness {
@@ -27,7 +28,7 @@ struct WebSocketFrameHandlerTests {
         let closed = channel.eventLoop.makePromise(of: OCPPDisconnectReason.self)
         let handler = OCPPWebSocketFrameHandler(maxMessageBytes: maxMessageBytes, pingInterval: ping, livePingInterval: live,
                                                 pongTimeout: pongTimeout, closed: closed) { text in
-            received.texts.withLock { $0.append(text) }
+            received.texts.locked { $0.append(text) }
         }
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()

@@ -2,7 +2,8 @@
 // Synchronization.Mutex.withLock. scripts/sanitize builds it with -sanitize=thread and runs it
 // before the suite. If TSan reports a race here, it cannot see Mutex on this toolchain (on
 // Linux, Mutex locks with a futex system call in code TSan does not instrument), and a report
-// in the suite whose two stacks are both inside withLock says nothing about a race.
+// in the suite whose two stacks are both inside withLock says nothing about a race; the
+// project therefore locks with Mutex.locked (Sources/Locking), which tells TSan about the lock.
 import Glibc
 import Synchronization
 

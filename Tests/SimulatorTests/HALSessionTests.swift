@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 import Testing
 @testable import EVSESimulator
@@ -6,8 +7,8 @@ import Testing
 /// Collects what the simulator pushes to a session.
 final class PushLog: Sendable {
     private let lines = Mutex<[String]>([])
-    func append(_ s: String) { lines.withLock { $0.append(s) } }
-    func take() -> [String] { lines.withLock { l in let out = l; l.removeAll(); return out } }
+    func append(_ s: String) { lines.locked { $0.append(s) } }
+    func take() -> [String] { lines.locked { l in let out = l; l.removeAll(); return out } }
 }
 
 @Suite struct HALSessionTests {

@@ -1,5 +1,6 @@
 import Drivers
 import HAL
+import Locking
 import Synchronization
 import Testing
 @testable import EVSESimulator
@@ -9,7 +10,7 @@ private final class Wire: I2CDevice {
     let bus = "sim"
     let address: UInt8 = 0x3C
     let oled = Mutex(SimulatedSSD1306())
-    func write(_ bytes: [UInt8]) throws { oled.withLock { $0.write(bytes) } }
+    func write(_ bytes: [UInt8]) throws { oled.locked { $0.write(bytes) } }
 }
 
 @Suite("Simulated SSD1306 and the A02 LCD")
@@ -18,7 +19,7 @@ struct SimulatedDisplaysTests {
         let wire = Wire()
         let display = try SSD1306Display(i2c: wire)
         try display.show(lines: ["Prêt", "0,25 €/kWh", "Größe ÀÇÉ"])
-        let oled = wire.oled.withLock { $0 }
+        let oled = wire.oled.locked { $0 }
         #expect(oled.displayOn && oled.chargePump)
         #expect(Array(oled.textRows.prefix(3)) == ["Prêt", "0,25 €/kWh", "Größe ÀÇÉ"])
         #expect(oled.textRows.dropFirst(3).allSatisfy { $0.isEmpty })

@@ -8,6 +8,7 @@ import OCPPTransport
 import Station
 import StationPort
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -22,17 +23,17 @@ private final class LoopbackCSMS201: Sendable {
     }
     private let state = Mutex(State())
 
-    func attach(_ rpc: OCPPRPC) { state.withLock { $0.rpc = rpc } }
+    func attach(_ rpc: OCPPRPC) { state.locked { $0.rpc = rpc } }
 
     func calls(_ action: String) -> [JSONValue] {
-        state.withLock { s in
+        state.locked { s in
             s.frames.compactMap { if case let .call(_, a, payload) = $0, a == action { payload } else { nil } }
         }
     }
 
     func receive(_ text: String) {
         guard let frame = try? OCPPRPCFrame.decode(text).get() else { return }
-        let (rpc, answer) = state.withLock { s -> (OCPPRPC?, JSONValue?) in
+        let (rpc, answer) = state.locked { s -> (OCPPRPC?, JSONValue?) in
             s.frames.append(frame)
             switch frame {
             case let .call(_, action, _):
@@ -54,7 +55,7 @@ private final class LoopbackCSMS201: Sendable {
     }
 
     func call(_ action: String, _ payload: JSONValue) -> String {
-        let (id, rpc) = state.withLock { s -> (String, OCPPRPC?) in
+        let (id, rpc) = state.locked { s -> (String, OCPPRPC?) in
             s.nextCall += 1
             return ("csms-\(s.nextCall)", s.rpc)
         }
@@ -62,7 +63,7 @@ private final class LoopbackCSMS201: Sendable {
         return id
     }
 
-    func answer(_ id: String) -> OCPPRPCFrame? { state.withLock { $0.answers[id] } }
+    func answer(_ id: String) -> OCPPRPCFrame? { state.locked { $0.answers[id] } }
 }
 
 private final class StationBox: Sendable {
@@ -84,7 +85,7 @@ private struct Loopback201 {
         let box = StationBox()
         let rpc = OCPPRPC(dialect: .ocpp201, timerLoop: NIOAsyncTestingEventLoop(), messageIDs: .sequential(prefix: "cs"),
                           answering: { action, payload in
-            guard let station = box.value.withLock({ $0 }) else {
+            guard let station = box.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "not ready")))
             }
             return await station.answer(action: action, payload: payload)
@@ -94,7 +95,7 @@ private struct Loopback201 {
                                                  storage: rig.station.storage,
                                                  unixMs: { 1_767_225_600_000 + clock.now().microseconds / 1_000 },
                                                  sleep: { _ in try? await Task.sleep(for: .seconds(3_600)) })
-        box.value.withLock { $0 = chargingStation }
+        box.value.locked { $0 = chargingStation }
         let transactions = chargingStation.transactions
         rig.station.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
         try rig.station.start(at: rig.clock.now())

@@ -8,6 +8,7 @@ import OCPPTransport
 import Station
 import StationPort
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -23,11 +24,11 @@ private final class LoopbackCSMS: Sendable {
     }
     private let state = Mutex(State())
 
-    func attach(_ rpc: OCPPRPC) { state.withLock { $0.rpc = rpc } }
+    func attach(_ rpc: OCPPRPC) { state.locked { $0.rpc = rpc } }
 
     /// The CALLs the charge point sent, as (action, payload).
     func calls(_ action: String) -> [JSONValue] {
-        state.withLock { s in
+        state.locked { s in
             s.frames.compactMap { if case let .call(_, a, payload) = $0, a == action { payload } else { nil } }
         }
     }
@@ -35,7 +36,7 @@ private final class LoopbackCSMS: Sendable {
     /// The transport's `send`: a frame from the charge point.
     func receive(_ text: String) {
         guard let frame = try? OCPPRPCFrame.decode(text).get() else { return }
-        let (rpc, answer) = state.withLock { s -> (OCPPRPC?, JSONValue?) in
+        let (rpc, answer) = state.locked { s -> (OCPPRPC?, JSONValue?) in
             s.frames.append(frame)
             switch frame {
             case let .call(_, action, _):
@@ -63,7 +64,7 @@ private final class LoopbackCSMS: Sendable {
 
     /// Sends a CALL to the charge point; returns its message id.
     func call(_ action: String, _ payload: JSONValue) -> String {
-        let (id, rpc) = state.withLock { s -> (String, OCPPRPC?) in
+        let (id, rpc) = state.locked { s -> (String, OCPPRPC?) in
             s.nextCall += 1
             return ("csms-\(s.nextCall)", s.rpc)
         }
@@ -71,7 +72,7 @@ private final class LoopbackCSMS: Sendable {
         return id
     }
 
-    func answer(_ id: String) -> OCPPRPCFrame? { state.withLock { $0.answers[id] } }
+    func answer(_ id: String) -> OCPPRPCFrame? { state.locked { $0.answers[id] } }
 }
 
 private final class ChargePointBox: Sendable {
@@ -94,7 +95,7 @@ private struct Loopback {
         let box = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: NIOAsyncTestingEventLoop(), messageIDs: .sequential(prefix: "cp"),
                           answering: { action, payload in
-            guard let chargePoint = box.value.withLock({ $0 }) else {
+            guard let chargePoint = box.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "not ready")))
             }
             return await chargePoint.answer(action: action, payload: payload)
@@ -104,7 +105,7 @@ private struct Loopback {
                                         storage: rig.station.storage, numberOfConnectors: 2,
                                         unixMs: { 1_767_225_600_000 + clock.now().microseconds / 1_000 },
                                         sleep: { _ in try? await Task.sleep(for: .seconds(3_600)) })
-        box.value.withLock { $0 = chargePoint }
+        box.value.locked { $0 = chargePoint }
         let transactions = chargePoint.transactions
         rig.station.sessionMessagesOwed = { change, journal in try transactions.messagesOwed(for: change, in: journal) }
         try rig.station.start(at: rig.clock.now())

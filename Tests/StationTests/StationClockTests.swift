@@ -5,6 +5,7 @@ import OCPP201
 import OCPPJSON
 import Station
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -20,10 +21,10 @@ final class SteppableWallClock: WallClock {
     }
 
     func unixMilliseconds() -> UInt64 {
-        UInt64(max(0, base.withLock { $0 } + Int64(monotonic.now().microseconds / 1_000)))
+        UInt64(max(0, base.locked { $0 } + Int64(monotonic.now().microseconds / 1_000)))
     }
 
-    func step(byMs delta: Int64) { base.withLock { $0 += delta } }
+    func step(byMs delta: Int64) { base.locked { $0 += delta } }
 
     func set(toUnixMs target: Int64) {
         let now = Int64(unixMilliseconds())

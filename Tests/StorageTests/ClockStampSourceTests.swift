@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 import Testing
 @testable import Storage
@@ -14,7 +15,7 @@ import Testing
         func stamp() -> JournalClockStamp {
             var marker = 0
             let address = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-            addresses.withLock { $0.append(address) }
+            addresses.locked { $0.append(address) }
             return JournalClockStamp(bootId: "boot", monotonicMs: 1, unsetWallOffsetMs: nil)
         }
     }
@@ -24,7 +25,7 @@ import Testing
         let depths = StackDepths()
         storage.journal.stampRows(with: { depths.stamp() })
         for _ in 0..<2_000 { _ = storage.journal.currentStamp() }
-        let journalCalls = depths.addresses.withLock { $0 }
+        let journalCalls = depths.addresses.locked { $0 }
         #expect(journalCalls.count == 2_000)
         // 2,000 reads would have added 4,000 thunk frames (tens of kB) to the last call.
         #expect(journalCalls[0] &- journalCalls[journalCalls.count - 1] < 1_024)
@@ -32,7 +33,7 @@ import Testing
         let securityDepths = StackDepths()
         storage.securityLog.stampRows(with: { securityDepths.stamp() })
         for i in 0..<300 { _ = try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: Int64(i)) }
-        let securityCalls = securityDepths.addresses.withLock { $0 }
+        let securityCalls = securityDepths.addresses.locked { $0 }
         #expect(securityCalls.count == 300)
         #expect(securityCalls[0] &- securityCalls[securityCalls.count - 1] < 1_024)
     }

@@ -1,4 +1,5 @@
 import Storage
+import Locking
 import Synchronization
 import Testing
 
@@ -11,13 +12,13 @@ import Testing
 
     final class Stamps: Sendable {
         let current = Mutex(JournalClockStamp(bootId: "boot-A", monotonicMs: 1_000, unsetWallOffsetMs: 0))
-        func set(_ s: JournalClockStamp) { current.withLock { $0 = s } }
+        func set(_ s: JournalClockStamp) { current.locked { $0 = s } }
     }
 
     func stampedJournal() throws -> (SessionJournal, Stamps) {
         let journal = try migratedInMemory().journal
         let stamps = Stamps()
-        journal.stampRows(with: { stamps.current.withLock { $0 } })
+        journal.stampRows(with: { stamps.current.locked { $0 } })
         return (journal, stamps)
     }
 
@@ -108,7 +109,7 @@ import Testing
     @Test func securityEventsOfThisBootLoggedWithAnUnsetClockAreMovedAndOthersStay() throws {
         let storage = try migratedInMemory()
         let stamps = Stamps()
-        storage.securityLog.stampRows(with: { stamps.current.withLock { $0 } })
+        storage.securityLog.stampRows(with: { stamps.current.locked { $0 } })
         let old = try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: 900, notify: true)  // boot A
         stamps.set(JournalClockStamp(bootId: "boot-B", monotonicMs: 2_000, unsetWallOffsetMs: 0))
         let unset = try storage.securityLog.append(kind: "StartupOfTheDevice", atMs: 2_000, notify: true)

@@ -1,6 +1,7 @@
 import FileTransfer
 import FirmwareUpdate
 import Foundation
+import Locking
 import Synchronization
 
 /// The file server side, in memory: downloads answer what the test queued (the default image
@@ -26,15 +27,15 @@ public final class FakeFileTransfer: FileTransferring {
     private let state = Mutex<(downloads: [Download], downloadCalls: [String], uploadResults: [FileTransferError?],
                                uploads: [Upload], uploadCalls: Int, uploadHangs: Bool)>(([], [], [], [], 0, false))
 
-    public func queueDownloads(_ d: [Download]) { state.withLock { $0.downloads += d } }
-    public func queueUploadFailures(_ f: [FileTransferError?]) { state.withLock { $0.uploadResults += f } }
-    public func hangUploads(_ on: Bool) { state.withLock { $0.uploadHangs = on } }
-    public var downloadCalls: [String] { state.withLock { $0.downloadCalls } }
-    public var uploads: [Upload] { state.withLock { $0.uploads } }
-    public var uploadCalls: Int { state.withLock { $0.uploadCalls } }
+    public func queueDownloads(_ d: [Download]) { state.locked { $0.downloads += d } }
+    public func queueUploadFailures(_ f: [FileTransferError?]) { state.locked { $0.uploadResults += f } }
+    public func hangUploads(_ on: Bool) { state.locked { $0.uploadHangs = on } }
+    public var downloadCalls: [String] { state.locked { $0.downloadCalls } }
+    public var uploads: [Upload] { state.locked { $0.uploads } }
+    public var uploadCalls: Int { state.locked { $0.uploadCalls } }
 
     public func download(_ url: String, to path: String, maxBytes: UInt64) async throws(FileTransferError) -> UInt64 {
-        let next = state.withLock { s -> Download in
+        let next = state.locked { s -> Download in
             s.downloadCalls.append(url)
             return s.downloads.isEmpty ? .bytes(Self.image) : s.downloads.removeFirst()
         }
@@ -52,7 +53,7 @@ public final class FakeFileTransfer: FileTransferring {
 
     public func upload(_ path: String, to directoryURL: String, as fileName: String) async throws(FileTransferError) {
         let bytes = FileManager.default.contents(atPath: path).map(Array.init) ?? []
-        let (failure, hang) = state.withLock { s -> (FileTransferError?, Bool) in
+        let (failure, hang) = state.locked { s -> (FileTransferError?, Bool) in
             s.uploadCalls += 1
             return (s.uploadResults.isEmpty ? nil : s.uploadResults.removeFirst(), s.uploadHangs)
         }
@@ -61,7 +62,7 @@ public final class FakeFileTransfer: FileTransferring {
             throw .cancelled
         }
         if let failure { throw failure }
-        state.withLock { $0.uploads.append(Upload(directory: directoryURL, fileName: fileName, bytes: bytes)) }
+        state.locked { $0.uploads.append(Upload(directory: directoryURL, fileName: fileName, bytes: bytes)) }
     }
 }
 
@@ -72,12 +73,12 @@ public final class FakeInstaller: FirmwareInstalling {
     private let state = Mutex<(outcome: FirmwareInstallOutcome?, installed: [[UInt8]])>((.installed, []))
 
     /// nil: the installation never ends (the power goes in the middle of it).
-    public func answer(_ outcome: FirmwareInstallOutcome?) { state.withLock { $0.outcome = outcome } }
-    public var installed: [[UInt8]] { state.withLock { $0.installed } }
+    public func answer(_ outcome: FirmwareInstallOutcome?) { state.locked { $0.outcome = outcome } }
+    public var installed: [[UInt8]] { state.locked { $0.installed } }
 
     public func install(firmwareAt path: String) async -> FirmwareInstallOutcome {
         let bytes = FileManager.default.contents(atPath: path).map(Array.init) ?? []
-        let outcome = state.withLock { s -> FirmwareInstallOutcome? in
+        let outcome = state.locked { s -> FirmwareInstallOutcome? in
             s.installed.append(bytes)
             return s.outcome
         }

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 public struct CableLockConfig: Hashable, Sendable {
@@ -80,12 +81,12 @@ public final class CableLock: Sendable {
         self.feedback = feedback
     }
 
-    public var lockState: CableLockState { state.withLock { $0.state } }
+    public var lockState: CableLockState { state.locked { $0.state } }
     public var hasFeedback: Bool { feedback != nil }
 
     /// True while a drive pulse runs or the driver waits for feedback.
     public var needsPolling: Bool {
-        state.withLock { s in
+        state.locked { s in
             switch s.state {
             case .locking, .unlocking: return true
             default: return s.pulseEndsAt != nil
@@ -97,7 +98,7 @@ public final class CableLock: Sendable {
     public func unlock(at now: MonotonicInstant) throws { try command(lock: false, at: now) }
 
     private func command(lock: Bool, at now: MonotonicInstant) throws {
-        try state.withLock { s in
+        try state.locked { s in
             switch config.drive {
             case .level:
                 try lockDrive.write(lock)
@@ -121,7 +122,7 @@ public final class CableLock: Sendable {
     @discardableResult
     public func poll(at now: MonotonicInstant) throws -> CableLockState {
         let position = try feedback?.read()
-        return try state.withLock { s in
+        return try state.locked { s in
             if let end = s.pulseEndsAt, now >= end {
                 try (s.pulseLine == 0 ? lockDrive : unlockDrive)?.write(false)
                 s.pulseEndsAt = nil

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 public struct ContactorConfig: Hashable, Sendable {
@@ -152,20 +153,20 @@ public final class Contactor: Sendable {
         self.feedback = feedback
         self.phaseSwitch = phaseSwitch
         if let phaseSwitch, let level = try? phaseSwitch.line.read() {
-            state.withLock { $0.phases = phaseSwitch.wiring.phases(atLineLevel: level) }
+            state.locked { $0.phases = phaseSwitch.wiring.phases(atLineLevel: level) }
         }
     }
 
     public var hasFeedback: Bool { feedback != nil }
     public var hasPhaseSwitch: Bool { phaseSwitch != nil }
     public var phaseSwitchWiring: PhaseSwitchWiring? { phaseSwitch?.wiring }
-    public var isCommandedClosed: Bool { state.withLock { $0.commandedClosed } }
+    public var isCommandedClosed: Bool { state.locked { $0.commandedClosed } }
 
     /// Energises every coil. Throws the first hardware error after trying all coils; on a
     /// failure the contactor is considered commanded closed if any coil may have closed, so
     /// the owner must `open` it.
     public func close(at now: MonotonicInstant) throws {
-        state.withLock { s in
+        state.locked { s in
             s.commandedClosed = true
             s.commandedAt = now
             s.agreedSinceCommand = false
@@ -182,7 +183,7 @@ public final class Contactor: Sendable {
         for coil in coils {
             do { try coil.write(false) } catch { if firstError == nil { firstError = error } }
         }
-        state.withLock { s in
+        state.locked { s in
             s.commandedClosed = false
             s.commandedAt = now
             s.agreedSinceCommand = false
@@ -206,7 +207,7 @@ public final class Contactor: Sendable {
     public func poll(at now: MonotonicInstant) throws -> [ContactorFault] {
         guard let feedback else { return [] }
         let closed = try feedback.read()
-        return state.withLock { s in
+        return state.locked { s in
             s.feedbackClosed = closed
             let start = s.commandedAt ?? now
             if s.commandedAt == nil { s.commandedAt = now }
@@ -248,10 +249,10 @@ public final class Contactor: Sendable {
     }
 
     /// Faults found by the last poll.
-    public var faults: [ContactorFault] { state.withLock { $0.faults } }
+    public var faults: [ContactorFault] { state.locked { $0.faults } }
 
     public var status: ContactorStatus {
-        state.withLock {
+        state.locked {
             ContactorStatus(commandedClosed: $0.commandedClosed, feedbackClosed: $0.feedbackClosed,
                             faults: $0.faults, phases: $0.phases)
         }
@@ -262,18 +263,18 @@ public final class Contactor: Sendable {
     /// switching phases under load would arc.
     public func setPhases(_ phases: PhaseCount) throws {
         guard let phaseSwitch else { throw ContactorError.noPhaseSwitch }
-        let commandedClosed = state.withLock { $0.commandedClosed }
+        let commandedClosed = state.locked { $0.commandedClosed }
         guard !commandedClosed else { throw ContactorError.phaseSwitchWhileClosed }
         if let feedback, try feedback.read() { throw ContactorError.phaseSwitchWhileClosed }
         do {
             try phaseSwitch.line.write(phaseSwitch.wiring.lineLevel(for: phases))
         } catch {
             // The relay may or may not have moved: nobody may rely on the old value.
-            state.withLock { $0.phases = nil }
+            state.locked { $0.phases = nil }
             throw error
         }
-        state.withLock { $0.phases = phases }
+        state.locked { $0.phases = phases }
     }
 
-    public var phases: PhaseCount? { state.withLock { $0.phases } }
+    public var phases: PhaseCount? { state.locked { $0.phases } }
 }

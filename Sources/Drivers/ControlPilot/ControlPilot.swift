@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// What went wrong in a control-pilot request. Hardware failures come as `HardwareError`.
@@ -195,7 +196,7 @@ public final class ControlPilot: Sendable {
     // MARK: Output
 
     /// What the PWM was last told to signal (nil before the first command).
-    public var output: PilotOutput? { state.withLock { $0.output } }
+    public var output: PilotOutput? { state.locked { $0.output } }
 
     /// The currents this pilot may offer: 6 A up to the board's maximum.
     public var offerableCurrent: ClosedRange<Double> { 6...config.maximumCurrent }
@@ -229,7 +230,7 @@ public final class ControlPilot: Sendable {
 
     private func apply(_ output: PilotOutput, dutyPercent: Double) throws {
         let dutyNs = dutyNanoseconds(forDutyPercent: dutyPercent)
-        try state.withLock { s in
+        try state.locked { s in
             do {
                 // Polarity and enable are written once: each write is a sysfs access or a
                 // simulator round trip, and disabling even briefly would show the vehicle −12 V.
@@ -249,17 +250,17 @@ public final class ControlPilot: Sendable {
     // MARK: Sense
 
     /// The debounced state (nil until the first `debounceSamples` samples agree).
-    public var currentState: CPState? { state.withLock { $0.stable?.state } }
+    public var currentState: CPState? { state.locked { $0.stable?.state } }
     /// Whether the debounced state is F because of a failed diode check.
-    public var diodeFault: Bool { state.withLock { $0.stable?.diodeFault ?? false } }
+    public var diodeFault: Bool { state.locked { $0.stable?.diodeFault ?? false } }
     /// The calibrated CP voltages of the last successful sample.
     public var lastVolts: (high: Double, low: Double?)? {
-        state.withLock { s in s.lastHigh.map { ($0, s.lastLow) } }
+        state.locked { s in s.lastHigh.map { ($0, s.lastLow) } }
     }
 
     /// The last samples disagree with the debounced state: more samples are needed (soon) to
     /// confirm or drop the change.
-    public var isSettling: Bool { state.withLock { $0.candidate != $0.stable } }
+    public var isSettling: Bool { state.locked { $0.candidate != $0.stable } }
 
     /// Reads the CP levels once and returns a state change when `debounceSamples` consecutive
     /// samples agree on a state other than the current one. A failed ADC read throws and
@@ -267,7 +268,7 @@ public final class ControlPilot: Sendable {
     public func sample(at now: MonotonicInstant) throws -> PilotStateChange? {
         let high = config.highCalibration.apply(try highLevel.readVolts())
         let low = try lowLevel.map { config.lowCalibration.apply(try $0.readVolts()) }
-        return state.withLock { s in
+        return state.locked { s in
             s.lastHigh = high
             s.lastLow = low
             let raw = config.bands.classify(high, previous: s.lastRaw)

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// An HD44780 character LCD behind a PCF8574 I2C port expander ("I2C backpack").
@@ -182,30 +183,30 @@ public final class HD44780Display: TextDisplay {
     /// Sends the initialisation sequence. `show` does this on first use; call it again after
     /// the display lost power.
     public func initialize() throws {
-        drawn.withLock { $0 = nil }
+        drawn.locked { $0 = nil }
         try device.write(initializationBytes())
-        initialized.withLock { $0 = true }
+        initialized.locked { $0 = true }
     }
 
     public func show(lines: [String]) throws {
-        if !initialized.withLock({ $0 }) { try initialize() }
+        if !initialized.locked({ $0 }) { try initialize() }
         let codes = rowCodes(lines)
-        let full = updatesSinceFullRedraw.withLock { n in
+        let full = updatesSinceFullRedraw.locked { n in
             n += 1
             if n >= Self.fullRedrawEvery { n = 0; return true }
             return false
         }
         let bytes: [UInt8]
-        if let old = drawn.withLock({ $0 }), !full {
+        if let old = drawn.locked({ $0 }), !full {
             bytes = updateBytes(from: old, to: codes)
         } else {
             bytes = screenBytes(lines)
-            updatesSinceFullRedraw.withLock { $0 = 0 }
+            updatesSinceFullRedraw.locked { $0 = 0 }
         }
         guard !bytes.isEmpty else { return }
         // Until the write is known to have landed, what the LCD shows is unknown.
-        drawn.withLock { $0 = nil }
+        drawn.locked { $0 = nil }
         try device.write(bytes)
-        drawn.withLock { $0 = codes }
+        drawn.locked { $0 = codes }
     }
 }

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// A 128×64 monochrome OLED with an SSD1306 controller on I2C (address 0x3C or 0x3D), the
@@ -59,7 +60,7 @@ public final class SSD1306Display: TextDisplay {
 
     public func initialize() throws {
         try device.write([Self.commandControl] + Self.initializationCommands)
-        state.withLock { $0 = State(initialized: true) }
+        state.locked { $0 = State(initialized: true) }
     }
 
     public func show(lines: [String]) throws {
@@ -73,13 +74,13 @@ public final class SSD1306Display: TextDisplay {
 
     /// Sends the pages of `frame` (1024 bytes, page by page) that differ from the glass.
     public func draw(_ frame: [UInt8]) throws {
-        if !state.withLock({ $0.initialized }) { try initialize() }
+        if !state.locked({ $0.initialized }) { try initialize() }
         for page in 0..<Self.pages {
             let bytes = Array(frame[(page * Self.width)..<((page + 1) * Self.width)])
-            if state.withLock({ $0.shown[page] }) == bytes { continue }
+            if state.locked({ $0.shown[page] }) == bytes { continue }
             try device.write([Self.commandControl, 0xB0 | UInt8(page), 0x00, 0x10])
             try device.write([Self.dataControl] + bytes)
-            state.withLock { $0.shown[page] = bytes }
+            state.locked { $0.shown[page] = bytes }
         }
     }
 

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// What the poller hands to the firmware. Every failed read is reported (`.fault` with
@@ -102,7 +103,7 @@ public final class MeterPoller: Sendable {
     fileprivate func pollOnce() {
         guard !isStopped else { return }
         let now = clock.now()
-        let (wasOffline, result) = meter.withLock { m in
+        let (wasOffline, result) = meter.locked { m in
             (m.isOffline, Result { () throws(MeterFault) in try m.read(at: now) })
         }
         guard !isStopped else { return }
@@ -158,7 +159,7 @@ final class MeterPollingThread: Sendable {
     }
 
     func add(_ poller: MeterPoller, repeating: Bool) {
-        entries.withLock { e in
+        entries.locked { e in
             let id = ObjectIdentifier(poller)
             var entry = e[id] ?? Entry(poller: poller, nextDue: nil, readRequested: false)
             if repeating {
@@ -176,7 +177,7 @@ final class MeterPollingThread: Sendable {
     /// read already planned.
     func hurry(_ poller: MeterPoller, readNow: Bool) {
         let next = nextOnGrid(after: clock.now(), period: poller.interval)
-        let moved = entries.withLock { e -> Bool in
+        let moved = entries.locked { e -> Bool in
             let id = ObjectIdentifier(poller)
             guard var entry = e[id], let planned = entry.nextDue else { return false }
             entry.nextDue = min(planned, next)
@@ -202,7 +203,7 @@ final class MeterPollingThread: Sendable {
     }
 
     func remove(_ poller: MeterPoller) {
-        _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(poller)) }
+        _ = entries.locked { $0.removeValue(forKey: ObjectIdentifier(poller)) }
     }
 
     private func run() {
@@ -210,7 +211,7 @@ final class MeterPollingThread: Sendable {
             let now = clock.now()
             // Take the due ones and move their next read on, before reading (a read may take
             // the bus's whole response timeout).
-            let (due, next) = entries.withLock { e -> ([MeterPoller], MonotonicInstant?) in
+            let (due, next) = entries.locked { e -> ([MeterPoller], MonotonicInstant?) in
                 var due: [MeterPoller] = []
                 var next: MonotonicInstant?
                 for (id, var entry) in e {

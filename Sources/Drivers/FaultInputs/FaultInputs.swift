@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 public enum FaultKind: String, Hashable, Sendable, CaseIterable {
@@ -82,7 +83,7 @@ public final class FaultInput: Sendable {
     @discardableResult
     public func poll(at now: MonotonicInstant) throws -> ActiveFault? {
         let raw = try readRaw()
-        return state.withLock { s in
+        return state.locked { s in
             if s.rawActive != raw {
                 s.rawActive = raw
                 s.rawSince = now
@@ -96,12 +97,12 @@ public final class FaultInput: Sendable {
         }
     }
 
-    public var activeFault: ActiveFault? { state.withLock { $0.active } }
+    public var activeFault: ActiveFault? { state.locked { $0.active } }
 
     /// While the raw level disagrees with the debounced fault, the instant its debounce time
     /// ends: the input must be sampled again then (nil: settled). Before the first sample: now.
     public func settlesAt(after now: MonotonicInstant) -> MonotonicInstant? {
-        state.withLock { s in
+        state.locked { s in
             guard let raw = s.rawActive else { return now }
             guard raw != (s.active != nil) else { return nil }
             return max(now, s.rawSince + (raw ? config.debounce : config.releaseDebounce))

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 public struct RCDSelfTestConfig: Hashable, Sendable {
@@ -56,24 +57,24 @@ public final class RCDSelfTest: Sendable {
         self.rcd = rcd
     }
 
-    public var phase: RCDSelfTestPhase { state.withLock { $0 } }
+    public var phase: RCDSelfTestPhase { state.locked { $0 } }
 
     /// Starts the test. A module that already reads tripped fails the test at once.
     @discardableResult
     public func start(at now: MonotonicInstant) throws -> RCDSelfTestPhase {
         let tripped = try rcd.readRaw()
         if tripped {
-            state.withLock { $0 = .failed(.alreadyTripped, at: now) }
+            state.locked { $0 = .failed(.alreadyTripped, at: now) }
             return .failed(.alreadyTripped, at: now)
         }
         try testOutput.write(true)
-        state.withLock { $0 = .awaitingTrip(since: now) }
+        state.locked { $0 = .awaitingTrip(since: now) }
         return .awaitingTrip(since: now)
     }
 
     /// Releases the test output and goes idle (e.g. when the owner gives up).
     public func cancel() throws {
-        state.withLock { $0 = .idle }
+        state.locked { $0 = .idle }
         try testOutput.write(false)
     }
 
@@ -85,17 +86,17 @@ public final class RCDSelfTest: Sendable {
             let tripped = try rcd.readRaw()
             if tripped {
                 try testOutput.write(false)
-                state.withLock { $0 = .awaitingClear(since: now) }
+                state.locked { $0 = .awaitingClear(since: now) }
             } else if now - since > config.tripTimeout {
                 try testOutput.write(false)
-                state.withLock { $0 = .failed(.didNotTrip, at: now) }
+                state.locked { $0 = .failed(.didNotTrip, at: now) }
             }
         case let .awaitingClear(since):
             let tripped = try rcd.readRaw()
             if !tripped {
-                state.withLock { $0 = .passed(at: now) }
+                state.locked { $0 = .passed(at: now) }
             } else if now - since > config.clearTimeout {
-                state.withLock { $0 = .failed(.didNotClear, at: now) }
+                state.locked { $0 = .failed(.didNotClear, at: now) }
             }
         case .idle, .passed, .failed:
             break

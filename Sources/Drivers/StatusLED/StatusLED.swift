@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// Colours an LED can show with on/off channels.
@@ -189,11 +190,11 @@ public final class StatusLED: Sendable {
         self.state = Mutex(State(written: Array(repeating: nil, count: outs.count)))
     }
 
-    public var pattern: LEDPattern { state.withLock { $0.pattern } }
+    public var pattern: LEDPattern { state.locked { $0.pattern } }
 
     /// Switches to `pattern` (restarting its timing) and shows its first frame.
     public func set(_ pattern: LEDPattern, at now: MonotonicInstant) throws {
-        state.withLock { s in
+        state.locked { s in
             if s.pattern != pattern {
                 s.pattern = pattern
                 s.since = now
@@ -205,7 +206,7 @@ public final class StatusLED: Sendable {
     /// Writes the outputs for what the pattern shows at `now`; returns the colour on on/off lines.
     @discardableResult
     public func update(at now: MonotonicInstant) throws -> LEDColor {
-        try state.withLock { s in
+        try state.locked { s in
             let elapsed = now - s.since
             let onOff = config.frame(of: s.pattern, elapsed: elapsed, dimmable: false)
             let dimmed = dimmable ? config.frame(of: s.pattern, elapsed: elapsed, dimmable: true) : onOff
@@ -234,7 +235,7 @@ public final class StatusLED: Sendable {
     /// The next instant after `now` at which what the LED shows can change; nil while it is
     /// steady. A loop that sleeps until its next deadline wakes for the LED only then.
     public func nextChange(after now: MonotonicInstant) -> MonotonicInstant? {
-        state.withLock { s in
+        state.locked { s in
             guard let interval = config.changeInterval(of: s.pattern, dimmable: dimmable) else { return nil }
             let step = max(1, interval.microseconds)
             let elapsed = max(0, (now - s.since).microseconds)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// A requested GPIO line plus, for lines with edge detection, a reader thread that moves the
@@ -84,14 +85,14 @@ final class LinuxGPIOLine: GPIOLine {
             if n < 0 {
                 if errno == EINTR { continue }
                 let e = errno
-                state.mutex.withLock { $0.readerFailure = hardwareError(errno: e, device: line.description, doing: "wait for edge events") }
+                state.mutex.locked { $0.readerFailure = hardwareError(errno: e, device: line.description, doing: "wait for edge events") }
                 return
             }
             if fds[1].revents != 0 { return }
             if fds[0].revents & Int16(POLLIN) != 0 {
                 do {
                     let events = try line.readEvents()
-                    state.mutex.withLock { s in
+                    state.mutex.locked { s in
                         s.events.append(contentsOf: events)
                         if s.events.count > queueLimit {
                             let extra = s.events.count - queueLimit
@@ -101,13 +102,13 @@ final class LinuxGPIOLine: GPIOLine {
                     }
                     inputChanges.inputChanged()
                 } catch let error as HardwareError {
-                    state.mutex.withLock { $0.readerFailure = error }
+                    state.mutex.locked { $0.readerFailure = error }
                     return
                 } catch {
                     return
                 }
             } else if fds[0].revents != 0 {
-                state.mutex.withLock {
+                state.mutex.locked {
                     $0.readerFailure = HardwareError(.ioFailed, device: line.description, "edge event descriptor reported an error")
                 }
                 return
@@ -116,7 +117,7 @@ final class LinuxGPIOLine: GPIOLine {
     }
 
     private func checkOpen() throws {
-        if shared.mutex.withLock({ $0.closed }) {
+        if shared.mutex.locked({ $0.closed }) {
             throw HardwareError(.invalidArgument, device: requested.description, "line was closed")
         }
     }
@@ -135,7 +136,7 @@ final class LinuxGPIOLine: GPIOLine {
     }
 
     func drainEdgeEvents() throws -> [GPIOEdgeEvent] {
-        try shared.mutex.withLock { s in
+        try shared.mutex.locked { s in
             if s.closed { throw HardwareError(.invalidArgument, device: requested.description, "line was closed") }
             if s.events.isEmpty, let failure = s.readerFailure { throw failure }
             if s.dropped > 0 {
@@ -151,7 +152,7 @@ final class LinuxGPIOLine: GPIOLine {
     }
 
     func close() {
-        let wasOpen = shared.mutex.withLock { s in
+        let wasOpen = shared.mutex.locked { s in
             defer { s.closed = true }
             return !s.closed
         }

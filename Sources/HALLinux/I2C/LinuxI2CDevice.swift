@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// One device on `/dev/i2c-N`: the bus node is opened once and bound to the 7-bit address
@@ -51,7 +52,7 @@ final class LinuxI2CDevice: I2CDevice {
 
     func write(_ bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return }
-        try fd.withLock { f in
+        try fd.locked { f in
             guard f >= 0 else { throw HardwareError(.ioFailed, device: path, "device closed") }
             let n = bytes.withUnsafeBytes { b in retryingEINTR { Glibc.write(f, b.baseAddress, b.count) } }
             if n < 0 {
@@ -69,7 +70,7 @@ final class LinuxI2CDevice: I2CDevice {
     }
 
     deinit {
-        fd.withLock { f in
+        fd.locked { f in
             if f >= 0 { close(f) }
         }
     }

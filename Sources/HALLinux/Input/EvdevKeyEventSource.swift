@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// Key events of an input device (`/dev/input/eventN` or a stable `/dev/input/by-id/…` link),
@@ -39,7 +40,7 @@ final class EvdevKeyEventSource: KeyEventSource {
     }
 
     func drainKeyEvents() throws -> [KeyEvent] {
-        try fd.withLock { f in
+        try fd.locked { f in
             guard f >= 0 else { throw HardwareError(.disconnected, device: name, "input device closed") }
             var events: [KeyEvent] = []
             var buffer = [UInt8](repeating: 0, count: EvdevEvent.size * 64)
@@ -68,7 +69,7 @@ final class EvdevKeyEventSource: KeyEventSource {
     }
 
     deinit {
-        fd.withLock { f in
+        fd.locked { f in
             if f >= 0 { close(f) }
         }
     }

@@ -1,5 +1,6 @@
 import CModbus
 import HAL
+import Locking
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ public final class LinuxModbusBus: ModbusBus {
     }
 
     deinit {
-        state.withLock { link in
+        state.locked { link in
             if let ctx = link.context {
                 if link.connected { modbus_close(ctx) }
                 modbus_free(ctx)
@@ -112,7 +113,7 @@ public final class LinuxModbusBus: ModbusBus {
     /// a failed libmodbus call, read before anything else can change it.
     private func transaction(unit: UInt8, what: String,
                              _ body: (OpaquePointer) -> Result<[UInt16], ModbusCallFailure>) throws -> [UInt16] {
-        try state.withLock { link throws(HardwareError) -> [UInt16] in
+        try state.locked { link throws(HardwareError) -> [UInt16] in
             let ctx = try connect(&link)
             guard modbus_set_slave(ctx, Int32(unit)) == 0 else {
                 throw HardwareError(.invalidArgument, device: deviceDescription, "unit id \(unit) is not valid on this bus")

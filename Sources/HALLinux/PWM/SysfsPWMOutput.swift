@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// A PWM channel through the kernel's sysfs interface:
@@ -72,7 +73,7 @@ final class SysfsPWMOutput: PWMOutput {
         guard duty <= period else {
             throw HardwareError(.invalidArgument, device: name, "duty \(duty) ns > period \(period) ns")
         }
-        try current.withLock { cur in
+        try current.locked { cur in
             let known = cur
             // After a failed write the kernel's state is unknown: read it back next time.
             cur = nil

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HAL
+import Locking
 import Synchronization
 
 /// Reads and writes sysfs attributes (one short value per file) with errors that name the file.
@@ -12,7 +13,7 @@ final class SysfsIO: Sendable {
     init(tracing: Bool = false) { trace = tracing ? Mutex([]) : nil }
 
     /// "path <- value" for every write so far (only when tracing).
-    var writes: [String] { trace?.withLock { $0 } ?? [] }
+    var writes: [String] { trace?.locked { $0 } ?? [] }
 
     func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
@@ -38,7 +39,7 @@ final class SysfsIO: Sendable {
     }
 
     func write(_ value: String, to path: String) throws {
-        trace?.withLock { $0.append("\(path) <- \(value)") }
+        trace?.locked { $0.append("\(path) <- \(value)") }
         let fd = retryingEINTR { open(path, O_WRONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw hardwareError(errno: errno, device: path, doing: "open for writing") }
         defer { close(fd) }

@@ -8,6 +8,7 @@ import OCPP16Messages
 import OCPPJSON
 import OCPPTransport
 import Storage
+import Locking
 import Synchronization
 
 /// The OCPP 1.6J charge point (Core profile): registers with the CSMS, reports the station's
@@ -147,9 +148,9 @@ public actor OCPP16ChargePoint {
     public nonisolated func stationEvent(_ event: StationEvent) {
         switch event {
         case .sessionStarted(let session):
-            sessionEvents.withLock { $0.started[session.connectorId] = session }
+            sessionEvents.locked { $0.started[session.connectorId] = session }
         case .sessionEnded(let session):
-            sessionEvents.withLock { e in
+            sessionEvents.locked { e in
                 if e.started[session.connectorId]?.id == session.id { e.started[session.connectorId] = nil }
                 e.ended.insert(session.id)
                 // Only the latest few matter (a snapshot lags by one loop step at most).
@@ -235,7 +236,7 @@ public actor OCPP16ChargePoint {
 
     /// The session running on a connector, as the events told it.
     nonisolated func startedSession(onConnector id: Int) -> Session? {
-        sessionEvents.withLock { $0.started[id] }
+        sessionEvents.locked { $0.started[id] }
     }
 
     /// The station's connectors now (asked through the port), with the sessions the events
@@ -247,7 +248,7 @@ public actor OCPP16ChargePoint {
     }
 
     private nonisolated func withSessionEvents(_ connectors: [ConnectorSnapshot]) -> [ConnectorSnapshot] {
-        let events = sessionEvents.withLock { $0 }
+        let events = sessionEvents.locked { $0 }
         return connectors.map { c in
             var c = c
             if let started = events.started[c.id] {
@@ -274,11 +275,11 @@ public actor OCPP16ChargePoint {
     var mayInitiate: Bool { isConnected && registration == .accepted }
 
     /// Connected and accepted: an Authorize can be asked now (any thread).
-    public nonisolated var isOnline: Bool { online.withLock { $0 } }
+    public nonisolated var isOnline: Bool { online.locked { $0 } }
 
     func updateOnline() {
         let value = mayInitiate
-        let changed = online.withLock { was in defer { was = value }; return was != value }
+        let changed = online.locked { was in defer { was = value }; return was != value }
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }
     }

@@ -8,6 +8,7 @@ import OCPPJSON
 import OCPPSecurity
 import OCPPTransport
 import Storage
+import Locking
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -146,7 +147,7 @@ public final class OCPP16Client: Sendable {
                                         identity: identity, pingInterval: ping, subprotocols: subprotocols, group: group)
         let target = ChargePointBox()
         let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), answering: { action, payload in
-            guard let chargePoint = target.value.withLock({ $0 }) else {
+            guard let chargePoint = target.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charge point not ready")))
             }
             return await chargePoint.answer(action: action, payload: payload)
@@ -154,7 +155,7 @@ public final class OCPP16Client: Sendable {
         let chargePoint = OCPP16ChargePoint(identity: chargePointIdentity, sender: rpc, station: station,
                                             storage: storage, numberOfConnectors: numberOfConnectors,
                                             unixMs: unixMs, files: files, pingInterval: ping, logger: logger)
-        target.value.withLock { $0 = chargePoint }
+        target.value.locked { $0 = chargePoint }
         self.rpc = rpc
         self.chargePoint = chargePoint
         self.backendURL = backendURL
@@ -166,7 +167,7 @@ public final class OCPP16Client: Sendable {
         self.connection = OCPPConnection(connector: client, backoff: ReconnectBackoff(
             minimum: .seconds(Int64(1)), maximum: .seconds(Int64(30)), doublings: 4, randomRange: .seconds(Int64(1))),
             timerLoop: group.next())
-        pendingService.withLock { $0 = service }
+        pendingService.locked { $0 = service }
     }
 
     private let pendingService = Mutex<SecurityService?>(nil)
@@ -193,7 +194,7 @@ public final class OCPP16Client: Sendable {
 
     /// Connects (and keeps reconnecting) and starts the charge point's loops.
     public func start() async {
-        var service = pendingService.withLock { s -> SecurityService? in
+        var service = pendingService.locked { s -> SecurityService? in
             let taken = s
             s = nil
             return taken
@@ -229,7 +230,7 @@ public final class OCPP16Client: Sendable {
     }
 
     private func connected() {
-        let raised = profileState.withLock { s -> OCPPSecurityProfile? in
+        let raised = profileState.locked { s -> OCPPSecurityProfile? in
             s.failures = 0
             s.reported = []
             guard let trying = s.trying else { return nil }
@@ -255,12 +256,12 @@ public final class OCPP16Client: Sendable {
         default: event = nil
         }
         guard let event else { return }
-        let first = profileState.withLock { $0.reported.insert(event).inserted }
+        let first = profileState.locked { $0.reported.insert(event).inserted }
         if first { chargePoint.recordSecurityEvent(event, atUnixMs: unixMs(), techInfo: String(String(describing: error).prefix(255))) }
     }
 
     private func connectFailed() {
-        let fallback = profileState.withLock { s -> OCPPSecurityProfile? in
+        let fallback = profileState.locked { s -> OCPPSecurityProfile? in
             guard s.trying != nil else { return nil }
             s.failures += 1
             guard s.failures >= Self.attemptsBeforeFallback else { return nil }
@@ -274,7 +275,7 @@ public final class OCPP16Client: Sendable {
     }
 
     private func switchProfile(to profile: OCPPSecurityProfile) {
-        profileState.withLock { s in
+        profileState.locked { s in
             s.trying = profile
             s.failures = 0
         }
@@ -282,7 +283,7 @@ public final class OCPP16Client: Sendable {
     }
 
     private func reconnectWithCurrentProfile() {
-        let profile = profileState.withLock { $0.trying ?? $0.current }
+        let profile = profileState.locked { $0.trying ?? $0.current }
         useProfile(profile, reconnectNow: true)
     }
 
@@ -299,7 +300,7 @@ public final class OCPP16Client: Sendable {
             } catch {
                 // Cannot even be configured: stay with the connection we have.
                 logger.error("security profile \(profile.rawValue) not usable: \(error)")
-                self.profileState.withLock { $0.trying = nil; $0.failures = 0 }
+                self.profileState.locked { $0.trying = nil; $0.failures = 0 }
             }
         }
     }

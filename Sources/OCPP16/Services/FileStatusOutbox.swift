@@ -1,6 +1,7 @@
 import FileTransfer
 import FirmwareUpdate
 import OCPP16Messages
+import Locking
 import Synchronization
 
 /// The status notifications of firmware updates, diagnostics and log uploads, owed to the
@@ -38,7 +39,7 @@ public final class FileStatusOutbox: Sendable {
     /// Security events of the services (InvalidFirmwareSignature, FirmwareUpdated, …) go to the
     /// charge point's security log through this.
     func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
-        recorder.withLock { $0 = SecurityEventRecorder(record) }
+        recorder.locked { $0 = SecurityEventRecorder(record) }
     }
 
 }
@@ -61,7 +62,7 @@ extension FileStatusOutbox: FirmwareStatusReporting {
     }
 
     public func recordSecurityEvent(_ type: String, techInfo: String?) {
-        recorder.withLock { $0 }?.record(type, techInfo)
+        recorder.locked { $0 }?.record(type, techInfo)
     }
 
     public var hasStatusOwed: Bool { !isEmpty }

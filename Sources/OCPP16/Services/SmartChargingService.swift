@@ -3,6 +3,7 @@ import OCPP16Messages
 import OCPPJSON
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// The charging profiles the CSMS installed: translated into the core's model, checked against
@@ -52,8 +53,8 @@ public final class SmartChargingService: Sendable {
         if !entries.isEmpty { station.submit(.chargingProfiles(calculator)) }
     }
 
-    public var calculator: CompositeScheduleCalculator { state.withLock { $0.calculator } }
-    public var installedCount: Int { state.withLock { $0.entries.count } }
+    public var calculator: CompositeScheduleCalculator { state.locked { $0.calculator } }
+    public var installedCount: Int { state.locked { $0.entries.count } }
 
     /// Whether `profile` could be installed (limits and translation), without installing it: a
     /// RemoteStartTransaction checks its TxProfile before the station takes the start.
@@ -84,7 +85,7 @@ public final class SmartChargingService: Sendable {
         do { installed = try InstalledChargingProfile(connectorId: connectorId, profile: core) } catch {
             throw .invalid(String(describing: error))
         }
-        let result = state.withLock { s -> Result<CompositeScheduleCalculator, Rejection> in
+        let result = state.locked { s -> Result<CompositeScheduleCalculator, Rejection> in
             var calculator = s.calculator
             let replaced = calculator.install(installed)
             var entries = s.entries.filter { !replaced.contains($0.message.chargingProfileId) }
@@ -104,7 +105,7 @@ public final class SmartChargingService: Sendable {
     /// ClearChargingProfile: removes what matches every given criterion; the ids removed.
     @discardableResult
     public func clear(id: Int? = nil, connectorId: Int? = nil, purpose: ChargingProfilePurpose? = nil, stackLevel: Int? = nil) -> [Int] {
-        let (removed, calculator) = state.withLock { s -> ([Int], CompositeScheduleCalculator) in
+        let (removed, calculator) = state.locked { s -> ([Int], CompositeScheduleCalculator) in
             var calculator = s.calculator
             let removed = calculator.clear(id: id, connectorId: connectorId, purpose: purpose, stackLevel: stackLevel)
             s.entries.removeAll { removed.contains($0.message.chargingProfileId) }
@@ -121,7 +122,7 @@ public final class SmartChargingService: Sendable {
     }
 
     private func changed(_ calculator: CompositeScheduleCalculator) {
-        let entries = state.withLock { $0.entries }
+        let entries = state.locked { $0.entries }
         let blob = JSONValue.array(entries.map {
             SetChargingProfileRequest(connectorId: $0.connectorId, csChargingProfiles: $0.message).toJSON()
         })

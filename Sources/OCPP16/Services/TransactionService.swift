@@ -3,6 +3,7 @@ import Logging
 import OCPP16Messages
 import OCPPJSON
 import Storage
+import Locking
 import Synchronization
 
 /// Start/StopTransaction and transaction MeterValues through the journal's durable outbox:
@@ -74,7 +75,7 @@ public final class TransactionService: Sendable {
     }
 
     public func setStopTransactionMeasurands(sampled: [Measurand], aligned: [Measurand]) {
-        stopTxnMeasurands.withLock { $0 = Set(sampled + aligned) }
+        stopTxnMeasurands.locked { $0 = Set(sampled + aligned) }
     }
 
     /// A meter value for the session's StopTransaction, on disk with the session.
@@ -92,7 +93,7 @@ public final class TransactionService: Sendable {
     private func transactionData(of session: Session, meterStopWh: Double, stoppedAtUnixMs: UInt64, kept: [String])
         -> [StopTransactionRequest.MeterValue]?
     {
-        let wanted = stopTxnMeasurands.withLock { $0 }
+        let wanted = stopTxnMeasurands.locked { $0 }
         guard !wanted.isEmpty else { return nil }
         typealias Value = StopTransactionRequest.MeterValue
         var data: [Value] = []

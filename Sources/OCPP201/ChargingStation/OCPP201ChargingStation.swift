@@ -10,6 +10,7 @@ import OCPPSecurity
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// The OCPP 2.0.1 charging station: registers with the CSMS, reports the station's EVSEs and
@@ -315,11 +316,11 @@ public actor OCPP201ChargingStation {
     var mayInitiate: Bool { isConnected && registration == .accepted }
 
     /// Connected and accepted (any thread).
-    public nonisolated var isOnline: Bool { online.withLock { $0 } }
+    public nonisolated var isOnline: Bool { online.locked { $0 } }
 
     func updateOnline() {
         let value = mayInitiate
-        let changed = online.withLock { was in defer { was = value }; return was != value }
+        let changed = online.locked { was in defer { was = value }; return was != value }
         transactions.setOnline(value)
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }

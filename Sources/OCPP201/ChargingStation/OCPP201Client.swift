@@ -9,6 +9,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// A charging station on a live connection: WebSocket (subprotocol ocpp2.0.1, security profile
@@ -95,7 +96,7 @@ public final class OCPP201Client: Sendable {
         let target = StationBox()
         let rpc = OCPPRPC(dialect: .ocpp201, timerLoop: group.next(), callTimeout: .seconds(Int64(max(1, settings.messageTimeout))),
                           answering: { action, payload in
-            guard let station = target.value.withLock({ $0 }) else {
+            guard let station = target.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charging station not ready")))
             }
             return await station.answer(action: action, payload: payload)
@@ -106,7 +107,7 @@ public final class OCPP201Client: Sendable {
                                                      securityProfile: plan.current.securityProfile.rawValue, firmware: firmware,
                                                      uploads: uploads,
                                                      logger: logger)
-        target.value.withLock { $0 = chargingStation }
+        target.value.locked { $0 = chargingStation }
         self.rpc = rpc
         self.chargingStation = chargingStation
         self.frameLog = frameLog
@@ -135,7 +136,7 @@ public final class OCPP201Client: Sendable {
     }
 
     /// The endpoint connections go to now.
-    public var currentEndpoint: OCPP201Endpoint { plan.withLock { $0.current } }
+    public var currentEndpoint: OCPP201Endpoint { plan.locked { $0.current } }
 
     /// Connects (and keeps reconnecting) and starts the station's loops.
     public func start() async {
@@ -149,7 +150,7 @@ public final class OCPP201Client: Sendable {
         connection.start(rpc: rpc, frameLog: frameLog) { [weak self] event in
             switch event {
             case .connected(let subprotocol):
-                failures.value.withLock { $0.removeAll() }
+                failures.value.locked { $0.removeAll() }
                 guard subprotocol == OCPPRPCDialect.ocpp201.subprotocol else {
                     otherVersionSelected(subprotocol)
                     return
@@ -167,7 +168,7 @@ public final class OCPP201Client: Sendable {
                 case .upgradeRejected(let status, _) where status == 401 || status == 403: SecurityEventService.failedToAuthenticateAtCsms
                 default: nil
                 }
-                guard let event, failures.value.withLock({ $0.insert(event).inserted }) else { return }
+                guard let event, failures.value.locked({ $0.insert(event).inserted }) else { return }
                 chargingStation.recordSecurityEvent(event, atUnixMs: unixMs(), techInfo: String(String(describing: error).prefix(255)))
             case .message, .reconnectScheduled: break
             }
@@ -181,7 +182,7 @@ public final class OCPP201Client: Sendable {
     }
 
     private func connected() -> OCPP201Endpoint {
-        plan.withLock { p in
+        plan.locked { p in
             p.failures = 0
             return p.current
         }
@@ -190,7 +191,7 @@ public final class OCPP201Client: Sendable {
     /// One more failed attempt on the endpoint in use: after NetworkProfileConnectionAttempts
     /// of them, the next endpoint in priority order (round and round).
     private func connectFailed() {
-        let next = plan.withLock { p -> OCPP201Endpoint? in
+        let next = plan.locked { p -> OCPP201Endpoint? in
             p.failures += 1
             guard p.failures >= attemptsPerEndpoint, p.endpoints.count > 1 else { return nil }
             p.failures = 0

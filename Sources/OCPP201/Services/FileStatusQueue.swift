@@ -2,6 +2,7 @@ import FileTransfer
 import FirmwareUpdate
 import LogUpload
 import OCPP201Messages
+import Locking
 import Synchronization
 
 /// The FirmwareStatusNotifications and LogStatusNotifications owed to the CSMS, oldest first,
@@ -21,7 +22,7 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
     var kicks: AsyncStream<Void> { queue.kicks }
 
     func setSecurityEventRecorder(_ record: @escaping @Sendable (String, String?) -> Void) {
-        recorder.withLock { $0 = SecurityEventRecorder(record) }
+        recorder.locked { $0 = SecurityEventRecorder(record) }
     }
 
     private func post(_ message: Message, onDelivered: (@Sendable () async -> Void)? = nil) {
@@ -37,7 +38,7 @@ final class FileStatusQueue: FirmwareStatusReporting, UploadStatusReporting {
         return true
     }
 
-    func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.withLock { $0 }?.record(type, techInfo) }
+    func recordSecurityEvent(_ type: String, techInfo: String?) { recorder.locked { $0 }?.record(type, techInfo) }
 
     var hasStatusOwed: Bool { !queue.isEmpty }
 

@@ -4,6 +4,7 @@ import OCPP201Messages
 import OCPPJSON
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// Smart charging (block K): the charging profiles the CSMS installed, translated into the
@@ -52,8 +53,8 @@ final class SmartChargingService: Sendable {
         if !entries.isEmpty { station.submit(.chargingProfiles(calculator)) }
     }
 
-    var calculator: CompositeScheduleCalculator { state.withLock { $0.calculator } }
-    var entries: [Entry] { state.withLock { $0.entries } }
+    var calculator: CompositeScheduleCalculator { state.locked { $0.calculator } }
+    var entries: [Entry] { state.locked { $0.entries } }
 
     /// Checks and installs (replacing a profile with the same id, or the same EVSE, purpose and
     /// stack level). `nowUnixMs` fills a missing startSchedule of an absolute profile.
@@ -73,7 +74,7 @@ final class SmartChargingService: Sendable {
         case .success(let i): installed = i
         case .failure(let why): throw Rejection(reasonCode: why.reasonCode, description: why.description)
         }
-        let result = state.withLock { s -> Result<CompositeScheduleCalculator, Rejection> in
+        let result = state.locked { s -> Result<CompositeScheduleCalculator, Rejection> in
             var calculator = s.calculator
             let replaced = calculator.install(installed)
             var entries = s.entries.filter { !replaced.contains($0.profile.id) }
@@ -93,7 +94,7 @@ final class SmartChargingService: Sendable {
     /// Removes what matches every given criterion; the ids removed.
     @discardableResult
     func clear(id: Int? = nil, evseId: Int? = nil, purpose: ChargingProfilePurpose? = nil, stackLevel: Int? = nil) -> [Int] {
-        let (removed, calculator) = state.withLock { s -> ([Int], CompositeScheduleCalculator) in
+        let (removed, calculator) = state.locked { s -> ([Int], CompositeScheduleCalculator) in
             var calculator = s.calculator
             let removed = calculator.clear(id: id, connectorId: evseId, purpose: purpose, stackLevel: stackLevel)
             s.entries.removeAll { removed.contains($0.profile.id) }

@@ -3,6 +3,7 @@ import Logging
 import OCPP201Messages
 import OCPPJSON
 import Storage
+import Locking
 import Synchronization
 
 /// Transactions (block E): every TransactionEvent goes through the session journal's durable
@@ -36,13 +37,13 @@ public final class TransactionEventService: Sendable {
         self.logger = logger
     }
 
-    func setOnline(_ value: Bool) { online.withLock { $0 = value } }
-    func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.withLock { $0 = Set(values) } }
-    func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.withLock { $0[connectorId] = remoteStartId } }
+    func setOnline(_ value: Bool) { online.locked { $0 = value } }
+    func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.locked { $0 = Set(values) } }
+    func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.locked { $0[connectorId] = remoteStartId } }
 
     func setTransactionStartPoints(_ points: Set<String>) {
         let atSessionStart: Set<String> = ["EVConnected", "Authorized", "PowerPathClosed"]
-        startsAtEnergyTransfer.withLock { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
+        startsAtEnergyTransfer.locked { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
     }
 
     // MARK: Queueing (any thread; returns when the event is on disk)
@@ -54,24 +55,24 @@ public final class TransactionEventService: Sendable {
         switch change {
         case let .started(session):
             // Taken by whatever session starts there: a card that came first leaves no stale id.
-            let expected = remoteStartIds.withLock { $0.removeValue(forKey: session.connectorId) }
+            let expected = remoteStartIds.locked { $0.removeValue(forKey: session.connectorId) }
             let remoteStartId = session.startReason == .remote ? expected : nil
-            if startsAtEnergyTransfer.withLock({ $0 }) {
-                waitingForEnergy.withLock { $0[session.id] = remoteStartId }
+            if startsAtEnergyTransfer.locked({ $0 }) {
+                waitingForEnergy.locked { $0[session.id] = remoteStartId }
                 return
             }
             let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
-            try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.withLock { $0 },
+            try enqueue(TransactionEventOperation.started(session, seqNo: seqNo, offline: !online.locked { $0 },
                                                           remoteStartId: remoteStartId),
                         session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
         case let .ended(session):
-            waitingForEnergy.withLock { _ = $0.removeValue(forKey: session.id) }
+            waitingForEnergy.locked { _ = $0.removeValue(forKey: session.id) }
             // A session whose transaction never began (TxStartPoint EnergyTransfer, no energy
             // flowed) was never a transaction for the CSMS: nothing to end.
             guard try journal.hasTransactionEventSeqNo(forSession: session.id) else { return }
             let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
-            let withEnergy = txEndedMeasurands.withLock { $0.contains("Energy.Active.Import.Register") }
-            try enqueue(TransactionEventOperation.ended(session, seqNo: seqNo, offline: !online.withLock { $0 },
+            let withEnergy = txEndedMeasurands.locked { $0.contains("Energy.Active.Import.Register") }
+            try enqueue(TransactionEventOperation.ended(session, seqNo: seqNo, offline: !online.locked { $0 },
                                                         withEnergyRegisters: withEnergy),
                         session: session.id, atUnixMs: session.stoppedAtUnixMs ?? session.startedAtUnixMs, in: journal)
             // Nothing follows the Ended event: its counter goes.
@@ -102,7 +103,7 @@ public final class TransactionEventService: Sendable {
                 guard let record = try w.session(session), record.isOpen,
                       try w.hasTransactionEventSeqNo(forSession: session) else { return false }
                 let seqNo = try w.nextTransactionEventSeqNo(forSession: session)
-                try enqueue(build(seqNo, !online.withLock { $0 }), session: session, atUnixMs: atUnixMs, in: w)
+                try enqueue(build(seqNo, !online.locked { $0 }), session: session, atUnixMs: atUnixMs, in: w)
                 return true
             }
         } catch {
@@ -140,14 +141,14 @@ public final class TransactionEventService: Sendable {
     func energyTransferBegan(_ session: Session, energyWh: Double?, atUnixMs: UInt64) -> Bool {
         // Whether it waits is on disk (no event numbered yet), so a restart meanwhile loses
         // nothing; only the remoteStartId is kept in memory.
-        guard startsAtEnergyTransfer.withLock({ $0 }) else { return false }
-        let remoteStartId = waitingForEnergy.withLock { $0.removeValue(forKey: session.id) } ?? nil
+        guard startsAtEnergyTransfer.locked({ $0 }) else { return false }
+        let remoteStartId = waitingForEnergy.locked { $0.removeValue(forKey: session.id) } ?? nil
         do {
             return try journal.atomically { w in
                 guard let record = try w.session(session.id), record.isOpen,
                       try !w.hasTransactionEventSeqNo(forSession: session.id) else { return false }
                 let seqNo = try w.nextTransactionEventSeqNo(forSession: session.id)
-                try enqueue(TransactionEventOperation.startedByEnergy(session, seqNo: seqNo, offline: !online.withLock { $0 },
+                try enqueue(TransactionEventOperation.startedByEnergy(session, seqNo: seqNo, offline: !online.locked { $0 },
                                                                       remoteStartId: remoteStartId,
                                                                       energyWh: energyWh ?? session.meterStartWh, atUnixMs: atUnixMs),
                             session: session.id, atUnixMs: atUnixMs, in: w)

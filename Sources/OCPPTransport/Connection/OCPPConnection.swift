@@ -1,6 +1,7 @@
 import HAL
 import Logging
 import NIOCore
+import Locking
 import Synchronization
 
 /// What an `OCPPConnection` reports, in order.
@@ -43,7 +44,7 @@ public final class OCPPConnection: Sendable {
     /// A new connector (URL, credentials, profile) for the next connection; `reconnectNow`
     /// drops the current one to use it at once.
     public func replaceConnector(_ connector: any OCPPConnector, reconnectNow: Bool) {
-        let session = state.withLock { s -> (any OCPPTransportSession)? in
+        let session = state.locked { s -> (any OCPPTransportSession)? in
             s.connector = connector
             return reconnectNow ? s.session : nil
         }
@@ -51,23 +52,23 @@ public final class OCPPConnection: Sendable {
     }
 
     public func setBackoff(_ backoff: ReconnectBackoff) {
-        state.withLock { $0.backoff = backoff }
+        state.locked { $0.backoff = backoff }
     }
 
     /// Sends one text message on the live connection; false when offline (nothing queued here:
     /// the RPC layer keeps CALLs until the transport is up).
     @discardableResult
     public func send(_ text: String) -> Bool {
-        guard let session = state.withLock({ $0.session }) else { return false }
+        guard let session = state.locked({ $0.session }) else { return false }
         session.send(text)
         return true
     }
 
-    public var isConnected: Bool { state.withLock { $0.session != nil } }
+    public var isConnected: Bool { state.locked { $0.session != nil } }
 
     /// Starts connecting; events arrive on `onEvent` in order.
     public func start(onEvent: @escaping @Sendable (OCPPConnectionEvent) -> Void) {
-        state.withLock { s in
+        state.locked { s in
             guard s.task == nil, !s.stopped else { return }
             s.task = Task { [self] in await run(onEvent: onEvent) }
         }
@@ -96,7 +97,7 @@ public final class OCPPConnection: Sendable {
 
     /// Closes the connection and stops reconnecting; returns when the loop has ended.
     public func stop() async {
-        let (session, waiting, task) = state.withLock { s in
+        let (session, waiting, task) = state.locked { s in
             s.stopped = true
             return (s.session, s.waiting, s.task)
         }
@@ -107,15 +108,15 @@ public final class OCPPConnection: Sendable {
 
     private func run(onEvent: @escaping @Sendable (OCPPConnectionEvent) -> Void) async {
         var failures = 0
-        while !state.withLock({ $0.stopped }) {
-            let connector = state.withLock { $0.connector }
+        while !state.locked({ $0.stopped }) {
+            let connector = state.locked { $0.connector }
             do {
                 // The CSMS may speak the moment the WebSocket is open, before `connect` has
                 // returned here: what it says waits for `.connected`, so the RPC layer never gets
                 // a CALL for a connection it does not know yet (its answer would be dropped).
                 let inbound = InboundGate(logger: logger)
                 let session = try await connector.connect { text in inbound.deliver(text) { onEvent(.message($0)) } }
-                let stoppedMeanwhile = state.withLock { s -> Bool in
+                let stoppedMeanwhile = state.locked { s -> Bool in
                     if !s.stopped { s.session = session }
                     return s.stopped
                 }
@@ -128,7 +129,7 @@ public final class OCPPConnection: Sendable {
                 onEvent(.connected(subprotocol: session.subprotocol))
                 inbound.open { onEvent(.message($0)) }
                 let reason = await session.closeReason()
-                state.withLock { $0.session = nil }
+                state.locked { $0.session = nil }
                 logger.notice("disconnected", metadata: ["reason": "\(reason)"])
                 onEvent(.disconnected(reason))
             } catch {
@@ -143,7 +144,7 @@ public final class OCPPConnection: Sendable {
     /// False when stopped during the wait.
     private func wait(afterFailures failures: Int, onEvent: @Sendable (OCPPConnectionEvent) -> Void) async -> Bool {
         let promise = timerLoop.makePromise(of: Void.self)
-        let delay: EVSEDuration? = state.withLock { s in
+        let delay: EVSEDuration? = state.locked { s in
             guard !s.stopped else { return nil }
             let delay = s.backoff.delay(afterFailures: failures, jitter: s.random())
             let scheduled = timerLoop.scheduleTask(in: .microseconds(delay.microseconds)) {}
@@ -157,7 +158,7 @@ public final class OCPPConnection: Sendable {
         }
         onEvent(.reconnectScheduled(after: delay, attempt: failures))
         _ = try? await promise.futureResult.get()
-        return state.withLock { s in
+        return state.locked { s in
             s.waiting = nil
             return !s.stopped
         }
@@ -177,7 +178,7 @@ final class InboundGate: Sendable {
     init(logger: Logger) { self.logger = logger }
 
     func deliver(_ text: String, to forward: (String) -> Void) {
-        let passThrough = state.withLock { s -> Bool in
+        let passThrough = state.locked { s -> Bool in
             if s.isOpen { return true }
             if s.held.count < Self.limit { s.held.append(text) } else {
                 logger.warning("message dropped: too many before the connection was reported up")
@@ -191,7 +192,7 @@ final class InboundGate: Sendable {
     /// forwarded are held too and forwarded in the same loop, so none overtakes an older one.
     func open(forwarding forward: (String) -> Void) {
         while true {
-            let batch = state.withLock { s -> [String] in
+            let batch = state.locked { s -> [String] in
                 if s.held.isEmpty { s.isOpen = true }
                 defer { s.held.removeAll() }
                 return s.held

@@ -7,6 +7,7 @@ import Darwin
 #endif
 import Codecs
 import OCPPJSON
+import Locking
 import Synchronization
 
 /// Field-debugging log of every OCPP frame, both directions, with wall-clock timestamps.
@@ -68,7 +69,7 @@ public final class OCPPFrameLog: Sendable {
     }
 
     deinit {
-        state.withLock { s in if s.fd >= 0 { close(s.fd) } }
+        state.locked { s in if s.fd >= 0 { close(s.fd) } }
     }
 
     /// Appends one frame; logging failures are swallowed (the log must never stop OCPP).
@@ -77,7 +78,7 @@ public final class OCPPFrameLog: Sendable {
         let line = Self.timestamp(seconds: seconds, nanoseconds: nanoseconds) + " " + direction.rawValue + " "
             + Self.scrubbed(text).replacingNewlines() + "\n"
         let bytes = Array(line.utf8)
-        state.withLock { s in
+        state.locked { s in
             if s.fd < 0 { openFile(&s) }
             if s.fd >= 0, s.size > 0, s.size + bytes.count > maxFileBytes {
                 rotate(&s)

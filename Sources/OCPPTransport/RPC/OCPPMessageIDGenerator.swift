@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// Makes message ids for outbound CALLs: unique per connection and at most 36 characters.
@@ -20,7 +21,7 @@ public struct OCPPMessageIDGenerator: Sendable {
     public static func sequential(prefix: String = "") -> OCPPMessageIDGenerator {
         let counter = Mutex<UInt64>(0)
         return OCPPMessageIDGenerator {
-            let n = counter.withLock { value -> UInt64 in value += 1; return value }
+            let n = counter.locked { value -> UInt64 in value += 1; return value }
             return prefix + String(n)
         }
     }

@@ -2,6 +2,7 @@ import HAL
 import Logging
 import NIOCore
 import OCPPJSON
+import Locking
 import Synchronization
 
 /// Serves one inbound CALL: the payload of a CALLRESULT, or the error of a CALLERROR.
@@ -98,31 +99,31 @@ public final class OCPPRPC: Sendable {
         self.messageIDs = messageIDs
         self.handler = handler
         self.logger = logger
-        state.withLock { $0.callTimeout = callTimeout }
+        state.locked { $0.callTimeout = callTimeout }
     }
 
     /// Applies to CALLs sent from now on (e.g. after a configuration change).
     public func setCallTimeout(_ timeout: EVSEDuration) {
-        state.withLock { $0.callTimeout = timeout }
+        state.locked { $0.callTimeout = timeout }
     }
 
     /// CALLs waiting behind the outstanding one.
-    public var queuedCallCount: Int { state.withLock { $0.queue.count } }
-    public var hasOutstandingCall: Bool { state.withLock { $0.outstanding != nil } }
+    public var queuedCallCount: Int { state.locked { $0.queue.count } }
+    public var hasOutstandingCall: Bool { state.locked { $0.outstanding != nil } }
 
     // MARK: Outbound
 
     /// Sends a CALL and waits for its CALLRESULT payload. Queues behind any outstanding CALL and
     /// while the transport is down.
     public func call(_ action: String, payload: JSONValue) async throws(OCPPRPCError) -> JSONValue {
-        let serial = state.withLock { s -> UInt64 in s.nextSerial += 1; return s.nextSerial }
+        let serial = state.locked { s -> UInt64 in s.nextSerial += 1; return s.nextSerial }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, OCPPRPCError>, Never>) in
                 let id = messageIDs.next()
                 let frame = OCPPRPCFrame.call(id: id, action: action, payload: payload).encoded()
                 let pending = PendingCall(serial: serial, id: id, action: action, frameText: frame,
                                           continuation: continuation)
-                let effects = state.withLock { s -> [Effect] in
+                let effects = state.locked { s -> [Effect] in
                     if s.isShutDown { return [.resume(continuation, .failure(.shutDown))] }
                     if s.cancelledSerials.remove(serial) != nil { return [.resume(continuation, .failure(.cancelled))] }
                     s.queue.append(pending)
@@ -131,7 +132,7 @@ public final class OCPPRPC: Sendable {
                 perform(effects)
             }
         } onCancel: {
-            let effects = state.withLock { s -> [Effect] in
+            let effects = state.locked { s -> [Effect] in
                 if let index = s.queue.firstIndex(where: { $0.serial == serial }) {
                     let call = s.queue.remove(at: index)
                     return [.resume(call.continuation, .failure(.cancelled))]
@@ -147,7 +148,7 @@ public final class OCPPRPC: Sendable {
             }
             perform(effects)
         }
-        state.withLock { _ = $0.cancelledSerials.remove(serial) }
+        state.locked { _ = $0.cancelledSerials.remove(serial) }
         return try result.get()
     }
 
@@ -166,7 +167,7 @@ public final class OCPPRPC: Sendable {
     }
 
     private func callTimedOut(id: String) {
-        let effects = state.withLock { s -> [Effect] in
+        let effects = state.locked { s -> [Effect] in
             guard let outstanding = s.outstanding, outstanding.call.id == id else { return [] }
             s.outstanding = nil
             logger.warning("CALL timed out", metadata: ["action": "\(outstanding.call.action)", "id": "\(id)"])
@@ -189,7 +190,7 @@ public final class OCPPRPC: Sendable {
 
     /// The transport is connected; queued CALLs start flowing through `send`.
     public func transportUp(send: @escaping @Sendable (String) -> Void) {
-        let effects = state.withLock { s -> [Effect] in
+        let effects = state.locked { s -> [Effect] in
             s.generation += 1
             s.send = send
             return pump(&s)
@@ -200,7 +201,7 @@ public final class OCPPRPC: Sendable {
     /// The transport dropped: the outstanding CALL fails with `.connectionLost` (the caller
     /// decides whether to repeat it); queued CALLs stay queued for the next connection.
     public func transportDown() {
-        let effects = state.withLock { s -> [Effect] in
+        let effects = state.locked { s -> [Effect] in
             s.generation += 1
             s.send = nil
             guard let outstanding = s.outstanding else { return [] }
@@ -213,7 +214,7 @@ public final class OCPPRPC: Sendable {
 
     /// Fails every waiting and outstanding CALL; later calls fail at once.
     public func shutDown() {
-        let effects = state.withLock { s -> [Effect] in
+        let effects = state.locked { s -> [Effect] in
             s.isShutDown = true
             s.send = nil
             var effects: [Effect] = s.queue.map { .resume($0.continuation, .failure(.shutDown)) }
@@ -237,7 +238,7 @@ public final class OCPPRPC: Sendable {
     public func receive(_ text: String) -> Task<Void, Never>? {
         switch OCPPRPCFrame.decode(text) {
         case .success(.call(let id, let action, let payload)):
-            let generation = state.withLock { $0.generation }
+            let generation = state.locked { $0.generation }
             return Task { [self] in
                 let answer = await handler(action, payload)
                 let reply: OCPPRPCFrame
@@ -276,7 +277,7 @@ public final class OCPPRPC: Sendable {
 
     /// False when the answer was dropped (its connection is gone).
     private func sendReply(_ text: String, generation: UInt64) -> Bool {
-        let send = state.withLock { s in s.generation == generation ? s.send : nil }
+        let send = state.locked { s in s.generation == generation ? s.send : nil }
         guard let send else {
             logger.info("answer dropped: the connection it belongs to is gone")
             return false
@@ -286,7 +287,7 @@ public final class OCPPRPC: Sendable {
     }
 
     private func settle(id: String, with result: Result<JSONValue, OCPPRPCError>) {
-        let effects = state.withLock { s -> [Effect]? in
+        let effects = state.locked { s -> [Effect]? in
             guard let outstanding = s.outstanding, outstanding.call.id == id else { return nil }
             outstanding.timeout?.cancel()
             s.outstanding = nil
@@ -317,7 +318,7 @@ public final class OCPPRPC: Sendable {
     }
 
     private func sendNow(_ text: String) {
-        let send = state.withLock { $0.send }
+        let send = state.locked { $0.send }
         send?(text)
     }
 }

@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// The WebSocket ping interval as the backend may change it while connected (OCPP 1.6
@@ -16,12 +17,12 @@ public final class PingIntervalSetting: Sendable {
     public init(seconds: Int) { state = Mutex(State(seconds: max(0, seconds))) }
 
     public var interval: EVSEDuration? {
-        let s = state.withLock { $0.seconds }
+        let s = state.locked { $0.seconds }
         return s > 0 ? .seconds(Int64(s)) : nil
     }
 
     public func set(seconds: Int) {
-        let observers = state.withLock { s -> [@Sendable () -> Void] in
+        let observers = state.locked { s -> [@Sendable () -> Void] in
             s.seconds = max(0, seconds)
             return Array(s.observers.values)
         }
@@ -29,12 +30,12 @@ public final class PingIntervalSetting: Sendable {
     }
 
     func observe(_ changed: @escaping @Sendable () -> Void) -> UInt64 {
-        state.withLock { s in
+        state.locked { s in
             s.nextToken &+= 1
             s.observers[s.nextToken] = changed
             return s.nextToken
         }
     }
 
-    func stopObserving(_ token: UInt64) { state.withLock { _ = $0.observers.removeValue(forKey: token) } }
+    func stopObserving(_ token: UInt64) { state.locked { _ = $0.observers.removeValue(forKey: token) } }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Locking
 import Synchronization
 
 /// swift-log handler writing one line per event to stderr with the `<N>` syslog priority prefix
@@ -76,7 +77,7 @@ public final class RecentLogLines: Sendable {
     public func append(_ line: String, atUnixMs: UInt64? = nil) {
         let at = atUnixMs ?? Self.now()
         let size = line.utf8.count
-        state.withLock { s in
+        state.locked { s in
             s.lines.append((at, line))
             s.bytes += size
             guard s.lines.count > maxLines || s.bytes > maxBytes else { return }
@@ -93,7 +94,7 @@ public final class RecentLogLines: Sendable {
     }
 
     /// Oldest first.
-    public func lines() -> [(unixMs: UInt64, line: String)] { state.withLock { $0.lines } }
+    public func lines() -> [(unixMs: UInt64, line: String)] { state.locked { $0.lines } }
 
     static func now() -> UInt64 {
         var ts = timespec()

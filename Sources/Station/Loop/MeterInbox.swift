@@ -1,5 +1,6 @@
 import Drivers
 import HAL
+import Locking
 import Synchronization
 
 /// Meter events from the pollers' thread to the loop. The only state the loop shares.
@@ -9,12 +10,12 @@ public final class MeterInbox: Sendable {
     /// `wake`: signalled on every post, so a reading (or a meter gone silent) is taken in at once.
     public init(wake: LoopWakeUp? = nil) { self.wake = wake }
     public func post(connector: Int, _ event: MeterPollerEvent) {
-        pending.withLock { p in
+        pending.locked { p in
             p.append((connector, event))
             // A stalled loop must not grow memory without bound: keep the newest.
             if p.count > 256 { p.removeFirst(p.count - 256) }
         }
         wake?.signal()
     }
-    func drain() -> [(Int, MeterPollerEvent)] { pending.withLock { p in defer { p.removeAll() }; return p } }
+    func drain() -> [(Int, MeterPollerEvent)] { pending.locked { p in defer { p.removeAll() }; return p } }
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import HAL
 import Storage
+import Locking
 import Synchronization
 
 /// The station's wall clock: the time every session, queued message, authorization expiry and
@@ -82,7 +83,7 @@ public final class StationClock: WallClock {
 
     public func unixMilliseconds() -> UInt64 {
         let mono = monotonicMs()
-        return state.withLock { s in
+        return state.locked { s in
             if let offset = s.offsetMs { return Self.unix(mono + offset) }
             let wall = system.unixMilliseconds()
             let offset = Int64(clamping: wall) - mono
@@ -101,19 +102,19 @@ public final class StationClock: WallClock {
 
     public var isSet: Bool {
         _ = unixMilliseconds()
-        return state.withLock { $0.offsetMs != nil }
+        return state.locked { $0.offsetMs != nil }
     }
 
     public var source: Source {
         _ = unixMilliseconds()
-        return state.withLock { $0.source }
+        return state.locked { $0.source }
     }
 
     /// The journal's stamp for a row written now.
     public func stamp() -> JournalClockStamp {
         let wall = unixMilliseconds()
         let mono = monotonicMs()
-        let unset = state.withLock { $0.offsetMs == nil }
+        let unset = state.locked { $0.offsetMs == nil }
         return JournalClockStamp(bootId: bootId, monotonicMs: mono, unsetWallOffsetMs: unset ? Int64(clamping: wall) - mono : nil)
     }
 
@@ -122,7 +123,7 @@ public final class StationClock: WallClock {
         let wall = unixMilliseconds()  // sets the clock from the system first, if it has a time now
         let mono = monotonicMs()
         let offered = Int64(clamping: unixMs) - mono
-        return state.withLock { s in
+        return state.locked { s in
             guard unixMs >= trustedFromUnixMs else {
                 return .kept(differenceMs: s.offsetMs.map { _ in Int64(clamping: unixMs) - Int64(clamping: wall) })
             }
@@ -145,7 +146,7 @@ public final class StationClock: WallClock {
     /// The correction owed since the system clock gave the time (NTP), once.
     public func takeCorrectionDue() -> ClockCorrection? {
         _ = unixMilliseconds()
-        return state.withLock { s in
+        return state.locked { s in
             defer { s.correctionDue = nil }
             return s.correctionDue
         }

@@ -1,6 +1,7 @@
 import ChargingCore
 import HAL
 import StationPort
+import Locking
 import Synchronization
 
 /// The station's side of the `StationPort`: requests wait in a queue until the loop serves them
@@ -55,13 +56,13 @@ public final class LoopStationPort: StationPort {
     // Both wake the loop: a request is served at once, not at the loop's next timer.
     public func request(_ request: StationRequest) async -> StationAnswer {
         await withCheckedContinuation { answer in
-            pending.withLock { $0.append(Pending(request: request, answer: answer)) }
+            pending.locked { $0.append(Pending(request: request, answer: answer)) }
             wakeUp.signal()
         }
     }
 
     public func submit(_ request: StationRequest) {
-        pending.withLock { $0.append(Pending(request: request, answer: nil)) }
+        pending.locked { $0.append(Pending(request: request, answer: nil)) }
         wakeUp.signal()
     }
 
@@ -76,7 +77,7 @@ public final class LoopStationPort: StationPort {
     /// After a step: answers the requests that arrived, in order, and the unlocks whose lock
     /// has moved (or that waited long enough).
     public func serve(at now: MonotonicInstant) {
-        let taken = pending.withLock { p in defer { p.removeAll() }; return p }
+        let taken = pending.locked { p in defer { p.removeAll() }; return p }
         for p in taken {
             let answer = handle(p.request, at: now, answer: p.answer)
             if let answer { p.answer?.resume(returning: answer) }

@@ -1,4 +1,5 @@
 import CSQLite
+import Locking
 import Synchronization
 
 /// The station's SQLite database file.
@@ -60,19 +61,19 @@ public final class Database: Sendable {
     /// Runs `body` with exclusive use of the connection (no transaction is opened).
     public func withConnection<T: Sendable>(_ body: (Connection) throws -> T) throws -> T {
         do {
-            return try connection.withLock { connection throws -> T in
+            return try connection.locked { connection throws -> T in
                 guard let connection else { throw StorageError.databaseClosed }
                 return try body(connection)
             }
         } catch let error as StorageError where error.meansStorageUnavailable && error != .databaseClosed {
-            unavailableFailure.withLock { if $0 == nil { $0 = error } }
+            unavailableFailure.locked { if $0 == nil { $0 = error } }
             throw error
         }
     }
 
     /// The first storage-unavailable failure of any caller since the last call, cleared.
     public func takeUnavailableFailure() -> StorageError? {
-        unavailableFailure.withLock { failure in
+        unavailableFailure.locked { failure in
             defer { failure = nil }
             return failure
         }
@@ -108,6 +109,6 @@ public final class Database: Sendable {
     /// Closes the connection (checkpointing the WAL). Later calls throw `databaseClosed`.
     /// Dropping the last reference closes it too.
     public func close() {
-        connection.withLock { $0 = nil }
+        connection.locked { $0 = nil }
     }
 }

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 public struct SecurityEvent: Equatable, Sendable {
@@ -30,7 +31,7 @@ public final class SecurityEventLog: Sendable {
     public func append(kind: String, detail: String? = nil, atMs: Int64, notify: Bool = false) throws -> Int64 {
         guard !kind.isEmpty else { throw StorageError.invalidArgument("empty security event kind") }
         let capacity = capacity
-        let stamp = clockStamps.withLock { $0 }?.stamp()
+        let stamp = clockStamps.locked { $0 }?.stamp()
         return try database.transaction { c in
             try c.execute("""
                 INSERT INTO security_events (occurred_at_ms, kind, detail, notified_at_ms, boot_id, unset_clock_offset_ms)
@@ -75,7 +76,7 @@ public final class SecurityEventLog: Sendable {
 
     /// From now on every event is written with the stamp `source` gives at the time.
     public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
-        clockStamps.withLock { $0 = ClockStampSource(source) }
+        clockStamps.locked { $0 = ClockStampSource(source) }
     }
 
     /// The clock became trustworthy (see `SessionJournal.correctTimesRecordedWhileClockUnset`):

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// What the journal needs to open a session. Times are unix milliseconds, energies watt-hours
@@ -121,11 +122,11 @@ public final class SessionJournal: Sendable {
     /// From now on every session and queued message is written with the stamp `source` gives
     /// at the time of the write (see `JournalClockStamp`).
     public func stampRows(with source: @escaping @Sendable () -> JournalClockStamp) {
-        clockStamps.withLock { $0 = ClockStampSource(source) }
+        clockStamps.locked { $0 = ClockStampSource(source) }
     }
 
     func currentStamp() -> JournalClockStamp? {
-        clockStamps.withLock { $0 }?.stamp()
+        clockStamps.locked { $0 }?.stamp()
     }
 
     /// Runs `body` in one transaction; if it throws, none of its changes happen.
