@@ -18,6 +18,7 @@ import OCPPJSON
 import OCPPTransport
 import StationPort
 import Storage
+import Locking
 import Synchronization
 
 /// Accepts the boot (the answer has the same members in 1.6 and 2.0.1); answers everything
@@ -89,8 +90,8 @@ func run(_ title: String, _ rpc: OCPPRPC, _ answers: AnswerBox, _ cases: [(name:
             await rpc.receive(c.frame)?.value
             samples.append(microseconds(clock.now - began))
         }
-        guard let answer = answers.last.withLock({ $0 }), answer.contains(c.expect) else {
-            print("  \(c.name): WRONG ANSWER \(answers.last.withLock { $0 } ?? "none")")
+        guard let answer = answers.last.locked({ $0 }), answer.contains(c.expect) else {
+            print("  \(c.name): WRONG ANSWER \(answers.last.locked { $0 } ?? "none")")
             ok = false
             continue
         }
@@ -107,7 +108,7 @@ let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next()) { action, payload i
     await chargePoint.handle(action: action, payload: payload)
 }
 let answers = AnswerBox()
-rpc.transportUp { text in answers.last.withLock { $0 = text } }
+rpc.transportUp { text in answers.last.locked { $0 = text } }
 failed = !(await run("inbound OCPP 1.6 CALL → CALLRESULT", rpc, answers, [
     ("GetConfiguration [HeartbeatInterval]", #"[2,"b1","GetConfiguration",{"key":["HeartbeatInterval"]}]"#, #""HeartbeatInterval""#),
     ("GetConfiguration (every key)", #"[2,"b2","GetConfiguration",{}]"#, #""NumberOfConnectors""#),
@@ -129,7 +130,7 @@ let rpc201 = OCPPRPC(dialect: .ocpp201, timerLoop: group.next()) { action, paylo
     await station201.answer(action: action, payload: payload)
 }
 let answers201 = AnswerBox()
-rpc201.transportUp { text in answers201.last.withLock { $0 = text } }
+rpc201.transportUp { text in answers201.last.locked { $0 = text } }
 let ok201 = await run("inbound OCPP 2.0.1 CALL → CALLRESULT", rpc201, answers201, [
     ("GetTransactionStatus", #"[2,"c1","GetTransactionStatus",{}]"#, #""messagesInQueue":false"#),
     ("RequestStopTransaction (unknown id)", #"[2,"c2","RequestStopTransaction",{"transactionId":"4711"}]"#, #""Rejected""#),

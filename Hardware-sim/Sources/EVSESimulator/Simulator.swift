@@ -1,4 +1,5 @@
 import HAL
+import Locking
 import Synchronization
 
 /// One state change as `/api/events` streams it.
@@ -54,7 +55,7 @@ public final class Simulator: Sendable {
     @discardableResult
     public func withWorld<T, E: Error>(_ body: (inout World) throws(E) -> T) throws(E) -> T {
         let now = clock.now()
-        return try core.withLock { (core: inout Core) throws(E) -> T in
+        return try core.locked { (core: inout Core) throws(E) -> T in
             core.world.advance(to: now)
             defer { Simulator.publish(&core) }
             return try body(&core.world)
@@ -98,7 +99,7 @@ public final class Simulator: Sendable {
     /// Live server-sent-event chunks; with `since`, first the remembered events after it.
     public func subscribe(since: UInt64? = nil) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
-        let id = core.withLock { core -> Int in
+        let id = core.locked { core -> Int in
             let id = core.nextID
             core.nextID += 1
             if let since {
@@ -108,29 +109,29 @@ public final class Simulator: Sendable {
             return id
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.core.withLock { $0.subscribers.removeValue(forKey: id) }
+            _ = self?.core.locked { $0.subscribers.removeValue(forKey: id) }
         }
         return stream
     }
 
     /// Sends an SSE comment to every subscriber so idle connections stay open.
     public func keepSubscribersAlive() {
-        core.withLock { core in for c in core.subscribers.values { c.yield(": keep-alive\n\n") } }
+        core.locked { core in for c in core.subscribers.values { c.yield(": keep-alive\n\n") } }
     }
 
     /// Events remembered after `seq` (for tests and scenarios).
     public func events(after seq: UInt64 = 0) -> [SimEvent] {
-        core.withLock { $0.recent.filter { $0.seq > seq } }
+        core.locked { $0.recent.filter { $0.seq > seq } }
     }
 
-    public var lastEventSeq: UInt64 { core.withLock { $0.nextSeq - 1 } }
+    public var lastEventSeq: UInt64 { core.locked { $0.nextSeq - 1 } }
 
     // MARK: HAL sessions
 
     /// A firmware connection opened; `push` delivers unsolicited `!` lines to it.
     public func openHALSession(push: @escaping @Sendable (String) -> Void) -> HALSession {
         let now = clock.now()
-        let id = core.withLock { core -> Int in
+        let id = core.locked { core -> Int in
             let id = core.nextID
             core.nextID += 1
             core.sessions[id] = HALSessionRecord(push: push)
@@ -144,7 +145,7 @@ public final class Simulator: Sendable {
 
     func closeHALSession(_ id: Int) {
         let now = clock.now()
-        core.withLock { core in
+        core.locked { core in
             guard core.sessions.removeValue(forKey: id) != nil else { return }
             core.world.advance(to: now)
             core.world.firmwareDisconnected()
@@ -156,7 +157,7 @@ public final class Simulator: Sendable {
     /// opened primitives change together.
     func withSession<T>(_ id: Int, _ body: (inout World, inout [String: PrimitiveKind]) -> T) -> T? {
         let now = clock.now()
-        return core.withLock { core -> T? in
+        return core.locked { core -> T? in
             guard var record = core.sessions[id] else { return nil }
             core.world.advance(to: now)
             let result = body(&core.world, &record.opened)
