@@ -35,8 +35,9 @@ import Testing
         return Rig(simulator: sim, hal: hal, modbus: modbus, backend: backend)
     }
 
-    /// Polls `probe` until it yields a value (bytes in flight), at most `limit`.
-    func eventually<T>(_ limit: Duration = .seconds(5), _ probe: () throws -> T?) async throws -> T? {
+    /// Polls `probe` until it yields a value (bytes in flight), at most `limit` (generous: a
+    /// passing test returns at once, and on two busy cores the task pool can stall for seconds).
+    func eventually<T>(_ limit: Duration = .seconds(30), _ probe: () throws -> T?) async throws -> T? {
         let end = ContinuousClock.now + limit
         while ContinuousClock.now < end {
             if let v = try probe() { return v }
