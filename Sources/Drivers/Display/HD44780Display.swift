@@ -80,10 +80,13 @@ public final class HD44780Display: TextDisplay {
     public var rows: Int { config.rows }
     private let device: any I2CDevice
     private let initialized = Mutex(false)
-    /// The character codes on the LCD per row as last written; nil when unknown (never
-    /// written, a write failed, or the LCD was initialised again).
-    private let drawn = Mutex<[[UInt8]]?>(nil)
-    private let updatesSinceFullRedraw = Mutex(0)
+    private struct Screen {
+        /// The character codes on the LCD per row as last written; nil when unknown (never
+        /// written, a write failed, or the LCD was initialised again).
+        var drawn: [[UInt8]]?
+        var updatesSinceFullRedraw = 0
+    }
+    private let screen = Mutex(Screen())
     /// Every this many updates, the whole screen is written again (see the type's comment).
     public static let fullRedrawEvery = 60
 
@@ -157,8 +160,12 @@ public final class HD44780Display: TextDisplay {
 
     /// The byte stream that draws `lines` (cut/padded to the screen).
     public func screenBytes(_ lines: [String]) -> [UInt8] {
+        screenBytes(rows: rowCodes(lines))
+    }
+
+    private func screenBytes(rows: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = []
-        for (row, codes) in rowCodes(lines).enumerated() {
+        for (row, codes) in rows.enumerated() {
             out += byteBytes(0x80 | rowAddress(row), data: false)
             for code in codes { out += byteBytes(code, data: true) }
         }
@@ -183,7 +190,7 @@ public final class HD44780Display: TextDisplay {
     /// Sends the initialisation sequence. `show` does this on first use; call it again after
     /// the display lost power.
     public func initialize() throws {
-        drawn.locked { $0 = nil }
+        screen.locked { $0.drawn = nil }
         try device.write(initializationBytes())
         initialized.locked { $0 = true }
     }
@@ -191,22 +198,18 @@ public final class HD44780Display: TextDisplay {
     public func show(lines: [String]) throws {
         if !initialized.locked({ $0 }) { try initialize() }
         let codes = rowCodes(lines)
-        let full = updatesSinceFullRedraw.locked { n in
-            n += 1
-            if n >= Self.fullRedrawEvery { n = 0; return true }
-            return false
-        }
-        let bytes: [UInt8]
-        if let old = drawn.locked({ $0 }), !full {
-            bytes = updateBytes(from: old, to: codes)
-        } else {
-            bytes = screenBytes(lines)
-            updatesSinceFullRedraw.locked { $0 = 0 }
+        let bytes = screen.locked { s -> [UInt8] in
+            s.updatesSinceFullRedraw += 1
+            if let old = s.drawn, s.updatesSinceFullRedraw < Self.fullRedrawEvery {
+                return updateBytes(from: old, to: codes)
+            }
+            s.updatesSinceFullRedraw = 0
+            return screenBytes(rows: codes)
         }
         guard !bytes.isEmpty else { return }
         // Until the write is known to have landed, what the LCD shows is unknown.
-        drawn.locked { $0 = nil }
+        screen.locked { $0.drawn = nil }
         try device.write(bytes)
-        drawn.locked { $0 = codes }
+        screen.locked { $0.drawn = codes }
     }
 }
