@@ -192,6 +192,8 @@ public struct PartFactory {
                 try out.setEnabled(false)
                 try out.setPolarity(p.polarity)
                 return .pwm(out)
+            case let .kernel(l)?:
+                return .kernel(try backend.openLED(l.address))
             case nil: return nil
             }
         }

@@ -81,6 +81,45 @@ public protocol PWMOutput: AnyObject, Sendable {
     func setEnabled(_ enabled: Bool) throws
 }
 
+// MARK: LED class device
+
+/// One point of a kernel LED pattern: the brightness (0…1) the LED has at this point, and how
+/// long it then takes to reach the next point's brightness (the kernel ramps linearly). A
+/// zero duration makes a jump.
+public struct LEDPatternPoint: Hashable, Sendable {
+    public var brightness: Double
+    public var milliseconds: Int
+    public init(brightness: Double, milliseconds: Int) {
+        self.brightness = min(1, max(0, brightness))
+        self.milliseconds = max(0, milliseconds)
+    }
+}
+
+/// An LED the kernel drives (Linux: an LED class device, /sys/class/leds/NAME, e.g. one of
+/// `leds-pwm` or `leds-gpio`). The kernel's `pattern` trigger repeats a brightness pattern by
+/// itself, so a breathing or blinking LED costs the firmware one write when the pattern
+/// changes, not one per brightness step.
+public protocol KernelLED: AnyObject, Sendable {
+    var name: String { get }
+    /// A steady brightness, 0…1, stopping any pattern.
+    func setBrightness(_ brightness: Double) throws
+    /// Repeats `pattern` (at least two points) from now until the next call.
+    func runPattern(_ pattern: [LEDPatternPoint]) throws
+}
+
+public enum LEDAddress: Hashable, Sendable, CustomStringConvertible {
+    /// /sys/class/leds/<name>, e.g. "evse:green:status".
+    case sysfs(String)
+    /// A named LED of the simulator or the fake backend, e.g. "c1.led.green.class".
+    case named(String)
+    public var description: String {
+        switch self {
+        case let .sysfs(n): return "leds/\(n)"
+        case let .named(n): return "led \"\(n)\""
+        }
+    }
+}
+
 // MARK: ADC
 
 /// An ADC channel. Returns volts at the ADC pin: IIO's (raw + offset) × scale, converted
@@ -155,6 +194,7 @@ public protocol HardwareBackend: AnyObject, Sendable {
     var backendName: String { get }
     func openGPIOLine(_ address: GPIOLineAddress, config: GPIOLineConfig) throws -> any GPIOLine
     func openPWM(_ address: PWMAddress) throws -> any PWMOutput
+    func openLED(_ address: LEDAddress) throws -> any KernelLED
     func openADC(_ address: ADCAddress) throws -> any ADCInput
     func openModbusBus(_ config: ModbusBusConfig) throws -> any ModbusBus
     func openI2CDevice(bus: String, address: UInt8) throws -> any I2CDevice

@@ -15,6 +15,7 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     private struct State {
         var lines: [GPIOLineAddress: FakeGPIOLine] = [:]
         var pwms: [PWMAddress: FakePWMOutput] = [:]
+        var leds: [LEDAddress: FakeKernelLED] = [:]
         var adcs: [ADCAddress: FakeADCInput] = [:]
         var buses: [String: FakeModbusBus] = [:]
         var i2c: [String: FakeI2CDevice] = [:]
@@ -61,6 +62,18 @@ public final class FakeBackend: HardwareBackend, InputChangeSignalling {
     }
 
     public func pwm(_ address: PWMAddress) -> FakePWMOutput? { state.locked { $0.pwms[address] } }
+
+    public func openLED(_ address: LEDAddress) throws -> any KernelLED {
+        try checkPresent(address.description)
+        return state.locked { s in
+            if let l = s.leds[address] { return l }
+            let l = FakeKernelLED(name: address.description)
+            s.leds[address] = l
+            return l
+        }
+    }
+
+    public func led(_ address: LEDAddress) -> FakeKernelLED? { state.locked { $0.leds[address] } }
 
     public func openADC(_ address: ADCAddress) throws -> any ADCInput {
         try checkPresent(address.description)
@@ -242,6 +255,37 @@ public final class FakePWMOutput: PWMOutput {
     }
     public func setPolarity(_ polarity: PWMPolarity) throws { state.locked { $0.polarity = polarity } }
     public func setEnabled(_ enabled: Bool) throws { state.locked { $0.enabled = enabled } }
+}
+
+/// An LED class device: what the kernel was last told, and every write in order.
+public final class FakeKernelLED: KernelLED {
+    public let name: String
+    public enum Shown: Hashable, Sendable {
+        case steady(Double)
+        case pattern([LEDPatternPoint])
+    }
+    private let history = Mutex<[Shown]>([])
+    private let failing = Mutex<HardwareError?>(nil)
+    init(name: String) { self.name = name }
+
+    /// Every brightness and pattern written, oldest first.
+    public var writes: [Shown] { history.locked { $0 } }
+    public var shown: Shown? { writes.last }
+    /// Makes every write throw `error` until it is called again with nil.
+    public func fail(with error: HardwareError?) { failing.locked { $0 = error } }
+
+    public func setBrightness(_ brightness: Double) throws {
+        if let e = failing.locked({ $0 }) { throw e }
+        history.locked { $0.append(.steady(min(1, max(0, brightness)))) }
+    }
+
+    public func runPattern(_ pattern: [LEDPatternPoint]) throws {
+        if let e = failing.locked({ $0 }) { throw e }
+        guard pattern.count >= 2 else {
+            throw HardwareError(.invalidArgument, device: name, "a pattern needs at least two points, got \(pattern.count)")
+        }
+        history.locked { $0.append(.pattern(pattern)) }
+    }
 }
 
 public final class FakeADCInput: ADCInput {

@@ -3,8 +3,9 @@ import Glibc
 #endif
 import HAL
 
-/// The backend for real hardware: GPIO through libgpiod, PWM through sysfs, ADCs through IIO
-/// sysfs, I2C through /dev/i2c-N, key events through evdev, Modbus through libmodbus.
+/// The backend for real hardware: GPIO through libgpiod, PWM and LED class devices through
+/// sysfs, ADCs through IIO sysfs, I2C through /dev/i2c-N, key events through evdev, Modbus
+/// through libmodbus.
 ///
 /// `sysfsRoot` and `devRoot` are "/sys" and "/dev" on a board; tests point them at a
 /// temporary tree. GPIO lines found by name are searched among the chips in /dev regardless.
@@ -65,6 +66,16 @@ public final class LinuxBackend: HardwareBackend, InputChangeSignalling {
         case .named:
             throw HardwareError(.invalidArgument, device: address.description,
                                 "named PWM channels exist only on the sim and fake backends; give pwmchip and channel")
+        }
+    }
+
+    public func openLED(_ address: LEDAddress) throws -> any KernelLED {
+        switch address {
+        case let .sysfs(name):
+            return try SysfsKernelLED(sysfsRoot: sysfsRoot, name: name, io: io)
+        case .named:
+            throw HardwareError(.invalidArgument, device: address.description,
+                                "named LEDs exist only on the sim and fake backends; give the name under /sys/class/leds")
         }
     }
 

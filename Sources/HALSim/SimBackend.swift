@@ -110,6 +110,16 @@ public final class SimBackend: HardwareBackend, InputChangeSignalling {
         return SimPWMOutput(name: name, connection: connection)
     }
 
+    public func openLED(_ address: LEDAddress) throws -> any KernelLED {
+        guard case let .named(raw) = address else {
+            throw HardwareError(.invalidArgument, device: address.description, "the simulator's LEDs are named (e.g. \"c1.led.green.class\")")
+        }
+        let name = try simName(raw, what: "led")
+        try connection.ensureConnected()
+        try connection.open(name, .led(lastCommand: nil))
+        return SimKernelLED(name: name, connection: connection)
+    }
+
     public func openADC(_ address: ADCAddress) throws -> any ADCInput {
         guard case let .named(raw) = address else {
             throw HardwareError(.invalidArgument, device: address.description, "the simulator's ADC channels are named (e.g. \"c1.cp.high\")")

@@ -20,6 +20,7 @@ final class SimConnection: @unchecked Sendable {
         case gpioInput(edges: GPIOEdgeDetection)   // physical edges asked of the simulator
         case gpioOutput(level: Bool)               // last written physical level
         case pwm(setArguments: [String]?)          // last `pwm.set` arguments after the name
+        case led(lastCommand: [String]?)           // last `led.set` / `led.pattern` request
         case adc
         case keys
     }
@@ -238,6 +239,9 @@ final class SimConnection: @unchecked Sendable {
         case let .pwm(arguments):
             try send(["pwm.open", name], device: name)
             if let arguments { try send(["pwm.set", name] + arguments, device: name) }
+        case let .led(command):
+            try send(["led.open", name], device: name)
+            if let command { try send(command, device: name) }
         case .adc:
             let values = try send(["adc.open", name], device: name)
             guard let text = values.first, let mv = Double(text), mv.isFinite else {

@@ -126,6 +126,44 @@ final class SimPWMOutput: PWMOutput {
     func setEnabled(_ enabled: Bool) throws { try apply { $0.enabled = enabled } }
 }
 
+/// A simulated LED class device: the simulator runs the pattern, as the kernel's `pattern`
+/// trigger does, so a breathing LED is one request per pattern change.
+final class SimKernelLED: KernelLED {
+    let name: String
+    private let connection: SimConnection
+    /// Held across the request so two callers cannot interleave.
+    private let lock = Mutex(())
+
+    init(name: String, connection: SimConnection) {
+        self.name = name
+        self.connection = connection
+    }
+
+    /// Brightness on the wire: 0…1 with three decimals.
+    static func wire(_ brightness: Double) -> String {
+        let permille = Int((min(1, max(0, brightness)) * 1000).rounded())
+        return permille == 1000 ? "1" : permille == 0 ? "0" : "0." + String(String(permille + 1000).dropFirst())
+    }
+
+    private func request(_ command: [String]) throws {
+        try lock.locked { _ in
+            try connection.request(command, device: name)
+            connection.register(name, .led(lastCommand: command))
+        }
+    }
+
+    func setBrightness(_ brightness: Double) throws {
+        try request(["led.set", name, Self.wire(brightness)])
+    }
+
+    func runPattern(_ pattern: [LEDPatternPoint]) throws {
+        guard pattern.count >= 2 else {
+            throw HardwareError(.invalidArgument, device: name, "a pattern needs at least two points, got \(pattern.count)")
+        }
+        try request(["led.pattern", name] + pattern.flatMap { [Self.wire($0.brightness), String($0.milliseconds)] })
+    }
+}
+
 final class SimADCInput: ADCInput {
     let name: String
     private let connection: SimConnection

@@ -206,6 +206,7 @@ final class NoPrimitivesBackend: HardwareBackend {
     }
     func openGPIOLine(_ address: GPIOLineAddress, config: GPIOLineConfig) throws -> any GPIOLine { throw refuse(address.description) }
     func openPWM(_ address: PWMAddress) throws -> any PWMOutput { throw refuse(address.description) }
+    func openLED(_ address: LEDAddress) throws -> any KernelLED { throw refuse(address.description) }
     func openADC(_ address: ADCAddress) throws -> any ADCInput { throw refuse(address.description) }
     func openModbusBus(_ config: ModbusBusConfig) throws -> any ModbusBus { try BackendFactory.openModbusBus(config) }
     func openI2CDevice(bus: String, address: UInt8) throws -> any I2CDevice { throw refuse(bus) }

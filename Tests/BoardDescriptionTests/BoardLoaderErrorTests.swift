@@ -156,6 +156,29 @@ struct BoardLoaderErrorTests {
         expectError(named, field: "station.led.red.pwm.name", line: try line(of: "red: {pwm", in: named), "only on the sim backend")
     }
 
+    @Test func anLEDChannelCanBeAnLEDClassDevice() throws {
+        let text = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                            "  estop: {chip: gpiochip0, line: 4}\n  led:\n    blue: {led_class: {name: \"evse:blue:status\"}}\n")
+        let board = try load(text)
+        let led = try #require(board.station.led)
+        #expect(led.blue == .kernel(KernelLEDRef(address: .sysfs("evse:blue:status"), line: try line(of: "blue: {led_class", in: text))))
+        let entry = try #require(board.hardwareMap.first { $0.part == "station.led.blue" })
+        #expect(entry.kindLabel == "led" && entry.detail == "leds/evse:blue:status")
+    }
+
+    @Test func anLEDClassDeviceIsANameUnderSysClassLedsUsedOnce() throws {
+        let path = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                            "  estop: {chip: gpiochip0, line: 4}\n  led:\n    blue: {led_class: {name: /sys/class/leds/blue}}\n")
+        expectError(path, field: "station.led.blue.led_class.name", line: try line(of: "blue: {led_class", in: path), "no slashes")
+        let twice = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                             "  estop: {chip: gpiochip0, line: 4}\n  led:\n    blue: {led_class: {name: status}}\n    green: {led_class: {name: status}}\n")
+        // Read red, green, blue: blue comes second.
+        expectError(twice, field: "station.led.blue.led_class", line: try line(of: "blue: {led_class", in: twice), "already used by station.led.green.led_class")
+        let extra = try edit(Self.linuxBoard, "  estop: {chip: gpiochip0, line: 4}\n",
+                             "  estop: {chip: gpiochip0, line: 4}\n  led:\n    blue: {led_class: {name: status, max: 255}}\n")
+        expectError(extra, field: "station.led.blue.led_class.max", line: try line(of: "blue: {led_class", in: extra), "unknown")
+    }
+
     @Test func unknownTopLevelKey() throws {
         let text = Self.simBoard + "colour: red\n"
         expectError(text, field: "colour", line: try line(of: "colour", in: text), "unknown key (expected one of: model, backend")

@@ -155,4 +155,76 @@ struct StatusLEDTests {
     @Test func needsALine() {
         #expect(throws: StatusLEDError.noLines) { _ = try StatusLED(lines: .rgb(red: nil, green: nil, blue: nil)) }
     }
+
+    // MARK: LED class devices
+
+    func kernelRGB() throws -> (StatusLED, FakeKernelLED, FakeKernelLED, FakeKernelLED) {
+        func open(_ n: String) throws -> any KernelLED { try backend.openLED(.named(n)) }
+        let led = try StatusLED(lines: .rgb(red: .kernel(open("r")), green: .kernel(open("g")), blue: .kernel(open("b"))))
+        return (led, try #require(backend.led(.named("r"))), try #require(backend.led(.named("g"))),
+                try #require(backend.led(.named("b"))))
+    }
+
+    @Test func aPulseOnAnLEDClassDeviceIsOnePatternWriteAndNoTimer() throws {
+        let (led, r, g, b) = try kernelRGB()
+        try led.set(.pulse(.blue), at: ms(0))
+        #expect(led.nextChange(after: ms(0)) == nil, "the kernel breathes; the firmware needs no wake-up")
+        for t in 1...100 { try led.update(at: ms(UInt64(t) * 100)) }
+        #expect(r.writes == [.steady(0)] && g.writes == [.steady(0)])
+        guard case let .pattern(points)? = b.shown, b.writes.count == 1 else {
+            Issue.record("expected one pattern write, got \(b.writes)"); return
+        }
+        // 2 s: eight 250 ms ramps through the squares of 0, ¼, ½, ¾, 1, ¾, ½, ¼ (a PWM channel's gamma).
+        #expect(points.map(\.milliseconds) == Array(repeating: 250, count: 8))
+        let squares: [Double] = [0, 0.0625, 0.25, 0.5625, 1, 0.5625, 0.25, 0.0625]
+        #expect(points.map(\.brightness) == squares)
+    }
+
+    @Test func aBlinkOnAnLEDClassDeviceIsASquarePatternWithJumps() throws {
+        let (led, r, _, _) = try kernelRGB()
+        try led.set(.blinkFast(.red), at: ms(0))
+        #expect(r.shown == .pattern([LEDPatternPoint(brightness: 1, milliseconds: 125), LEDPatternPoint(brightness: 1, milliseconds: 0),
+                                     LEDPatternPoint(brightness: 0, milliseconds: 125), LEDPatternPoint(brightness: 0, milliseconds: 0)]))
+        try led.set(.solid(.red), at: ms(300))
+        #expect(r.shown == .steady(1) && r.writes.count == 2)
+    }
+
+    @Test func aNewPatternRestartsEveryChannelSoMixedColoursStayInStep() throws {
+        let (led, r, g, b) = try kernelRGB()
+        try led.set(.blinkSlow(.red), at: ms(0))
+        let redBlink = try #require(r.shown)
+        // Yellow = red + green: red's blink is the same, but it is written again with green's.
+        try led.set(.blinkSlow(.yellow), at: ms(700))
+        #expect(r.writes == [redBlink, redBlink] && g.shown == redBlink)
+        #expect(b.writes == [.steady(0)], "a steady channel is not rewritten")
+        // Alternating red and green: each channel lit in its own half.
+        try led.set(.alternate(.red, .green), at: ms(1_000))
+        guard case let .pattern(red)? = r.shown, case let .pattern(green)? = g.shown else {
+            Issue.record("expected patterns, got \(String(describing: r.shown)), \(String(describing: g.shown))"); return
+        }
+        #expect(red.first?.brightness == 1 && green.first?.brightness == 0)
+    }
+
+    @Test func aFailedLEDClassWriteIsRetriedAtTheNextUpdate() throws {
+        let (led, _, _, b) = try kernelRGB()
+        b.fail(with: HardwareError(.ioFailed, device: "b", "EIO"))
+        #expect(throws: HardwareError.self) { try led.set(.pulse(.blue), at: ms(0)) }
+        #expect(b.writes.isEmpty)
+        b.fail(with: nil)
+        try led.update(at: ms(100))
+        guard case .pattern? = b.shown else { Issue.record("the pattern was not written again"); return }
+        try led.update(at: ms(200))
+        #expect(b.writes.count == 1)
+    }
+
+    @Test func aGPIOLineBesideAnLEDClassDeviceIsStillStepped() throws {
+        let g = try backend.openGPIOLine(.name("g"), config: out)
+        let b = try backend.openLED(.named("b"))
+        let led = try StatusLED(lines: .rgb(red: nil, green: .line(g), blue: .kernel(b)))
+        try led.set(.blinkSlow(.cyan), at: ms(0))
+        #expect(led.nextChange(after: ms(0)) == ms(500), "the GPIO line still blinks on the firmware's timer")
+        try led.update(at: ms(500))
+        #expect(backend.line(named: "g")?.writes == [true, false])
+        #expect(backend.led(.named("b"))?.writes.count == 1)
+    }
 }

@@ -82,6 +82,25 @@ import Testing
         #expect(sim.requests() == sent)
     }
 
+    @Test func anLEDClassDeviceSendsOneRequestPerPatternAndReplaysTheLastAfterAReconnect() throws {
+        let sim = try FakeSimulator { words in words == ["mark", "drop"] ? .drop : FakeSimulator.standard(words) }
+        let backend = backend(sim)
+        let led = try backend.openLED(.named("c1.led.blue.class"))
+        try led.setBrightness(0.0625)
+        try led.runPattern([LEDPatternPoint(brightness: 0, milliseconds: 250), LEDPatternPoint(brightness: 0.5625, milliseconds: 250),
+                            LEDPatternPoint(brightness: 1, milliseconds: 0)])
+        #expect(sim.requests() == ["hello evsed 1", "led.open c1.led.blue.class", "led.set c1.led.blue.class 0.063",
+                                   "led.pattern c1.led.blue.class 0 250 0.563 250 1 0"])
+        #expect(throws: HardwareError.self) { try led.runPattern([LEDPatternPoint(brightness: 1, milliseconds: 10)]) }
+        #expect(throws: HardwareError.self) { _ = try backend.openLED(.sysfs("evse:blue")) }
+        #expect(sim.requests().count == 4, "refused locally: nothing sent")
+
+        #expect(throws: HardwareError.self) { try backend.mark("drop") }
+        try backend.mark("back")
+        #expect(sim.requests(connection: 1) == ["hello evsed 1", "led.open c1.led.blue.class",
+                                                "led.pattern c1.led.blue.class 0 250 0.563 250 1 0", "mark back"])
+    }
+
     @Test func adcValuesComeFromTheOpenReplyAndPushes() throws {
         let sim = try FakeSimulator()
         let backend = backend(sim)

@@ -125,3 +125,36 @@ def test_grid_panel_shows_import_export_and_phases(sim, page):
     expect(page.locator("#grid-meter")).to_contain_text("offline")
     assert "grid-meter-offline" in sim.state()["faults"]
     hal.close()
+
+
+def test_an_led_class_pattern_breathes_in_the_page_without_further_requests(sim, page):
+    hal = HALClient(sim.hal_port)
+    assert hal.call("led.open c1.led.blue.class") == "ok"
+    assert hal.call("led.open c1.led.red.class") == "ok"
+    assert hal.call("led.set c1.led.red.class 1") == "ok"
+    page.goto(sim.base + "/")
+    red = page.locator('#c1-leds span[data-colour="red"]')
+    blue = page.locator('#c1-leds span[data-colour="blue"]')
+    expect(red).to_have_attribute("data-brightness", "1")
+    expect(blue).to_have_attribute("data-brightness", "0")
+
+    # One request; the page animates the pattern itself (the state comes once a second).
+    assert hal.call("led.pattern c1.led.blue.class 0 1000 1 1000") == "ok"
+    expect(blue).to_have_attribute("data-pattern", "[[0,1000],[1,1000]]")
+    # Seek the animation instead of waiting: dark at 0 ms, full at 1000 ms, half way back at 1500 ms.
+    opacities = blue.evaluate(
+        """(span) => {
+            const [anim] = span.getAnimations();
+            return [0, 1000, 1500].map((t) => { anim.pause(); anim.currentTime = t; return Number(getComputedStyle(span).opacity); });
+        }"""
+    )
+    assert opacities[0] == pytest.approx(0.25, abs=0.01)
+    assert opacities[1] == pytest.approx(1.0, abs=0.01)
+    assert opacities[2] == pytest.approx(0.625, abs=0.01)
+    assert red.evaluate("(span) => span.getAnimations().length") == 0
+
+    # A steady brightness ends the animation.
+    assert hal.call("led.set c1.led.blue.class 0") == "ok"
+    expect(blue).not_to_have_attribute("data-pattern", re.compile(".*"))
+    assert blue.evaluate("(span) => span.getAnimations().length") == 0
+    hal.close()

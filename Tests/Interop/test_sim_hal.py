@@ -123,3 +123,48 @@ def test_led_channels_change_the_state_but_not_the_event_log(sim):
     assert [e["line"] for e in outputs] == ["c1.rcd.test"], outputs
     stream.close()
     hal.close()
+
+
+def test_an_led_class_device_runs_its_pattern_without_the_firmware(sim):
+    stream = EventStream(sim)
+    hal = HALClient(sim.hal_port)
+    for request, error in [
+        ("led.set c1.led.green.class 1", "not open"),
+        ("led.open c1.led.green.pwm", "not an led"),
+        ("led.open c3.led.green.class", "unknown line"),
+    ]:
+        reply = hal.call(request)
+        assert reply.startswith("err ") and error in reply, (request, reply)
+    assert hal.call("led.open c1.led.green.class") == "ok"
+    assert hal.call("led.open c1.led.blue.class") == "ok"
+    for request, error in [
+        ("led.set c1.led.green.class 1.5", "0…1"),
+        ("led.pattern c1.led.green.class 0 1000", "at least two"),
+        ("led.pattern c1.led.green.class 0 1000 1", "at least two"),
+        ("led.pattern c1.led.green.class 0 0 1 0", "duration above 0"),
+        ("led.pattern c1.led.green.class 0 -5 1 1000", "MS must be"),
+    ]:
+        reply = hal.call(request)
+        assert reply.startswith("err ") and error in reply, (request, reply)
+    before = sim.state()["connectors"][0]
+    assert before["leds"]["green"] is False and before["led_pattern"]["green"] is None
+
+    assert hal.call("led.set c1.led.green.class 0.5") == "ok"
+    c1 = sim.state()["connectors"][0]
+    assert c1["led_brightness"]["green"] == 0.5 and c1["led_pattern"]["green"] is None
+
+    # One request: the simulator, like the kernel's pattern trigger, breathes from then on.
+    assert hal.call("led.pattern c1.led.blue.class 0 1000 1 1000") == "ok"
+    c1 = sim.state()["connectors"][0]
+    assert c1["led_pattern"]["blue"] == [[0, 1000], [1, 1000]]
+    assert c1["leds"]["blue"] is True and 0 <= c1["led_brightness"]["blue"] <= 1
+    # A steady brightness ends the pattern.
+    assert hal.call("led.set c1.led.blue.class 0") == "ok"
+    c1 = sim.state()["connectors"][0]
+    assert c1["led_pattern"]["blue"] is None and c1["leds"]["blue"] is False
+
+    assert hal.call("mark done") == "ok"
+    events = stream.events(until=lambda e: e["kind"] == "firmware.mark")
+    assert [e for e in events if e["kind"] in ("output", "pilot.pwm")] == []
+    stream.close()
+    hal.close()

@@ -131,8 +131,19 @@ struct EventLoopTests {
         #expect(turns == rig.station.hardware.connectors[0].pilot.config.debounceSamples)
     }
 
+    /// Connector 1's LED on PWM channels (`c1.led.red.pwm`, …) instead of the shipped board's
+    /// LED class devices: the firmware steps the breathing itself.
+    static func boardWithPWMLED() throws -> BoardDescription {
+        var board = try Rig.simBoard()
+        func pwm(_ colour: String) -> LEDChannelRef {
+            .pwm(PWMRef(address: .named("c1.led.\(colour).pwm"), polarity: .normal, line: 0))
+        }
+        board.connectors[0].led = StatusLEDDescription(red: pwm("red"), green: pwm("green"), blue: pwm("blue"))
+        return board
+    }
+
     @Test func aBreathingLEDStepsWithoutSteppingTheStation() throws {
-        let rig = try Rig()
+        let rig = try Rig(board: Self.boardWithPWMLED())
         try rig.station.start(at: rig.clock.now())
         #expect(rig.startCharging(1))
         let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
@@ -170,6 +181,45 @@ struct EventLoopTests {
             rig.clock.set(next)
             deadlines = loop.turn(at: next, inputsChanged: signalled(rig))
         }
+    }
+
+    @Test func aBreathingLEDOnLEDClassDevicesCostsOneWriteAndNoTurns() throws {
+        // The shipped sim board: connector 1's LED is three LED class devices.
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        let loop = StationLoop(station: rig.station, port: nil, clock: rig.clock)
+        #expect(rig.startCharging(1))
+        try run(loop, rig, turns: 3)
+        rig.station.wake.drain()
+        let blue = try #require(rig.fake.led(.named("c1.led.blue.class")))
+        guard case .pattern? = blue.shown else { Issue.record("charging breathes blue: \(blue.writes)"); return }
+        let (writes, steps, ledOnly) = (blue.writes.count, rig.station.stepCount, loop.ledOnlyTurns)
+        let began = rig.clock.now()
+        var deadlines = try run(loop, rig, turns: 0)
+        var turns = 0
+        while rig.clock.now() < began + .seconds(Int64(10)) {
+            #expect(deadlines.instants(of: .statusLED).isEmpty, "no LED timer is armed")
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            rig.clock.set(next)
+            followOutputs(rig)
+            deadlines = loop.turn(at: next, inputsChanged: signalled(rig))
+            turns += 1
+        }
+        #expect(blue.writes.count == writes, "the kernel breathes: no write in 10 s")
+        #expect(loop.ledOnlyTurns == ledOnly)
+        // Only the display's refresh and the meter readings are left, a few a second.
+        #expect(rig.station.stepCount - steps <= 40 && turns <= 40, "\(turns) turns in 10 s")
+        // Unplugging ends the pattern: Available shows steady green.
+        rig.unplug(1)
+        deadlines = loop.turn(at: rig.clock.now(), inputsChanged: signalled(rig))
+        for _ in 0..<200 where rig.fake.led(.named("c1.led.green.class"))?.shown != .steady(1) {
+            let next = try #require(loop.wakeUp(for: deadlines, at: rig.clock.now()))
+            rig.clock.set(next)
+            followOutputs(rig)
+            deadlines = loop.turn(at: next, inputsChanged: signalled(rig))
+        }
+        #expect(rig.fake.led(.named("c1.led.green.class"))?.shown == .steady(1))
+        #expect(blue.shown == .steady(0))
     }
 
     @Test func aMeterReadingAndABackendRequestWakeTheLoop() throws {

@@ -103,6 +103,11 @@ public struct PWMRef: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         polarity == .normal ? address.description : "\(address), polarity inversed"
     }
+    public init(address: PWMAddress, polarity: PWMPolarity = .normal, line: Int) {
+        self.address = address
+        self.polarity = polarity
+        self.line = line
+    }
 }
 
 public struct ADCRef: Sendable, Equatable, CustomStringConvertible {
@@ -229,13 +234,31 @@ public struct StatusLEDDescription: Sendable, Equatable {
     public var red: LEDChannelRef?
     public var green: LEDChannelRef?
     public var blue: LEDChannelRef?
+    public init(red: LEDChannelRef? = nil, green: LEDChannelRef? = nil, blue: LEDChannelRef? = nil) {
+        self.red = red
+        self.green = green
+        self.blue = blue
+    }
 }
 
-/// One LED channel: an on/off GPIO line, or a PWM channel (`{pwm: {...}}`) that lets the LED
-/// breathe instead of blinking.
+/// One LED channel: an on/off GPIO line, a PWM channel (`{pwm: {...}}`) that lets the LED
+/// breathe instead of blinking, or an LED class device (`{led_class: {name}}`) whose breathing
+/// and blinking the kernel runs.
 public enum LEDChannelRef: Sendable, Equatable {
     case gpio(GPIOLineRef)
     case pwm(PWMRef)
+    case kernel(KernelLEDRef)
+}
+
+/// An LED class device: `/sys/class/leds/NAME` on Linux, a named LED on the simulator.
+public struct KernelLEDRef: Sendable, Equatable, CustomStringConvertible {
+    public var address: LEDAddress
+    public var line: Int
+    public var description: String { address.description }
+    public init(address: LEDAddress, line: Int) {
+        self.address = address
+        self.line = line
+    }
 }
 
 public struct StationDescription: Sendable, Equatable {

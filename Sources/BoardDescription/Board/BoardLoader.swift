@@ -434,13 +434,37 @@ private struct BoardValidator {
         return led
     }
 
-    /// `{pwm: {chip, channel} | {name}}` for a dimmable channel, else a GPIO line.
+    /// `{pwm: {chip, channel} | {name}}` for a dimmable channel, `{led_class: {name}}` for an
+    /// LED class device, else a GPIO line.
     mutating func ledChannel(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> LEDChannelRef {
+        if node["led_class"] != nil {
+            var f = try r.mapping(node, path)
+            let ledNode = try f.required("led_class", "the LED class device")
+            try f.finish()
+            return .kernel(try kernelLED(ledNode, f.sub("led_class")))
+        }
         guard node["pwm"] != nil else { return .gpio(try gpio(node, path, input: false)) }
         var f = try r.mapping(node, path)
         let pwmNode = try f.required("pwm", "the PWM channel")
         try f.finish()
         return .pwm(try pwm(pwmNode, f.sub("pwm")))
+    }
+
+    /// `{name: …}`: the directory name under /sys/class/leds (e.g. `evse:green:status`), or the
+    /// simulator's LED name (`c1.led.green.class`).
+    mutating func kernelLED(_ node: ConfigNode, _ path: String) throws(BoardFileError) -> KernelLEDRef {
+        var f = try r.mapping(node, path)
+        let nameNode = try f.required("name", isSim ? "the simulator's LED name, e.g. c1.led.green.class" : "the LED's name under /sys/class/leds, e.g. evse:green:status")
+        let name = try r.string(nameNode, f.sub("name"))
+        try f.finish()
+        if name.isEmpty || name.contains("/") || name.contains(" ") || name == "." || name == ".." {
+            throw r.error(nameNode, f.sub("name"), isSim
+                ? "expected a simulator LED name without spaces, found \"\(name)\""
+                : "expected the LED's directory name under /sys/class/leds (no slashes or spaces), found \"\(name)\"")
+        }
+        let address: LEDAddress = isSim ? .named(name) : .sysfs(name)
+        try claim("led " + address.description, path, line: node.line)
+        return KernelLEDRef(address: address, line: node.line)
     }
 
     // MARK: Station

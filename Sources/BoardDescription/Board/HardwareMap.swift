@@ -9,6 +9,7 @@ public struct HardwareMapEntry: Sendable, Equatable {
         case gpioIn(GPIOLineRef)
         case gpioOut(GPIOLineRef)
         case pwm(PWMRef)
+        case kernelLED(KernelLEDRef)
         case adc(ADCRef)
         case modbus(bus: String, unit: UInt8, map: String)
         case i2c(bus: String, address: UInt8)
@@ -24,6 +25,7 @@ public struct HardwareMapEntry: Sendable, Equatable {
         case .gpioIn: return "gpio in"
         case .gpioOut: return "gpio out"
         case .pwm: return "pwm"
+        case .kernelLED: return "led"
         case .adc: return "adc"
         case .modbus: return "modbus"
         case .i2c: return "i2c"
@@ -35,6 +37,7 @@ public struct HardwareMapEntry: Sendable, Equatable {
         switch primitive {
         case let .gpioIn(g), let .gpioOut(g): return g.description
         case let .pwm(p): return p.description
+        case let .kernelLED(l): return l.description
         case let .adc(a): return a.description
         case let .modbus(bus, unit, map): return "bus \(bus) unit \(unit), map \(map)"
         case let .i2c(bus, address): return "\(bus) address 0x\(String(address, radix: 16))"
@@ -54,6 +57,7 @@ extension BoardDescription {
                 switch channel {
                 case let .gpio(g)?: add("\(prefix).led.\(colour)", .gpioOut(g))
                 case let .pwm(p)?: add("\(prefix).led.\(colour)", .pwm(p))
+                case let .kernel(l)?: add("\(prefix).led.\(colour)", .kernelLED(l))
                 case nil: break
                 }
             }

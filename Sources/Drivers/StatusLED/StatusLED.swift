@@ -30,9 +30,10 @@ public enum LEDPattern: Hashable, Sendable {
     case blinkSlow(LEDColor)
     /// Same with `fastBlinkPeriod` (default 250 ms, 4 Hz): errors.
     case blinkFast(LEDColor)
-    /// "Breathing": brightness rises and falls over `pulsePeriod`. On a PWM channel the duty
-    /// steps `pulseSteps` times per half period; on a plain GPIO line it degrades to a slow
-    /// blink (lit for the bright half of each period), never to software PWM.
+    /// "Breathing": brightness rises and falls over `pulsePeriod`. On an LED class device the
+    /// kernel ramps it; on a PWM channel the duty steps `pulseSteps` times per half period; on
+    /// a plain GPIO line it degrades to a slow blink (lit for the bright half of each period),
+    /// never to software PWM.
     case pulse(LEDColor)
     /// Alternates between two colours every half `slowBlinkPeriod`.
     case alternate(LEDColor, LEDColor)
@@ -99,6 +100,39 @@ public struct StatusLEDConfig: Hashable, Sendable {
         }
     }
 
+    /// What an LED class device runs for `pattern` on a channel that is lit for the colours
+    /// `lit` accepts. The kernel repeats it by itself, so the firmware writes it once per
+    /// pattern change. A pulse keeps the gamma of a PWM channel's steps (the duty is the
+    /// square of the brightness), as a ramp through eight points.
+    public func kernelShow(of pattern: LEDPattern, lit: (LEDColor) -> Bool) -> KernelLEDShow {
+        func square(_ period: EVSEDuration, litFirst: Bool) -> KernelLEDShow {
+            let half = Int(max(2, period.microseconds / 1_000) / 2)
+            let (a, b): (Double, Double) = litFirst ? (1, 0) : (0, 1)
+            // Zero-length steps make jumps: hold a, jump to b, hold b, jump back.
+            return .pattern([LEDPatternPoint(brightness: a, milliseconds: half), LEDPatternPoint(brightness: a, milliseconds: 0),
+                             LEDPatternPoint(brightness: b, milliseconds: half), LEDPatternPoint(brightness: b, milliseconds: 0)])
+        }
+        switch pattern {
+        case .off: return .steady(0)
+        case let .solid(c): return .steady(lit(c) ? 1 : 0)
+        case let .blinkSlow(c): return lit(c) ? square(slowBlinkPeriod, litFirst: true) : .steady(0)
+        case let .blinkFast(c): return lit(c) ? square(fastBlinkPeriod, litFirst: true) : .steady(0)
+        case let .alternate(a, b):
+            switch (lit(a), lit(b)) {
+            case (true, true): return .steady(1)
+            case (false, false): return .steady(0)
+            case (true, false): return square(slowBlinkPeriod, litFirst: true)
+            case (false, true): return square(slowBlinkPeriod, litFirst: false)
+            }
+        case let .pulse(c):
+            guard lit(c) else { return .steady(0) }
+            let step = Int(max(8, pulsePeriod.microseconds / 1_000) / 8)
+            // Perceived brightness 0, ¼, ½, ¾, 1, ¾, ½, ¼ → duty its square; back to 0 on repeat.
+            let levels: [Double] = [0, 1, 2, 3, 4, 3, 2, 1].map { Double($0 * $0) / 16 }
+            return .pattern(levels.map { LEDPatternPoint(brightness: $0, milliseconds: step) })
+        }
+    }
+
     /// The colour `pattern` shows on on/off lines `elapsed` after it was set.
     public func color(of pattern: LEDPattern, elapsed: EVSEDuration) -> LEDColor {
         frame(of: pattern, elapsed: elapsed, dimmable: false).color
@@ -122,10 +156,18 @@ public enum StatusLEDError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "a status LED needs at least one output line" }
 }
 
-/// One channel of an LED: an on/off GPIO line, or a PWM channel that can dim it.
+/// What an LED class device is told to show: a steady brightness or a repeating pattern.
+public enum KernelLEDShow: Hashable, Sendable {
+    case steady(Double)
+    case pattern([LEDPatternPoint])
+}
+
+/// One channel of an LED: an on/off GPIO line, a PWM channel that can dim it, or an LED class
+/// device whose patterns the kernel runs.
 public enum LEDChannel: Sendable {
     case line(any GPIOLine)
     case pwm(any PWMOutput)
+    case kernel(any KernelLED)
 }
 
 /// The outputs behind a status LED.
@@ -139,12 +181,16 @@ public enum StatusLEDLines: Sendable {
 
 /// A status LED showing a named pattern. The owner calls `update(at:)` from its loop, at the
 /// latest at `nextChange(after:)`; an output is written only when what it shows changes: at
-/// most 4 line writes a second for a fast blink, `2 × pulseSteps` duty writes per pulse period.
+/// most 4 line writes a second for a fast blink, `2 × pulseSteps` duty writes per pulse period,
+/// and one write per pattern change on an LED class device (the kernel runs the pattern).
 public final class StatusLED: Sendable {
     public let config: StatusLEDConfig
     private let outputs: [Output]
     /// Does any channel dim (PWM)? Then a pulse steps in brightness rather than blinking.
     private let dimmable: Bool
+    /// Does the firmware step any channel (a line or a PWM channel)? An LED made only of LED
+    /// class devices never needs a timer.
+    private let stepped: Bool
 
     private struct Output: Sendable {
         var channel: LEDChannel
@@ -156,6 +202,9 @@ public final class StatusLED: Sendable {
         var since: MonotonicInstant = .zero
         /// The brightness last written per output (0 or 1 on a line); nil before the first write.
         var written: [Double?]
+        /// What each LED class device was last told; nil before the first write or when it
+        /// must be written again.
+        var kernelWritten: [KernelLEDShow?]
     }
     private let state: Mutex<State>
 
@@ -187,7 +236,9 @@ public final class StatusLED: Sendable {
         self.config = config
         self.outputs = outs
         self.dimmable = outs.contains { if case .pwm = $0.channel { return true } else { return false } }
-        self.state = Mutex(State(written: Array(repeating: nil, count: outs.count)))
+        self.stepped = outs.contains { if case .kernel = $0.channel { return false } else { return true } }
+        self.state = Mutex(State(written: Array(repeating: nil, count: outs.count),
+                                 kernelWritten: Array(repeating: nil, count: outs.count)))
     }
 
     public var pattern: LEDPattern { state.locked { $0.pattern } }
@@ -198,6 +249,11 @@ public final class StatusLED: Sendable {
             if s.pattern != pattern {
                 s.pattern = pattern
                 s.since = now
+                // Every running kernel pattern starts again with the new one, so channels that
+                // mix a colour (red + green = yellow) stay in step.
+                for i in s.kernelWritten.indices {
+                    if case .pattern? = s.kernelWritten[i] { s.kernelWritten[i] = nil }
+                }
             }
         }
         try update(at: now)
@@ -226,6 +282,14 @@ public final class StatusLED: Sendable {
                     try pwm.configure(periodNanoseconds: period, dutyNanoseconds: UInt64(Double(period) * level * level))
                     if s.written[i] == nil { try pwm.setEnabled(true) }
                     s.written[i] = level
+                case let .kernel(led):
+                    let show = config.kernelShow(of: s.pattern, lit: out.lit)
+                    guard s.kernelWritten[i] != show else { continue }
+                    switch show {
+                    case let .steady(brightness): try led.setBrightness(brightness)
+                    case let .pattern(points): try led.runPattern(points)
+                    }
+                    s.kernelWritten[i] = show
                 }
             }
             return onOff.color
@@ -235,7 +299,8 @@ public final class StatusLED: Sendable {
     /// The next instant after `now` at which what the LED shows can change; nil while it is
     /// steady. A loop that sleeps until its next deadline wakes for the LED only then.
     public func nextChange(after now: MonotonicInstant) -> MonotonicInstant? {
-        state.locked { s in
+        guard stepped else { return nil }
+        return state.locked { s in
             guard let interval = config.changeInterval(of: s.pattern, dimmable: dimmable) else { return nil }
             let step = max(1, interval.microseconds)
             let elapsed = max(0, (now - s.since).microseconds)

@@ -188,10 +188,34 @@ function render(state) {
     const m = c.meter;
     $(p + "meter").textContent = (m.energy_wh / 1000).toFixed(3) + " kWh, " + (m.power_w / 1000).toFixed(2) + " kW, " + m.current_a.map((a) => a.toFixed(1)).join("/") + " A" + (m.online ? "" : " (offline)");
     $(p + "phases-used").textContent = "relay " + c.phases_switched + " ph, drawing on " + c.phases_in_use + " ph";
-    $(p + "leds").innerHTML = ["red", "green", "blue"].map((k) => '<span class="led" data-brightness="' + c.led_brightness[k] + '" style="background:' + (c.leds[k] ? k : "#ccc") + (c.leds[k] ? ";opacity:" + (0.25 + 0.75 * c.led_brightness[k]).toFixed(2) : "") + '"></span>').join("");
+    renderLEDs($(p + "leds"), c);
     $(p + "faults").innerHTML = c.faults.length ? '<span class="bad">' + c.faults.join(", ") + "</span>" : "none";
     for (const f of FAULTS) $(p + "fault-" + f).checked = c.faults.includes(f);
   }
+}
+
+// The status LED: a steady brightness as the opacity; a pattern an LED class device runs
+// (led_pattern: [brightness, ms] points) as an animation in the page, restarted only when the
+// pattern changes, since the state arrives once a second.
+const LED_COLOURS = ["red", "green", "blue"];
+const ledOpacity = (b) => 0.25 + 0.75 * b;
+function renderLEDs(el, c) {
+  const patterns = c.led_pattern || {};
+  const key = JSON.stringify([c.leds, patterns, LED_COLOURS.map((k) => (patterns[k] ? null : c.led_brightness[k]))]);
+  if (el.dataset.key !== key) {
+    el.dataset.key = key;
+    el.innerHTML = LED_COLOURS.map((k) => '<span class="led" data-colour="' + k + '"' + (patterns[k] ? " data-pattern='" + JSON.stringify(patterns[k]) + "'" : "") + ' style="background:' + (c.leds[k] ? k : "#ccc") + (c.leds[k] && !patterns[k] ? ";opacity:" + ledOpacity(c.led_brightness[k]).toFixed(2) : "") + '"></span>').join("");
+    el.querySelectorAll("span[data-pattern]").forEach((span) => {
+      const points = JSON.parse(span.dataset.pattern);
+      const total = points.reduce((sum, p) => sum + p[1], 0);
+      if (!total || !span.animate) return;
+      let t = 0;
+      const frames = points.map((p) => { const f = { offset: t / total, opacity: ledOpacity(p[0]) }; t += p[1]; return f; });
+      frames.push({ offset: 1, opacity: ledOpacity(points[0][0]) });
+      span.animate(frames, { duration: total, iterations: Infinity });
+    });
+  }
+  el.querySelectorAll("span").forEach((span, i) => { span.dataset.brightness = c.led_brightness[LED_COLOURS[i]]; });
 }
 
 const kw = (w) => (w / 1000).toFixed(2) + " kW";

@@ -61,7 +61,7 @@ public final class HALSession: Sendable {
         func requireOpened(_ name: String, as expected: PrimitiveKind...) -> HALRequestError? {
             guard let k = opened[name] else {
                 if case let .failure(e) = kind(name) { return e }
-                return HALRequestError(message: "\(name) is not open (send \(expected[0] == .pwm ? "pwm.open" : expected[0] == .adc ? "adc.open" : "gpio.open") first)")
+                return HALRequestError(message: "\(name) is not open (send \(expected[0] == .pwm ? "pwm.open" : expected[0] == .led ? "led.open" : expected[0] == .adc ? "adc.open" : "gpio.open") first)")
             }
             return expected.contains(k) ? nil : HALRequestError(message: "\(name) is a \(k.rawValue), not a \(expected.map(\.rawValue).joined(separator: " or "))")
         }
@@ -135,6 +135,36 @@ public final class HALSession: Sendable {
             pwm.enabled = enabled
             pwm.configured = true
             world.setPWM(args[0], pwm)
+            return .success("")
+
+        case "led.open":
+            if let e = arity(1, "led.open NAME") { return .failure(e) }
+            switch kind(args[0]) {
+            case .success(.led): opened[args[0]] = .led; return .success("")
+            case let .success(k): return fail("\(args[0]) is a \(k.rawValue), not an led")
+            case let .failure(e): return .failure(e)
+            }
+
+        case "led.set":
+            if let e = arity(2, "led.set NAME BRIGHTNESS") { return .failure(e) }
+            if let e = requireOpened(args[0], as: .led) { return .failure(e) }
+            guard let b = Double(args[1]), (0...1).contains(b) else { return fail("BRIGHTNESS must be a number 0…1, got \"\(args[1])\"") }
+            world.setKernelLED(args[0], brightness: b, pattern: nil)
+            return .success("")
+
+        case "led.pattern":
+            guard args.count >= 5, args.count % 2 == 1 else {
+                return fail("led.pattern takes a name and at least two BRIGHTNESS MS pairs: led.pattern NAME B1 MS1 B2 MS2 …; got \(args.count) argument\(args.count == 1 ? "" : "s")")
+            }
+            if let e = requireOpened(args[0], as: .led) { return .failure(e) }
+            var points: [LEDPatternPoint] = []
+            for k in stride(from: 1, to: args.count, by: 2) {
+                guard let b = Double(args[k]), (0...1).contains(b) else { return fail("BRIGHTNESS must be a number 0…1, got \"\(args[k])\"") }
+                guard let ms = Int(args[k + 1]), (0...3_600_000).contains(ms) else { return fail("MS must be 0…3600000, got \"\(args[k + 1])\"") }
+                points.append(LEDPatternPoint(brightness: b, milliseconds: ms))
+            }
+            guard points.contains(where: { $0.milliseconds > 0 }) else { return fail("a pattern needs at least one point with a duration above 0 ms") }
+            world.setKernelLED(args[0], brightness: points[0].brightness, pattern: points)
             return .success("")
 
         case "adc.open", "adc.get":

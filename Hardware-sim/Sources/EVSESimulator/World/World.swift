@@ -46,6 +46,30 @@ public struct EVModel: Sendable {
     }
 }
 
+/// A brightness pattern an LED class device repeats from `since`, as the kernel's `pattern`
+/// trigger does: from each point's brightness to the next one's over the point's duration.
+public struct LEDPatternRun: Sendable, Equatable {
+    public var points: [LEDPatternPoint]
+    public var since: MonotonicInstant
+
+    public var periodMilliseconds: Int { points.reduce(0) { $0 + $1.milliseconds } }
+
+    public func brightness(at now: MonotonicInstant) -> Double {
+        let period = Int64(periodMilliseconds) * 1_000
+        guard period > 0, let first = points.first else { return points.first?.brightness ?? 0 }
+        var t = max(0, (now - since).microseconds) % period
+        for (i, p) in points.enumerated() {
+            let d = Int64(p.milliseconds) * 1_000
+            if t < d {
+                let next = i + 1 < points.count ? points[i + 1] : first
+                return p.brightness + (next.brightness - p.brightness) * Double(t) / Double(d)
+            }
+            t -= d
+        }
+        return first.brightness
+    }
+}
+
 /// One connector of the charger with the EV (if any) plugged into it.
 public struct ConnectorModel: Sendable {
     public let spec: SimulatorConfig.Connector
@@ -57,10 +81,20 @@ public struct ConnectorModel: Sendable {
     public internal(set) var phaseSwitchLevel: Bool?
     public internal(set) var lockDrive = false
     public internal(set) var rcdTest = false
-    /// Each LED channel's brightness, 0…1: 0 or 1 on a GPIO line (`cN.led.red`), the duty on a
-    /// PWM channel (`cN.led.red.pwm`).
+    /// Each LED channel's steady brightness, 0…1: 0 or 1 on a GPIO line (`cN.led.red`), the duty
+    /// on a PWM channel (`cN.led.red.pwm`), `led.set` on an LED class device (`cN.led.red.class`).
     public internal(set) var ledBrightness: [String: Double] = ["red": 0, "green": 0, "blue": 0]
-    public var leds: [String: Bool] { ledBrightness.mapValues { $0 > 0 } }
+    /// The pattern an LED class device runs by itself (`led.pattern`), by colour; none while steady.
+    public internal(set) var ledPatterns: [String: LEDPatternRun] = [:]
+    /// Is the channel lit at all: steady above 0, or running a pattern with a lit point.
+    public var leds: [String: Bool] {
+        ledBrightness.mapValues { $0 > 0 }.merging(ledPatterns.mapValues { $0.points.contains { $0.brightness > 0 } }) { $1 }
+    }
+
+    /// Each channel's brightness at `now`, patterns included.
+    public func ledBrightness(at now: MonotonicInstant) -> [String: Double] {
+        ledBrightness.merging(ledPatterns.mapValues { $0.brightness(at: now) }) { $1 }
+    }
     public internal(set) var pwm = PilotPWM()
     // Physics.
     public internal(set) var contactorClosed = false
@@ -91,7 +125,7 @@ public enum WorldOutput: Sendable {
 
 /// The primitives the firmware may open, by protocol name.
 public enum PrimitiveKind: String, Sendable {
-    case input = "gpio input", output = "gpio output", pwm, adc, keys
+    case input = "gpio input", output = "gpio output", pwm, led, adc, keys
 }
 
 /// The physical world of one charger. Deterministic: time only moves through `advance`,
@@ -326,6 +360,7 @@ public struct World: Sendable {
         case "contactor.feedback", "lock.feedback", "rcd": return .input
         case "contactor.coil", "phase.switch", "lock.drive", "rcd.test", "led.red", "led.green", "led.blue": return .output
         case "cp.pwm", "led.red.pwm", "led.green.pwm", "led.blue.pwm": return .pwm
+        case "led.red.class", "led.green.class", "led.blue.class": return .led
         case "cp.high", "cp.low", "pp": return .adc
         default: return nil
         }
@@ -377,7 +412,9 @@ public struct World: Sendable {
             case "led.red", "led.green", "led.blue":
                 // Shown in the state and on the page; not an event: a blinking LED would bury the
                 // log's state changes under its frames.
-                connectors[i].ledBrightness[String(part.dropFirst(4))] = level ? 1 : 0
+                let colour = String(part.dropFirst(4))
+                connectors[i].ledBrightness[colour] = level ? 1 : 0
+                connectors[i].ledPatterns[colour] = nil
                 settle()
                 return
             default: return
@@ -391,7 +428,9 @@ public struct World: Sendable {
         guard let (i, part) = connectorPart(name) else { return }
         if part.hasPrefix("led.") {
             // "led.red.pwm" → red: the duty is the brightness; no event, as for the LED lines.
-            connectors[i].ledBrightness[String(part.dropFirst(4).dropLast(4))] = pwm.highFraction
+            let colour = String(part.dropFirst(4).dropLast(4))
+            connectors[i].ledBrightness[colour] = pwm.highFraction
+            connectors[i].ledPatterns[colour] = nil
             return
         }
         guard part == "cp.pwm" else { return }
@@ -404,6 +443,16 @@ public struct World: Sendable {
             ])
         }
         settle()
+    }
+
+    /// An LED class device (`cN.led.red.class`) at a steady brightness (nil pattern) or running
+    /// `pattern` from now. Shown in the state and on the page, not logged as an event: only the
+    /// firmware's pattern changes reach the simulator, but they are still LED frames.
+    public mutating func setKernelLED(_ name: String, brightness: Double, pattern: [LEDPatternPoint]?) {
+        guard let (i, part) = connectorPart(name), part.hasPrefix("led."), part.hasSuffix(".class") else { return }
+        let colour = String(part.dropFirst(4).dropLast(6))
+        connectors[i].ledBrightness[colour] = brightness
+        connectors[i].ledPatterns[colour] = pattern.map { LEDPatternRun(points: $0, since: now) }
     }
 
     public mutating func i2cWrite(bus: String, address: UInt8, bytes: [UInt8]) {

@@ -48,7 +48,15 @@ extension World {
                 ("phases_switched", .int(c.threePhases ? 3 : 1)),
                 ("phases_in_use", .int(Int64(c.currentA.filter { $0 > 0 }.count))),
                 ("leds", .object(["red", "green", "blue"].map { ($0, .bool(c.leds[$0] ?? false)) })),
-                ("led_brightness", .object(["red", "green", "blue"].map { ($0, .double(World.round1((c.ledBrightness[$0] ?? 0) * 100) / 100)) })),
+                ("led_brightness", .object(["red", "green", "blue"].map { colour in
+                    (colour, .double(World.round1((c.ledBrightness(at: now)[colour] ?? 0) * 100) / 100))
+                })),
+                // A pattern an LED class device runs: [brightness, ms] points, repeated.
+                ("led_pattern", .object(["red", "green", "blue"].map { colour in
+                    (colour, c.ledPatterns[colour].map { run in
+                        .array(run.points.map { .array([.double($0.brightness), .int(Int64($0.milliseconds))]) })
+                    } ?? .null)
+                })),
                 ("rcd_test", .bool(c.rcdTest)),
             ])
         }
