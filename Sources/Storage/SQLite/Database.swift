@@ -54,7 +54,7 @@ public final class Database: Sendable {
     /// SQLite's own page cache (its default is 2 MiB). The operating system caches the file
     /// too, so a smaller one costs a local-list lookup microseconds, not disk reads; it keeps the
     /// daemon's memory inside its budget.
-    public static let pageCacheKiB = 512
+    public static let pageCacheKiB = 128
 
     public static func inMemory() throws -> Database { try Database(path: ":memory:") }
 
