@@ -134,10 +134,13 @@ struct TarArchiveTests {
 
 @Suite("HTTP(S) transfers", .serialized)
 struct HTTPTransferTests {
-    func client(inactivity: TimeAmount = .seconds(5), roots: [UInt8]? = nil) -> FileTransferClient {
+    /// Generous bounds by default: a full test run on two cores can keep the in-process test
+    /// server from answering for seconds (a 5 s bound failed a passing download once). The test
+    /// of the timeout itself passes its own short one.
+    func client(inactivity: TimeAmount = .seconds(30), roots: [UInt8]? = nil) -> FileTransferClient {
         var settings = FileTransferSettings()
         settings.inactivityTimeout = inactivity
-        settings.connectTimeout = .seconds(2)
+        settings.connectTimeout = .seconds(10)
         if let roots { settings.additionalTrustRoots = { [roots] } }
         return FileTransferClient(settings: settings)
     }
