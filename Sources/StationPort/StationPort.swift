@@ -34,10 +34,10 @@ public enum StationRequest: Sendable, Hashable {
     /// Stop the session `sessionId` on the connector → `.accepted` once the stop is on disk (a
     /// restart carries it out), `.rejected` when that session does not run there.
     case stopSession(connectorId: Int, sessionId: String, reason: StopReason)
-    /// The backend refused the session's token but keeps the transaction open: no energy flows
-    /// until it is stopped → `.accepted` once that is on disk, `.rejected` when that session does
-    /// not run there.
-    case deauthorizeSession(connectorId: Int, sessionId: String)
+    /// The backend refused the session's token but keeps the transaction open: after
+    /// `energyAllowanceWh` more (MaxEnergyOnInvalidId; 0: at once) no energy flows until it is
+    /// stopped → `.accepted` once that is on disk, `.rejected` when that session does not run there.
+    case deauthorizeSession(connectorId: Int, sessionId: String, energyAllowanceWh: Int = 0)
     /// Stop every running session (a reset) → `.accepted`.
     case stopAllSessions(reason: StopReason)
     /// → `.reservation` (nil answer: no such connector).

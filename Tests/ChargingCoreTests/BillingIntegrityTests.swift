@@ -121,8 +121,8 @@ struct BillingIntegrityTests {
         #expect(h.contactorClosed)
         h.send(.pilotChanged(.b))
         let id = try #require(h.machine.session?.id)
-        let out = h.send(.deauthorized)
-        #expect(out.contains(.persist(.deauthorized(sessionId: id))))
+        let out = h.send(.deauthorized())
+        #expect(out.contains(.persist(.deauthorized(sessionId: id, energyLimitWh: nil))))
         #expect(h.pilotCommand == .notReady, "the PWM is withdrawn")
         #expect(h.status == .suspendedEVSE)
         #expect(h.machine.session?.deauthorized == true)
@@ -131,7 +131,7 @@ struct BillingIntegrityTests {
         h.advance(.seconds(Int64(10)))
         #expect(!h.contactorClosed)
         #expect(h.machine.session?.id == id, "the transaction stays open")
-        #expect(h.send(.deauthorized).isEmpty, "once")
+        #expect(h.send(.deauthorized()).isEmpty, "once")
         let end = h.send(.stopRequested(.deAuthorized))
         #expect(end.endedSessions.first?.stopReason == .deAuthorized)
     }
@@ -148,5 +148,50 @@ struct BillingIntegrityTests {
         #expect(!h.contactorClosed)
         #expect(h.machine.session?.id == "s1")
         #expect(h.status == .suspendedEVSE)
+    }
+
+    // MARK: MaxEnergyOnInvalidId
+
+    @Test func aRefusedSessionDrawsItsAllowanceOnTheMeterThenNoMore() throws {
+        var h = remotelyStarted()
+        h.send(.meterSample(MeterSample(energyWh: 1_400)))
+        #expect(h.contactorClosed)
+        let id = try #require(h.machine.session?.id)
+        // 250 Wh more than the reading at the refusal.
+        let out = h.send(.deauthorized(energyAllowanceWh: 250))
+        #expect(out.contains(.persist(.deauthorized(sessionId: id, energyLimitWh: 1_650))))
+        #expect(h.machine.session?.deauthorizedEnergyLimitWh == 1_650)
+        h.advance(.seconds(Int64(5)))
+        #expect(h.contactorClosed && h.status == .charging, "still within the allowance")
+        h.send(.meterSample(MeterSample(energyWh: 1_649)))
+        #expect(h.pilotCommand != .notReady)
+        h.send(.meterSample(MeterSample(energyWh: 1_650)))
+        #expect(h.pilotCommand == .notReady, "the PWM is withdrawn at the limit")
+        h.send(.pilotChanged(.b))
+        h.advance(.seconds(Int64(5)))
+        #expect(!h.contactorClosed && h.status == .suspendedEVSE)
+        #expect(h.machine.session?.id == id, "the transaction stays open")
+        // A second refusal does not move the limit.
+        #expect(h.send(.deauthorized(energyAllowanceWh: 10_000)).isEmpty)
+        h.send(.pilotChanged(.c))
+        h.advance(.seconds(Int64(5)))
+        #expect(!h.contactorClosed)
+    }
+
+    @Test func aRecoveredSessionKeepsItsAllowanceLimit() {
+        var open = Session(id: "s1", connectorId: 1, idToken: IdToken("CARD1"), startReason: .local,
+                           meterStartWh: 1_000, startedAtUnixMs: ConnectorHarness.epochMs)
+        open.deauthorized = true
+        open.deauthorizedEnergyLimitWh = 1_300
+        var h = ConnectorHarness()
+        h.send(.meterSample(MeterSample(energyWh: 1_100)))
+        h.send(.pilotChanged(.c))
+        h.record(h.machine.resume(open, at: h.now, unixMs: h.unixMs))
+        h.advance(.seconds(Int64(5)))
+        #expect(h.contactorClosed, "200 Wh are still allowed")
+        h.send(.meterSample(MeterSample(energyWh: 1_300)))
+        h.send(.pilotChanged(.b))
+        h.advance(.seconds(Int64(5)))
+        #expect(!h.contactorClosed && h.status == .suspendedEVSE)
     }
 }

@@ -163,3 +163,38 @@ def test_a_start_answered_blocked_with_stop_on_invalid_id_false_keeps_the_transa
     assert cs.call(IDENTITY, call.RemoteStopTransaction(transaction_id=tx)).status == "Accepted"
     stop = cs.wait_for("StopTransaction")[0]
     assert stop["transactionId"] == tx and stop["reason"] == "Remote"
+
+
+def test_max_energy_on_invalid_id_lets_a_refused_transaction_draw_that_much_more_then_none(sim, station, csms):
+    """OCPP 1.6: StopTransactionOnInvalidId false and MaxEnergyOnInvalidId 30 Wh: a transaction
+    whose StartTransaction is answered Blocked goes on charging until 30 Wh more have flowed
+    (counted from the refusal), then stays open without energy."""
+    cs = csms()
+    cs.blocked_at_start.add("REMOTE8")
+    evsed = station(cs.url)
+    boot_accepted(cs, evsed)
+    for key, value in (("StopTransactionOnInvalidId", "false"), ("MaxEnergyOnInvalidId", "30")):
+        assert cs.call(IDENTITY, call.ChangeConfiguration(key=key, value=value)).status == "Accepted"
+    conf = cs.call(IDENTITY, call.GetConfiguration(key=["MaxEnergyOnInvalidId"]))
+    assert conf.configuration_key == [{"key": "MaxEnergyOnInvalidId", "readonly": False, "value": "30"}]
+    assert cs.call(IDENTITY, call.ChangeConfiguration(key="MaxEnergyOnInvalidId", value="-1")).status == "Rejected"
+    assert cs.call(IDENTITY, call.RemoteStartTransaction(id_tag="REMOTE8", connector_id=1)).status == "Accepted"
+    assert sim.post("/api/connectors/1/plug")[0] == 200
+    assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
+    start = cs.wait_for("StartTransaction")[0]
+    evsed.wait_log(r"deauthorized by the backend: 30 Wh more", timeout=10)
+    wait_for(lambda: c1(sim)["contactor"]["closed"], timeout=10, what="charging within the allowance")
+    # 30 Wh at 22 kW take about 5 s; then the PWM is withdrawn and the contactor opens.
+    wait_for(lambda: not c1(sim)["contactor"]["closed"], timeout=30, what="no energy once the allowance is used")
+    last = lambda: [p for _, _, p in cs.received("StatusNotification") if p["connectorId"] == 1][-1]["status"]  # noqa: E731
+    wait_for(lambda: last() == "SuspendedEVSE", timeout=10, what="SuspendedEVSE after the allowance")
+    drawn = c1(sim)["meter"]["energy_wh"] - start["meterStart"]
+    # At least the allowance (it counts from the refusal, after the start); at most the
+    # allowance plus what flows between a meter poll (1 s at 22 kW: about 6 Wh), the PWM
+    # withdrawal and the EV's stop.
+    assert 30 <= drawn <= 30 + 25, f"{drawn} Wh drawn"
+    assert cs.received("StopTransaction") == [], "the transaction stays open"
+    tx = start["assignedTransactionId"]
+    assert cs.call(IDENTITY, call.RemoteStopTransaction(transaction_id=tx)).status == "Accepted"
+    stop = cs.wait_for("StopTransaction")[0]
+    assert stop["transactionId"] == tx and stop["reason"] == "Remote"

@@ -21,6 +21,7 @@ READ_WRITE = {
     "LocalAuthListEnabled": ("false", "Accepted", "no"),
     "LocalAuthorizeOffline": ("false", "Accepted", "off"),
     "LocalPreAuthorize": ("true", "Accepted", "on"),
+    "MaxEnergyOnInvalidId": ("2500", "Accepted", "-1"),
     "MeterValuesAlignedData": ("Energy.Active.Import.Register,Power.Active.Import", "Accepted", "Voltage.Bogus"),
     "MeterValuesSampledData": ("Energy.Active.Import.Register,Current.Import", "Accepted", "Energy"),
     "MeterValueSampleInterval": ("30", "Accepted", "1.5"),

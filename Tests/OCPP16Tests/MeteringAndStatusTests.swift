@@ -282,10 +282,14 @@ struct StatusAndKeyTests {
         #expect(values["AdditionalRootCertificateCheck"]?.1 == "false")
         #expect(values["ConnectorSwitch3to1PhaseSupported"]?.1 == "false")
         #expect(values["AuthorizationKey"] == nil, "write-only")
-        for optional in ["BlinkRepeat", "LightIntensity", "MaxEnergyOnInvalidId"] {
+        for optional in ["BlinkRepeat", "LightIntensity"] {
             #expect(values[optional] == nil)
             #expect(try await configure(h, optional, "1") == "NotSupported")
         }
+        // Supported: what a refused transaction may still draw (RefusedStartTests).
+        #expect(values["MaxEnergyOnInvalidId"]?.1 == "0" && values["MaxEnergyOnInvalidId"]?.0 == false)
+        #expect(try await configure(h, "MaxEnergyOnInvalidId", "-5") == "Rejected")
+        #expect(try await configure(h, "MaxEnergyOnInvalidId", "500") == "Accepted")
         #expect(try await configure(h, "CertificateStoreMaxLength", "5") == "Rejected", "read-only")
     }
 }

@@ -38,6 +38,16 @@ struct RefusedStartTests {
         #expect(!h.station.commands.contains { if case .stopSession = $0 { true } else { false } })
     }
 
+    @Test func maxEnergyOnInvalidIdIsTheAllowanceOfAKeptTransaction() async throws {
+        let h = try await harness(status: .invalid)
+        for (key, value) in [("StopTransactionOnInvalidId", "false"), ("MaxEnergyOnInvalidId", "1200")] {
+            #expect(try await h.chargePoint.handle(action: "ChangeConfiguration", payload: ["key": .string(key), "value": .string(value)])
+                .get()["status"] == "Accepted")
+        }
+        try h.sessionStarted(try h.beginSession("s1", connector: 1))
+        #expect(await settle { h.station.commands.contains(.deauthorizeSession(connectorId: 1, sessionId: "s1", energyAllowanceWh: 1_200)) })
+    }
+
     @Test func anAcceptedStartAsksNothingOfTheSession() async throws {
         let h = try await harness(status: .accepted)
         try h.sessionStarted(try h.beginSession("s1", connector: 1))

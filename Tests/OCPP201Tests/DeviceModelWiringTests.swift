@@ -1,6 +1,7 @@
 import ChargingCore
 import OCPP201
 import OCPP201DeviceModel
+import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
 import StationPort
@@ -64,6 +65,26 @@ import Testing
             ["attributeValue": "EnergyTransfer", "component": ["name": "TxCtrlr"], "variable": ["name": "TxStartPoint"]]]]).get()
         #expect(energy["setVariableResult"]?[0]?["attributeStatus"] == "Accepted")
         #expect(await settle { await h.chargingStation.settings.txStartPoint == ["EnergyTransfer"] })
+    }
+
+    @Test func aRefusedTokenWithStopTxOnInvalidIdFalseKeepsTheTransactionWithMaxEnergyOnInvalidId() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let csms = FakeCSMS()
+        let h = try await Harness.accepted(csms: csms, storage: storage, deviceModel: try Self.model(storage))
+        let answer = try await h.chargingStation.handle(action: "SetVariables", payload: ["setVariableData": [
+            ["attributeValue": "false", "component": ["name": "TxCtrlr"], "variable": ["name": "StopTxOnInvalidId"]],
+            ["attributeValue": "750", "component": ["name": "TxCtrlr"], "variable": ["name": "MaxEnergyOnInvalidId"]],
+        ]]).get()
+        #expect(answer["setVariableResult"]?[0]?["attributeStatus"] == "Accepted")
+        #expect(answer["setVariableResult"]?[1]?["attributeStatus"] == "Accepted")
+        #expect(await settle { await h.chargingStation.settings.maxEnergyOnInvalidId == 750 })
+        csms.setAnswer { action, payload in
+            guard action == "TransactionEvent" else { return FakeCSMS.acceptEverything()(action, payload) }
+            return .success(TransactionEventResponse(idTokenInfo: IdTokenInfoType(status: .invalid)).toJSON())
+        }
+        _ = try h.sessionStarted("tx-i")
+        #expect(await settle { h.station.commands.contains(.deauthorizeSession(connectorId: 1, sessionId: "tx-i", energyAllowanceWh: 750)) })
+        #expect(!h.station.commands.contains { if case .stopSession = $0 { true } else { false } })
     }
 
     @Test func getVariablesAnswersEachStatusAndTooManyItemsIsACallError() async throws {

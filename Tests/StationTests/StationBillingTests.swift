@@ -157,4 +157,24 @@ struct StationBillingTests {
         }
         #expect(rig.view(1)?.status == .suspendedEVSE)
     }
+
+    @Test func aRefusedSessionDrawsMaxEnergyOnInvalidIdAcrossARestartThenNoMore() throws {
+        let rig = try Rig()
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1))
+        let id = try #require(rig.view(1)?.session?.id)
+        #expect(rig.station.deauthorizeSession(connector: 1, sessionId: id, energyAllowanceWh: 300, at: rig.clock.now()))
+        let limit = try #require(try rig.station.storage.journal.session(id)?.deauthorizedEnergyLimitWh)
+        rig.meter(1, addWh: 100)
+        for _ in 0..<300 { rig.step() }
+        #expect(rig.coil(1), "200 Wh of the allowance are left")
+        let report = try rig.restart()
+        #expect(report.resumed == [id])
+        #expect(try rig.station.storage.journal.session(id)?.deauthorizedEnergyLimitWh == limit, "the limit survives the restart")
+        #expect(rig.step(until: { rig.coil(1) }, limit: 4_000) != nil, "charging goes on within the allowance")
+        rig.meter(1, addWh: 250)
+        #expect(rig.step(until: { !rig.coil(1) }, limit: 8_000) != nil, "the allowance is used up")
+        #expect(rig.view(1)?.session?.id == id, "the transaction stays open")
+        #expect(rig.view(1)?.status == .suspendedEVSE)
+    }
 }

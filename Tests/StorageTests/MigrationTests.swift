@@ -84,6 +84,12 @@ import Testing
                                                unset_clock_offset_ms)
                 VALUES ('StartTransaction', '{"u":1}', 's-unset', 7000, 'boot-1', 6000, 1000)
                 """)
+        case 11:
+            try db.execute("""
+                INSERT INTO sessions (id, connector_id, state, started_at_ms, meter_start_wh, updated_at_ms,
+                                      deauthorized_at_ms, deauthorized_energy_limit_wh)
+                VALUES ('s-allowance', 2, 'Charging', 8000, 50, 8000, 8100, 550.5)
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -106,7 +112,8 @@ import Testing
             #expect(open.first?.meterStartWh == 12345.5)
             #expect(open.first?.stopRequestedReason == nil, "sessions of earlier versions carry no stop request")
             #expect(try storage.journal.meterSamples(ofSession: "s-open") == [SessionMeterSample(takenAtMs: 2000, energyWh: 12400)])
-            #expect(try storage.journal.pending(limit: 10).map(\.payload) == [#"{"a":1}"#])
+            // Version 10's seed queues a message of its own after this one.
+            #expect(try storage.journal.pending(limit: 10).map(\.payload).first == #"{"a":1}"#)
         case 4:
             #expect(try storage.securityLog.recent(limit: 10).map(\.kind).contains("StartupOfTheDevice"))
         case 5:
@@ -141,6 +148,12 @@ import Testing
             }
             let seq = try #require(try storage.journal.pending(limit: 10).first { $0.payload == #"{"u":1}"# }?.seq)
             #expect(try storage.journal.clockOfMessage(seq)?.bootId == "boot-1")
+        case 11:
+            #expect(try storage.journal.session("s-allowance")?.deauthorizedEnergyLimitWh == 550.5)
+            // A session refused before this step had no allowance: its energy stays withheld.
+            if let refused = try storage.journal.session("s-refused") {
+                #expect(refused.deauthorizedAtMs != nil && refused.deauthorizedEnergyLimitWh == nil)
+            }
         default:
             Issue.record("no check for schema version \(version)")
         }

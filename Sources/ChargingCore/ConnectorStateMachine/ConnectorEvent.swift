@@ -57,9 +57,10 @@ public enum ConnectorEvent: Hashable, Sendable {
     case remoteStart(IdToken, parentIdToken: IdToken?)
     /// Stop the session (remote stop, reset, de-authorized by the backend…).
     case stopRequested(StopReason)
-    /// The backend refused the running session's token but keeps the transaction open: no
-    /// energy flows until the session is stopped (OCPP 1.6 StopTransactionOnInvalidId false).
-    case deauthorized
+    /// The backend refused the running session's token but keeps the transaction open
+    /// (StopTransactionOnInvalidId / StopTxOnInvalidId false): after `energyAllowanceWh` more
+    /// (MaxEnergyOnInvalidId; 0: at once) no energy flows until the session is stopped.
+    case deauthorized(energyAllowanceWh: Double = 0)
     /// Unlock the connector (OCPP UnlockConnector): ends a session first.
     case unlockRequested
     /// A meter reading (energy register, phase currents).

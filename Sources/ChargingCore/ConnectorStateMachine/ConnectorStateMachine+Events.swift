@@ -98,10 +98,15 @@ extension ConnectorStateMachine {
                 phase.forgetAuthorizations()
             }
 
-        case .deauthorized:
+        case let .deauthorized(allowance):
             if let s = session, !s.deauthorized {
-                phase.updateSession { $0.deauthorized = true }
-                out.append(.persist(.deauthorized(sessionId: s.id)))
+                // MaxEnergyOnInvalidId counts from the refusal, on the meter's register.
+                let limit = allowance > 0 && allowance.isFinite ? (lastMeter?.energyWh ?? s.lastKnownEnergyWh) + allowance : nil
+                phase.updateSession {
+                    $0.deauthorized = true
+                    $0.deauthorizedEnergyLimitWh = limit
+                }
+                out.append(.persist(.deauthorized(sessionId: s.id, energyLimitWh: limit)))
             }
 
         case .unlockRequested:

@@ -16,7 +16,7 @@ extension ConnectorStateMachine {
     }
 
     var wantsOffer: Bool {
-        phase.isRunning && session?.deauthorized != true && !hasBlockingFault && vehicleConnected
+        phase.isRunning && session?.energyWithheld(atMeterWh: lastMeter?.energyWh) != true && !hasBlockingFault && vehicleConnected
             && lockSatisfied && cableAmps != nil && offerableAmps >= config.minimumCurrent
     }
 

@@ -148,6 +148,17 @@ public struct Session: Hashable, Sendable, Codable {
     /// Blocked or Invalid) and asked to keep the transaction open: no energy flows until the
     /// session is stopped. Kept on disk, so a restart does not give the energy back.
     public var deauthorized = false
+    /// With `deauthorized`: the meter reading (Wh) up to which energy still flows
+    /// (MaxEnergyOnInvalidId after the refusal); nil: none flows. Kept on disk with it.
+    public var deauthorizedEnergyLimitWh: Double?
+
+    /// Is energy withheld from this session at meter reading `energyWh` (nil: unknown)? An
+    /// unknown reading counts as over the limit: energy the backend did not allow is not risked.
+    public func energyWithheld(atMeterWh energyWh: Double?) -> Bool {
+        guard deauthorized else { return false }
+        guard let limit = deauthorizedEnergyLimitWh, let energyWh else { return true }
+        return energyWh >= limit
+    }
 
     public init(id: String, connectorId: Int, idToken: IdToken, parentIdToken: IdToken? = nil,
                 reservationId: Int? = nil, startReason: SessionStartReason, meterStartWh: Double,
@@ -215,8 +226,8 @@ public enum SessionRecordChange: Hashable, Sendable {
     /// closed by a `suspensionEnded` just before.
     case ended(Session)
     /// The backend refused the session's token but keeps the transaction open: energy is
-    /// withheld until it is stopped.
-    case deauthorized(sessionId: String)
+    /// withheld until it is stopped, from the meter reading `energyLimitWh` on (nil: at once).
+    case deauthorized(sessionId: String, energyLimitWh: Double?)
     /// A stop was accepted for the open session (it ends once the contactor is open and the
     /// meter read). Persisted before the requester hears "accepted".
     case stopRequested(sessionId: String, RequestedStop)

@@ -82,12 +82,14 @@ extension OCPP16ChargePoint {
                 station.submit(.authorizationLearned(IdToken(request.idTag), AuthorizeOperation.info(response.idTagInfo)))
             }
             // Refused after the start: stopped (DeAuthorized), or — StopTransactionOnInvalidId
-            // false — kept open without energy until something stops it (OCPP 1.6 §9.1.32).
+            // false — kept open, without energy once MaxEnergyOnInvalidId more has flowed, until
+            // something stops it (OCPP 1.6 §9.1.32, §9.1.14).
             if response.idTagInfo.status != .accepted, let sessionId,
                let connectorId = transactions.connectorId(ofSession: sessionId) {
                 station.submit(configuration.bool("StopTransactionOnInvalidId")
                     ? .stopSession(connectorId: connectorId, sessionId: sessionId, reason: .deAuthorized)
-                    : .deauthorizeSession(connectorId: connectorId, sessionId: sessionId))
+                    : .deauthorizeSession(connectorId: connectorId, sessionId: sessionId,
+                                          energyAllowanceWh: configuration.int("MaxEnergyOnInvalidId") ?? 0))
             }
         case .stop, .meterValues:
             try transactions.acknowledge(seq)

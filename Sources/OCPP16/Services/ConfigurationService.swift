@@ -11,8 +11,7 @@ import Storage
 ///
 /// Optional keys for hardware or behaviour this charger does not have are left out, so the CSMS
 /// gets NotSupported for them: BlinkRepeat and LightIntensity (no charge-point lighting the
-/// firmware dims or blinks), MaxEnergyOnInvalidId (an invalidated transaction is stopped when
-/// StopTransactionOnInvalidId is true and goes on unlimited otherwise).
+/// firmware dims or blinks).
 public struct ConfigurationService: Sendable {
     public enum Kind: Sendable, Hashable {
         case bool
@@ -93,6 +92,9 @@ public struct ConfigurationService: Sendable {
             Key(name: "LocalPreAuthorize", kind: .bool, readOnly: false, defaultValue: "false", needsReboot: false),
             Key(name: "MaxChargingProfilesInstalled", kind: .integer(min: 0, max: 1_000), readOnly: true,
                 defaultValue: "\(SmartChargingService.maxProfiles)", needsReboot: false),
+            // Wh a session may still draw after the CSMS refused its token, when
+            // StopTransactionOnInvalidId is false (then its energy is withheld); 0: none.
+            Key(name: "MaxEnergyOnInvalidId", kind: .integer(min: 0, max: 1_000_000), readOnly: false, defaultValue: "0", needsReboot: false),
             Key(name: "MeterValuesAlignedData", kind: .measurandList(maxItems: m), readOnly: false,
                 defaultValue: "Energy.Active.Import.Register", needsReboot: false),
             Key(name: "MeterValuesAlignedDataMaxLength", kind: .integer(min: 0, max: 100), readOnly: true, defaultValue: "\(m)", needsReboot: false),

@@ -23,7 +23,8 @@ public struct OCPP201Settings: Sendable, Hashable {
     /// TxCtrlr.StopTxOnInvalidId: a transaction whose token the CSMS refuses is stopped (else
     /// it stays open without energy).
     public var stopTxOnInvalidId = true
-    /// TxCtrlr.MaxEnergyOnInvalidId (Wh); 0: none. Not enforced by the core yet: reported only.
+    /// TxCtrlr.MaxEnergyOnInvalidId (Wh): what a transaction may still draw after its token was
+    /// refused with StopTxOnInvalidId false; 0: nothing.
     public var maxEnergyOnInvalidId = 0
     /// TxCtrlr.StopTxOnEVSideDisconnect.
     public var stopTxOnEVSideDisconnect = true

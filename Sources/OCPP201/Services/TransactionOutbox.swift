@@ -67,7 +67,8 @@ extension OCPP201ChargingStation {
     }
 
     /// The CSMS's verdict on the token of a transaction (idTokenInfo in the answer): kept in the
-    /// cache, its tariff and the costs shown; a refusal stops the transaction (StopTxOnInvalidId) or withholds its energy.
+    /// cache, its tariff and the costs shown; a refusal stops the transaction (StopTxOnInvalidId)
+    /// or withholds its energy once MaxEnergyOnInvalidId more has flowed.
     private func acknowledged(sessionId: String?, request: JSONValue, answer: JSONValue) {
         guard let response = try? TransactionEventResponse(json: answer),
               let event = try? TransactionEventRequest(json: request) else { return }
@@ -80,6 +81,7 @@ extension OCPP201ChargingStation {
         logger.notice("the CSMS refused the token of transaction \(sessionId): \(info.status.rawValue)")
         station.submit(settings.stopTxOnInvalidId
             ? .stopSession(connectorId: connectorId, sessionId: sessionId, reason: .deAuthorized)
-            : .deauthorizeSession(connectorId: connectorId, sessionId: sessionId))
+            : .deauthorizeSession(connectorId: connectorId, sessionId: sessionId,
+                                  energyAllowanceWh: settings.maxEnergyOnInvalidId))
     }
 }

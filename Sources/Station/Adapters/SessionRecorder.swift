@@ -38,8 +38,8 @@ final class SessionRecorder {
                 }
                 try messagesOwed?(change, w)
             }
-        case let .deauthorized(id):
-            try journal.atomically { w in try w.deauthorize(session: id, atMs: Int64(clamping: wallMs())) }
+        case let .deauthorized(id, limit):
+            try journal.atomically { w in try w.deauthorize(session: id, atMs: Int64(clamping: wallMs()), energyLimitWh: limit) }
         case let .stopRequested(id, stop):
             try journal.atomically { w in
                 try w.requestStop(ofSession: id, reason: stop.reason.rawValue, idToken: stop.idToken?.value)
@@ -89,6 +89,7 @@ final class SessionRecorder {
                                                 toUnixMs: $0.endedAtMs.map { UInt64(max(0, $0)) })
                             })
             s.deauthorized = r.deauthorizedAtMs != nil
+            s.deauthorizedEnergyLimitWh = r.deauthorizedEnergyLimitWh
             if let stop = r.stopRequestedReason.flatMap(StopReason.init(rawValue:)) {
                 s.requestedStop = RequestedStop(reason: stop, idToken: r.stopRequestedIdToken.map { IdToken($0) })
             }

@@ -43,13 +43,17 @@ extension Station {
         return c.id
     }
 
-    /// The backend refused the session's token but keeps its transaction: energy is withheld
-    /// (the contactor opens once the EV stops drawing, as after a withdrawn PWM) until it is
-    /// stopped. False when that session does not run on the connector.
-    public func deauthorizeSession(connector id: Int, sessionId: String, at now: MonotonicInstant) -> Bool {
+    /// The backend refused the session's token but keeps its transaction: after
+    /// `energyAllowanceWh` more (MaxEnergyOnInvalidId; 0: at once) energy is withheld (the
+    /// contactor opens once the EV stops drawing, as after a withdrawn PWM) until it is stopped.
+    /// False when that session does not run on the connector.
+    public func deauthorizeSession(connector id: Int, sessionId: String, energyAllowanceWh: Double = 0,
+                                   at now: MonotonicInstant) -> Bool {
         guard let c = connectors.first(where: { $0.id == id }), c.machine.session?.id == sessionId else { return false }
-        logger.notice("c\(id): session \(sessionId) deauthorized by the backend: energy withheld, the transaction stays open")
-        dispatch(c, .deauthorized, at: now, unixMs: wallClock.unixMilliseconds())
+        logger.notice(energyAllowanceWh > 0
+            ? "c\(id): session \(sessionId) deauthorized by the backend: \(Int(energyAllowanceWh)) Wh more (MaxEnergyOnInvalidId), then energy withheld; the transaction stays open"
+            : "c\(id): session \(sessionId) deauthorized by the backend: energy withheld, the transaction stays open")
+        dispatch(c, .deauthorized(energyAllowanceWh: max(0, energyAllowanceWh)), at: now, unixMs: wallClock.unixMilliseconds())
         return true
     }
 

@@ -140,7 +140,7 @@ extension SessionRecordChange {
     var sessionId: String? {
         switch self {
         case let .started(s), let .ended(s): s.id
-        case let .sampled(id, _), let .suspensionBegan(id, _), let .suspensionEnded(id, _), let .deauthorized(id),
+        case let .sampled(id, _), let .suspensionBegan(id, _), let .suspensionEnded(id, _), let .deauthorized(id, _),
              let .stopRequested(id, _): id
         case .availability: nil
         }

@@ -99,8 +99,9 @@ public final class LoopStationPort: StationPort {
                 .map { .accepted(connectorId: $0) } ?? .rejected)
         case let .stopSession(id, session, reason):
             return station.stopSession(connector: id, sessionId: session, reason: reason, at: now) ? .accepted : .rejected
-        case let .deauthorizeSession(id, session):
-            return station.deauthorizeSession(connector: id, sessionId: session, at: now) ? .accepted : .rejected
+        case let .deauthorizeSession(id, session, allowance):
+            return station.deauthorizeSession(connector: id, sessionId: session, energyAllowanceWh: Double(allowance), at: now)
+                ? .accepted : .rejected
         case let .stopAllSessions(reason):
             station.stopAllSessions(reason: reason, at: now)
             return .accepted

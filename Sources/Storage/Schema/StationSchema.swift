@@ -199,6 +199,12 @@ public enum StationSchema {
             CREATE INDEX sessions_unset_clock ON sessions (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
             CREATE INDEX transaction_queue_unset_clock ON transaction_queue (boot_id) WHERE unset_clock_offset_ms IS NOT NULL;
             """),
+        Migration(version: 11, summary: "a refused session may still draw MaxEnergyOnInvalidId", sql: """
+            -- With deauthorized_at_ms: the meter reading (Wh) up to which the session may still
+            -- draw energy after the refusal (OCPP MaxEnergyOnInvalidId); NULL: none from the
+            -- refusal on. A restart keeps the limit, so it does not give the energy back.
+            ALTER TABLE sessions ADD COLUMN deauthorized_energy_limit_wh REAL;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

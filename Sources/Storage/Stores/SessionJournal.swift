@@ -51,6 +51,9 @@ public struct SessionRecord: Equatable, Sendable {
     public var stopRequestedIdToken: String?
     /// When the backend refused the token of the still open session (energy withheld since).
     public var deauthorizedAtMs: Int64?
+    /// With `deauthorizedAtMs`: the meter reading up to which energy still flows
+    /// (MaxEnergyOnInvalidId after the refusal); nil: none.
+    public var deauthorizedEnergyLimitWh: Double?
 
     public var isOpen: Bool { endedAtMs == nil }
 }
@@ -363,11 +366,14 @@ public final class SessionJournal: Sendable {
                 """, [.text(id), .text(reason), .text(orNull: idToken)])
         }
 
-        /// The backend refused the open session's token: its energy stays withheld.
-        public func deauthorize(session id: String, atMs: Int64) throws {
+        /// The backend refused the open session's token: its energy stays withheld, from the
+        /// meter reading `energyLimitWh` on (nil: at once). The first refusal wins.
+        public func deauthorize(session id: String, atMs: Int64, energyLimitWh: Double? = nil) throws {
             try requireOpen(id)
-            try connection.execute("UPDATE sessions SET deauthorized_at_ms = coalesce(deauthorized_at_ms, ?2) WHERE id = ?1",
-                                   [.text(id), .integer(atMs)])
+            try connection.execute("""
+                UPDATE sessions SET deauthorized_at_ms = ?2, deauthorized_energy_limit_wh = ?3
+                WHERE id = ?1 AND deauthorized_at_ms IS NULL
+                """, [.text(id), .integer(atMs), .real(orNull: energyLimitWh)])
             try noteUnsetClock(onSession: id)
         }
 
@@ -524,7 +530,7 @@ public final class SessionJournal: Sendable {
         static let sessionColumns = """
             id, connector_id, id_token, parent_id_token, transaction_id, state, start_reason, started_at_ms, \
             meter_start_wh, updated_at_ms, stop_reason, meter_stop_wh, ended_at_ms, stop_requested_reason, \
-            stop_requested_id_token, deauthorized_at_ms
+            stop_requested_id_token, deauthorized_at_ms, deauthorized_energy_limit_wh
             """
 
         static func sessionRecord(_ row: Statement) throws -> SessionRecord {
@@ -534,7 +540,7 @@ public final class SessionJournal: Sendable {
                           meterStartWh: try row.double(8), updatedAtMs: try row.int64(9), stopReason: try row.stringOrNil(10),
                           meterStopWh: try row.doubleOrNil(11), endedAtMs: try row.int64OrNil(12),
                           stopRequestedReason: try row.stringOrNil(13), stopRequestedIdToken: try row.stringOrNil(14),
-                          deauthorizedAtMs: try row.int64OrNil(15))
+                          deauthorizedAtMs: try row.int64OrNil(15), deauthorizedEnergyLimitWh: try row.doubleOrNil(16))
         }
     }
 }
