@@ -194,4 +194,9 @@ struct BillingIntegrityTests {
         h.advance(.seconds(Int64(5)))
         #expect(!h.contactorClosed && h.status == .suspendedEVSE)
     }
+
+    @Test func theSessionCarriesTheCableRatingItStartedWith() {
+        let h = remotelyStarted(config: ConnectorConfig(fixedCableAmps: 20))
+        #expect(h.machine.session?.cableMaxCurrentA == 20)
+    }
 }

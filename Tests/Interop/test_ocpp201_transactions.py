@@ -26,6 +26,7 @@ def test_a_card_session_is_started_updated_and_ended_with_increasing_seq_no(sim,
     tx = started["transactionInfo"]["transactionId"]
     assert started["idToken"]["idToken"] == CARD and started["evse"] == {"id": 1, "connectorId": 1}
     assert started["seqNo"] == 0 and "offline" not in started
+    assert started.get("cableMaxCurrent") == 32, "the simulator's cable is rated 32 A (its PP resistor)"
     assert sim.post("/api/connectors/1/ev-state", {"state": "C"})[0] == 200
     wait_for(lambda: c1(sim)["contactor"]["closed"], what="contactor closed")
     cs.wait_for("TransactionEvent", where=lambda e: e["triggerReason"] == "ChargingStateChanged"

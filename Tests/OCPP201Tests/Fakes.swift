@@ -202,9 +202,10 @@ struct Harness {
     /// A session as the station's recorder writes it: the journal row and its Started event in
     /// one transaction, the snapshot, then the event.
     func sessionStarted(_ id: String, connector: Int = 1, token: String = "CARD1", reason: SessionStartReason = .local,
-                        meterStartWh: Double = 1_000) throws -> Session {
-        let session = Session(id: id, connectorId: connector, idToken: IdToken(token), startReason: reason,
+                        meterStartWh: Double = 1_000, cableMaxCurrentA: Double? = nil) throws -> Session {
+        var session = Session(id: id, connectorId: connector, idToken: IdToken(token), startReason: reason,
                               meterStartWh: meterStartWh, startedAtUnixMs: clock.now())
+        session.cableMaxCurrentA = cableMaxCurrentA
         try storage.journal.atomically { w in
             _ = try w.beginSession(SessionStart(id: id, connectorId: connector, idToken: token, state: "Charging",
                                                 startedAtMs: Int64(clock.now()), meterStartWh: meterStartWh))

@@ -36,7 +36,7 @@ struct TransactionEventTests {
         settings.sampledDataTxUpdatedInterval = 2
         settings.sampledDataTxUpdatedMeasurands = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import"]
         let h = try await Harness.accepted(settings: settings)
-        let session = try h.sessionStarted("tx-1", token: "CARD1")
+        let session = try h.sessionStarted("tx-1", token: "CARD1", cableMaxCurrentA: 20)
         #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
         h.station.update(1) { $0.energyWh = 1_250; $0.powerW = 7_000; $0.currentsA = [10, 10, 10] }
         h.clock.advance(seconds: 2)
@@ -55,6 +55,8 @@ struct TransactionEventTests {
         #expect(events[0]["idToken"]?["idToken"] == "CARD1")
         #expect(events[0]["idToken"]?["type"] == "ISO14443")
         #expect(events[0]["evse"]?["id"] == .integer(1))
+        #expect(events[0]["cableMaxCurrent"] == .integer(20), "the cable's rating in the Started event")
+        #expect(events[1]["cableMaxCurrent"] == nil && events[2]["cableMaxCurrent"] == nil)
         #expect(events[1]["numberOfPhasesUsed"] == .integer(3))
         #expect(events[1]["meterValue"]?.arrayValue?.first?["sampledValue"]?.arrayValue?.count == 5, "energy, power, 3 currents")
         #expect(events[2]["transactionInfo"]?["stoppedReason"] == "EVDisconnected")

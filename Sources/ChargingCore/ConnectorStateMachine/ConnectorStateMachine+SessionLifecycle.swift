@@ -69,6 +69,7 @@ extension ConnectorStateMachine {
         var s = Session(id: idGenerator.next(), connectorId: connectorId, idToken: g.idToken,
                         parentIdToken: g.parentIdToken, startReason: g.reason,
                         meterStartWh: lastMeter?.energyWh ?? 0, startedAtUnixMs: unixMs(at: now))
+        s.cableMaxCurrentA = cableAmps
         if let r = reservation, Self.matches(r, g.idToken, g.parentIdToken) {
             s.reservationId = r.id
             reservation = nil

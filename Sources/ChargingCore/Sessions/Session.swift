@@ -148,6 +148,10 @@ public struct Session: Hashable, Sendable, Codable {
     /// Blocked or Invalid) and asked to keep the transaction open: no energy flows until the
     /// session is stopped. Kept on disk, so a restart does not give the energy back.
     public var deauthorized = false
+    /// The cable's current rating (A) when the session started: the proximity pilot's reading,
+    /// or a fixed cable's rating (OCPP 2.0.1 `cableMaxCurrent`). Not kept on disk: only the
+    /// start's message, queued with the start, carries it.
+    public var cableMaxCurrentA: Double?
     /// With `deauthorized`: the meter reading (Wh) up to which energy still flows
     /// (MaxEnergyOnInvalidId after the refusal); nil: none flows. Kept on disk with it.
     public var deauthorizedEnergyLimitWh: Double?

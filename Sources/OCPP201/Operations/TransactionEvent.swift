@@ -20,10 +20,16 @@ enum TransactionEventOperation {
             eventType: .started,
             meterValue: [register(s.meterStartWh, .transactionBegin, atUnixMs: s.startedAtUnixMs)],
             timestamp: OCPPTimestamp.string(unixMs: s.startedAtUnixMs), triggerReason: trigger, seqNo: seqNo,
-            offline: offline ? true : nil, reservationId: s.reservationId,
+            offline: offline ? true : nil, cableMaxCurrent: cableMaxCurrent(s), reservationId: s.reservationId,
             transactionInfo: .init(transactionId: s.id, chargingState: .evConnected, remoteStartId: remoteStartId),
             evse: EVSEType(id: s.connectorId, connectorId: 1),
             idToken: s.startReason == .freeVend ? nil : OCPP201Terms.idTokenType(s.idToken))
+    }
+
+    /// The cable's rating in whole amperes, as the Started event reports it; nil when unknown.
+    static func cableMaxCurrent(_ s: Session) -> Int? {
+        guard let a = s.cableMaxCurrentA, a.isFinite, a > 0 else { return nil }
+        return Int(a.rounded(.down))
     }
 
     /// TxStartPoint EnergyTransfer: the transaction begins with the first energy of the session
@@ -33,7 +39,7 @@ enum TransactionEventOperation {
         Request(
             eventType: .started, meterValue: [register(energyWh, .transactionBegin, atUnixMs: atUnixMs)],
             timestamp: OCPPTimestamp.string(unixMs: atUnixMs), triggerReason: .chargingStateChanged, seqNo: seqNo,
-            offline: offline ? true : nil, reservationId: s.reservationId,
+            offline: offline ? true : nil, cableMaxCurrent: cableMaxCurrent(s), reservationId: s.reservationId,
             transactionInfo: .init(transactionId: s.id, chargingState: .charging, remoteStartId: remoteStartId),
             evse: EVSEType(id: s.connectorId, connectorId: 1),
             idToken: s.startReason == .freeVend ? nil : OCPP201Terms.idTokenType(s.idToken))
