@@ -51,6 +51,10 @@ public struct OCPP201Variables: Sendable, Equatable {
 
     // Functions
     public var smartChargingEnabled: Bool
+    /// SmartChargingCtrlr.LimitChangeSignificance (%): a change of the station's own limit
+    /// smaller than this is not reported (NotifyChargingLimit).
+    public var limitChangeSignificance: Double
+    public var notifyChargingLimitWithSchedules: Bool
     public var reservationEnabled: Bool
 
     // DisplayMessageCtrlr, TariffCostCtrlr
@@ -172,6 +176,8 @@ extension DeviceModel {
                 certSigningRepeatTimes: read.int("SecurityCtrlr", "CertSigningRepeatTimes"),
                 timeSource: read.list("ClockCtrlr", "TimeSource"),
                 smartChargingEnabled: read.bool("SmartChargingCtrlr", "Enabled"),
+                limitChangeSignificance: read.decimal("SmartChargingCtrlr", "LimitChangeSignificance"),
+                notifyChargingLimitWithSchedules: read.bool("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules"),
                 reservationEnabled: read.bool("ReservationCtrlr", "Enabled"),
                 displayMessagesEnabled: read.bool("DisplayMessageCtrlr", "Enabled"),
                 displayLanguage: read.text("DisplayMessageCtrlr", "Language"),
@@ -197,6 +203,10 @@ private struct SettingsReader {
         let key = VariableKey(component: component, variable: variable, variableInstance: instance)
         if let value = state.currentValue(key, .actual).flatMap({ Int($0) }) { return value }
         return state.variables[key]?.definition.attribute(.actual)?.value.flatMap { Int($0) } ?? 0
+    }
+
+    func decimal(_ component: String, _ variable: String, _ instance: String? = nil) -> Double {
+        Double(text(component, variable, instance)) ?? 0
     }
 
     func bool(_ component: String, _ variable: String, _ instance: String? = nil) -> Bool {

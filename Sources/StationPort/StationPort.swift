@@ -123,6 +123,10 @@ public enum StationEvent: Sendable, Hashable {
     /// The core needs the backend's decision on a token (answer with `.authorizationResult`).
     case authorizationNeeded(IdToken)
     case reservationEnded(id: Int, ReservationEndReason)
+    /// The station's own energy management (load sharing, grid meter, PV) holds the charging
+    /// connector at `amps` per phase, below what its own limits and the backend's profiles
+    /// allow; nil: it no longer does. Sent on a change of a whole ampere.
+    case localChargingLimit(connectorId: Int, amps: Double?)
 }
 
 /// One connector as the station sees it when asked.

@@ -100,6 +100,14 @@ class CsmsSideOfStation(ChargePoint):
     def on_notify_event(self, **kw):
         return call_result.NotifyEvent()
 
+    @on("NotifyChargingLimit")
+    def on_notify_charging_limit(self, **kw):
+        return call_result.NotifyChargingLimit()
+
+    @on("ClearedChargingLimit")
+    def on_cleared_charging_limit(self, **kw):
+        return call_result.ClearedChargingLimit()
+
     @on("SignCertificate")
     def on_sign_certificate(self, **kw):
         # Accepted: the test signs the CSR (recorded as sent) and answers with CertificateSigned.

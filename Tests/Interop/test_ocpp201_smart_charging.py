@@ -131,3 +131,28 @@ def test_data_transfer_switches_the_charging_mode_as_under_ocpp16(sim, station, 
     evsed.stop()
     restarted = station(cs.url)
     restarted.wait_log(r"energy: grid meter .* mode min\+pv")
+
+
+def test_the_stations_own_load_sharing_is_a_charging_limit_the_csms_hears_of(sim, station, csms):
+    """K: two EVs share the 50 A connection at 25 A each, below their 32 A: NotifyChargingLimit
+    (source EMS) for each EVSE; when one leaves, the other's limit is cleared."""
+    cs = csms()
+    station(cs.url)
+    boot_accepted(cs)
+    for evse in (1, 2):
+        assert cs.call(IDENTITY, call.RequestStartTransaction(id_token={"id_token": f"K-SHARE-{evse}", "type": "Central"},
+                                                              remote_start_id=10 + evse, evse_id=evse)).status == "Accepted"
+        assert sim.post(f"/api/connectors/{evse}/plug")[0] == 200
+        assert sim.post(f"/api/connectors/{evse}/ev-state", {"state": "C"})[0] == 200
+        wait_for(lambda: connector(sim, evse)["contactor"]["closed"], what=f"connector {evse} charging")
+    notes = {}
+    wait_for(lambda: notes.update({n["evseId"]: n for n in cs.received("NotifyChargingLimit")}) or len(notes) == 2,
+             timeout=30, what="NotifyChargingLimit for both EVSEs")
+    for evse, note in notes.items():
+        assert note["chargingLimit"]["chargingLimitSource"] == "EMS", note
+        assert offered(sim, evse) < 32
+    assert cs.received("ClearedChargingLimit") == []
+    assert sim.post("/api/connectors/2/unplug", {"side": "ev"})[0] == 200
+    cleared = cs.wait_for("ClearedChargingLimit", where=lambda p: p.get("evseId") == 1, timeout=30)[0]
+    assert cleared["chargingLimitSource"] == "EMS"
+    wait_offered(sim, 32)

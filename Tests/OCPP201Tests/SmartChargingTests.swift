@@ -105,4 +105,54 @@ struct SmartChargingTests {
         try h.sessionEnded(session)
         #expect(await settle { self.installed(h).last?.profiles.isEmpty == true })
     }
+
+    // MARK: The station's own limits (NotifyChargingLimit, ClearedChargingLimit)
+
+    @Test func theStationsOwnLimitIsNotifiedWhenItMovesSignificantlyAndClearedWhenItEnds() async throws {
+        let h = try await Harness.accepted()
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: 25))
+        #expect(await settle { h.csms.payloads("NotifyChargingLimit").count == 1 })
+        let first = h.csms.payloads("NotifyChargingLimit")[0]
+        #expect(first["evseId"] == .integer(1))
+        #expect(first["chargingLimit"]?["chargingLimitSource"] == "EMS")
+        #expect(first["chargingLimit"]?["isGridCritical"] == .bool(false))
+        #expect(first["chargingSchedule"] == nil, "NotifyChargingLimitWithSchedules is false by default")
+        // 24 A is 4 % below 25 A: under LimitChangeSignificance (10 %), not worth a message.
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: 24))
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: 16))
+        #expect(await settle { h.csms.payloads("NotifyChargingLimit").count == 2 })
+        for _ in 0..<100 { await Task.yield() }
+        #expect(h.csms.payloads("NotifyChargingLimit").count == 2, "the 24 A step was not reported")
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: nil))
+        #expect(await settle { h.csms.payloads("ClearedChargingLimit").count == 1 })
+        let cleared = h.csms.payloads("ClearedChargingLimit")[0]
+        #expect(cleared["chargingLimitSource"] == "EMS" && cleared["evseId"] == .integer(1))
+        // A second "none" says nothing more.
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: nil))
+        for _ in 0..<100 { await Task.yield() }
+        #expect(h.csms.payloads("ClearedChargingLimit").count == 1)
+    }
+
+    @Test func withSchedulesTheLimitComesAsASchedule() async throws {
+        var settings = OCPP201Settings()
+        settings.notifyChargingLimitWithSchedules = true
+        let h = try await Harness.accepted(settings: settings)
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 2, amps: 13))
+        #expect(await settle { h.csms.payloads("NotifyChargingLimit").count == 1 })
+        let schedule = h.csms.payloads("NotifyChargingLimit")[0]["chargingSchedule"]?[0]
+        #expect(schedule?["chargingRateUnit"] == "A")
+        #expect(schedule?["chargingSchedulePeriod"]?[0]?["limit"]?.doubleValue == 13)
+        #expect(schedule?["startSchedule"] != nil)
+    }
+
+    @Test func aLimitThatChangedWhileOfflineIsReportedOnReconnect() async throws {
+        let h = try await Harness.accepted()
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        h.chargingStation.stationEvent(.localChargingLimit(connectorId: 1, amps: 20))
+        for _ in 0..<100 { await Task.yield() }
+        #expect(h.csms.payloads("NotifyChargingLimit").isEmpty)
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.csms.payloads("NotifyChargingLimit").count == 1 })
+    }
 }

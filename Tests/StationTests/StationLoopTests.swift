@@ -4,6 +4,8 @@ import HAL
 import HALFake
 import Station
 import Storage
+import Locking
+import Synchronization
 import Testing
 
 @Suite("Station loop on the fake backend")
@@ -200,6 +202,27 @@ struct StationLoopTests {
         }
         #expect(sawFault)
         #expect(rig.view(1)?.error == .emergencyStop)
+    }
+
+    @Test func theStationsOwnSharingIsReportedAsALocalLimitAndItsEnd() throws {
+        let rig = try Rig()
+        let heard = Mutex<[(Int, Double?)]>([])
+        rig.station.localLimitObserver = { id, amps in heard.locked { $0.append((id, amps)) } }
+        try rig.station.start(at: rig.clock.now())
+        #expect(rig.startCharging(1, card: "A1B2C3"))
+        #expect(heard.locked { $0.isEmpty }, "one session gets its 32 A: nothing limits it")
+        #expect(rig.startCharging(2, card: "04A1B2C3"))
+        // Two sessions share the 50 A connection: 25 A each, below their own 32 A.
+        #expect(rig.step(until: { heard.locked { h in h.contains { $0 == (1, 25) } && h.contains { $0 == (2, 25) } } }) != nil,
+                "\(heard.locked { $0 })")
+        let count = heard.locked { $0.count }
+        for _ in 0..<100 { rig.step() }
+        #expect(heard.locked { $0.count } == count, "reported on a change only")
+        // Connector 2's session ends: connector 1 may have its 32 A again.
+        rig.unplug(2)
+        #expect(rig.step(until: { heard.locked { h in h.contains { $0.0 == 1 && $0.1 == nil } } }, limit: 20_000) != nil,
+                "\(heard.locked { $0 })")
+        #expect(heard.locked { h in h.contains { $0.0 == 2 && $0.1 == nil } }, "the ended session's limit ended too")
     }
 
     @Test func pilotShortOpensTheContactorInTheSameStep() throws {

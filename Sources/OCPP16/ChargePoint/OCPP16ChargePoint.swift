@@ -158,6 +158,7 @@ public actor OCPP16ChargePoint {
             }
             smartCharging.transactionEnded(connectorId: session.connectorId)
         case .statusChanged, .authorizationNeeded, .sessionUpdated, .meterSample, .reservationEnded: break
+        case .localChargingLimit: return  // OCPP 1.6 has no message for the station's own limits
         }
         inputContinuation.yield(.station(event))
     }
@@ -228,7 +229,7 @@ public actor OCPP16ChargePoint {
             outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
-        case .sessionUpdated, .meterSample, .reservationEnded:
+        case .sessionUpdated, .meterSample, .reservationEnded, .localChargingLimit:
             break
         }
         pricingTriggers(event)

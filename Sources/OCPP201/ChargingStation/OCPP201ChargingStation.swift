@@ -98,6 +98,8 @@ public actor OCPP201ChargingStation {
     /// The session running on each EVSE (its id is the transactionId): monitor events carry it,
     /// and monitors set for transactions only speak while there is one.
     var runningSessions: [Int: String] = [:]
+    /// The station's own limits per EVSE and what the CSMS heard of them (ChargingLimitService).
+    var chargingLimits = ChargingLimitReports()
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
     /// The installed roots, the station key and certificate, the stored password (block A);
@@ -293,6 +295,8 @@ public actor OCPP201ChargingStation {
             reservationEnded(id: id, reason)
         case let .meterSample(id, sample):
             reportPower(evseId: id, sample)
+        case let .localChargingLimit(id, amps):
+            localChargingLimitChanged(evseId: id, amps: amps)
         case .sessionUpdated:
             break
         }
@@ -325,5 +329,6 @@ public actor OCPP201ChargingStation {
         // Tokens go to the CSMS while it can be asked.
         if changed { station.submit(.backendConnection(online: value)) }
         if changed, value { fileStatuses?.wake() }
+        if changed, value { reportChargingLimits() }
     }
 }

@@ -26,6 +26,11 @@ public struct OCPP201Settings: Sendable, Hashable {
     /// TxCtrlr.MaxEnergyOnInvalidId (Wh): what a transaction may still draw after its token was
     /// refused with StopTxOnInvalidId false; 0: nothing.
     public var maxEnergyOnInvalidId = 0
+    /// SmartChargingCtrlr.LimitChangeSignificance (%): the station's own limit is reported again
+    /// (NotifyChargingLimit) when it moved at least this much from the one last reported.
+    public var limitChangeSignificancePercent = 10.0
+    /// SmartChargingCtrlr.NotifyChargingLimitWithSchedules: the report carries the limit as a schedule.
+    public var notifyChargingLimitWithSchedules = false
     /// TxCtrlr.StopTxOnEVSideDisconnect.
     public var stopTxOnEVSideDisconnect = true
     /// SampledDataCtrlr.TxUpdatedInterval (s, 0: none) and its measurands; TxEndedMeasurands.

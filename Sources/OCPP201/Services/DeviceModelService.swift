@@ -64,6 +64,8 @@ extension OCPP201Settings {
         localAuthListEnabled = v.localAuthList.enabled
         if v.localAuthList.itemsPerMessage > 0 { localAuthListItemsPerMessage = v.localAuthList.itemsPerMessage }
         reservationEnabled = v.reservationEnabled
+        limitChangeSignificancePercent = v.limitChangeSignificance
+        notifyChargingLimitWithSchedules = v.notifyChargingLimitWithSchedules
         unlockOnEVSideDisconnect = v.unlockOnEVSideDisconnect
         displayMessagesEnabled = v.displayMessagesEnabled
         displayLanguage = v.displayLanguage.isEmpty ? nil : v.displayLanguage

@@ -13,6 +13,8 @@ enum FeatureVariables {
                 .setting("Enabled",                                             .boolean,     "true"),
                 .state("Entries",                      instance: "ChargingProfiles", .integer, "0",   min: 0),
                 .setting("LimitChangeSignificance",                             .decimal,     "10",  unit: "Percent", min: 0, max: 100),
+                // NotifyChargingLimit carries the station's own limit as a schedule too.
+                .setting("NotifyChargingLimitWithSchedules",                    .boolean,     "false"),
                 .fixed("PeriodsPerSchedule",                                    .integer,     "\(periodsPerSchedule)"),
                 .fixed("ProfileStackLevel",                                     .integer,     "\(profileStackLevel)"),
                 .fixed("RateUnit",                                              .memberList,  "A,W", values: "A,W"),

@@ -33,6 +33,8 @@ extension Station {
         var lastObservedSample: MeterSample?
         var allocation: ConnectorAllocation?
         var signalledAmps: Double?
+        /// What `localLimitObserver` last heard for this connector (whole amperes; nil: none).
+        var reportedLocalLimitAmps: Double?
         /// 1/3-phase switching (PhaseSwitching.swift).
         var phaseSwitchJob: PhaseSwitchJob?
         var lastPhaseSwitchAt: MonotonicInstant?

@@ -73,6 +73,20 @@ extension Station {
                 c.signalledAmps = amps
                 dispatch(c, .allocatedCurrent(amps: amps), at: now, unixMs: unix)
             }
+            reportLocalLimit(c, a, wantsEnergy: inputs.first { $0.connectorId == c.id }?.wantsEnergy ?? false)
         }
+    }
+
+    /// A limit from inside the station (OCPP 2.0.1 NotifyChargingLimit, source EMS): the share
+    /// a session gets is below its own cap (board, cable, EV, the CSMS's profiles) because the
+    /// station shares the grid connection, follows the grid meter or PV. A session its own
+    /// limits hold below the minimum is not limited by the station.
+    private func reportLocalLimit(_ c: Connector, _ a: ConnectorAllocation, wantsEnergy: Bool) {
+        let limited = wantsEnergy && (a.decision == .charging || a.decision == .suspendedForSharing)
+            && a.amps < a.ownLimitAmps - 0.5
+        let amps: Double? = limited ? max(0, a.amps).rounded(.down) : nil
+        guard amps != c.reportedLocalLimitAmps else { return }
+        c.reportedLocalLimitAmps = amps
+        localLimitObserver?(c.id, amps)
     }
 }

@@ -69,6 +69,10 @@ public final class Station {
     public var commandObserver: ((_ connectorId: Int, _ command: ConnectorCommand) -> Void)?
     /// Hears every meter reading a connector takes in, on the loop's thread.
     public var meterObserver: ((_ connectorId: Int, _ sample: MeterSample) -> Void)?
+    /// Hears when the station's own energy management (load sharing between connectors, the
+    /// grid meter's limits, PV mode) starts, changes (by a whole ampere) or stops holding a
+    /// charging connector below what its own limits allow (nil: no longer), on the loop's thread.
+    public var localLimitObserver: ((_ connectorId: Int, _ amps: Double?) -> Void)?
     /// Steps taken; the daemon's watchdog checks that this moves.
     public private(set) var stepCount: UInt64 = 0
     /// Events handled since the last allocation round: allocation runs when something changed

@@ -51,6 +51,7 @@ public final class LoopStationPort: StationPort {
         station.commandObserver = { [unowned self] id, command in self.observe(id, command) }
         station.useAuthorizationBackend(PortAuthorizationBackend(port: self), online: true)
         station.meterObserver = { [emit] id, sample in emit.yield(.meterSample(connectorId: id, sample)) }
+        station.localLimitObserver = { [emit] id, amps in emit.yield(.localChargingLimit(connectorId: id, amps: amps)) }
     }
 
     // Both wake the loop: a request is served at once, not at the loop's next timer.
