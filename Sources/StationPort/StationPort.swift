@@ -203,14 +203,21 @@ public struct AuthorizationRules: Sendable, Hashable {
     public var allowOfflineTxForUnknownId: Bool
     public var cacheEnabled: Bool
     public var localListEnabled: Bool
+    /// What leaves the full cache: "LRU" (least recently used), "LFU" (least frequently used)
+    /// or "FIFO" (the first stored); tokens that no longer authorize go first in every case.
+    public var cacheEviction: String
+    /// A cached token not used for this long leaves the cache; nil: never.
+    public var cacheLifeTimeSeconds: Int?
 
     public init(localPreAuthorize: Bool, localAuthorizeOffline: Bool, allowOfflineTxForUnknownId: Bool,
-                cacheEnabled: Bool, localListEnabled: Bool) {
+                cacheEnabled: Bool, localListEnabled: Bool, cacheEviction: String = "LRU", cacheLifeTimeSeconds: Int? = nil) {
         self.localPreAuthorize = localPreAuthorize
         self.localAuthorizeOffline = localAuthorizeOffline
         self.allowOfflineTxForUnknownId = allowOfflineTxForUnknownId
         self.cacheEnabled = cacheEnabled
         self.localListEnabled = localListEnabled
+        self.cacheEviction = cacheEviction
+        self.cacheLifeTimeSeconds = cacheLifeTimeSeconds
     }
 }
 

@@ -164,7 +164,7 @@ import Testing
             ("SmartChargingCtrlr", "LimitChangeSignificance", "100.5", "ValueOutOfRange"),
             ("TxCtrlr", "TxStartPoint", "DataSigned", "InvalidValue"),
             ("TxCtrlr", "TxStartPoint", "Authorized,Authorized", "InvalidValue"),
-            ("AuthCacheCtrlr", "Policy", "LFU", "InvalidValue"),
+            ("AuthCacheCtrlr", "Policy", "CUSTOM", "InvalidValue"),
             ("ClockCtrlr", "TimeSource", "", "InvalidValue"),
             ("OCPPCommCtrlr", "NetworkConfigurationPriority", "1,x", "InvalidValue"),
             ("SecurityCtrlr", "BasicAuthPassword", "short", "ValueOutOfRange"),

@@ -87,6 +87,22 @@ import Testing
         #expect(!h.station.commands.contains { if case .stopSession = $0 { true } else { false } })
     }
 
+    @Test func theAuthCachePolicyAndLifeTimeGoToTheCore() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let h = try await Harness.accepted(storage: storage, deviceModel: try Self.model(storage))
+        let answer = try await h.chargingStation.handle(action: "SetVariables", payload: ["setVariableData": [
+            ["attributeValue": "LFU", "component": ["name": "AuthCacheCtrlr"], "variable": ["name": "Policy"]],
+            ["attributeValue": "600", "component": ["name": "AuthCacheCtrlr"], "variable": ["name": "LifeTime"]],
+            ["attributeValue": "CUSTOM", "component": ["name": "AuthCacheCtrlr"], "variable": ["name": "Policy"]],
+        ]]).get()
+        #expect(answer["setVariableResult"]?[0]?["attributeStatus"] == "Accepted")
+        #expect(answer["setVariableResult"]?[1]?["attributeStatus"] == "Accepted")
+        #expect(answer["setVariableResult"]?[2]?["attributeStatus"] == "Rejected", "a policy the station does not have")
+        #expect(await settle {
+            h.station.requests.contains { if case .authorizationRules(let r) = $0 { r.cacheEviction == "LFU" && r.cacheLifeTimeSeconds == 600 } else { false } }
+        })
+    }
+
     @Test func getVariablesAnswersEachStatusAndTooManyItemsIsACallError() async throws {
         let storage = try StationStorage(database: Database.inMemory())
         let h = try await Harness.accepted(storage: storage, deviceModel: try Self.model(storage))

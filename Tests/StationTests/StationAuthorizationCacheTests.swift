@@ -1,6 +1,7 @@
 import ChargingCore
 import HAL
 import Station
+import StationPort
 import Storage
 import Testing
 
@@ -38,5 +39,16 @@ struct StationAuthorizationCacheTests {
         rig.station.presentCard(IdToken("FRESH1"), at: rig.clock.now())
         #expect(rig.step(until: { rig.view(1)?.session != nil }) != nil)
         #expect(rig.view(1)?.session?.idToken.value == "FRESH1")
+    }
+
+    @Test func theBackendsCacheRulesReachTheStore() throws {
+        let rig = try Rig()
+        rig.station.apply(AuthorizationRules(localPreAuthorize: false, localAuthorizeOffline: true, allowOfflineTxForUnknownId: false,
+                                             cacheEnabled: true, localListEnabled: true, cacheEviction: "FIFO", cacheLifeTimeSeconds: 60))
+        #expect(rig.station.storage.authorizationCache.rules == AuthorizationCacheStore.Rules(eviction: .firstInFirstOut, lifeTimeSeconds: 60))
+        // A name the store does not know falls back to least recently used.
+        rig.station.apply(AuthorizationRules(localPreAuthorize: false, localAuthorizeOffline: true, allowOfflineTxForUnknownId: false,
+                                             cacheEnabled: true, localListEnabled: true, cacheEviction: "CUSTOM"))
+        #expect(rig.station.storage.authorizationCache.rules == AuthorizationCacheStore.Rules())
     }
 }

@@ -90,6 +90,11 @@ import Testing
                                       deauthorized_at_ms, deauthorized_energy_limit_wh)
                 VALUES ('s-allowance', 2, 'Charging', 8000, 50, 8000, 8100, 550.5)
                 """)
+        case 12:
+            try db.execute("""
+                INSERT INTO authorization_cache (id_token, status, last_used_at, use_order, use_count, stored_order)
+                VALUES ('CACHED12', 'Accepted', 300, 40, 7, 2)
+                """)
         default:
             Issue.record("no seed for schema version \(version): add one with the new migration")
         }
@@ -153,6 +158,15 @@ import Testing
             // A session refused before this step had no allowance: its energy stays withheld.
             if let refused = try storage.journal.session("s-refused") {
                 #expect(refused.deauthorizedAtMs != nil && refused.deauthorizedEnergyLimitWh == nil)
+            }
+        case 12:
+            #expect(try storage.authorizationCache.lookup("CACHED12", now: 400)?.status == .accepted)
+            // A token cached before this step counts one use and its use order as its age.
+            if try storage.authorizationCache.lastUsed("CACHED1") != nil {
+                let row = try storage.database.query("SELECT use_count, stored_order FROM authorization_cache WHERE id_token = 'CACHED1'") {
+                    [try $0.int(0), try $0.int(1)]
+                }
+                #expect((row.first?[0] ?? 0) >= 1 && row.first?[1] != nil)
             }
         default:
             Issue.record("no check for schema version \(version)")

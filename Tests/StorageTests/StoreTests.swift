@@ -84,6 +84,54 @@ func migratedInMemory() throws -> StationStorage {
         #expect(try cache.lastUsed("X") == 7)
     }
 
+    @Test func leastFrequentlyUsedEvictsTheTokenUsedLeastOften() throws {
+        let cache = try migratedInMemory().authorizationCache  // capacity 3
+        cache.rules = .init(eviction: .leastFrequentlyUsed)
+        for token in ["A", "B", "C"] { try cache.put(AuthorizationRecord(idToken: token, status: .accepted), now: 1) }
+        // A is used three more times, B once, C not: C goes although it is the most recent.
+        for _ in 0..<3 { _ = try cache.lookup("A", now: 2) }
+        _ = try cache.lookup("B", now: 3)
+        try cache.put(AuthorizationRecord(idToken: "D", status: .accepted), now: 4)
+        #expect(try cache.lastUsed("C") == nil)
+        // D (one use) and B (two) are below A: D goes next, the least used and then the oldest use.
+        try cache.put(AuthorizationRecord(idToken: "E", status: .accepted), now: 5)
+        #expect(try cache.lastUsed("D") == nil)
+        for token in ["A", "B", "E"] { #expect(try cache.lastUsed(token) != nil) }
+    }
+
+    @Test func firstInFirstOutEvictsTheFirstStoredHoweverOftenItIsUsed() throws {
+        let cache = try migratedInMemory().authorizationCache
+        cache.rules = .init(eviction: .firstInFirstOut)
+        for token in ["A", "B", "C"] { try cache.put(AuthorizationRecord(idToken: token, status: .accepted), now: 1) }
+        _ = try cache.lookup("A", now: 2)
+        // Storing A again (the CSMS answered for it) keeps its place in the queue.
+        try cache.put(AuthorizationRecord(idToken: "A", status: .accepted), now: 3)
+        try cache.put(AuthorizationRecord(idToken: "D", status: .accepted), now: 4)
+        #expect(try cache.lastUsed("A") == nil)
+        // Back to LRU: B was used least recently.
+        cache.rules = .init(eviction: .leastRecentlyUsed)
+        _ = try cache.lookup("B", now: 5)
+        try cache.put(AuthorizationRecord(idToken: "E", status: .accepted), now: 6)
+        #expect(try cache.lastUsed("C") == nil && cache.lastUsed("B") == 5)
+    }
+
+    @Test func aTokenUnusedForItsLifeTimeIsGone() throws {
+        let cache = try migratedInMemory().authorizationCache
+        cache.rules = .init(lifeTimeSeconds: 100)
+        try cache.put(AuthorizationRecord(idToken: "A", status: .accepted), now: 1_000)
+        try cache.put(AuthorizationRecord(idToken: "B", status: .accepted), now: 1_000)
+        #expect(try cache.lookup("A", now: 1_099) != nil, "used within its life time: kept, and the clock starts again")
+        #expect(try cache.lookup("A", now: 1_198) != nil)
+        #expect(try cache.lookup("B", now: 1_100) == nil, "100 s without a use")
+        #expect(try cache.count() == 1, "and removed")
+        // A store clears every token past its life time.
+        try cache.put(AuthorizationRecord(idToken: "C", status: .accepted), now: 1_400)
+        #expect(try cache.count() == 1 && cache.lastUsed("C") == 1_400)
+        // Without a life time nothing ages out.
+        cache.rules = .init()
+        #expect(try cache.lookup("C", now: 90_000) != nil)
+    }
+
     @Test func clearAndRemoveEmptyIt() throws {
         let cache = try migratedInMemory().authorizationCache
         try cache.put(AuthorizationRecord(idToken: "A", status: .accepted), now: 1)

@@ -48,6 +48,10 @@ public struct OCPP201Settings: Sendable, Hashable {
     public var offlineTxForUnknownIdEnabled = false
     /// AuthCacheCtrlr.Enabled, LocalAuthListCtrlr.Enabled and its limits.
     public var authCacheEnabled = true
+    /// AuthCacheCtrlr.Policy: LRU, LFU or FIFO.
+    public var authCachePolicy = "LRU"
+    /// AuthCacheCtrlr.LifeTime (s): a cached token not used for this long is forgotten.
+    public var authCacheLifeTime = 86_400
     public var localAuthListEnabled = true
     public var localAuthListItemsPerMessage = 500
     /// The most tokens the list holds: LocalAuthListCtrlr.Entries' maxLimit (its Actual is the
@@ -107,7 +111,8 @@ public struct OCPP201Settings: Sendable, Hashable {
     var authorizationRules: AuthorizationRules {
         AuthorizationRules(localPreAuthorize: localPreAuthorize, localAuthorizeOffline: localAuthorizeOffline,
                            allowOfflineTxForUnknownId: offlineTxForUnknownIdEnabled,
-                           cacheEnabled: authCacheEnabled, localListEnabled: localAuthListEnabled)
+                           cacheEnabled: authCacheEnabled, localListEnabled: localAuthListEnabled,
+                           cacheEviction: authCachePolicy, cacheLifeTimeSeconds: authCacheLifeTime > 0 ? authCacheLifeTime : nil)
     }
 
     /// The rules the core applies to every session. A TxStopPoint of EVConnected ends the

@@ -61,6 +61,8 @@ extension OCPP201Settings {
         localAuthorizeOffline = v.localAuthorizeOffline
         offlineTxForUnknownIdEnabled = v.offlineTxForUnknownIdEnabled
         authCacheEnabled = v.authCache.enabled
+        authCachePolicy = v.authCache.policy
+        authCacheLifeTime = v.authCache.lifeTime
         localAuthListEnabled = v.localAuthList.enabled
         if v.localAuthList.itemsPerMessage > 0 { localAuthListItemsPerMessage = v.localAuthList.itemsPerMessage }
         reservationEnabled = v.reservationEnabled

@@ -19,8 +19,9 @@ enum AuthorizationVariables {
                 .fixed("Available",                       .boolean,  "true"),
                 .setting("Enabled",                       .boolean,  "true"),
                 .setting("LifeTime",                      .integer,  "86400",  unit: "s", min: 1, max: 31_536_000),
-                // The cache evicts the least recently used token (Storage's use order).
-                .setting("Policy",                        .optionList, "LRU",  values: "LRU"),
+                // What leaves the full cache, after the tokens that no longer authorize: the
+                // least recently used, the least frequently used, or the first stored.
+                .setting("Policy",                        .optionList, "LRU",  values: "LRU,LFU,FIFO"),
                 // Tokens held now; the station reports it (setActual).
                 .state("Storage",                         .integer,  "0",      min: 0),
             ]),

@@ -1,6 +1,7 @@
 import ChargingCore
 import HAL
 import StationPort
+import Storage
 
 /// What a backend may ask of the station: the entry points `LoopStationPort` calls between two
 /// steps, on the loop's thread. Each answer is the core's own decision.
@@ -112,6 +113,9 @@ extension Station {
         policy.cacheEnabled = rules.cacheEnabled
         policy.localListEnabled = rules.localListEnabled
         authorization.policy = policy
+        let eviction = AuthorizationCacheStore.Eviction(rawValue: rules.cacheEviction) ?? .leastRecentlyUsed
+        storage.authorizationCache.rules = AuthorizationCacheStore.Rules(
+            eviction: eviction, lifeTimeSeconds: rules.cacheLifeTimeSeconds.map { Int64($0) })
     }
 
     /// Session rules a backend changed: every connector's next decision follows them.

@@ -205,6 +205,14 @@ public enum StationSchema {
             -- refusal on. A restart keeps the limit, so it does not give the energy back.
             ALTER TABLE sessions ADD COLUMN deauthorized_energy_limit_wh REAL;
             """),
+        Migration(version: 12, summary: "the authorization cache evicts by use count or age too", sql: """
+            -- use_count: lookups and stores of the token (least frequently used eviction);
+            -- stored_order: when it first entered the cache (first in, first out). Rows of earlier
+            -- versions count one use and keep their use order as their age.
+            ALTER TABLE authorization_cache ADD COLUMN use_count INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE authorization_cache ADD COLUMN stored_order INTEGER;
+            UPDATE authorization_cache SET stored_order = use_order;
+            """),
     ]
 
     public static let migrator = Migrator(migrations)
