@@ -90,6 +90,34 @@ struct OperationTests {
         #expect(unknown["status"] == "Rejected")
     }
 
+    @Test func aReconnectAfterOfflineThresholdReportsEveryConnectorAShortGapOnlyTheChanges() async throws {
+        let h = try await Harness.accepted()  // OfflineThreshold 60 s
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 2 }, "the boot's full report")
+        // A 10 s gap: nothing changed, nothing is said.
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        h.clock.advance(seconds: 10)
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.chargingStation.isOnline })
+        for _ in 0..<200 { await Task.yield() }
+        #expect(h.csms.payloads("StatusNotification").count == 2)
+        // A change while offline goes out once the link is back, alone.
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        h.chargingStation.stationEvent(.statusChanged(connectorId: 2, .unavailable, nil, atUnixMs: h.clock.now()))
+        h.clock.advance(seconds: 30)
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 3 })
+        #expect(h.csms.payloads("StatusNotification").last?["evseId"] == .integer(2))
+        // Offline for two minutes, longer than OfflineThreshold: every connector's status.
+        h.chargingStation.connectionDown()
+        #expect(await settle { !h.chargingStation.isOnline })
+        h.clock.advance(seconds: 120)
+        h.chargingStation.connectionUp()
+        #expect(await settle { h.csms.payloads("StatusNotification").count == 5 })
+        #expect(Set(h.csms.payloads("StatusNotification").suffix(2).map { $0["evseId"] }) == [.integer(1), .integer(2)])
+    }
+
     @Test func statusChangesAreFoldedAndReportedOncePerChange() async throws {
         let h = try await Harness.accepted()
         #expect(await settle { h.csms.payloads("StatusNotification").count == 2 })

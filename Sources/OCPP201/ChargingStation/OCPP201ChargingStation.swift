@@ -90,6 +90,8 @@ public actor OCPP201ChargingStation {
     // Each service's state, kept here because it is the actor's.
     var boot = BootState()
     var statuses = StatusState()
+    /// When the connection was lost (wall clock, ms); nil while connected.
+    var disconnectedAtMs: UInt64?
     var outbox = OutboxState()
     var metering = MeteringState()
     /// The task that sleeps until the next sample or aligned boundary.
@@ -256,15 +258,23 @@ public actor OCPP201ChargingStation {
             case .up:
                 isConnected = true
                 updateOnline()
+                let offlineMs = disconnectedAtMs.map { unixMs() &- $0 } ?? 0
+                disconnectedAtMs = nil
                 if registration == .accepted {
-                    // Same registration, new socket: where things stand, then the queue.
-                    await queueFullStatusReport()
+                    // Same registration, new socket. Offline longer than OfflineThreshold: where
+                    // every connector stands now; a shorter gap: the changes queued meanwhile.
+                    if offlineMs > UInt64(max(0, settings.offlineThreshold)) * 1_000 {
+                        await queueFullStatusReport()
+                    } else {
+                        statusKick.yield()
+                    }
                     outboxKick.yield()
                     restartHeartbeat()
                 } else {
                     startBoot()
                 }
             case .down:
+                if disconnectedAtMs == nil { disconnectedAtMs = unixMs() }
                 isConnected = false
                 updateOnline()
             case .station(let event):

@@ -15,6 +15,9 @@ public struct OCPP201Settings: Sendable, Hashable {
     public var messageAttemptInterval = 60
     /// OCPPCommCtrlr.MessageTimeout (Default, s): how long a CALL waits for its answer.
     public var messageTimeout = 30
+    /// OCPPCommCtrlr.OfflineThreshold (s): offline longer than this, the reconnect reports every
+    /// connector's status; a shorter gap sends only the changes queued meanwhile.
+    public var offlineThreshold = 60
     /// TxCtrlr.TxStartPoint and TxStopPoint: see `TransactionPoint`.
     public var txStartPoint: Set<String> = ["PowerPathClosed"]
     public var txStopPoint: Set<String> = ["EVConnected", "Authorized"]

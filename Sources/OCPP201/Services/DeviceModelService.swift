@@ -45,6 +45,7 @@ extension OCPP201Settings {
         messageAttempts = v.messageAttempts
         messageAttemptInterval = v.messageAttemptInterval
         messageTimeout = v.messageTimeout
+        offlineThreshold = v.offlineThreshold
         txStartPoint = Set(v.txStartPoint)
         txStopPoint = Set(v.txStopPoint)
         evConnectionTimeOut = v.evConnectionTimeOut
