@@ -124,9 +124,9 @@ def test_roots_are_installed_listed_deleted_and_the_station_certificate_signed(t
 def test_a_network_profile_is_used_after_the_reset_and_the_station_falls_back_when_it_fails(tmp_path, sim, station, csms):
     primary = csms()
     backup = csms()
-    station(primary.url)
+    evsed = station(primary.url)
     primary.wait_for("BootNotification", timeout=20)
-    profile = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": backup.url, "messageTimeout": 30,
+    profile = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": backup.url, "messageTimeout": 45,
                "securityProfile": 0, "ocppInterface": "Wired0"}
     invalid_url = raw_ok(primary, "SetNetworkProfile", {"configurationSlot": 2, "connectionData": {**profile, "ocppCsmsUrl": "http://x"}})
     assert invalid_url["status"] == "Rejected"
@@ -141,6 +141,7 @@ def test_a_network_profile_is_used_after_the_reset_and_the_station_falls_back_wh
     assert set_variable(primary, "OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "1")["attributeStatus"] == "Accepted"
     assert raw_ok(primary, "Reset", {"type": "Immediate"})["status"] == "Accepted"
     backup.wait_for("BootNotification", timeout=30)  # slot 2 first after the restart
+    evsed.wait_log(r"network profile slot 2: messageTimeout 45 s", timeout=10)  # the profile's, not MessageTimeout's 30 s
     got = raw_ok(backup, "GetVariables", {"getVariableData": [
         {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "ActiveNetworkProfile"}}]})
     assert got["getVariableResult"][0]["attributeValue"] == "2"

@@ -181,11 +181,19 @@ public final class OCPP201Client: Sendable {
         rpc.shutDown()
     }
 
+    /// The connection is up on the current endpoint: its failures are forgotten, and CALLs wait
+    /// for answers as long as its network profile's messageTimeout says.
     private func connected() -> OCPP201Endpoint {
-        plan.locked { p in
+        let endpoint = plan.locked { p in
             p.failures = 0
             return p.current
         }
+        let timeout = max(1, endpoint.messageTimeout)
+        if rpc.callTimeout != .seconds(Int64(timeout)) {
+            rpc.setCallTimeout(.seconds(Int64(timeout)))
+            logger.notice("network profile slot \(endpoint.slot): messageTimeout \(timeout) s")
+        }
+        return endpoint
     }
 
     /// One more failed attempt on the endpoint in use: after NetworkProfileConnectionAttempts

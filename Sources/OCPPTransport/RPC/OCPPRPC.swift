@@ -107,6 +107,9 @@ public final class OCPPRPC: Sendable {
         state.locked { $0.callTimeout = timeout }
     }
 
+    /// How long a CALL sent now waits for its answer.
+    public var callTimeout: EVSEDuration { state.locked { $0.callTimeout } }
+
     /// CALLs waiting behind the outstanding one.
     public var queuedCallCount: Int { state.locked { $0.queue.count } }
     public var hasOutstandingCall: Bool { state.locked { $0.outstanding != nil } }
