@@ -227,7 +227,14 @@ public struct OCPPWebSocketClient: OCPPConnector {
 
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            // An IP address needs no lookup. swift-nio's resolver runs getaddrinfo on a
+            // libdispatch worker, which adds a thread to the daemon for a few seconds after
+            // every connection attempt: only a host name goes through it.
+            if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            }
         } catch {
             throw .connectFailed("\(endpoint.hostHeader): \(error)")
         }
