@@ -205,6 +205,9 @@ public final class StatusLED: Sendable {
         /// What each LED class device was last told; nil before the first write or when it
         /// must be written again.
         var kernelWritten: [KernelLEDShow?]
+        /// What each LED class device is to show for the current pattern (worked out when the
+        /// pattern changes, not on every update).
+        var kernelTarget: [KernelLEDShow?]
     }
     private let state: Mutex<State>
 
@@ -238,7 +241,10 @@ public final class StatusLED: Sendable {
         self.dimmable = outs.contains { if case .pwm = $0.channel { return true } else { return false } }
         self.stepped = outs.contains { if case .kernel = $0.channel { return false } else { return true } }
         self.state = Mutex(State(written: Array(repeating: nil, count: outs.count),
-                                 kernelWritten: Array(repeating: nil, count: outs.count)))
+                                 kernelWritten: Array(repeating: nil, count: outs.count),
+                                 kernelTarget: outs.map { out in
+                                     if case .kernel = out.channel { return .steady(0) } else { return nil }
+                                 }))
     }
 
     public var pattern: LEDPattern { state.locked { $0.pattern } }
@@ -253,6 +259,7 @@ public final class StatusLED: Sendable {
                 // mix a colour (red + green = yellow) stay in step.
                 for i in s.kernelWritten.indices {
                     if case .pattern? = s.kernelWritten[i] { s.kernelWritten[i] = nil }
+                    if s.kernelTarget[i] != nil { s.kernelTarget[i] = config.kernelShow(of: pattern, lit: outputs[i].lit) }
                 }
             }
         }
@@ -283,8 +290,7 @@ public final class StatusLED: Sendable {
                     if s.written[i] == nil { try pwm.setEnabled(true) }
                     s.written[i] = level
                 case let .kernel(led):
-                    let show = config.kernelShow(of: s.pattern, lit: out.lit)
-                    guard s.kernelWritten[i] != show else { continue }
+                    guard let show = s.kernelTarget[i], s.kernelWritten[i] != show else { continue }
                     switch show {
                     case let .steady(brightness): try led.setBrightness(brightness)
                     case let .pattern(points): try led.runPattern(points)
