@@ -93,6 +93,14 @@ public struct LEDPatternPoint: Hashable, Sendable {
         self.brightness = min(1, max(0, brightness))
         self.milliseconds = max(0, milliseconds)
     }
+
+    /// What every `KernelLED.runPattern` checks before it writes anything: a repeating pattern
+    /// needs at least two points.
+    public static func check(_ pattern: [LEDPatternPoint], device: String) throws {
+        guard pattern.count >= 2 else {
+            throw HardwareError(.invalidArgument, device: device, "a pattern needs at least two points, got \(pattern.count)")
+        }
+    }
 }
 
 /// An LED the kernel drives (Linux: an LED class device, /sys/class/leds/NAME, e.g. one of

@@ -281,9 +281,7 @@ public final class FakeKernelLED: KernelLED {
 
     public func runPattern(_ pattern: [LEDPatternPoint]) throws {
         if let e = failing.locked({ $0 }) { throw e }
-        guard pattern.count >= 2 else {
-            throw HardwareError(.invalidArgument, device: name, "a pattern needs at least two points, got \(pattern.count)")
-        }
+        try LEDPatternPoint.check(pattern, device: name)
         history.locked { $0.append(.pattern(pattern)) }
     }
 }

@@ -157,9 +157,7 @@ final class SimKernelLED: KernelLED {
     }
 
     func runPattern(_ pattern: [LEDPatternPoint]) throws {
-        guard pattern.count >= 2 else {
-            throw HardwareError(.invalidArgument, device: name, "a pattern needs at least two points, got \(pattern.count)")
-        }
+        try LEDPatternPoint.check(pattern, device: name)
         try request(["led.pattern", name] + pattern.flatMap { [Self.wire($0.brightness), String($0.milliseconds)] })
     }
 }

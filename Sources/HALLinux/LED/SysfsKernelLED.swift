@@ -55,9 +55,7 @@ final class SysfsKernelLED: KernelLED {
     }
 
     func runPattern(_ pattern: [LEDPatternPoint]) throws {
-        guard pattern.count >= 2 else {
-            throw HardwareError(.invalidArgument, device: name, "a pattern needs at least two points, got \(pattern.count)")
-        }
+        try LEDPatternPoint.check(pattern, device: name)
         let text = pattern.map { "\(level($0.brightness)) \($0.milliseconds)" }.joined(separator: " ")
         try patternRunning.locked { running in
             running = nil
