@@ -143,10 +143,13 @@ public struct ConnectorSnapshot: Sendable, Hashable {
     public var currentsA: [Double]
     /// The reservation the connector holds, if any.
     public var reservationId: Int?
+    /// The next session's prelude (the EV or a token came first), if any.
+    public var prelude: SessionPrelude?
 
     public init(id: Int, status: ConnectorStatus?, error: ConnectorErrorKind? = nil, vehicleConnected: Bool = false,
                 session: Session? = nil, energyWh: Double? = nil, powerW: Double? = nil, currentsA: [Double] = [],
-                reservationId: Int? = nil) {
+                reservationId: Int? = nil, prelude: SessionPrelude? = nil) {
+        self.prelude = prelude
         self.id = id
         self.status = status
         self.error = error

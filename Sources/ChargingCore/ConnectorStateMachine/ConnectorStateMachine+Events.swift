@@ -96,6 +96,7 @@ extension ConnectorStateMachine {
                 phase.requestStop(StopRequest(reason: reason))
             } else {
                 phase.forgetAuthorizations()
+                if phase.prelude != nil { preludeEndReason = reason }
             }
 
         case let .deauthorized(allowance):
@@ -115,6 +116,7 @@ extension ConnectorStateMachine {
                 phase.requestStop(StopRequest(reason: .unlockCommand))
             } else {
                 phase.withdrawGrant()
+                if phase.prelude != nil { preludeEndReason = .unlockCommand }
                 if config.lockRequired && !faults.contains(.contactor(.welded)) {
                     // Unlock even when we believe it is unlocked: the operator asks because
                     // the position is in doubt.
@@ -160,6 +162,7 @@ extension ConnectorStateMachine {
             }
             if !op {
                 phase.forgetAuthorizations()
+                if session == nil, phase.prelude != nil { preludeEndReason = .other }
                 if let r = reservation {
                     reservation = nil
                     out.append(.reservationEnded(id: r.id, .unavailable))
@@ -208,5 +211,6 @@ extension ConnectorStateMachine {
         default: reason = .other
         }
         phase.requestStop(StopRequest(reason: reason))
+        if phase.prelude != nil { preludeEndReason = reason }
     }
 }

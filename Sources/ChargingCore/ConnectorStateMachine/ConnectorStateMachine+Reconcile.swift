@@ -83,8 +83,10 @@ extension ConnectorStateMachine {
         if session == nil, operative != requestedOperative { operative = requestedOperative }
         if !operative { phase.withdrawGrant() }
 
-        // 3. Start a session once authorized (or free vend), plugged in, locked.
+        // 3. Start a session once authorized (or free vend), plugged in, locked; else begin or
+        // end the next session's prelude.
         startAuthorizedSession(at: now, into: &out)
+        updatePrelude(at: now, into: &out)
 
         // 4. The lock.
         if config.lockRequired {

@@ -66,10 +66,12 @@ extension ConnectorStateMachine {
             }
             return
         }
-        var s = Session(id: idGenerator.next(), connectorId: connectorId, idToken: g.idToken,
+        let prelude = phase.prelude
+        var s = Session(id: prelude?.id ?? idGenerator.next(), connectorId: connectorId, idToken: g.idToken,
                         parentIdToken: g.parentIdToken, startReason: g.reason,
                         meterStartWh: lastMeter?.energyWh ?? 0, startedAtUnixMs: unixMs(at: now))
         s.cableMaxCurrentA = cableAmps
+        s.preludeCause = prelude?.cause
         if let r = reservation, Self.matches(r, g.idToken, g.parentIdToken) {
             s.reservationId = r.id
             reservation = nil
@@ -83,6 +85,46 @@ extension ConnectorStateMachine {
         lastSampleAt = now
         out.append(.persist(.started(s)))
         out.append(.sessionStarted(s))
+    }
+
+    /// Begins or ends the prelude of the next session (see `SessionPrelude`), once the session
+    /// did not start in this turn. It begins when the EV is plugged in (a new plug-in) or a token
+    /// is authorized with the EV away, on a connector that could charge; it ends when neither
+    /// the EV nor a grant holds it any more (only once the pilot was read: a restarted station
+    /// does not end it before it knows), or at once for `preludeEndReason`.
+    mutating func updatePrelude(at now: MonotonicInstant, into out: inout [ConnectorCommand]) {
+        defer { preludeEndReason = nil }
+        guard case .idle = phase else { return }
+        if let p = phase.prelude {
+            let reason: StopReason
+            if let explicit = preludeEndReason {
+                reason = explicit
+            } else if pilot != nil, !vehicleConnected, phase.grant == nil {
+                // The EV left before a token came, or the token's grant ran out before the EV came.
+                reason = p.cause == .evConnected ? .evDisconnected : .timeout
+            } else {
+                return
+            }
+            phase.withdrawGrant()
+            phase.setPrelude(nil, stillPlugged: vehicleConnected)
+            out.append(.persist(.preludeEnded(p, SessionPreludeEnd(reason: reason, atUnixMs: unixMs(at: now),
+                                                                   meterWh: lastMeter?.energyWh))))
+            return
+        }
+        guard operative, !hasBlockingFault else { return }
+        let prelude: SessionPrelude
+        if vehicleConnected && !phase.lastSessionStillPlugged && !phase.preludeSpentOnPlugIn {
+            prelude = SessionPrelude(id: idGenerator.next(), connectorId: connectorId, cause: .evConnected,
+                                     beganAtUnixMs: unixMs(at: now), meterWh: lastMeter?.energyWh)
+        } else if let g = phase.grant, !vehicleConnected {
+            prelude = SessionPrelude(id: idGenerator.next(), connectorId: connectorId, cause: .authorized,
+                                     idToken: g.idToken, parentIdToken: g.parentIdToken, startReason: g.reason,
+                                     beganAtUnixMs: unixMs(at: now), meterWh: lastMeter?.energyWh)
+        } else {
+            return
+        }
+        phase.setPrelude(prelude)
+        out.append(.persist(.preludeBegan(prelude)))
     }
 
     /// Opens or closes the session's suspended period to match the status about to be reported.

@@ -56,6 +56,9 @@ public struct ConnectorStateMachine: Sendable {
     var overCurrentSince: MonotonicInstant?
     var idGenerator: SessionIdGenerator
     var wallAnchor: (mono: MonotonicInstant, unixMs: UInt64)?
+    /// The prelude must end for this reason (a stop, a fault, inoperative, an unlock), whatever
+    /// the EV and the grant say; `updatePrelude` ends it and clears this.
+    var preludeEndReason: StopReason?
 
     /// - Parameter operative: the availability persisted before the reboot.
     public init(connectorId: Int, config: ConnectorConfig, operative: Bool = true) {
@@ -72,6 +75,9 @@ public struct ConnectorStateMachine: Sendable {
 
     /// The open session, if any.
     public var session: Session? { phase.session }
+
+    /// The next session's id and what began it, while the EV or a token waits for the other.
+    public var prelude: SessionPrelude? { phase.prelude }
 
     /// The faults active now, most severe first.
     public var activeFaults: [ConnectorFault] { faults.active }
@@ -131,6 +137,23 @@ public struct ConnectorStateMachine: Sendable {
             phase = .running(recovered, groupCheck: asking)
         }
         lastSampleAt = now
+        var out: [ConnectorCommand] = []
+        reconcile(at: now, into: &out)
+        return out
+    }
+
+    /// Adopts a prelude journaled before a restart (see `SessionPrelude`), before the connector
+    /// is fed its inputs: its id is kept, and an authorized prelude's grant is given back with a
+    /// fresh connection timeout. Ignored when a session or a prelude is already there.
+    public mutating func resumePrelude(_ recovered: SessionPrelude, at now: MonotonicInstant,
+                                       unixMs: UInt64? = nil) -> [ConnectorCommand] {
+        if let unixMs { wallAnchor = (now, unixMs) }
+        guard case .idle = phase, phase.prelude == nil, recovered.connectorId == connectorId else { return [] }
+        phase.setPrelude(recovered)
+        if recovered.cause == .authorized, let token = recovered.idToken {
+            phase.grant(Grant(idToken: token, parentIdToken: recovered.parentIdToken, at: now,
+                              reason: recovered.startReason ?? .local))
+        }
         var out: [ConnectorCommand] = []
         reconcile(at: now, into: &out)
         return out

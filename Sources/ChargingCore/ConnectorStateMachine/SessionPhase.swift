@@ -53,6 +53,11 @@ enum SessionPhase: Hashable, Sendable {
         /// The last session ended by unplugging the EV side with `unlockOnEVSideDisconnect` off:
         /// the lock holds until this token is presented again or an unlock is asked for.
         var lockHeldFor: IdToken?
+        /// The EV or a token came first: the next session's id is known (see `SessionPrelude`).
+        var prelude: SessionPrelude?
+        /// A prelude begun by this plug-in ended without a session (a stop, a fault): the next
+        /// one waits for a new plug-in or a token.
+        var preludeSpentOnPlugIn = false
     }
 
     /// A session that must end, and how far its ending got.
@@ -121,6 +126,16 @@ extension SessionPhase {
     /// See `Idle.lastSessionStillPlugged`.
     var lastSessionStillPlugged: Bool {
         if case let .idle(idle) = self { return idle.lastSessionStillPlugged } else { return false }
+    }
+
+    /// See `Idle.prelude`.
+    var prelude: SessionPrelude? {
+        if case let .idle(idle) = self { return idle.prelude } else { return nil }
+    }
+
+    /// See `Idle.preludeSpentOnPlugIn`.
+    var preludeSpentOnPlugIn: Bool {
+        if case let .idle(idle) = self { return idle.preludeSpentOnPlugIn } else { return false }
     }
 
     /// See `Idle.lockHeldFor`.
@@ -202,6 +217,15 @@ extension SessionPhase {
         forgetQuestion()
     }
 
+    /// Sets or clears the prelude (idle only). Cleared with the EV still plugged in, the plug-in
+    /// counts as used: the next prelude waits for a new plug-in or a token.
+    mutating func setPrelude(_ prelude: SessionPrelude?, stillPlugged: Bool = false) {
+        guard case var .idle(idle) = self else { return }
+        idle.prelude = prelude
+        if prelude == nil && stillPlugged { idle.preludeSpentOnPlugIn = true }
+        self = .idle(idle)
+    }
+
     /// The lock need not hold for a finished session any more (an unlock was asked for).
     mutating func releaseHeldLock() {
         switch self {
@@ -222,6 +246,7 @@ extension SessionPhase {
         switch self {
         case var .idle(idle):
             idle.lastSessionStillPlugged = false
+            idle.preludeSpentOnPlugIn = false
             self = .idle(idle)
         case let .running(s, _):
             if let stop { requestStop(stop, lockHeldAfterFor: holdLock ? s.idToken : nil) }

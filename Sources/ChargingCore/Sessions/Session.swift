@@ -155,6 +155,10 @@ public struct Session: Hashable, Sendable, Codable {
     /// With `deauthorized`: the meter reading (Wh) up to which energy still flows
     /// (MaxEnergyOnInvalidId after the refusal); nil: none flows. Kept on disk with it.
     public var deauthorizedEnergyLimitWh: Double?
+    /// What began the session's prelude (the EV or the token came first and the session took
+    /// the prelude's id); nil when both came together or the session was resumed. Not kept on
+    /// disk: only the start's messages, queued with the start, need it.
+    public var preludeCause: SessionPrelude.Cause?
 
     /// Is energy withheld from this session at meter reading `energyWh` (nil: unknown)? An
     /// unknown reading counts as over the limit: energy the backend did not allow is not risked.
@@ -238,6 +242,12 @@ public enum SessionRecordChange: Hashable, Sendable {
     /// The connector's availability as requested (persisted so it survives a reboot, even
     /// while the change is still scheduled).
     case availability(connectorId: Int, operative: Bool)
+    /// The EV was plugged in, or a token authorized, with no session open: the next session's
+    /// id is handed out now (see `SessionPrelude`).
+    case preludeBegan(SessionPrelude)
+    /// The prelude ended without a session: the EV was unplugged, the grant expired, a stop was
+    /// asked for. (A prelude a session follows ends with the session's `started`.)
+    case preludeEnded(SessionPrelude, SessionPreludeEnd)
 }
 
 /// Makes UUID-shaped (version 4 layout) session ids from a seed and a counter, without

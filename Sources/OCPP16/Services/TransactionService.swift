@@ -37,7 +37,8 @@ public final class TransactionService: Sendable {
         switch change {
         case let .started(session): try queueStart(session, in: journal)
         case let .ended(session): try queueStop(session, in: journal)
-        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability: break
+        case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability,
+             .preludeBegan, .preludeEnded: break  // 1.6 transactions begin with the session
         }
     }
 

@@ -29,13 +29,14 @@ extension OCPP201ChargingStation {
         let token = OCPP201Terms.idToken(request.idToken)
         let group = request.groupIdToken.map(OCPP201Terms.idToken)
         let authorizeFirst = settings.authorizeRemoteStart
+        transactions.expectRemoteStart(idToken: token.value, remoteStartId: request.remoteStartId)
         let decision = await station.request(authorizeFirst
             ? .remoteStartCheck(connectorId: request.evseId, idToken: token, parentIdToken: group)
             : .remoteStart(connectorId: request.evseId, idToken: token, parentIdToken: group))
         guard case let .remoteStart(.accepted(connectorId)) = decision else {
+            transactions.forgetRemoteStart(idToken: token.value)
             return rejected("Occupied", "the station refused it (EVSE busy, unavailable, faulted or reserved)")
         }
-        transactions.expectRemoteStart(connectorId: connectorId, remoteStartId: request.remoteStartId)
         if let profile = request.chargingProfile {
             // Installed with the others (it goes when the transaction ends); it limits the
             // transaction's power from the next loop step on.
@@ -44,8 +45,10 @@ extension OCPP201ChargingStation {
             }
         }
         if authorizeFirst { Task { await self.authorizeThenStart(token, connectorId: connectorId) } }
-        // A transaction that already runs there (EV plugged in, authorized meanwhile) is named.
-        let running = await connectors().first { $0.id == connectorId }?.session?.id
+        // A transaction that already runs there is named: the EV plugged in and authorized
+        // meanwhile, or one begun when the EV was plugged in (TxStartPoint EVConnected).
+        let there = await connectors().first { $0.id == connectorId }
+        let running = there?.session?.id ?? there?.prelude.flatMap { transactions.hasBegun($0.id) ? $0.id : nil }
         return RequestStartTransactionResponse(status: .accepted, transactionId: running)
     }
 

@@ -2,14 +2,18 @@ import OCPP201Messages
 import StationPort
 
 /// RequestStopTransaction (F03): Accepted once the station holds the stop on disk (a restart
-/// carries it out); Rejected for a transaction that does not run here.
+/// carries it out); Rejected for a transaction that does not run here. A transaction begun
+/// before its session (TxStartPoint EVConnected or Authorized) ends at once, Remote.
 extension OCPP201ChargingStation {
     func requestStopTransaction(_ request: RequestStopTransactionRequest) async -> RequestStopTransactionResponse {
         guard registration == .accepted else {
             return RequestStopTransactionResponse(status: .rejected, statusInfo: OCPP201Terms.statusInfo("Pending",
                 "the CSMS has not accepted the station yet"))
         }
-        guard let c = await connectors().first(where: { $0.session?.id == request.transactionId }) else {
+        let id = request.transactionId
+        guard let c = await connectors().first(where: {
+            $0.session?.id == id || ($0.prelude?.id == id && transactions.hasBegun(id))
+        }) else {
             return RequestStopTransactionResponse(status: .rejected, statusInfo: OCPP201Terms.statusInfo("TxNotFound",
                 "no transaction \(request.transactionId) runs here"))
         }

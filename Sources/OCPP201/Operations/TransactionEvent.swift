@@ -26,6 +26,68 @@ enum TransactionEventOperation {
             idToken: s.startReason == .freeVend ? nil : OCPP201Terms.idTokenType(s.idToken))
     }
 
+    /// TxStartPoint EVConnected or Authorized, and the EV or the token came first: the
+    /// transaction begins with the core's session prelude, under the id the session will take.
+    /// Plugged in: CablePluggedIn, EVConnected, no token yet. Authorized: the token (or the
+    /// remote start), Idle until the EV comes.
+    static func started(_ p: SessionPrelude, seqNo: Int, offline: Bool, remoteStartId: Int?) -> Request {
+        let trigger: Request.TriggerReasonEnumType = p.cause == .evConnected ? .cablePluggedIn
+            : p.startReason == .remote ? .remoteStart : .authorized
+        return Request(
+            eventType: .started,
+            meterValue: p.meterWh.map { [register($0, .transactionBegin, atUnixMs: p.beganAtUnixMs)] },
+            timestamp: OCPPTimestamp.string(unixMs: p.beganAtUnixMs), triggerReason: trigger, seqNo: seqNo,
+            offline: offline ? true : nil,
+            transactionInfo: .init(transactionId: p.id, chargingState: p.cause == .evConnected ? .evConnected : .idle,
+                                   remoteStartId: remoteStartId),
+            evse: EVSEType(id: p.connectorId, connectorId: 1),
+            idToken: p.idToken.map(OCPP201Terms.idTokenType))
+    }
+
+    /// The session opened in a transaction its prelude began: an Updated event with what
+    /// completed it — the token (Authorized, RemoteStart; its idToken, not sent before) after
+    /// the EV, or the EV (CablePluggedIn) after the token.
+    static func sessionStarted(_ s: Session, seqNo: Int, offline: Bool, remoteStartId: Int?) -> Request {
+        let trigger: Request.TriggerReasonEnumType
+        if s.preludeCause == .authorized {
+            trigger = .cablePluggedIn
+        } else {
+            trigger = switch s.startReason {
+            case .remote: .remoteStart
+            case .local: .authorized
+            case .freeVend: .chargingStateChanged
+            }
+        }
+        let tokenSent = s.preludeCause == .authorized || s.startReason == .freeVend
+        return Request(
+            eventType: .updated, timestamp: OCPPTimestamp.string(unixMs: s.startedAtUnixMs), triggerReason: trigger,
+            seqNo: seqNo, offline: offline ? true : nil, cableMaxCurrent: cableMaxCurrent(s), reservationId: s.reservationId,
+            transactionInfo: .init(transactionId: s.id, chargingState: .evConnected, remoteStartId: remoteStartId),
+            evse: EVSEType(id: s.connectorId, connectorId: 1),
+            idToken: tokenSent ? nil : OCPP201Terms.idTokenType(s.idToken))
+    }
+
+    /// A transaction its prelude began ended with no session: the EV left before a token came
+    /// (EVCommunicationLost, EVDisconnected), the token's EVConnectionTimeOut ran out
+    /// (EVConnectTimeout, Timeout), a stop (RequestStopTransaction, a reset, a fault). No energy
+    /// flowed.
+    static func ended(_ p: SessionPrelude, _ end: SessionPreludeEnd, seqNo: Int, offline: Bool,
+                      withEnergyRegisters: Bool) -> Request {
+        let begin = p.meterWh ?? end.meterWh
+        let meterValues: [MeterValueType]? = withEnergyRegisters ? begin.map { b in
+            [register(b, .transactionBegin, atUnixMs: p.beganAtUnixMs),
+             register(end.meterWh ?? b, .transactionEnd, atUnixMs: end.atUnixMs)]
+        } : nil
+        let evAway = p.cause == .authorized || end.reason == .evDisconnected
+        return Request(
+            eventType: .ended, meterValue: meterValues,
+            timestamp: OCPPTimestamp.string(unixMs: end.atUnixMs), triggerReason: trigger(endedBy: end.reason), seqNo: seqNo,
+            offline: offline ? true : nil,
+            transactionInfo: .init(transactionId: p.id, chargingState: evAway ? .idle : .evConnected,
+                                   timeSpentCharging: 0, stoppedReason: stoppedReason(end.reason)),
+            evse: EVSEType(id: p.connectorId, connectorId: 1))
+    }
+
     /// The cable's rating in whole amperes, as the Started event reports it; nil when unknown.
     static func cableMaxCurrent(_ s: Session) -> Int? {
         guard let a = s.cableMaxCurrentA, a.isFinite, a > 0 else { return nil }

@@ -69,10 +69,11 @@ extension OCPP201ChargingStation {
     private func queueTriggeredTransactionEvents(_ connectors: [ConnectorSnapshot]) {
         let now = unixMs()
         for c in connectors {
-            guard let session = c.session else { continue }
+            // A transaction begun before its session (TxStartPoint EVConnected or Authorized) too.
+            guard let id = c.session?.id ?? c.prelude?.id else { continue }
             let value = MeterValueSampling.meterValue(c, measurands: settings.sampledDataTxUpdatedMeasurands, context: .trigger, atUnixMs: now)
-            transactions.enqueueUpdated(session: session.id, connectorId: c.id, atUnixMs: now) { seqNo, offline in
-                TransactionEventOperation.updated(transactionId: session.id, evseId: c.id, seqNo: seqNo, offline: offline, trigger: .trigger,
+            transactions.enqueueUpdated(session: id, connectorId: c.id, atUnixMs: now) { seqNo, offline in
+                TransactionEventOperation.updated(transactionId: id, evseId: c.id, seqNo: seqNo, offline: offline, trigger: .trigger,
                                                   chargingState: TransactionEventOperation.chargingState(c.status),
                                                   meterValues: value.map { [$0] }, numberOfPhasesUsed: MeterValueSampling.phasesUsed(c),
                                                   atUnixMs: now)

@@ -20,9 +20,10 @@ public final class TransactionEventService: Sendable {
     private let logger: Logger
     /// Connected and accepted, as the station last said: events queued otherwise are offline.
     private let online = Mutex(false)
-    /// The remoteStartId of a RequestStartTransaction accepted on a connector, for the
-    /// transaction it starts there.
-    private let remoteStartIds = Mutex<[Int: Int]>([:])
+    /// The remoteStartId of a RequestStartTransaction, by its token's value, for the
+    /// transaction it starts. Set before the core hears of it: the transaction may begin in the
+    /// same step (TxStartPoint Authorized, or the EV already plugged in).
+    private let remoteStartIds = Mutex<[String: Int]>([:])
     private let txEndedMeasurands = Mutex<Set<String>>(["Energy.Active.Import.Register"])
     /// TxStartPoint holds EnergyTransfer and none of the points the core's session start
     /// already passes (EVConnected, Authorized, PowerPathClosed): the transaction begins with
@@ -31,6 +32,9 @@ public final class TransactionEventService: Sendable {
     /// Sessions waiting for their first energy to begin their transaction, with the
     /// remoteStartId that started them.
     private let waitingForEnergy = Mutex<[String: Int?]>([:])
+    /// TxStartPoint as configured: EVConnected and Authorized begin a transaction with the
+    /// core's session prelude, when the EV or the token comes first (`SessionPrelude`).
+    private let startPoints = Mutex<Set<String>>(["PowerPathClosed"])
 
     public init(journal: SessionJournal, logger: Logger = Logger(label: "ocpp201.transactions")) {
         self.journal = journal
@@ -39,11 +43,30 @@ public final class TransactionEventService: Sendable {
 
     func setOnline(_ value: Bool) { online.locked { $0 = value } }
     func setTxEndedMeasurands(_ values: [String]) { txEndedMeasurands.locked { $0 = Set(values) } }
-    func expectRemoteStart(connectorId: Int, remoteStartId: Int) { remoteStartIds.locked { $0[connectorId] = remoteStartId } }
+    func expectRemoteStart(idToken: String, remoteStartId: Int) {
+        remoteStartIds.locked {
+            // Bounded: an accepted start whose grant ran out leaves its entry until its token's next start.
+            if $0.count >= 32 { $0.removeAll() }
+            $0[idToken] = remoteStartId
+        }
+    }
+    func forgetRemoteStart(idToken: String) { remoteStartIds.locked { _ = $0.removeValue(forKey: idToken) } }
 
     func setTransactionStartPoints(_ points: Set<String>) {
         let atSessionStart: Set<String> = ["EVConnected", "Authorized", "PowerPathClosed"]
         startsAtEnergyTransfer.locked { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
+        startPoints.locked { $0 = points }
+    }
+
+    /// Does a prelude that `cause` began begin the transaction (TxStartPoint)?
+    func beginsTransaction(_ cause: SessionPrelude.Cause) -> Bool {
+        startPoints.locked { $0.contains(cause == .evConnected ? "EVConnected" : "Authorized") }
+    }
+
+    /// Whether the transaction of that id began (its Started event is queued or sent) and has
+    /// not ended.
+    func hasBegun(_ id: String) -> Bool {
+        (try? journal.atomically { w in try w.hasTransactionEventSeqNo(forSession: id) }) ?? false
     }
 
     // MARK: Queueing (any thread; returns when the event is on disk)
@@ -54,9 +77,16 @@ public final class TransactionEventService: Sendable {
     public func messagesOwed(for change: SessionRecordChange, in journal: SessionJournal.Writer) throws {
         switch change {
         case let .started(session):
-            // Taken by whatever session starts there: a card that came first leaves no stale id.
-            let expected = remoteStartIds.locked { $0.removeValue(forKey: session.connectorId) }
-            let remoteStartId = session.startReason == .remote ? expected : nil
+            let remoteStartId = session.startReason == .remote
+                ? remoteStartIds.locked { $0.removeValue(forKey: session.idToken.value) } : nil
+            if try journal.hasTransactionEventSeqNo(forSession: session.id) {
+                // The transaction began with the session's prelude: the session goes on with it.
+                let seqNo = try journal.nextTransactionEventSeqNo(forSession: session.id)
+                try enqueue(TransactionEventOperation.sessionStarted(session, seqNo: seqNo, offline: !online.locked { $0 },
+                                                                     remoteStartId: remoteStartId),
+                            session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
+                return
+            }
             if startsAtEnergyTransfer.locked({ $0 }) {
                 waitingForEnergy.locked { $0[session.id] = remoteStartId }
                 return
@@ -77,6 +107,22 @@ public final class TransactionEventService: Sendable {
                         session: session.id, atUnixMs: session.stoppedAtUnixMs ?? session.startedAtUnixMs, in: journal)
             // Nothing follows the Ended event: its counter goes.
             try journal.forgetTransactionEventSeqNo(forSession: session.id)
+        case let .preludeBegan(p):
+            // TxStartPoint EVConnected or Authorized: the transaction begins before the session.
+            guard beginsTransaction(p.cause) else { return }
+            let expected = p.startReason == .remote ? p.idToken.flatMap { t in remoteStartIds.locked { $0.removeValue(forKey: t.value) } } : nil
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: p.id)
+            try enqueue(TransactionEventOperation.started(p, seqNo: seqNo, offline: !online.locked { $0 }, remoteStartId: expected),
+                        session: p.id, atUnixMs: p.beganAtUnixMs, in: journal)
+        case let .preludeEnded(p, end):
+            // No session followed (the EV left, the grant ran out, a stop): the transaction ends.
+            guard try journal.hasTransactionEventSeqNo(forSession: p.id) else { return }
+            let seqNo = try journal.nextTransactionEventSeqNo(forSession: p.id)
+            let withEnergy = txEndedMeasurands.locked { $0.contains("Energy.Active.Import.Register") }
+            try enqueue(TransactionEventOperation.ended(p, end, seqNo: seqNo, offline: !online.locked { $0 },
+                                                        withEnergyRegisters: withEnergy),
+                        session: p.id, atUnixMs: end.atUnixMs, in: journal)
+            try journal.forgetTransactionEventSeqNo(forSession: p.id)
         case .sampled, .suspensionBegan, .suspensionEnded, .stopRequested, .deauthorized, .availability: break
         }
     }
@@ -100,8 +146,9 @@ public final class TransactionEventService: Sendable {
                         build: (_ seqNo: Int, _ offline: Bool) -> TransactionEventRequest) -> Bool {
         do {
             return try journal.atomically { w in
-                guard let record = try w.session(session), record.isOpen,
-                      try w.hasTransactionEventSeqNo(forSession: session) else { return false }
+                // A session that runs, or a prelude whose transaction began before it.
+                let open = try w.session(session)?.isOpen ?? (try w.prelude(sessionId: session) != nil)
+                guard open, try w.hasTransactionEventSeqNo(forSession: session) else { return false }
                 let seqNo = try w.nextTransactionEventSeqNo(forSession: session)
                 try enqueue(build(seqNo, !online.locked { $0 }), session: session, atUnixMs: atUnixMs, in: w)
                 return true
@@ -196,12 +243,14 @@ public final class TransactionEventService: Sendable {
 
     /// GetTransactionStatus: does the transaction run, and are messages of it still queued.
     func status(ofTransaction id: String) -> (ongoing: Bool, queued: Bool) {
-        let ongoing = (try? journal.session(id))?.isOpen ?? false
+        let ongoing = (try? journal.session(id))?.isOpen ?? (hasBegun(id) && (try? journal.prelude(sessionId: id)) != nil)
         let queued = (try? journal.sessionsWithPending(kind: Self.kind))?.contains(id) ?? false
         return (ongoing, queued)
     }
 
-    func connectorId(ofSession id: String) -> Int? { (try? journal.session(id))?.connectorId }
+    func connectorId(ofSession id: String) -> Int? {
+        (try? journal.session(id))?.connectorId ?? (try? journal.prelude(sessionId: id))?.connectorId
+    }
 }
 
 extension TransactionEventService {

@@ -67,6 +67,33 @@ final class SessionRecorder {
             lastSuspensionStartMs[s.id] = nil
         case .availability:
             break  // the station writes availability to its own store
+        case let .preludeBegan(p):
+            try journal.atomically { w in
+                try w.beginPrelude(SessionPreludeRecord(
+                    sessionId: p.id, connectorId: p.connectorId, cause: p.cause.rawValue, idToken: p.idToken?.value,
+                    idTokenKind: p.idToken?.kind.rawValue, parentIdToken: p.parentIdToken?.value,
+                    startReason: p.startReason?.rawValue, beganAtMs: Int64(clamping: p.beganAtUnixMs), meterWh: p.meterWh))
+                try messagesOwed?(change, w)
+            }
+        case let .preludeEnded(p, _):
+            try journal.atomically { w in
+                try w.endPrelude(sessionId: p.id)
+                try messagesOwed?(change, w)
+            }
+        }
+    }
+
+    /// The preludes the journal holds (see `SessionPrelude`), as core preludes; a row that does
+    /// not read as one (an unknown cause) is left out.
+    func preludes() throws -> [SessionPrelude] {
+        try journal.preludes().compactMap { r in
+            guard let cause = SessionPrelude.Cause(rawValue: r.cause) else { return nil }
+            let kind = r.idTokenKind.flatMap(IdToken.Kind.init(rawValue:)) ?? .iso14443
+            return SessionPrelude(id: r.sessionId, connectorId: r.connectorId, cause: cause,
+                                  idToken: r.idToken.map { IdToken($0, kind: kind) },
+                                  parentIdToken: r.parentIdToken.map { IdToken($0) },
+                                  startReason: r.startReason.flatMap(SessionStartReason.init(rawValue:)),
+                                  beganAtUnixMs: UInt64(max(0, r.beganAtMs)), meterWh: r.meterWh)
         }
     }
 

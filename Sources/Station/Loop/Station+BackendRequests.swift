@@ -12,7 +12,8 @@ extension Station {
             ConnectorSnapshot(id: c.id, status: c.machine.status, error: c.machine.errorKind,
                               vehicleConnected: c.machine.pilot?.vehicleConnected ?? false, session: c.machine.session,
                               energyWh: c.lastMeterSample?.energyWh, powerW: c.lastMeterSample?.powerW,
-                              currentsA: c.lastMeterSample?.currentsA ?? [], reservationId: c.machine.reservation?.id)
+                              currentsA: c.lastMeterSample?.currentsA ?? [], reservationId: c.machine.reservation?.id,
+                              prelude: c.machine.prelude)
         }
     }
 
@@ -61,8 +62,9 @@ extension Station {
     /// Every running session stops (a reset); their stops are on disk when this returns.
     public func stopAllSessions(reason: StopReason, at now: MonotonicInstant) {
         for c in connectors {
-            guard let s = c.machine.session else { continue }
-            _ = stopSession(connector: c.id, sessionId: s.id, reason: reason, at: now)
+            // A prelude ends too: an OCPP 2.0.1 transaction may have begun with it.
+            guard let id = c.machine.session?.id ?? c.machine.prelude?.id else { continue }
+            _ = stopSession(connector: c.id, sessionId: id, reason: reason, at: now)
         }
     }
 
@@ -75,8 +77,16 @@ extension Station {
     /// Stops the session `sessionId` if it still runs on the connector. True when the core took
     /// the stop: the session ended, or its stop is in the journal (the contactor may still be
     /// waiting for the EV to stop drawing), so a restart ends it rather than resuming it.
+    /// `sessionId` may also be the id of the connector's prelude (an OCPP 2.0.1 transaction
+    /// begun before its session): the prelude then ends, with no session.
     public func stopSession(connector id: Int, sessionId: String, reason: StopReason, at now: MonotonicInstant) -> Bool {
-        guard let c = connectors.first(where: { $0.id == id }), c.machine.session?.id == sessionId else { return false }
+        guard let c = connectors.first(where: { $0.id == id }) else { return false }
+        if c.machine.session == nil, c.machine.prelude?.id == sessionId {
+            logger.notice("c\(id): end of prelude \(sessionId) requested (\(reason.rawValue))")
+            dispatch(c, .stopRequested(reason), at: now, unixMs: wallClock.unixMilliseconds())
+            return c.machine.prelude?.id != sessionId && !c.stopNotKept
+        }
+        guard c.machine.session?.id == sessionId else { return false }
         logger.notice("c\(id): stop of session \(sessionId) requested (\(reason.rawValue))")
         dispatch(c, .stopRequested(reason), at: now, unixMs: wallClock.unixMilliseconds())
         guard let still = c.machine.session, still.id == sessionId else { return true }

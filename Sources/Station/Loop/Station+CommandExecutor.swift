@@ -34,6 +34,7 @@ extension Station {
                 do {
                     try recordInOrder(change, state: status, connectorId: c.id)
                     if case .stopRequested = change { c.stopNotKept = false }
+                    if case .preludeEnded = change { c.stopNotKept = false }
                 } catch StorageError.sessionAlreadyEnded(let id) {
                     logger.warning("c\(c.id): session \(id) was already ended in the journal; not ending it twice")
                 } catch {
@@ -41,6 +42,7 @@ extension Station {
                     noteStorageFailure(error)
                     if case .started = change { persistFailed = true; followUps.append(.stopRequested(.other)) }
                     if case .stopRequested = change { c.stopNotKept = true }
+                    if case .preludeEnded = change { c.stopNotKept = true }
                 }
             case let .setPilot(p):
                 do {

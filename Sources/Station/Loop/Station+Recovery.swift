@@ -78,6 +78,19 @@ extension Station {
                 report.ended.append(s.id)
             }
         }
+        // The preludes (the EV or a token came first, the session not yet): each keeps its id,
+        // an authorized one its grant. A connector the board lacks, or one a session was resumed
+        // on, ends it.
+        for prelude in try recorder.preludes() {
+            guard let c = connectors.first(where: { $0.id == prelude.connectorId }), c.machine.session == nil else {
+                logger.notice("journal: prelude \(prelude.id) on connector \(prelude.connectorId) cannot go on: ending it")
+                try recorder.record(.preludeEnded(prelude, SessionPreludeEnd(reason: .powerLoss, atUnixMs: unix, meterWh: prelude.meterWh)),
+                                    state: "Available")
+                continue
+            }
+            logger.notice("c\(c.id): the next session keeps its id \(prelude.id) after a restart (\(prelude.cause.rawValue) first)")
+            execute(c, c.machine.resumePrelude(prelude, at: now, unixMs: unix), at: now)
+        }
         probeStorageAtStart(at: now, unixMs: unix)
         // First events: what is plugged in and the meter reading.
         for c in connectors {

@@ -142,6 +142,7 @@ extension SessionRecordChange {
         case let .started(s), let .ended(s): s.id
         case let .sampled(id, _), let .suspensionBegan(id, _), let .suspensionEnded(id, _), let .deauthorized(id, _),
              let .stopRequested(id, _): id
+        case let .preludeBegan(p), let .preludeEnded(p, _): p.id
         case .availability: nil
         }
     }

@@ -213,6 +213,23 @@ public enum StationSchema {
             ALTER TABLE authorization_cache ADD COLUMN stored_order INTEGER;
             UPDATE authorization_cache SET stored_order = use_order;
             """),
+        Migration(version: 13, summary: "the next session's id, handed out when the EV or a token comes first", sql: """
+            -- A session prelude: the EV was plugged in, or a token authorized, and the other has not
+            -- come yet. The session that follows takes session_id (an OCPP 2.0.1 transaction begun
+            -- at TxStartPoint EVConnected or Authorized goes on under it); beginning that session,
+            -- or the prelude's end without one, deletes the row. One per connector.
+            CREATE TABLE session_preludes (
+                connector_id    INTEGER PRIMARY KEY,
+                session_id      TEXT NOT NULL UNIQUE,
+                cause           TEXT NOT NULL,
+                id_token        TEXT,
+                id_token_kind   TEXT,
+                parent_id_token TEXT,
+                start_reason    TEXT,
+                began_at_ms     INTEGER NOT NULL,
+                meter_wh        REAL
+            );
+            """),
     ]
 
     public static let migrator = Migrator(migrations)

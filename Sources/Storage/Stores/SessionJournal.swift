@@ -328,6 +328,8 @@ public final class SessionJournal: Sendable {
             } catch let error as StorageError where error.isPrimaryKeyViolation {
                 throw StorageError.sessionAlreadyExists(start.id)
             }
+            // The session continues its prelude, if it had one: the prelude is over.
+            try endPrelude(sessionId: start.id)
             if let stamp {
                 try connection.execute("""
                     UPDATE sessions SET boot_id = ?, started_monotonic_ms = ?, unset_clock_offset_ms = ? WHERE id = ?
