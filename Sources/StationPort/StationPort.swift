@@ -118,6 +118,10 @@ public enum StationEvent: Sendable, Hashable {
     /// A reading was kept in the running session (every `ConnectorConfig.sampleInterval`).
     case sessionUpdated(Session)
     case sessionEnded(Session)
+    /// The next session's prelude began (the EV or a token came first) or ended without a
+    /// session; on disk when this is heard. A protocol whose transaction began with it has its
+    /// event queued by then (`SessionRecordChange.preludeBegan`/`preludeEnded`).
+    case preludeChanged(connectorId: Int, SessionPrelude?)
     /// The connector's meter was read (about once a second).
     case meterSample(connectorId: Int, MeterSample)
     /// The core needs the backend's decision on a token (answer with `.authorizationResult`).

@@ -105,7 +105,7 @@ final class FakeStation: StationPort {
         case let .remoteStart(id, _, _), let .remoteStartCheck(id, _, _):
             return .remoteStart(free(id).map { .accepted(connectorId: $0) } ?? .rejected)
         case let .stopSession(id, session, _):
-            return connectors.contains { $0.id == id && $0.session?.id == session } ? .accepted : .rejected
+            return connectors.contains { $0.id == id && ($0.session?.id == session || $0.prelude?.id == session) } ? .accepted : .rejected
         case .reserve:
             return .reservation(reservationAnswer.locked { $0 })
         case let .cancelReservation(id):
@@ -202,18 +202,47 @@ struct Harness {
     /// A session as the station's recorder writes it: the journal row and its Started event in
     /// one transaction, the snapshot, then the event.
     func sessionStarted(_ id: String, connector: Int = 1, token: String = "CARD1", reason: SessionStartReason = .local,
-                        meterStartWh: Double = 1_000, cableMaxCurrentA: Double? = nil) throws -> Session {
+                        meterStartWh: Double = 1_000, cableMaxCurrentA: Double? = nil,
+                        preludeCause: SessionPrelude.Cause? = nil) throws -> Session {
         var session = Session(id: id, connectorId: connector, idToken: IdToken(token), startReason: reason,
                               meterStartWh: meterStartWh, startedAtUnixMs: clock.now())
         session.cableMaxCurrentA = cableMaxCurrentA
+        session.preludeCause = preludeCause
         try storage.journal.atomically { w in
             _ = try w.beginSession(SessionStart(id: id, connectorId: connector, idToken: token, state: "Charging",
                                                 startedAtMs: Int64(clock.now()), meterStartWh: meterStartWh))
             try chargingStation.transactions.messagesOwed(for: .started(session), in: w)
         }
-        station.update(connector) { $0.session = session; $0.status = .charging; $0.energyWh = meterStartWh }
+        station.update(connector) { $0.session = session; $0.prelude = nil; $0.status = .charging; $0.energyWh = meterStartWh }
         chargingStation.stationEvent(.sessionStarted(session))
         return session
+    }
+
+    /// A prelude as the station's recorder writes it: the journal row and its messages in one
+    /// transaction, then the snapshot.
+    @discardableResult
+    func preludeBegan(_ id: String, connector: Int = 1, cause: SessionPrelude.Cause, token: IdToken? = nil,
+                      reason: SessionStartReason? = nil, meterWh: Double? = 1_000) throws -> SessionPrelude {
+        let p = SessionPrelude(id: id, connectorId: connector, cause: cause, idToken: token, startReason: reason,
+                               beganAtUnixMs: clock.now(), meterWh: meterWh)
+        try storage.journal.atomically { w in
+            try w.beginPrelude(SessionPreludeRecord(sessionId: id, connectorId: connector, cause: cause.rawValue,
+                                                    idToken: token?.value, beganAtMs: Int64(clock.now()), meterWh: meterWh))
+            try chargingStation.transactions.messagesOwed(for: .preludeBegan(p), in: w)
+        }
+        station.update(connector) { $0.prelude = p; $0.status = .preparing; $0.vehicleConnected = cause == .evConnected }
+        chargingStation.stationEvent(.preludeChanged(connectorId: connector, p))
+        return p
+    }
+
+    func preludeEnded(_ p: SessionPrelude, reason: StopReason, meterWh: Double? = 1_000) throws {
+        try storage.journal.atomically { w in
+            try w.endPrelude(sessionId: p.id)
+            try chargingStation.transactions.messagesOwed(
+                for: .preludeEnded(p, SessionPreludeEnd(reason: reason, atUnixMs: clock.now(), meterWh: meterWh)), in: w)
+        }
+        station.update(p.connectorId) { $0.prelude = nil; $0.status = .available; $0.vehicleConnected = false }
+        chargingStation.stationEvent(.preludeChanged(connectorId: p.connectorId, nil))
     }
 
     func sessionEnded(_ session: Session, reason: StopReason = .local, meterStopWh: Double = 1_500) throws {

@@ -260,3 +260,118 @@ struct OutboxSafetyKickTests {
         #expect(transactions.mayHaveQueuedMessages, "a message is waiting")
     }
 }
+
+@Suite("OCPP 2.0.1 TxStartPoint EVConnected and Authorized")
+struct EarlyTransactionStartTests {
+    static func settings(_ points: Set<String>) -> OCPP201Settings {
+        var s = OCPP201Settings()
+        s.txStartPoint = points
+        return s
+    }
+
+    static func events(_ h: Harness) -> [JSONValue] { h.csms.payloads("TransactionEvent") }
+
+    @Test func pluggedInFirstBeginsTheTransactionAndTheCardContinuesIt() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["EVConnected", "Authorized"]))
+        try h.preludeBegan("tx-p", cause: .evConnected, meterWh: 1_000)
+        #expect(await settle { Self.events(h).count == 1 })
+        let started = Self.events(h)[0]
+        #expect(started["eventType"] == "Started" && started["seqNo"] == .integer(0))
+        #expect(started["triggerReason"] == "CablePluggedIn")
+        #expect(started["transactionInfo"]?["transactionId"] == "tx-p")
+        #expect(started["transactionInfo"]?["chargingState"] == "EVConnected")
+        #expect(started["idToken"] == nil, "no token yet")
+        #expect(started["meterValue"]?[0]?["sampledValue"]?[0]?["context"] == "Transaction.Begin")
+        let status = try await h.chargingStation.handle(action: "GetTransactionStatus", payload: ["transactionId": "tx-p"]).get()
+        #expect(status["ongoingIndicator"] == true, "the transaction runs before its session")
+
+        h.clock.advance(seconds: 20)
+        let session = try h.sessionStarted("tx-p", token: "CARD1", cableMaxCurrentA: 32, preludeCause: .evConnected)
+        #expect(await settle { Self.events(h).count == 2 })
+        let authorized = Self.events(h)[1]
+        #expect(authorized["eventType"] == "Updated" && authorized["seqNo"] == .integer(1))
+        #expect(authorized["triggerReason"] == "Authorized")
+        #expect(authorized["transactionInfo"]?["transactionId"] == "tx-p")
+        #expect(authorized["idToken"]?["idToken"] == "CARD1", "the token goes with the first event after it")
+        #expect(authorized["cableMaxCurrent"] == .integer(32))
+        try h.sessionEnded(session)
+        #expect(await settle { Self.events(h).count == 3 })
+        #expect(Self.events(h)[2]["eventType"] == "Ended" && Self.events(h)[2]["seqNo"] == .integer(2))
+        #expect(Self.events(h)[2]["transactionInfo"]?["transactionId"] == "tx-p")
+    }
+
+    @Test func theEVLeavingBeforeATokenEndsTheTransactionEVDisconnected() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["EVConnected"]))
+        let p = try h.preludeBegan("tx-gone", cause: .evConnected)
+        h.clock.advance(seconds: 5)
+        try h.preludeEnded(p, reason: .evDisconnected)
+        #expect(await settle { Self.events(h).count == 2 })
+        let ended = Self.events(h)[1]
+        #expect(ended["eventType"] == "Ended" && ended["seqNo"] == .integer(1))
+        #expect(ended["triggerReason"] == "EVCommunicationLost")
+        #expect(ended["transactionInfo"]?["stoppedReason"] == "EVDisconnected")
+        #expect(ended["transactionInfo"]?["chargingState"] == "Idle")
+        #expect(ended["transactionInfo"]?["timeSpentCharging"] == .integer(0))
+        let status = try await h.chargingStation.handle(action: "GetTransactionStatus", payload: ["transactionId": "tx-gone"]).get()
+        #expect(status["ongoingIndicator"] == false)
+    }
+
+    @Test func anAuthorizedTokenBeginsItAndItsTimeoutEndsIt() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["Authorized"]))
+        // A plug-in first begins nothing: only Authorized is a start point.
+        let plugged = try h.preludeBegan("tx-plug", connector: 2, cause: .evConnected)
+        try h.preludeEnded(plugged, reason: .evDisconnected)
+        let answer = try await h.chargingStation.handle(action: "RequestStartTransaction", payload: [
+            "idToken": ["idToken": "APP-3", "type": "Central"], "remoteStartId": 303, "evseId": 1]).get()
+        #expect(answer["status"] == "Accepted")
+        let p = try h.preludeBegan("tx-auth", cause: .authorized, token: IdToken("APP-3", kind: .central), reason: .remote)
+        #expect(await settle { Self.events(h).count == 1 })
+        let started = Self.events(h)[0]
+        #expect(started["transactionInfo"]?["transactionId"] == "tx-auth", "the plug-in alone began no transaction")
+        #expect(started["triggerReason"] == "RemoteStart")
+        #expect(started["transactionInfo"]?["remoteStartId"] == .integer(303))
+        #expect(started["transactionInfo"]?["chargingState"] == "Idle")
+        #expect(started["idToken"]?["idToken"] == "APP-3")
+        h.clock.advance(seconds: 60)
+        try h.preludeEnded(p, reason: .timeout)
+        #expect(await settle { Self.events(h).count == 2 })
+        let ended = Self.events(h)[1]
+        #expect(ended["triggerReason"] == "EVConnectTimeout")
+        #expect(ended["transactionInfo"]?["stoppedReason"] == "Timeout")
+        #expect(await settle { h.chargingStation.transactions.pendingCount() == 0 }, "both answered: nothing left queued")
+    }
+
+    @Test func theEVAfterTheTokenContinuesItCablePluggedIn() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["Authorized", "EVConnected"]))
+        try h.preludeBegan("tx-a", cause: .authorized, token: IdToken("CARD1"), reason: .local)
+        let session = try h.sessionStarted("tx-a", token: "CARD1", preludeCause: .authorized)
+        #expect(await settle { Self.events(h).count == 2 })
+        #expect(Self.events(h)[0]["triggerReason"] == "Authorized")
+        let plugged = Self.events(h)[1]
+        #expect(plugged["eventType"] == "Updated" && plugged["triggerReason"] == "CablePluggedIn")
+        #expect(plugged["idToken"] == nil, "the token went with the Started event")
+        _ = session
+    }
+
+    @Test func requestStopEndsATransactionBegunBeforeItsSessionAndRequestStartNamesIt() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["EVConnected"]))
+        try h.preludeBegan("tx-early", cause: .evConnected)
+        #expect(await settle { Self.events(h).count == 1 })
+        let start = try await h.chargingStation.handle(action: "RequestStartTransaction", payload: [
+            "idToken": ["idToken": "APP-1", "type": "Central"], "remoteStartId": 1, "evseId": 1]).get()
+        #expect(start["transactionId"] == "tx-early", "the transaction that already runs there is named")
+        let stop = try await h.chargingStation.handle(action: "RequestStopTransaction", payload: ["transactionId": "tx-early"]).get()
+        #expect(stop["status"] == "Accepted")
+        #expect(h.station.commands.contains(.stopSession(connectorId: 1, sessionId: "tx-early", reason: .remote)))
+    }
+
+    @Test func thePowerPathClosedDefaultBeginsNothingWithThePrelude() async throws {
+        let h = try await Harness.accepted()
+        try h.preludeBegan("tx-d", cause: .evConnected)
+        let session = try h.sessionStarted("tx-d", token: "CARD1", preludeCause: .evConnected)
+        #expect(await settle { Self.events(h).count == 1 })
+        #expect(Self.events(h)[0]["eventType"] == "Started" && Self.events(h)[0]["triggerReason"] == "Authorized")
+        #expect(Self.events(h)[0]["seqNo"] == .integer(0))
+        _ = session
+    }
+}

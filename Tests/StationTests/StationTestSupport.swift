@@ -84,9 +84,12 @@ final class Rig {
     }
 
     /// A new Station on the same database and the same hardware, as after a crash or restart.
-    func restart(config: StationConfig? = nil) throws -> Station.RecoveryReport {
+    /// - Parameter messagesOwed: the adapter hook of the restarted station, in place before its
+    ///   recovery records anything.
+    func restart(config: StationConfig? = nil, messagesOwed: SessionMessagesOwed? = nil) throws -> Station.RecoveryReport {
         station = try Rig.makeStation(fake: fake, clock: clock, board: board, dataDirectory: dataDirectory, config: config,
                                       wallClock: wallClock)
+        station.sessionMessagesOwed = messagesOwed
         writeMeters()
         return try station.start(at: clock.now())
     }

@@ -159,6 +159,7 @@ public actor OCPP16ChargePoint {
             smartCharging.transactionEnded(connectorId: session.connectorId)
         case .statusChanged, .authorizationNeeded, .sessionUpdated, .meterSample, .reservationEnded: break
         case .localChargingLimit: return  // OCPP 1.6 has no message for the station's own limits
+        case .preludeChanged: return  // a 1.6 transaction begins with the session, not its prelude
         }
         inputContinuation.yield(.station(event))
     }
@@ -229,8 +230,8 @@ public actor OCPP16ChargePoint {
             outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
-        case .sessionUpdated, .meterSample, .reservationEnded, .localChargingLimit:
-            break
+        case .sessionUpdated, .meterSample, .reservationEnded, .localChargingLimit, .preludeChanged:
+            break  // a 1.6 transaction begins with the session, not its prelude
         }
         pricingTriggers(event)
     }

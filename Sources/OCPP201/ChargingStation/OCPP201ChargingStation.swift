@@ -299,6 +299,8 @@ public actor OCPP201ChargingStation {
             displayMessagesOfTransactionEnded(session.id)
             smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()
+        case .preludeChanged:
+            outboxKick.yield()  // a transaction begun or ended with it (TxStartPoint EVConnected, Authorized)
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
         case let .reservationEnded(id, reason):

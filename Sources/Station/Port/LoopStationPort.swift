@@ -187,6 +187,10 @@ public final class LoopStationPort: StationPort {
             emit.yield(.sessionStarted(session))
         case let .sessionEnded(session):
             emit.yield(.sessionEnded(session))
+        case let .persist(.preludeBegan(p)):
+            emit.yield(.preludeChanged(connectorId: connectorId, p))
+        case .persist(.preludeEnded):
+            emit.yield(.preludeChanged(connectorId: connectorId, nil))
         case let .persist(.sampled(id, _)):
             if let session = station.connector(connectorId)?.session, session.id == id { emit.yield(.sessionUpdated(session)) }
         case let .authorize(token):
