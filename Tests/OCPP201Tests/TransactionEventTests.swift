@@ -1,6 +1,6 @@
 import ChargingCore
 import HAL
-import OCPP201
+@testable import OCPP201
 import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
@@ -373,5 +373,43 @@ struct EarlyTransactionStartTests {
         #expect(Self.events(h)[0]["eventType"] == "Started" && Self.events(h)[0]["triggerReason"] == "Authorized")
         #expect(Self.events(h)[0]["seqNo"] == .integer(0))
         _ = session
+    }
+}
+
+@Suite("OCPP 2.0.1 TxStopPoint")
+struct TransactionStopPointTests {
+    @Test func powerPathClosedOrEVConnectedEndTheTransactionWithTheEVWhateverStopTxOnEVSideDisconnectSays() {
+        var s = OCPP201Settings()
+        s.stopTxOnEVSideDisconnect = false
+        s.txStopPoint = ["Authorized"]
+        #expect(!s.sessionRules.stopOnEVSideDisconnect, "StopTxOnEVSideDisconnect decides: the transaction goes on, suspended")
+        s.txStopPoint = ["PowerPathClosed"]
+        #expect(s.sessionRules.stopOnEVSideDisconnect)
+        s.txStopPoint = ["EVConnected"]
+        #expect(s.sessionRules.stopOnEVSideDisconnect)
+    }
+
+    @Test func energyTransferEndsTheTransactionWhenTheEVStopsDrawingNotWhenTheStationWithholds() async throws {
+        var settings = OCPP201Settings()
+        settings.txStopPoint = ["EnergyTransfer"]
+        let h = try await Harness.accepted(settings: settings)
+        let session = try h.sessionStarted("tx-et")
+        func status(_ s: ConnectorStatus) {
+            h.station.update(1) { $0.status = s }
+            h.chargingStation.stationEvent(.statusChanged(connectorId: 1, s, nil, atUnixMs: h.clock.now()))
+        }
+        status(.charging)
+        status(.suspendedEVSE)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 3 })
+        #expect(!h.station.commands.contains { if case .stopSession = $0 { return true } else { return false } },
+                "the station withholding energy suspends, it does not end")
+        status(.charging)
+        status(.suspendedEV)
+        #expect(await settle { h.station.commands.contains(.stopSession(connectorId: 1, sessionId: "tx-et", reason: .stoppedByEV)) })
+        try h.sessionEnded(session, reason: .stoppedByEV)
+        #expect(await settle { h.csms.payloads("TransactionEvent").last?["eventType"] == "Ended" })
+        let ended = try #require(h.csms.payloads("TransactionEvent").last)
+        #expect(ended["transactionInfo"]?["stoppedReason"] == "StoppedByEV")
+        #expect(ended["triggerReason"] == "ChargingStateChanged")
     }
 }

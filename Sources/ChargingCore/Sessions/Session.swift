@@ -26,12 +26,15 @@ public enum StopReason: String, Hashable, Sendable, Codable, CaseIterable {
     case groundFault = "GroundFault"
     case overcurrentFault = "OvercurrentFault"
     case timeout = "Timeout"
+    /// The EV stopped drawing energy and the backend ends transactions there (OCPP 2.0.1
+    /// TxStopPoint EnergyTransfer).
+    case stoppedByEV = "StoppedByEV"
     case other = "Other"
 
     /// The OCPP 1.6 `Reason` value.
     public var ocpp16: String {
         switch self {
-        case .groundFault, .overcurrentFault, .timeout: return "Other"
+        case .groundFault, .overcurrentFault, .timeout, .stoppedByEV: return "Other"
         default: return rawValue
         }
     }

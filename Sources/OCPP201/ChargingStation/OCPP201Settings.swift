@@ -81,13 +81,19 @@ public struct OCPP201Settings: Sendable, Hashable {
 
     public init() {}
 
-    /// The TxStartPoint/TxStopPoint values, and which this station can tell apart. The core
-    /// starts a session when the EV is plugged in and the token authorized, and closes the power
-    /// path at once: EVConnected, Authorized and PowerPathClosed all begin the transaction there
-    /// (Started, with the trigger that completed it); EnergyTransfer alone begins it with the
-    /// first energy (`TransactionEventService.energyTransferBegan`). The transaction ends where
-    /// the session ends, on the EV side's unplugging when
-    /// TxStopPoint holds EVConnected (`sessionRules`). ParkingBayOccupancy (no bay sensor) and
+    /// The TxStartPoint/TxStopPoint values, and which this station can tell apart.
+    ///
+    /// Start: the core starts a session when the EV is plugged in and the token authorized, and
+    /// closes the power path at once, so PowerPathClosed begins the transaction with the
+    /// session. EVConnected and Authorized begin it earlier, with the session's prelude (the EV
+    /// or the token came first, `SessionPrelude`): the session then continues it (Updated) or,
+    /// when none follows, the prelude's end ends it. EnergyTransfer alone begins it with the
+    /// first energy (`TransactionEventService.energyTransferBegan`).
+    ///
+    /// Stop: EVConnected and PowerPathClosed end it when the cable leaves the EV
+    /// (`sessionRules`); EnergyTransfer when the EV stops drawing (SuspendedEV, StoppedByEV);
+    /// Authorized with the token's stop (the same card, a card of its group, RequestStop). Every
+    /// transaction also ends with its session. ParkingBayOccupancy (no bay sensor) and
     /// DataSigned (no signing meter) are not supported.
     public enum TransactionPoint: String, Sendable, CaseIterable {
         case parkingBayOccupancy = "ParkingBayOccupancy"
@@ -118,12 +124,15 @@ public struct OCPP201Settings: Sendable, Hashable {
                            cacheEviction: authCachePolicy, cacheLifeTimeSeconds: authCacheLifeTime > 0 ? authCacheLifeTime : nil)
     }
 
-    /// The rules the core applies to every session. A TxStopPoint of EVConnected ends the
-    /// transaction when the cable leaves the EV, whatever StopTxOnEVSideDisconnect says; without
-    /// it, StopTxOnEVSideDisconnect decides (false: the transaction goes on, suspended).
+    /// The rules the core applies to every session. A TxStopPoint of EVConnected or
+    /// PowerPathClosed (E06.FR.02, E06.FR.06: the power path needs the EV) ends the transaction
+    /// when the cable leaves the EV, whatever StopTxOnEVSideDisconnect says; without them,
+    /// StopTxOnEVSideDisconnect decides (false: the transaction goes on, suspended).
     var sessionRules: SessionRules {
-        SessionRules(connectionTimeout: .seconds(Int64(max(0, evConnectionTimeOut))),
-                     stopOnEVSideDisconnect: stopTxOnEVSideDisconnect || txStopPoint.contains(TransactionPoint.evConnected.rawValue),
+        let endsWithTheEV = txStopPoint.contains(TransactionPoint.evConnected.rawValue)
+            || txStopPoint.contains(TransactionPoint.powerPathClosed.rawValue)
+        return SessionRules(connectionTimeout: .seconds(Int64(max(0, evConnectionTimeOut))),
+                     stopOnEVSideDisconnect: stopTxOnEVSideDisconnect || endsWithTheEV,
                      unlockOnEVSideDisconnect: unlockOnEVSideDisconnect)
     }
 }

@@ -145,6 +145,7 @@ enum TransactionEventOperation {
         case .unlockCommand: .unlockCommand
         case .deAuthorized: .deauthorized
         case .timeout: .evConnectTimeout
+        case .stoppedByEV: .chargingStateChanged
         case .emergencyStop, .groundFault, .overcurrentFault, .powerLoss, .other: .abnormalCondition
         }
     }
@@ -162,6 +163,7 @@ enum TransactionEventOperation {
         case .groundFault: .groundFault
         case .overcurrentFault: .overcurrentFault
         case .timeout: .timeout
+        case .stoppedByEV: .stoppedByEV
         case .unlockCommand, .other: .other
         }
     }

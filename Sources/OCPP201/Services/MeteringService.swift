@@ -123,6 +123,13 @@ extension OCPP201ChargingStation {
                                               numberOfPhasesUsed: MeterValueSampling.phasesUsed(c), atUnixMs: at)
         }
         if queued { outboxKick.yield() }
+        // TxStopPoint EnergyTransfer: the EV stopping its energy transfer ends the transaction
+        // (E06.FR.07). Only the EV's stop: a station that withholds energy (a profile at 0 A, the
+        // load balancer) suspends the transaction, it does not end it.
+        if previous == .charging, state == .suspendedEV, settings.txStopPoint.contains("EnergyTransfer") {
+            logger.notice("EVSE \(connectorId): the EV stopped the energy transfer; TxStopPoint EnergyTransfer ends \(session.id)")
+            _ = await station.requestAccepted(.stopSession(connectorId: connectorId, sessionId: session.id, reason: .stoppedByEV))
+        }
     }
 
     func transactionEnded(_ session: Session) {

@@ -1,10 +1,10 @@
 /// TxCtrlr, SampledDataCtrlr and AlignedDataCtrlr: when a transaction starts and ends, and which
 /// meter values it reports (OCPP 2.0.1 functional blocks E and J).
 enum TransactionVariables {
-    /// TxStartPoint / TxStopPoint values the station carries out. Not offered: DataSigned (the
-    /// meters sign nothing); setting it is Rejected. ParkingBayOccupancy is offered: on a board
-    /// without a bay detector the adapter treats the EV's cable as the occupied bay.
-    static let txPoints = "ParkingBayOccupancy,EVConnected,Authorized,PowerPathClosed,EnergyTransfer"
+    /// TxStartPoint / TxStopPoint values the station carries out. Not offered, and Rejected when
+    /// set: ParkingBayOccupancy (no board has a bay detector) and DataSigned (the meters sign
+    /// nothing).
+    static let txPoints = "EVConnected,Authorized,PowerPathClosed,EnergyTransfer"
 
     static func components(measurands: [String]) -> [ComponentSpec] {
         let list = measurands.joined(separator: ",")
