@@ -365,6 +365,23 @@ struct EarlyTransactionStartTests {
         #expect(h.station.commands.contains(.stopSession(connectorId: 1, sessionId: "tx-early", reason: .remote)))
     }
 
+    @Test func aResetCountsATransactionBegunBeforeItsSession() async throws {
+        let h = try await Harness.accepted(settings: Self.settings(["EVConnected"]))
+        try h.preludeBegan("tx-r", connector: 2, cause: .evConnected)
+        #expect(await settle { Self.events(h).count == 1 })
+        let onIdle = try await h.chargingStation.handle(action: "Reset", payload: ["type": "OnIdle"]).get()
+        #expect(onIdle["status"] == "Scheduled", "a transaction runs on EVSE 2")
+        let evse = try await h.chargingStation.handle(action: "Reset", payload: ["type": "Immediate", "evseId": 2]).get()
+        #expect(evse["status"] == "Accepted")
+        #expect(h.station.commands.contains(.stopSession(connectorId: 2, sessionId: "tx-r", reason: .hardReset)))
+        // A prelude whose transaction did not begin (the start point was PowerPathClosed) is no transaction.
+        let quiet = try await Harness.accepted()
+        try quiet.preludeBegan("not-a-tx", connector: 1, cause: .evConnected)
+        let idle = try await quiet.chargingStation.handle(action: "Reset", payload: ["type": "Immediate", "evseId": 1]).get()
+        #expect(idle["status"] == "Accepted")
+        #expect(!quiet.station.commands.contains { if case .stopSession = $0 { return true } else { return false } })
+    }
+
     @Test func thePowerPathClosedDefaultBeginsNothingWithThePrelude() async throws {
         let h = try await Harness.accepted()
         try h.preludeBegan("tx-d", cause: .evConnected)

@@ -48,7 +48,7 @@ extension OCPP201ChargingStation {
         // A transaction that already runs there is named: the EV plugged in and authorized
         // meanwhile, or one begun when the EV was plugged in (TxStartPoint EVConnected).
         let there = await connectors().first { $0.id == connectorId }
-        let running = there?.session?.id ?? there?.prelude.flatMap { transactions.hasBegun($0.id) ? $0.id : nil }
+        let running = there.flatMap(transactionId(on:))
         return RequestStartTransactionResponse(status: .accepted, transactionId: running)
     }
 

@@ -21,15 +21,15 @@ extension OCPP201ChargingStation {
             guard let c = connectors.first(where: { $0.id == evseId }) else {
                 return ResetResponse(status: .rejected, statusInfo: OCPP201Terms.statusInfo("UnknownEvse", "no EVSE \(evseId)"))
             }
-            guard let session = c.session else { return ResetResponse(status: .accepted) }
+            guard let id = transactionId(on: c) else { return ResetResponse(status: .accepted) }
             if request.type == .onIdle { return ResetResponse(status: .scheduled) }
-            _ = await station.request(.stopSession(connectorId: c.id, sessionId: session.id, reason: .hardReset))
+            _ = await station.request(.stopSession(connectorId: c.id, sessionId: id, reason: .hardReset))
             return ResetResponse(status: .accepted)
         }
         logger.notice("\(request.type.rawValue) reset of the station requested")
         recordSecurityEvent(SecurityEventService.resetOrReboot, atUnixMs: unixMs(),
                             techInfo: "\(request.type.rawValue) reset by the CSMS")
-        if request.type == .onIdle, connectors.contains(where: { $0.session != nil }) {
+        if request.type == .onIdle, connectors.contains(where: { transactionId(on: $0) != nil }) {
             resets.whenIdle = true
             return ResetResponse(status: .scheduled)
         }
@@ -38,10 +38,16 @@ extension OCPP201ChargingStation {
         return ResetResponse(status: .accepted)
     }
 
+    /// The transaction running on the connector: its session's, or one begun before the session
+    /// (TxStartPoint EVConnected or Authorized, with the session's prelude).
+    func transactionId(on c: ConnectorSnapshot) -> String? {
+        c.session?.id ?? c.prelude.flatMap { transactions.hasBegun($0.id) ? $0.id : nil }
+    }
+
     /// OnIdle waits for the last transaction to end (every status change asks).
     func resetIfIdle() async {
         guard resets.whenIdle, !resets.inProgress else { return }
-        guard await connectors().allSatisfy({ $0.session == nil }) else { return }
+        guard await connectors().allSatisfy({ transactionId(on: $0) == nil }) else { return }
         resets.whenIdle = false
         resets.inProgress = true
         await performReset(endingTransactions: false)
@@ -51,7 +57,7 @@ extension OCPP201ChargingStation {
         if endingTransactions { _ = await station.request(.stopAllSessions(reason: .hardReset)) }
         for _ in 0..<50 {
             await sleep(.milliseconds(Int64(200)))
-            let idle = await connectors().allSatisfy { $0.session == nil }
+            let idle = await connectors().allSatisfy { transactionId(on: $0) == nil }
             if idle && transactions.pendingCount() == 0 { break }
         }
         _ = await station.request(.restart(hard: false))
