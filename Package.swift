@@ -25,7 +25,9 @@ let package = Package(
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The few BoringSSL macros OCPPSecurity needs, as functions Swift can call. BoringSSL is the
+        // copy swift-nio-ssl links for TLS anyway: one crypto library in the firmware, not two.
+        .target(name: "CCrypto", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
 
         // HAL primitives: protocols, the clock, errors. No I/O, no C.
         // Mutex.locked: withLock that ThreadSanitizer can see (every Mutex of the project).
@@ -134,8 +136,10 @@ let package = Package(
                 swiftSettings: strict),
         // Base64, hex and percent-encoding: the one copy every layer uses (no Foundation).
         .target(name: "Codecs", swiftSettings: strict),
-        // Station-side PKI with the system OpenSSL: CSRs, chain checks, firmware signatures.
-        .target(name: "OCPPSecurity", dependencies: ["CCrypto", "Codecs", "SmallFiles"], swiftSettings: strict),
+        // Station-side PKI on BoringSSL (swift-nio-ssl's CNIOBoringSSL): CSRs, chain checks,
+        // firmware signatures.
+        .target(name: "OCPPSecurity", dependencies: ["CCrypto", "Codecs", "SmallFiles", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                swiftSettings: strict),
         // Firmware down, diagnostics and logs up: HTTP(S) GET/PUT and FTP RETR/STOR on swift-nio,
         // streamed to and from disk; a ustar writer for the diagnostics archive.
         .target(name: "FileTransfer",

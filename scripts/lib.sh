@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(pkg-config libgpiod-dev libmodbus-dev libsqlite3-dev libssl-dev python3-venv chromium)
+APT_PACKAGES=(pkg-config libgpiod-dev libmodbus-dev libsqlite3-dev openssl python3-venv chromium)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -15,16 +15,16 @@ public struct ChainValidationError: Error, Sendable, Equatable, CustomStringConv
         case wrongPurpose
         /// An issuer in the chain is not allowed to issue certificates (no CA:TRUE, path length).
         case invalidIssuer
-        /// Anything else OpenSSL refused; `detail` carries its text.
+        /// Anything else BoringSSL refused; `detail` carries its text.
         case other
     }
 
     public let reason: Reason
     /// Position in the chain of the offending certificate: 0 = leaf.
     public let depth: Int
-    /// Subject of the offending certificate, if OpenSSL named one.
+    /// Subject of the offending certificate, if BoringSSL named one.
     public let subject: String
-    /// OpenSSL's own text for the failure (X509_verify_cert_error_string).
+    /// BoringSSL's own text for the failure (X509_verify_cert_error_string).
     public let detail: String
     /// X509_V_ERR_* code, for logs and interop debugging.
     public let openSSLCode: Int32
@@ -34,7 +34,7 @@ public struct ChainValidationError: Error, Sendable, Equatable, CustomStringConv
     }
 }
 
-/// Builds and checks a chain with OpenSSL's X509_STORE at an explicit time: the station's
+/// Builds and checks a chain with BoringSSL's X509_STORE at an explicit time: the station's
 /// clock is passed in, so tests and boot-time checks (clock not yet synchronised) are explicit.
 public enum CertificateChainValidator {
     public enum Purpose: Sendable, Equatable {

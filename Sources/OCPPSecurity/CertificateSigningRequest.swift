@@ -1,6 +1,6 @@
 import CCrypto
 
-/// A field of a certificate signing request was rejected before any OpenSSL call.
+/// A field of a certificate signing request was rejected before any BoringSSL call.
 public struct CertificateSigningRequestError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
     public let reason: String
@@ -35,7 +35,7 @@ public enum CertificateSigningRequest {
         for (field, value) in entries {
             let bytes = Array(value.utf8)
             let added = bytes.withUnsafeBufferPointer {
-                X509_NAME_add_entry_by_txt(subject, field, swiftevse_mbstring_utf8(), $0.baseAddress, Int32($0.count), -1, 0)
+                X509_NAME_add_entry_by_txt(subject, field, swiftevse_mbstring_utf8(), $0.baseAddress, $0.count, -1, 0)
             }
             guard added == 1 else { throw OpenSSLError.drain("X509_NAME_add_entry_by_txt(\(field))") }
         }

@@ -1,7 +1,7 @@
 import CCrypto
 
-/// A libcrypto call failed. `details` is the OpenSSL error queue at that moment, oldest first,
-/// so the cause OpenSSL reported (bad PEM, wrong key type, …) reaches the log and the caller.
+/// A libcrypto call failed. `details` is the BoringSSL error queue at that moment, oldest first,
+/// so the cause BoringSSL reported (bad PEM, wrong key type, …) reaches the log and the caller.
 public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible {
     public let operation: String
     public let details: [String]
@@ -10,7 +10,7 @@ public struct OpenSSLError: Error, Sendable, Equatable, CustomStringConvertible 
         details.isEmpty ? "\(operation) failed" : "\(operation) failed: " + details.joined(separator: "; ")
     }
 
-    /// Takes (and so empties) the calling thread's OpenSSL error queue.
+    /// Takes (and so empties) the calling thread's BoringSSL error queue.
     static func drain(_ operation: String) -> OpenSSLError {
         var lines: [String] = []
         while true {
@@ -28,14 +28,14 @@ func string(fromNulTerminated buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-/// Owns an in-memory BIO: OpenSSL's PEM and name printers write into it, and parsers read from it.
+/// Owns an in-memory BIO: BoringSSL's PEM and name printers write into it, and parsers read from it.
 final class MemoryBIO {
     let pointer: OpaquePointer
 
-    /// `secure`: for private key material; the buffer comes from OpenSSL's secure heap when one
-    /// is configured and is cleared when freed either way.
+    /// `secure`: for private key material. BoringSSL has no secure heap: its memory BIOs clear
+    /// their buffers when freed (OPENSSL_free zeroes), which is what matters here.
     init(secure: Bool = false) throws {
-        guard let bio = BIO_new(secure ? BIO_s_secmem() : BIO_s_mem()) else { throw OpenSSLError.drain("BIO_new") }
+        guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError.drain("BIO_new") }
         pointer = bio
     }
 

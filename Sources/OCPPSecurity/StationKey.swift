@@ -13,7 +13,7 @@ public enum StationKeyAlgorithm: Sendable, Equatable {
 /// The station's private key (an owned EVP_PKEY). Its text forms never contain key material,
 /// so it is safe to interpolate into log messages by mistake.
 public final class StationKey: @unchecked Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    // @unchecked: the EVP_PKEY is never mutated after creation; OpenSSL 3 allows concurrent
+    // @unchecked: the EVP_PKEY is never mutated after creation; BoringSSL allows concurrent
     // signing and public-key reads on one EVP_PKEY.
     let pointer: OpaquePointer
 
@@ -26,20 +26,20 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
         let context: OpaquePointer?
         switch algorithm {
         case .ecP256:
-            context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil)
+            context = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nil)
         case .rsa(let bits):
             guard (2048...4096).contains(bits) else {
                 throw OpenSSLError(operation: "generate RSA key", details: ["modulus of \(bits) bits is outside 2048…4096"])
             }
-            context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil)
+            context = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nil)
         }
-        guard let context else { throw OpenSSLError.drain("EVP_PKEY_CTX_new_from_name") }
+        guard let context else { throw OpenSSLError.drain("EVP_PKEY_CTX_new_id") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_keygen_init(context) == 1 else { throw OpenSSLError.drain("EVP_PKEY_keygen_init") }
         switch algorithm {
         case .ecP256:
-            guard EVP_PKEY_CTX_set_group_name(context, "P-256") == 1 else {
-                throw OpenSSLError.drain("EVP_PKEY_CTX_set_group_name(P-256)")
+            guard EVP_PKEY_CTX_set_ec_paramgen_curve_nid(context, NID_X9_62_prime256v1) == 1 else {
+                throw OpenSSLError.drain("EVP_PKEY_CTX_set_ec_paramgen_curve_nid(P-256)")
             }
         case .rsa(let bits):
             guard EVP_PKEY_CTX_set_rsa_keygen_bits(context, Int32(bits)) == 1 else {
@@ -47,7 +47,7 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
             }
         }
         var key: OpaquePointer? = nil
-        guard EVP_PKEY_generate(context, &key) == 1, let key else { throw OpenSSLError.drain("EVP_PKEY_generate") }
+        guard EVP_PKEY_keygen(context, &key) == 1, let key else { throw OpenSSLError.drain("EVP_PKEY_keygen") }
         return StationKey(taking: key)
     }
 
@@ -81,16 +81,12 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
 
     /// "EC prime256v1" or "RSA 2048"; what the key is, never what it contains.
     public var algorithmDescription: String {
-        let bits = EVP_PKEY_get_bits(pointer)
-        switch EVP_PKEY_get_base_id(pointer) {
-        case NID_X9_62_id_ecPublicKey:
-            var name = [CChar](repeating: 0, count: 64)
-            var length = 0
-            if EVP_PKEY_get_group_name(pointer, &name, name.count, &length) == 1 {
-                return "EC " + string(fromNulTerminated: name)
-            }
+        let bits = EVP_PKEY_bits(pointer)
+        switch EVP_PKEY_id(pointer) {
+        case EVP_PKEY_EC:
+            if let name = swiftevse_ec_curve_short_name(pointer) { return "EC " + String(cString: name) }
             return "EC \(bits)"
-        case NID_rsaEncryption:
+        case EVP_PKEY_RSA:
             return "RSA \(bits)"
         case let other:
             return "key type \(other), \(bits) bits"
@@ -100,7 +96,7 @@ public final class StationKey: @unchecked Sendable, CustomStringConvertible, Cus
     /// True if `certificate` carries this key's public half (the CertificateSigned check).
     public func matches(_ certificate: X509Certificate) -> Bool {
         guard let publicKey = X509_get0_pubkey(certificate.pointer) else { return false }
-        return EVP_PKEY_eq(publicKey, pointer) == 1
+        return EVP_PKEY_cmp(publicKey, pointer) == 1
     }
 
     public var description: String { "StationKey(\(algorithmDescription), private part redacted)" }

@@ -8,10 +8,10 @@ import Darwin
 import CCrypto
 
 /// One parsed X.509 certificate (an owned X509*). The fields OCPP and the logs need are read
-/// once at parse time, so a certificate that OpenSSL can parse but whose dates or serial are
+/// once at parse time, so a certificate that BoringSSL can parse but whose dates or serial are
 /// unreadable is rejected up front.
 public final class X509Certificate: @unchecked Sendable, Hashable, CustomStringConvertible {
-    // @unchecked: the X509 is never mutated after parsing; OpenSSL allows concurrent reads.
+    // @unchecked: the X509 is never mutated after parsing; BoringSSL allows concurrent reads.
     let pointer: OpaquePointer
 
     /// RFC 2253 form, e.g. "CN=CP-0001,O=Example CPO".
@@ -114,11 +114,11 @@ public final class X509Certificate: @unchecked Sendable, Hashable, CustomStringC
         return bio.contentsAsString()
     }
 
-    /// basicConstraints CA:TRUE (or a v1 self-signed certificate, which OpenSSL also treats as a CA).
+    /// basicConstraints CA:TRUE (or a v1 self-signed certificate, which BoringSSL also treats as a CA).
     public var isCertificateAuthority: Bool { X509_check_ca(pointer) > 0 }
 
     /// Issuer equals subject and the certificate's own key verifies its signature.
-    public var isSelfSigned: Bool { X509_self_signed(pointer, 1) == 1 }
+    public var isSelfSigned: Bool { swiftevse_x509_self_signed(pointer) == 1 }
 
     /// True if `issuerCertificate`'s key verifies this certificate's signature.
     public func isSigned(by issuerCertificate: X509Certificate) -> Bool {
@@ -207,8 +207,8 @@ public final class X509Certificate: @unchecked Sendable, Hashable, CustomStringC
     }
 
     private static func unixTime(_ time: UnsafePointer<ASN1_TIME>?, field: String) throws -> Int64 {
-        var broken = tm()
-        guard let time, ASN1_TIME_to_tm(time, &broken) == 1 else { throw OpenSSLError.drain("ASN1_TIME_to_tm(\(field))") }
-        return Int64(timegm(&broken))
+        var seconds: Int64 = 0
+        guard let time, ASN1_TIME_to_posix(time, &seconds) == 1 else { throw OpenSSLError.drain("ASN1_TIME_to_posix(\(field))") }
+        return seconds
     }
 }

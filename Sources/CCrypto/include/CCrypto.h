@@ -1,21 +1,12 @@
-// OpenSSL libcrypto: CSRs, X.509 chain checks, firmware signature checks.
+// BoringSSL (swift-nio-ssl's CNIOBoringSSL) for OCPPSecurity: CSRs, X.509 chain checks,
+// firmware signature checks.
 #ifndef SWIFTEVSE_CCRYPTO_SHIM_H
 #define SWIFTEVSE_CCRYPTO_SHIM_H
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
-#include <openssl/pem.h>
-#include <openssl/err.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/asn1.h>
-#include <openssl/crypto.h>
-#include <openssl/objects.h>
+#include "CNIOBoringSSL.h"
 
 // Swift cannot call function-like macros or import macros built from other macros with `|`,
-// so the few OpenSSL macros OCPPSecurity needs are re-exposed as inline functions here.
+// so the few macros OCPPSecurity needs are re-exposed as inline functions here.
 
 static inline long swiftevse_bio_mem_contents(BIO *bio, const char **contents) {
     char *pointer = NULL;
@@ -62,6 +53,26 @@ static inline X509 *swiftevse_x509_stack_get(const STACK_OF(X509) *stack, int in
 
 static inline void swiftevse_x509_stack_free_all(STACK_OF(X509) *stack) {
     sk_X509_pop_free(stack, X509_free);
+}
+
+// The short name of an EC key's curve ("prime256v1"); NULL for another kind of key.
+static inline const char *swiftevse_ec_curve_short_name(const EVP_PKEY *key) {
+    const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(key);
+    if (ec == NULL) {
+        return NULL;
+    }
+    const EC_GROUP *group = EC_KEY_get0_group(ec);
+    return group == NULL ? NULL : OBJ_nid2sn(EC_GROUP_get_curve_name(group));
+}
+
+// 1 when the certificate is its own issuer (issuer name = subject name, and its key identifiers
+// agree) and its own key verifies its signature; BoringSSL has no X509_self_signed.
+static inline int swiftevse_x509_self_signed(X509 *certificate) {
+    if (X509_check_issued(certificate, certificate) != X509_V_OK) {
+        return 0;
+    }
+    EVP_PKEY *key = X509_get0_pubkey(certificate);
+    return key != NULL && X509_verify(certificate, key) == 1 ? 1 : 0;
 }
 
 #endif
