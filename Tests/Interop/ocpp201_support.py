@@ -69,5 +69,9 @@ def present_card(sim, evsed, card=CARD, start=0):
     evsed.wait_log(f"card {card} presented", timeout=3, start=start)
 
 
+def seq_nos(events):
+    return [e["seqNo"] for e in events]
+
+
 def events_of(cs, transaction_id):
     return [e for e in cs.received("TransactionEvent") if e["transactionInfo"]["transactionId"] == transaction_id]

@@ -7,11 +7,7 @@ import time
 from ocpp.v201 import call
 
 from ocpp201_support import (CARD, IDENTITY, boot_accepted, c1, csms, events_of, present_card,  # noqa: F401 (fixtures)
-                             station, wait_for)
-
-
-def seq_nos(events):
-    return [e["seqNo"] for e in events]
+                             seq_nos, station, wait_for)
 
 
 def test_a_card_session_is_started_updated_and_ended_with_increasing_seq_no(sim, station, csms):

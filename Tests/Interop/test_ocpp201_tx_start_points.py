@@ -6,7 +6,7 @@ CSMS on the `ocpp` package's v201 classes."""
 import time
 
 from ocpp201_support import (CARD, IDENTITY, boot_accepted, c1, csms, events_of, present_card,  # noqa: F401 (fixtures)
-                             station, wait_for)
+                             seq_nos, station, wait_for)
 from ocpp.v201 import call
 
 
@@ -18,10 +18,6 @@ def set_tx_start_point(cs, value):
 
 def started(cs):
     return cs.wait_for("TransactionEvent", where=lambda e: e["eventType"] == "Started")[0]
-
-
-def seq_nos(events):
-    return [e["seqNo"] for e in events]
 
 
 def test_plugged_in_first_begins_the_transaction_and_the_card_continues_it(sim, station, csms):

@@ -176,4 +176,29 @@ import Testing
         #expect(event?["actualValue"] == "7000")
         #expect(event?["trigger"] == "Delta")
     }
+
+    @Test func aTransactionBegunAtThePlugInIsNamedByMonitorEventsAndForgottenWhenTheEVLeaves() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let model = try Self.model(storage)
+        let h = try await Harness.accepted(storage: storage, deviceModel: model)
+        let start = try await h.chargingStation.handle(action: "SetVariables", payload: ["setVariableData": [
+            ["attributeValue": "EVConnected", "component": ["name": "TxCtrlr"], "variable": ["name": "TxStartPoint"]]]]).get()
+        #expect(start["setVariableResult"]?[0]?["attributeStatus"] == "Accepted")
+        #expect(await settle { await h.chargingStation.settings.txStartPoint == ["EVConnected"] })
+        let set = try await h.chargingStation.handle(action: "SetVariableMonitoring", payload: ["setMonitoringData": [
+            ["value": 500.0, "type": "Delta", "severity": 5, "transaction": true,
+             "component": ["name": "EVSE", "evse": ["id": 2]], "variable": ["name": "Power"]]]]).get()
+        #expect(set["setMonitoringResult"]?[0]?["status"] == "Accepted")
+        let prelude = try h.preludeBegan("tx-early", connector: 2, cause: .evConnected)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 1 })
+        h.station.emit(.meterSample(connectorId: 2, MeterSample(energyWh: 2, powerW: 3_000)))
+        #expect(await settle { h.csms.payloads("NotifyEvent").count == 1 })
+        #expect(h.csms.payloads("NotifyEvent").first?["eventData"]?[0]?["transactionId"] == "tx-early")
+        try h.preludeEnded(prelude, reason: .evDisconnected)
+        #expect(await settle { h.csms.payloads("TransactionEvent").count == 2 })
+        h.station.emit(.meterSample(connectorId: 2, MeterSample(energyWh: 3, powerW: 9_000)))
+        #expect(await settle { model.value(.evsePower(evseId: 2)) == "9000" })
+        for _ in 0..<200 { await Task.yield() }
+        #expect(h.csms.payloads("NotifyEvent").count == 1, "no transaction any more: the transaction-only monitor is silent")
+    }
 }

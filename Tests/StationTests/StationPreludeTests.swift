@@ -30,7 +30,9 @@ struct StationPreludeTests {
 
     static func prelude(_ rig: Rig, _ id: Int = 1) -> SessionPrelude? { rig.station.snapshots.first { $0.id == id }?.prelude }
 
-    @Test func thePlugInsPreludeIsJournaledKeptAcrossARestartAndTakenByTheSession() throws {
+    /// A started station with its hook, the meters read and an EV plugged into connector 1 (its
+    /// prelude begun).
+    static func pluggedIn() throws -> (Rig, Hook) {
         let rig = try Rig()
         let hook = Hook()
         rig.station.sessionMessagesOwed = hook.owed
@@ -38,6 +40,11 @@ struct StationPreludeTests {
         rig.station.readMetersNow(at: rig.clock.now())
         rig.plug(1)
         #expect(rig.step(until: { Self.prelude(rig) != nil }) != nil)
+        return (rig, hook)
+    }
+
+    @Test func thePlugInsPreludeIsJournaledKeptAcrossARestartAndTakenByTheSession() throws {
+        let (rig, hook) = try Self.pluggedIn()
         let prelude = try #require(Self.prelude(rig))
         #expect(prelude.cause == .evConnected)
         #expect(try rig.station.storage.journal.preludes().map(\.sessionId) == [prelude.id])
@@ -53,13 +60,7 @@ struct StationPreludeTests {
     }
 
     @Test func theEVLeavingWhileTheStationWasDownEndsThePreludeAtTheNextStart() throws {
-        let rig = try Rig()
-        let hook = Hook()
-        rig.station.sessionMessagesOwed = hook.owed
-        try rig.station.start(at: rig.clock.now())
-        rig.station.readMetersNow(at: rig.clock.now())
-        rig.plug(1)
-        #expect(rig.step(until: { Self.prelude(rig) != nil }) != nil)
+        let (rig, hook) = try Self.pluggedIn()
         rig.unplug(1)  // while the station is down: no step sees it
         _ = try rig.restart(messagesOwed: hook.owed)
         for _ in 0..<20 { rig.step() }
@@ -70,13 +71,7 @@ struct StationPreludeTests {
     }
 
     @Test func aStopNamingThePreludeEndsItAndAnotherIdIsRefused() throws {
-        let rig = try Rig()
-        let hook = Hook()
-        rig.station.sessionMessagesOwed = hook.owed
-        try rig.station.start(at: rig.clock.now())
-        rig.station.readMetersNow(at: rig.clock.now())
-        rig.plug(1)
-        #expect(rig.step(until: { Self.prelude(rig) != nil }) != nil)
+        let (rig, hook) = try Self.pluggedIn()
         let id = try #require(Self.prelude(rig)?.id)
         #expect(!rig.station.stopSession(connector: 1, sessionId: "another", reason: .remote, at: rig.clock.now()))
         #expect(rig.station.stopSession(connector: 1, sessionId: id, reason: .remote, at: rig.clock.now()))

@@ -97,8 +97,9 @@ public actor OCPP201ChargingStation {
     /// The task that sleeps until the next sample or aligned boundary.
     var meteringTask: Task<Void, Never>?
     var resets = ResetState()
-    /// The session running on each EVSE (its id is the transactionId): monitor events carry it,
-    /// and monitors set for transactions only speak while there is one.
+    /// The transaction running on each EVSE (a session's id, or a prelude's whose transaction
+    /// began before the session): monitor events carry it, and monitors set for transactions
+    /// only speak while there is one.
     var runningSessions: [Int: String] = [:]
     /// The station's own limits per EVSE and what the CSMS heard of them (ChargingLimitService).
     var chargingLimits = ChargingLimitReports()
@@ -299,8 +300,15 @@ public actor OCPP201ChargingStation {
             displayMessagesOfTransactionEnded(session.id)
             smartCharging.transactionEnded(evseId: session.connectorId)
             outboxKick.yield()
-        case .preludeChanged:
-            outboxKick.yield()  // a transaction begun or ended with it (TxStartPoint EVConnected, Authorized)
+        case let .preludeChanged(id, prelude):
+            // A transaction begun or ended with it (TxStartPoint EVConnected, Authorized): its
+            // events are queued; monitors name it from now on (until then, or after, nothing).
+            if let prelude, transactions.hasBegun(prelude.id) {
+                runningSessions[id] = prelude.id
+            } else if prelude == nil {
+                runningSessions[id] = nil
+            }
+            outboxKick.yield()
         case .authorizationNeeded(let token):
             Task { await self.authorizeForStation(token) }
         case let .reservationEnded(id, reason):
