@@ -11,9 +11,7 @@ extension OCPP201ChargingStation {
                 "the CSMS has not accepted the station yet"))
         }
         let id = request.transactionId
-        guard let c = await connectors().first(where: {
-            $0.session?.id == id || ($0.prelude?.id == id && transactions.hasBegun(id))
-        }) else {
+        guard let c = await connectors().first(where: { transactionId(on: $0) == id }) else {
             return RequestStopTransactionResponse(status: .rejected, statusInfo: OCPP201Terms.statusInfo("TxNotFound",
                 "no transaction \(request.transactionId) runs here"))
         }

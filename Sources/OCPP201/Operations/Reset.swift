@@ -38,12 +38,6 @@ extension OCPP201ChargingStation {
         return ResetResponse(status: .accepted)
     }
 
-    /// The transaction running on the connector: its session's, or one begun before the session
-    /// (TxStartPoint EVConnected or Authorized, with the session's prelude).
-    func transactionId(on c: ConnectorSnapshot) -> String? {
-        c.session?.id ?? c.prelude.flatMap { transactions.hasBegun($0.id) ? $0.id : nil }
-    }
-
     /// OnIdle waits for the last transaction to end (every status change asks).
     func resetIfIdle() async {
         guard resets.whenIdle, !resets.inProgress else { return }

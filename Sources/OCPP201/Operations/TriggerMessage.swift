@@ -70,7 +70,7 @@ extension OCPP201ChargingStation {
         let now = unixMs()
         for c in connectors {
             // A transaction begun before its session (TxStartPoint EVConnected or Authorized) too.
-            guard let id = c.session?.id ?? c.prelude?.id else { continue }
+            guard let id = transactionId(on: c) else { continue }
             let value = MeterValueSampling.meterValue(c, measurands: settings.sampledDataTxUpdatedMeasurands, context: .trigger, atUnixMs: now)
             transactions.enqueueUpdated(session: id, connectorId: c.id, atUnixMs: now) { seqNo, offline in
                 TransactionEventOperation.updated(transactionId: id, evseId: c.id, seqNo: seqNo, offline: offline, trigger: .trigger,

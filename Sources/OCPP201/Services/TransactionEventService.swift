@@ -4,6 +4,7 @@ import OCPP201Messages
 import OCPPJSON
 import Storage
 import Locking
+import StationPort
 import Synchronization
 
 /// Transactions (block E): every TransactionEvent goes through the session journal's durable
@@ -66,7 +67,7 @@ public final class TransactionEventService: Sendable {
     /// Whether the transaction of that id began (its Started event is queued or sent) and has
     /// not ended.
     func hasBegun(_ id: String) -> Bool {
-        (try? journal.atomically { w in try w.hasTransactionEventSeqNo(forSession: id) }) ?? false
+        (try? journal.hasTransactionEventSeqNo(forSession: id)) ?? false
     }
 
     // MARK: Queueing (any thread; returns when the event is on disk)
@@ -167,7 +168,7 @@ public final class TransactionEventService: Sendable {
     public func reconcileWithJournal() {
         do {
             for open in try journal.openSessions() {
-                let begun = try journal.atomically { w in try w.hasTransactionEventSeqNo(forSession: open.id) }
+                let begun = try journal.hasTransactionEventSeqNo(forSession: open.id)
                 guard !begun else { continue }
                 logger.notice("session \(open.id) was opened under OCPP 1.6: queueing its TransactionEvent Started")
                 let reason = open.startReason.flatMap(SessionStartReason.init(rawValue:)) ?? .local
@@ -250,6 +251,14 @@ public final class TransactionEventService: Sendable {
 
     func connectorId(ofSession id: String) -> Int? {
         (try? journal.session(id))?.connectorId ?? (try? journal.prelude(sessionId: id))?.connectorId
+    }
+}
+
+extension OCPP201ChargingStation {
+    /// The transaction running on the connector: its session's, or one begun before the session
+    /// (TxStartPoint EVConnected or Authorized, with the session's prelude).
+    func transactionId(on c: ConnectorSnapshot) -> String? {
+        c.session?.id ?? c.prelude.flatMap { transactions.hasBegun($0.id) ? $0.id : nil }
     }
 }
 

@@ -188,6 +188,11 @@ public final class SessionJournal: Sendable {
         try database.withConnection { try Writer(connection: $0).session(id) }
     }
 
+    /// Whether the session's (or prelude's) OCPP 2.0.1 TransactionEvents have begun; a read.
+    public func hasTransactionEventSeqNo(forSession id: String) throws -> Bool {
+        try database.withConnection { try Writer(connection: $0).hasTransactionEventSeqNo(forSession: id) }
+    }
+
     /// Sessions without an end, oldest first: what a restart must reconcile with the hardware.
     public func openSessions() throws -> [SessionRecord] {
         try database.query("SELECT \(Writer.sessionColumns) FROM sessions WHERE ended_at_ms IS NULL ORDER BY started_at_ms, id") {
