@@ -10,6 +10,15 @@ from ocpp201_support import (CARD, IDENTITY, boot_accepted, c1, csms, events_of,
 from ocpp.v201 import call
 
 
+def registered_with_start_point(csms, station, value):
+    """A CSMS, evsed registered with it, and TxCtrlr.TxStartPoint set to `value`."""
+    cs = csms()
+    evsed = station(cs.url)
+    boot_accepted(cs)
+    set_tx_start_point(cs, value)
+    return cs, evsed
+
+
 def set_tx_start_point(cs, value):
     kind, answer = cs.raw_call(IDENTITY, "SetVariables", {"setVariableData": [
         {"component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"}, "attributeValue": value}]})
@@ -21,10 +30,7 @@ def started(cs):
 
 
 def test_plugged_in_first_begins_the_transaction_and_the_card_continues_it(sim, station, csms):
-    cs = csms()
-    evsed = station(cs.url)
-    boot_accepted(cs)
-    set_tx_start_point(cs, "EVConnected,Authorized")
+    cs, evsed = registered_with_start_point(csms, station, "EVConnected,Authorized")
     mark = len(evsed.log())
     assert sim.post("/api/connectors/1/plug")[0] == 200
     first = started(cs)
@@ -52,10 +58,7 @@ def test_plugged_in_first_begins_the_transaction_and_the_card_continues_it(sim, 
 
 
 def test_the_ev_leaving_before_a_card_ends_the_transaction_ev_disconnected(sim, station, csms):
-    cs = csms()
-    station(cs.url)
-    boot_accepted(cs)
-    set_tx_start_point(cs, "EVConnected")
+    cs, _ = registered_with_start_point(csms, station, "EVConnected")
     assert sim.post("/api/connectors/1/plug")[0] == 200
     tx = started(cs)["transactionInfo"]["transactionId"]
     assert sim.post("/api/connectors/1/unplug")[0] == 200
@@ -68,10 +71,7 @@ def test_the_ev_leaving_before_a_card_ends_the_transaction_ev_disconnected(sim, 
 
 
 def test_a_card_before_the_ev_begins_it_the_ev_continues_it_and_a_stop_ends_the_next(sim, station, csms):
-    cs = csms()
-    evsed = station(cs.url)
-    boot_accepted(cs)
-    set_tx_start_point(cs, "Authorized")
+    cs, evsed = registered_with_start_point(csms, station, "Authorized")
     mark = len(evsed.log())
     present_card(sim, evsed, start=mark)  # no EV on either EVSE: the card is granted on EVSE 1
     first = started(cs)
@@ -99,11 +99,8 @@ def test_a_card_before_the_ev_begins_it_the_ev_continues_it_and_a_stop_ends_the_
 
 
 def test_a_transaction_begun_at_the_plug_in_survives_kill_minus_9(sim, station, csms):
-    cs = csms()
+    cs, evsed = registered_with_start_point(csms, station, "EVConnected")
     port = cs.port
-    evsed = station(cs.url)
-    boot_accepted(cs)
-    set_tx_start_point(cs, "EVConnected")
     assert sim.post("/api/connectors/1/plug")[0] == 200
     tx = started(cs)["transactionInfo"]["transactionId"]
     evsed.kill9()
