@@ -26,10 +26,6 @@ public final class TransactionEventService: Sendable {
     /// same step (TxStartPoint Authorized, or the EV already plugged in).
     private let remoteStartIds = Mutex<[String: Int]>([:])
     private let txEndedMeasurands = Mutex<Set<String>>(["Energy.Active.Import.Register"])
-    /// TxStartPoint holds EnergyTransfer and none of the points the core's session start
-    /// already passes (EVConnected, Authorized, PowerPathClosed): the transaction begins with
-    /// the first energy, not with the session.
-    private let startsAtEnergyTransfer = Mutex(false)
     /// Sessions waiting for their first energy to begin their transaction, with the
     /// remoteStartId that started them.
     private let waitingForEnergy = Mutex<[String: Int?]>([:])
@@ -53,10 +49,13 @@ public final class TransactionEventService: Sendable {
     }
     func forgetRemoteStart(idToken: String) { remoteStartIds.locked { _ = $0.removeValue(forKey: idToken) } }
 
-    func setTransactionStartPoints(_ points: Set<String>) {
-        let atSessionStart: Set<String> = ["EVConnected", "Authorized", "PowerPathClosed"]
-        startsAtEnergyTransfer.locked { $0 = points.contains("EnergyTransfer") && points.isDisjoint(with: atSessionStart) }
-        startPoints.locked { $0 = points }
+    func setTransactionStartPoints(_ points: Set<String>) { startPoints.locked { $0 = points } }
+
+    /// TxStartPoint holds EnergyTransfer and none of the points the session or its prelude
+    /// passes first (EVConnected, Authorized, PowerPathClosed): the transaction begins with the
+    /// first energy, not with the session.
+    private var startsAtEnergyTransfer: Bool {
+        startPoints.locked { $0.contains("EnergyTransfer") && $0.isDisjoint(with: ["EVConnected", "Authorized", "PowerPathClosed"]) }
     }
 
     /// Does a prelude that `cause` began begin the transaction (TxStartPoint)?
@@ -88,7 +87,7 @@ public final class TransactionEventService: Sendable {
                             session: session.id, atUnixMs: session.startedAtUnixMs, in: journal)
                 return
             }
-            if startsAtEnergyTransfer.locked({ $0 }) {
+            if startsAtEnergyTransfer {
                 waitingForEnergy.locked { $0[session.id] = remoteStartId }
                 return
             }
@@ -189,7 +188,7 @@ public final class TransactionEventService: Sendable {
     func energyTransferBegan(_ session: Session, energyWh: Double?, atUnixMs: UInt64) -> Bool {
         // Whether it waits is on disk (no event numbered yet), so a restart meanwhile loses
         // nothing; only the remoteStartId is kept in memory.
-        guard startsAtEnergyTransfer.locked({ $0 }) else { return false }
+        guard startsAtEnergyTransfer else { return false }
         let remoteStartId = waitingForEnergy.locked { $0.removeValue(forKey: session.id) } ?? nil
         do {
             return try journal.atomically { w in
