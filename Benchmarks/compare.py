@@ -4,9 +4,9 @@ on both processes and printed with the ratio, because on a shared machine only a
 the same run means anything. The reference is Benchmarks/reference_cp.py, an OCPP 1.6 charge
 point on the `ocpp` Python package.
 
-    scripts/build-firmware && swift build --product evse-sim
-    .venv/bin/python Benchmarks/compare.py dist/evsed "$(swift build --show-bin-path)"          # the full run
-    .venv/bin/python Benchmarks/compare.py dist/evsed "$(swift build --show-bin-path)" --smoke  # 1 minute
+    scripts/build-firmware      # dist/evsed, and the release evse-sim in .build-fw/release
+    .venv/bin/python Benchmarks/compare.py dist/evsed .build-fw/release          # the full run
+    .venv/bin/python Benchmarks/compare.py dist/evsed .build-fw/release --smoke  # 1 minute
 
 Figures (goals of the event-driven-firmware issue):
 - CPU idle, connected, nothing plugged (≤ 0.1 % of one core);
