@@ -160,24 +160,13 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
         guard buffer.readableBytes <= maxMessageBytes else {
             return violation(context, "message larger than \(maxMessageBytes) bytes", .messageTooLarge)
         }
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        guard let text = Self.validUTF8(bytes) else {
+        // Validated straight from the frame's bytes (no copy, no scalar-by-scalar rebuild): a
+        // message with a broken sequence is refused, never repaired.
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
             return violation(context, "text message is not valid UTF-8", .dataInconsistentWithMessage)
         }
+        buffer.moveReaderIndex(to: buffer.writerIndex)
         onText(text)
-    }
-
-    static func validUTF8(_ bytes: [UInt8]) -> String? {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var scalars = String.UnicodeScalarView()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar): scalars.append(scalar)
-            case .emptyInput: return String(scalars)
-            case .error: return nil
-            }
-        }
     }
 
     private func violation(_ context: ChannelHandlerContext, _ text: String, _ code: WebSocketErrorCode) {
