@@ -12,7 +12,11 @@ public final class Connection {
     private var inUse: Set<String> = []
     private var savepointDepth = 0
 
+    /// Set once, before the process's first connection opens (`swiftevse_sqlite_page_cache_without_bulk`).
+    private static let processConfigured: Void = { _ = swiftevse_sqlite_page_cache_without_bulk() }()
+
     init(path: String, busyTimeoutMilliseconds: Int32, vfs: String? = nil) throws {
+        _ = Self.processConfigured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, vfs)
