@@ -31,4 +31,31 @@ struct StationMessageDisplayTests {
                                 at: rig.clock.now())
         #expect(!look().contains("Yours only"))
     }
+
+    /// A transaction that began at the plug-in (2.0.1's TxStartPoint EVConnected) carries the
+    /// prelude's id before any card: its message is shown from then on, not from the card on.
+    @Test func aMessageOfATransactionBegunAtThePlugInIsShownBeforeTheCard() throws {
+        let rig = try Rig(board: try StationPriceDisplayTests.oledBoard())
+        try rig.station.start(at: rig.clock.now())
+        rig.station.readMetersNow(at: rig.clock.now())
+        let oled = try #require(rig.fake.i2cDevice(bus: "sim", address: 0x3C))
+        var glass = GlassReader()
+        func look() -> String {
+            for _ in 0..<200 { rig.step() }
+            glass.feed(oled.written)
+            oled.clearWritten()
+            return glass.text.joined(separator: " ")
+        }
+        rig.plug(1)
+        #expect(rig.step(until: { StationPreludeTests.prelude(rig) != nil }) != nil)
+        let prelude = try #require(StationPreludeTests.prelude(rig))
+        #expect(rig.view(1)?.session == nil)
+        rig.station.showMessage(DisplayMessage(id: 5, priority: .alwaysFront, text: "Tap your card", transactionId: prelude.id),
+                                at: rig.clock.now())
+        rig.station.showMessage(DisplayMessage(id: 6, priority: .alwaysFront, text: "Not yours", transactionId: "tx-other"),
+                                at: rig.clock.now())
+        let shown = look()
+        #expect(shown.contains("Tap your card"))
+        #expect(!shown.contains("Not yours"))
+    }
 }

@@ -72,8 +72,10 @@ extension Station {
         // Beside a QR code the text has the columns left of it.
         var layout = scheduler
         if qrCode != nil { layout.columns = display.columnsBesideQRCode }
+        // A 2.0.1 transaction can begin before its session (TxStartPoint EVConnected or
+        // Authorized): it carries the prelude's id, which the session takes over.
         var lines = layout.frame(at: Int64(wallClock.unixMilliseconds() / 1_000), state: state,
-                                 transactionId: c.machine.session?.id, language: driverLanguage,
+                                 transactionId: c.machine.session?.id ?? c.machine.prelude?.id, language: driverLanguage,
                                  languages: languages, price: price)
         if connectors.count > 1, rank(c) < 4, let first = lines.first, first.count + 3 <= layout.columns {
             lines[0] = first + String(repeating: " ", count: layout.columns - first.count - 2) + "#\(c.id)"
