@@ -10,14 +10,8 @@ struct StationMessageDisplayTests {
     @Test func aMessageIsShownByTheOneSchedulerAndRemoved() throws {
         let rig = try Rig(board: try StationPriceDisplayTests.oledBoard())
         try rig.station.start(at: rig.clock.now())
-        let oled = try #require(rig.fake.i2cDevice(bus: "sim", address: 0x3C))
-        var glass = GlassReader()
-        func look() -> String {
-            for _ in 0..<200 { rig.step() }
-            glass.feed(oled.written)
-            oled.clearWritten()
-            return glass.text.joined(separator: " ")
-        }
+        var watcher = try GlassWatcher(rig)
+        func look() -> String { watcher.look().joined(separator: " ") }
         #expect(look().contains("Ready"))
         rig.station.showMessage(DisplayMessage(id: 3, priority: .alwaysFront, text: "Closed on Monday"), at: rig.clock.now())
         #expect(look().contains("Closed on Monday"))
@@ -38,14 +32,8 @@ struct StationMessageDisplayTests {
         let rig = try Rig(board: try StationPriceDisplayTests.oledBoard())
         try rig.station.start(at: rig.clock.now())
         rig.station.readMetersNow(at: rig.clock.now())
-        let oled = try #require(rig.fake.i2cDevice(bus: "sim", address: 0x3C))
-        var glass = GlassReader()
-        func look() -> String {
-            for _ in 0..<200 { rig.step() }
-            glass.feed(oled.written)
-            oled.clearWritten()
-            return glass.text.joined(separator: " ")
-        }
+        var watcher = try GlassWatcher(rig)
+        func look() -> String { watcher.look().joined(separator: " ") }
         rig.plug(1)
         #expect(rig.step(until: { StationPreludeTests.prelude(rig) != nil }) != nil)
         let prelude = try #require(StationPreludeTests.prelude(rig))

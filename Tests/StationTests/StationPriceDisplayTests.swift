@@ -51,6 +51,27 @@ struct GlassReader {
     }
 }
 
+/// A started station on the OLED board (`StationPriceDisplayTests.oledBoard`), stepped and read
+/// back from its glass.
+struct GlassWatcher {
+    let rig: Rig
+    let oled: FakeI2CDevice
+    var glass = GlassReader()
+
+    init(_ rig: Rig) throws {
+        self.rig = rig
+        oled = try #require(rig.fake.i2cDevice(bus: "sim", address: 0x3C))
+    }
+
+    /// The glass's lines after 200 more loop steps.
+    mutating func look() -> [String] {
+        for _ in 0..<200 { rig.step() }
+        glass.feed(oled.written)
+        oled.clearWritten()
+        return glass.text
+    }
+}
+
 @Suite("Station: prices and costs on the SSD1306")
 struct StationPriceDisplayTests {
     static func oledBoard() throws -> BoardDescription {
@@ -63,14 +84,8 @@ struct StationPriceDisplayTests {
     @Test func idleIdentifiedChargingFinishedInTheDriversLanguage() throws {
         let rig = try Rig(board: try Self.oledBoard())
         try rig.station.start(at: rig.clock.now())
-        let oled = try #require(rig.fake.i2cDevice(bus: "sim", address: 0x3C))
-        var glass = GlassReader()
-        func look() -> String {
-            for _ in 0..<200 { rig.step() }
-            glass.feed(oled.written)
-            oled.clearWritten()
-            return glass.text.joined(separator: "\n")
-        }
+        var watcher = try GlassWatcher(rig)
+        func look() -> String { watcher.look().joined(separator: "\n") }
         let now = { rig.clock.now() }
 
         rig.station.showPrice(.defaultPrice(LocalizedText("0.25 EUR/kWh", translations: ["de": "0,25 EUR/kWh"]), offline: nil), at: now())
@@ -107,9 +122,9 @@ struct StationPriceDisplayTests {
                                                    qrCodeText: "https://cpo.example/r/1")), at: now())
         shown = look()
         #expect(shown.contains("Total") && shown.contains("3,31") && shown.contains("Merci"), "\(shown)")
-        #expect(glass.litOnTheRight > 400, "a QR code on the right half")
-        #expect(glass.text.allSatisfy { $0.dropFirst(10).allSatisfy { $0 == "▒" || $0 == " " } },
-                "the text stays left of the QR code: \(glass.text)")
+        #expect(watcher.glass.litOnTheRight > 400, "a QR code on the right half")
+        #expect(watcher.glass.text.allSatisfy { $0.dropFirst(10).allSatisfy { $0 == "▒" || $0 == " " } },
+                "the text stays left of the QR code: \(watcher.glass.text)")
     }
 }
 
