@@ -37,20 +37,12 @@ from csms16 import CentralSystem  # noqa: E402
 from csms201 import Csms201  # noqa: E402
 from evsed_process import sim_board_for  # noqa: E402
 from sim_process import SimProcess, connector  # noqa: E402
+from evsed_budget import wait_until  # noqa: E402
 from ocpp.v16 import call as call16  # noqa: E402
 from ocpp.v201 import call as call201  # noqa: E402
 
 BUILD = ROOT / ".build-fw" / "release"
 OUT = pathlib.Path(__file__).resolve().parent / "evsed.order"
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def seed(data, version):
