@@ -44,17 +44,13 @@ public struct OCPP201OperationRegistry: Sendable {
         guard handlers[R.action] == nil else { return }
         handlers[R.action] = { station, payload in
             if let early = precheck?(payload) { return early }
-            switch Self.decode(payload, as: R.self) {
-            case .success(let request): return await answer(station, request)
-            case .failure(let error): return OCPPCallAnswer(.failure(error))
+            let request: R
+            do { request = try R(json: payload) } catch let error as OCPPPayloadError {
+                return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
+            } catch {
+                return OCPPCallAnswer(.failure(OCPPCallError(.formationViolation, "\(error)")))
             }
-        }
-    }
-
-    /// `payload` as an R, or the CallError its schema violation gets.
-    private static func decode<R: OCPP201RequestPayload>(_ payload: JSONValue, as: R.Type) -> Result<R, OCPPCallError> {
-        do { return .success(try R(json: payload)) } catch {
-            return .failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description))
+            return await answer(station, request)
         }
     }
 
@@ -66,9 +62,10 @@ public struct OCPP201OperationRegistry: Sendable {
         registerAnswering(type) { station, request in answer(station, request) }
         guard registrations[R.action] == 1 else { return }
         immediateHandlers[R.action] = { station, payload in
-            switch Self.decode(payload, as: R.self) {
-            case .success(let request): return answer(station, request)
-            case .failure(let error): return OCPPCallAnswer(.failure(error))
+            do { return answer(station, try R(json: payload)) } catch let error as OCPPPayloadError {
+                return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
+            } catch {
+                return OCPPCallAnswer(.failure(OCPPCallError(.formationViolation, "\(error)")))
             }
         }
     }
@@ -147,14 +144,16 @@ extension OCPP201ChargingStation {
     /// the firmware) while registered; nil otherwise, and `answer(action:payload:)` answers it.
     /// The answer is the one `answer(action:payload:)` gives.
     public nonisolated func answerImmediately(action: String, payload: JSONValue) -> OCPPCallAnswer? {
-        guard let known = OCPP201Action(rawValue: action), let handler = operations.immediateHandler(for: known),
+        guard let known = OCPP201Action(rawValue: action), operations.immediateHandler(for: known) != nil,
               executorLoop.inEventLoop else { return nil }
-        return assumeIsolated { station in station.answerWithoutSuspending(payload, handler) }
+        return assumeIsolated { station in station.answerWithoutSuspending(known, payload: payload) }
     }
 
-    private func answerWithoutSuspending(_ payload: JSONValue, _ handler: OCPP201OperationRegistry.ImmediateHandler) -> OCPPCallAnswer? {
+    private func answerWithoutSuspending(_ action: OCPP201Action, payload: JSONValue) -> OCPPCallAnswer? {
         // Not registered yet (or refused): the async path waits for the boot answer or refuses.
-        guard registration == .accepted || registration == .pending else { return nil }
+        guard registration == .accepted || registration == .pending, let handler = operations.immediateHandler(for: action) else {
+            return nil
+        }
         return handler(self, payload)
     }
 
