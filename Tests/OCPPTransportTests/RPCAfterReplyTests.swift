@@ -45,6 +45,39 @@ struct RPCAfterReplyTests {
         #expect(!rpc.hasOutstandingCall)
     }
 
+    @Test("an immediate answer is on the wire when receive returns, with no task; nil falls back to the handler")
+    func immediateAnswerNeedsNoTask() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let asked = Mutex<[String]>([])
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: loop, logger: quietLogger, immediately: { action, _ in
+            asked.locked { $0.append(action) }
+            return action == "GetConfiguration" ? OCPPCallAnswer(.success(["configurationKey": []])) : nil
+        }, answering: { action, _ in OCPPCallAnswer(.success(["from": .string("task \(action)")])) })
+        let sent = SentFrames()
+        rpc.transportUp(send: sent.send)
+        let served = rpc.receive(#"[2,"g1","GetConfiguration",{}]"#)
+        #expect(served == nil, "no task for an immediate answer without a follow-up")
+        #expect(sent.all == [#"[3,"g1",{"configurationKey":[]}]"#])
+        let other = rpc.receive(#"[2,"r1","Reset",{"type":"Soft"}]"#)
+        await other?.value
+        #expect(other != nil)
+        #expect(sent.all.last == #"[3,"r1",{"from":"task Reset"}]"#)
+        #expect(asked.locked { $0 } == ["GetConfiguration", "Reset"])
+    }
+
+    @Test("what an immediate answer promised starts after its reply")
+    func immediateAnswersFollowUpGoesAfterIt() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let log = WireLog()
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: loop, logger: quietLogger, immediately: { _, _ in
+            OCPPCallAnswer(.success(["status": "Accepted"]), afterReply: { log.append("follow-up started") })
+        }, answering: { _, _ in OCPPCallAnswer(.failure(OCPPCallError(.internalError, "not asked"))) })
+        rpc.transportUp { text in log.append(text) }
+        let followUp = rpc.receive(#"[2,"t1","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#)
+        await followUp?.value
+        #expect(log.all == [#"[3,"t1",{"status":"Accepted"}]"#, "follow-up started"])
+    }
+
     @Test("an answer whose connection is gone is dropped, and what it promised is never sent")
     func droppedAnswerDropsItsFollowUp() async throws {
         let loop = NIOAsyncTestingEventLoop()

@@ -3,6 +3,7 @@ import FirmwareUpdate
 import StationPort
 import ChargingCore
 import HAL
+import NIOCore
 import Logging
 import OCPP16Messages
 import OCPPJSON
@@ -101,14 +102,20 @@ public actor OCPP16ChargePoint {
     public nonisolated let fileStatusOutbox: FileStatusOutbox
     /// The handler of each inbound CALL, as the features registered them (OperationRegistry).
     public nonisolated let operations: OCPP16OperationRegistry
+    /// The event loop the actor's jobs run on (`OCPPExecutor.actorLoop`): where a CALL that
+    /// needs no suspension can be answered at once (`answerImmediately`).
+    public nonisolated let executorLoop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executorLoop.executor.asUnownedSerialExecutor() }
 
     public init(identity: Identity, sender: any OCPP16CallSender, station: any StationPort,
                 storage: StationStorage, numberOfConnectors: Int,
                 unixMs: @escaping @Sendable () -> UInt64, sleep: @escaping Sleeper = OCPP16ChargePoint.systemSleeper,
                 bootRetry: EVSEDuration = .seconds(Int64(10)),
                 files: OCPP16FileServices? = nil, pingInterval: PingIntervalSetting? = nil,
+                executorLoop: any EventLoop = OCPPExecutor.actorLoop(),
                 logger: Logger = Logger(label: "ocpp16")) {
         self.identity = identity
+        self.executorLoop = executorLoop
         self.pingInterval = pingInterval
         self.sender = sender
         self.station = station

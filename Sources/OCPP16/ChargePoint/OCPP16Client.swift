@@ -146,7 +146,9 @@ public final class OCPP16Client: Sendable {
         let client = try Self.connector(profile: service.profile, service: service, backendURL: backendURL,
                                         identity: identity, pingInterval: ping, subprotocols: subprotocols, group: group)
         let target = ChargePointBox()
-        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), answering: { action, payload in
+        let rpc = OCPPRPC(dialect: .ocpp16, timerLoop: group.next(), immediately: { action, payload in
+            target.value.locked({ $0 })?.answerImmediately(action: action, payload: payload)
+        }, answering: { action, payload in
             guard let chargePoint = target.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charge point not ready")))
             }

@@ -13,7 +13,13 @@ public struct OCPP16OperationRegistry: Sendable {
     /// Answers one decoded request on the charge point's actor.
     typealias Handler = @Sendable (isolated OCPP16ChargePoint, OCPP16AnyRequest) async -> OCPPCallAnswer
 
+    /// Answers one decoded request on the charge point's actor without suspending.
+    typealias ImmediateHandler = @Sendable (isolated OCPP16ChargePoint, OCPP16AnyRequest) -> OCPPCallAnswer
+
     private var handlers: [OCPP16Action: Handler] = [:]
+    /// The actions whose handler never suspends: answered on the thread that read the CALL
+    /// (`OCPP16ChargePoint.answerImmediately`), with no task and no actor hop.
+    private var immediateHandlers: [OCPP16Action: ImmediateHandler] = [:]
     /// How often each action was registered: more than once is a wiring mistake (the first
     /// registration answers), which a test looks for rather than a trap at start.
     public private(set) var registrations: [OCPP16Action: Int] = [:]
@@ -29,6 +35,21 @@ public struct OCPP16OperationRegistry: Sendable {
     ) {
         registerAnswering(type) { chargePoint, request in
             OCPPCallAnswer(.success(await respond(chargePoint, request).toJSON()))
+        }
+    }
+
+    /// `respond` answers `R` with its response without suspending (a read of the charge point's
+    /// state): the CALL is answered where it was read when the charge point's loop reads it.
+    mutating func registerImmediate<R: OCPP16RequestPayload>(
+        _ type: R.Type, _ respond: @escaping @Sendable (isolated OCPP16ChargePoint, R) -> R.Response
+    ) {
+        register(type) { chargePoint, request in respond(chargePoint, request) }
+        guard registrations[R.action] == 1 else { return }
+        immediateHandlers[R.action] = { chargePoint, request in
+            guard let typed = request.payload as? R else {
+                return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "\(R.action.rawValue) decoded as \(request.action.rawValue)")))
+            }
+            return OCPPCallAnswer(.success(respond(chargePoint, typed).toJSON()))
         }
     }
 
@@ -48,6 +69,9 @@ public struct OCPP16OperationRegistry: Sendable {
     }
 
     func handler(for action: OCPP16Action) -> Handler? { handlers[action] }
+    func immediateHandler(for action: OCPP16Action) -> ImmediateHandler? { immediateHandlers[action] }
+    /// The actions answered without suspending.
+    public var immediateActions: Set<OCPP16Action> { Set(immediateHandlers.keys) }
 }
 
 extension OCPP16ChargePoint {
@@ -87,6 +111,28 @@ extension OCPP16ChargePoint {
         let outcome = await answer(action: action, payload: payload)
         if let afterReply = outcome.afterReply { Task { await afterReply() } }
         return outcome.result
+    }
+
+    /// The RPC layer's immediate handler: the answer to a CALL whose handler never suspends,
+    /// given at once when called on the charge point's event loop (the one that reads the
+    /// socket in the firmware) while registered; nil otherwise, and `answer(action:payload:)`
+    /// answers it. The answer is the one `answer(action:payload:)` gives.
+    public nonisolated func answerImmediately(action: String, payload: JSONValue) -> OCPPCallAnswer? {
+        guard let known = OCPP16Action(rawValue: action), operations.immediateHandler(for: known) != nil,
+              executorLoop.inEventLoop else { return nil }
+        return assumeIsolated { chargePoint in chargePoint.answerWithoutSuspending(known, payload: payload) }
+    }
+
+    private func answerWithoutSuspending(_ action: OCPP16Action, payload: JSONValue) -> OCPPCallAnswer? {
+        // Not registered yet (or refused): the async path waits for the boot answer or refuses.
+        guard registration == .accepted || registration == .pending, let handler = operations.immediateHandler(for: action) else {
+            return nil
+        }
+        do {
+            return handler(self, try OCPP16Messages.decodeRequest(action: action, payload: payload))
+        } catch {
+            return OCPPCallAnswer(.failure(OCPPCallError(Self.code(error), error.description)))
+        }
     }
 
     /// The RPC layer's handler: decode and validate, then the registered handler answers; a

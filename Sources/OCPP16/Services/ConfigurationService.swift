@@ -273,6 +273,6 @@ extension ConfigurationService {
     /// Core: the CSMS reads and changes the keys (a security key through SecurityConfiguration).
     static func register(into registry: inout OCPP16OperationRegistry) {
         registry.register(ChangeConfigurationRequest.self) { chargePoint, request in chargePoint.changeConfiguration(request) }
-        registry.register(GetConfigurationRequest.self) { chargePoint, request in chargePoint.getConfiguration(request) }
+        registry.registerImmediate(GetConfigurationRequest.self) { chargePoint, request in chargePoint.getConfiguration(request) }
     }
 }

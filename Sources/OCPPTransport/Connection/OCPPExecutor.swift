@@ -46,6 +46,11 @@ public enum OCPPExecutor {
 }
 
 extension OCPPExecutor {
+    /// The event loop an OCPP charge point's actor runs its jobs on (`unownedExecutor`): in the
+    /// firmware the one loop, which also reads the socket, so a CALL that needs no suspension
+    /// is answered where it is read. Elsewhere (tests) one of the singleton group's loops.
+    public static func actorLoop() -> any EventLoop { MultiThreadedEventLoopGroup.singleton.next() }
+
     /// Waits `duration` on the event loop (returns early when the task is cancelled). For the
     /// charge point's timers (heartbeat, retries, status delays): `Task.sleep` would resume on a
     /// libdispatch timer thread, since the event loop takes over only Swift concurrency's

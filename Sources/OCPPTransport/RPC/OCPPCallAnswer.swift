@@ -23,3 +23,9 @@ public struct OCPPCallAnswer: Sendable {
 
 /// Serves one inbound CALL with an answer that may carry work for after the reply.
 public typealias OCPPCallAnsweringHandler = @Sendable (_ action: String, _ payload: JSONValue) async -> OCPPCallAnswer
+
+/// Answers an inbound CALL at once, on the thread that read it, when that needs no suspension
+/// (nil: it does, or this handler does not serve the action; the async handler then answers).
+/// Saves the task and the actor hop of every such CALL; the answer must be the one the async
+/// handler would give.
+public typealias OCPPImmediateCallHandler = @Sendable (_ action: String, _ payload: JSONValue) -> OCPPCallAnswer?

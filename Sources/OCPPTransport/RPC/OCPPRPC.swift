@@ -47,6 +47,7 @@ public final class OCPPRPC: Sendable {
     private let timerLoop: any EventLoop
     private let messageIDs: OCPPMessageIDGenerator
     private let handler: OCPPCallAnsweringHandler
+    private let immediateHandler: OCPPImmediateCallHandler?
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -89,15 +90,18 @@ public final class OCPPRPC: Sendable {
     }
 
     /// `answering` may attach work to its answer that runs once the reply is on its way
-    /// (`OCPPCallAnswer.afterReply`).
+    /// (`OCPPCallAnswer.afterReply`). `immediately`, when given, is asked first, on the thread
+    /// that read the CALL; where it answers, no task is started for the CALL.
     public init(dialect: OCPPRPCDialect, timerLoop: any EventLoop, callTimeout: EVSEDuration = .seconds(Int64(30)),
                 messageIDs: OCPPMessageIDGenerator = .randomUUID,
                 logger: Logger = Logger(label: "ocpp.rpc"),
+                immediately immediateHandler: OCPPImmediateCallHandler? = nil,
                 answering handler: @escaping OCPPCallAnsweringHandler) {
         self.dialect = dialect
         self.timerLoop = timerLoop
         self.messageIDs = messageIDs
         self.handler = handler
+        self.immediateHandler = immediateHandler
         self.logger = logger
         state.locked { $0.callTimeout = callTimeout }
     }
@@ -235,29 +239,25 @@ public final class OCPPRPC: Sendable {
     // MARK: Inbound
 
     /// Handles one inbound text frame. Never throws and never blocks on the handler: an
-    /// inbound CALL is served in a task, returned so tests can await the answer (and what the
-    /// answer promised to send after it).
+    /// inbound CALL is answered here when the immediate handler can, else served in a task;
+    /// the task (or the one running what an immediate answer promised) is returned so tests can
+    /// await the answer and what it promised to send after it.
     @discardableResult
     public func receive(_ text: String) -> Task<Void, Never>? {
         switch OCPPRPCFrame.decode(text) {
         case .success(.call(let id, let action, let payload)):
             let generation = state.locked { $0.generation }
+            if let answer = immediateHandler?(action, payload) {
+                guard send(answer, to: id, action: action, generation: generation), let afterReply = answer.afterReply else {
+                    return nil
+                }
+                return Task { await afterReply() }
+            }
             return Task { [self] in
                 let answer = await handler(action, payload)
-                let reply: OCPPRPCFrame
-                switch answer.result {
-                case .success(let answer) where answer.objectValue != nil:
-                    reply = .callResult(id: id, payload: answer)
-                case .success(let answer):
-                    logger.error("handler answered a non-object payload", metadata: ["action": "\(action)"])
-                    reply = errorFrame(id: id, OCPPCallError(.internalError,
-                                                             "answer to \(action) is \(answer.typeName), not an object"))
-                case .failure(let error):
-                    reply = errorFrame(id: id, error)
+                guard send(answer, to: id, action: action, generation: generation), let afterReply = answer.afterReply else {
+                    return
                 }
-                // Only now, with the reply handed to the transport (which keeps the order of
-                // what it is handed), may a message the answer promised start on its way.
-                guard sendReply(reply.encoded(), generation: generation), let afterReply = answer.afterReply else { return }
                 await afterReply()
             }
         case .success(.callResult(let id, let payload)):
@@ -271,6 +271,23 @@ public final class OCPPRPC: Sendable {
             handleUnreadable(problem)
             return nil
         }
+    }
+
+    /// Hands the reply to `answer` to the transport; false when it was dropped. Only once it
+    /// was handed over (the transport keeps the order of what it is handed) may a message the
+    /// answer promised start on its way.
+    private func send(_ answer: OCPPCallAnswer, to id: String, action: String, generation: UInt64) -> Bool {
+        let reply: OCPPRPCFrame
+        switch answer.result {
+        case .success(let payload) where payload.objectValue != nil:
+            reply = .callResult(id: id, payload: payload)
+        case .success(let payload):
+            logger.error("handler answered a non-object payload", metadata: ["action": "\(action)"])
+            reply = errorFrame(id: id, OCPPCallError(.internalError, "answer to \(action) is \(payload.typeName), not an object"))
+        case .failure(let error):
+            reply = errorFrame(id: id, error)
+        }
+        return sendReply(reply.encoded(), generation: generation)
     }
 
     private func errorFrame(id: String, _ error: OCPPCallError) -> OCPPRPCFrame {
