@@ -123,6 +123,32 @@ import Testing
         #expect(error.code == .occurrenceConstraintViolation)
     }
 
+    /// GetVariables never suspends: on the station's event loop it is answered where it was
+    /// read (no task, no actor hop), with the answer the async path gives, CallErrors included.
+    @Test func getVariablesIsAnsweredOnTheLoopAsTheAsyncPathAnswersIt() async throws {
+        let storage = try StationStorage(database: Database.inMemory())
+        let h = try await Harness.accepted(storage: storage, deviceModel: try Self.model(storage))
+        let station = h.chargingStation
+        #expect(station.operations.immediateActions == [.getVariables])
+        func onTheLoop(_ action: String, _ payload: JSONValue) async throws -> OCPPCallAnswer? {
+            try await station.executorLoop.submit { station.answerImmediately(action: action, payload: payload) }.get()
+        }
+        let ask: JSONValue = ["getVariableData": [Self.variable("OCPPCommCtrlr", "HeartbeatInterval"), Self.variable("NoSuchCtrlr", "X")]]
+        let immediate = try #require(try await onTheLoop("GetVariables", ask))
+        #expect(try immediate.result.get() == (await station.handle(action: "GetVariables", payload: ask)).get())
+        #expect(try immediate.result.get()["getVariableResult"]?[1]?["attributeStatus"] == "UnknownComponent")
+
+        let many: JSONValue = ["getVariableData": .array(Array(repeating: Self.variable("OCPPCommCtrlr", "HeartbeatInterval"), count: 51))]
+        let refused = try #require(try await onTheLoop("GetVariables", many))
+        guard case .failure(let error) = refused.result else {
+            Issue.record("51 items answered: \(refused.result)")
+            return
+        }
+        #expect(error.code == .occurrenceConstraintViolation)
+        #expect(station.answerImmediately(action: "GetVariables", payload: ask) == nil, "off the station's loop")
+        #expect(try await onTheLoop("SetVariables", ["setVariableData": []]) == nil, "an operation that suspends")
+    }
+
     @Test func aFullInventoryIsAnsweredThenSentInPagesWithSeqNoAndTbc() async throws {
         let storage = try StationStorage(database: Database.inMemory())
         let h = try await Harness.accepted(storage: storage, deviceModel: try Self.model(storage))

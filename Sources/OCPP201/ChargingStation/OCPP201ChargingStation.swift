@@ -3,6 +3,7 @@ import FirmwareUpdate
 import HAL
 import LogUpload
 import Logging
+import NIOCore
 import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
@@ -105,6 +106,10 @@ public actor OCPP201ChargingStation {
     var chargingLimits = ChargingLimitReports()
     /// The handler of each inbound CALL, as the services registered them.
     public nonisolated let operations: OCPP201OperationRegistry
+    /// The event loop the actor's jobs run on (`OCPPExecutor.actorLoop`): where a CALL that
+    /// needs no suspension can be answered at once (`answerImmediately`).
+    public nonisolated let executorLoop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executorLoop.executor.asUnownedSerialExecutor() }
     /// The installed roots, the station key and certificate, the stored password (block A);
     /// nil: the certificate operations answer Failed / Rejected / NotFound.
     public nonisolated let pki: OCPP201PKI?
@@ -138,7 +143,9 @@ public actor OCPP201ChargingStation {
                 external: OCPP201OperationRegistry = OCPP201OperationRegistry(),
                 deviceModel: DeviceModel? = nil, pki: OCPP201PKI? = nil, securityProfile: Int = 0,
                 firmware: FirmwareUpdateSettings? = nil, uploads: UploadSettings? = nil,
+                executorLoop: any EventLoop = OCPPExecutor.actorLoop(),
                 logger: Logger = Logger(label: "ocpp201")) {
+        self.executorLoop = executorLoop
         let settings = deviceModel.map { OCPP201Settings(variables: $0.variables, base: settings) } ?? settings
         self.deviceModel = deviceModel
         self.pki = pki

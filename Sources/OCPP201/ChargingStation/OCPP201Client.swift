@@ -95,7 +95,9 @@ public final class OCPP201Client: Sendable {
         guard let connector else { throw firstError ?? OCPPTransportError.invalidConfiguration("no network profile") }
         let target = StationBox()
         let rpc = OCPPRPC(dialect: .ocpp201, timerLoop: group.next(), callTimeout: .seconds(Int64(max(1, settings.messageTimeout))),
-                          answering: { action, payload in
+                          immediately: { action, payload in
+            target.value.locked({ $0 })?.answerImmediately(action: action, payload: payload)
+        }, answering: { action, payload in
             guard let station = target.value.locked({ $0 }) else {
                 return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "charging station not ready")))
             }

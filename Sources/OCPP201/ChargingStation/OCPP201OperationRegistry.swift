@@ -10,7 +10,13 @@ public struct OCPP201OperationRegistry: Sendable {
     /// Decodes the payload and answers it on the station's actor.
     typealias Handler = @Sendable (isolated OCPP201ChargingStation, JSONValue) async -> OCPPCallAnswer
 
+    /// Decodes the payload and answers it on the station's actor without suspending.
+    typealias ImmediateHandler = @Sendable (isolated OCPP201ChargingStation, JSONValue) -> OCPPCallAnswer
+
     private var handlers: [OCPP201Action: Handler] = [:]
+    /// The actions whose handler never suspends: answered on the thread that read the CALL
+    /// (`OCPP201ChargingStation.answerImmediately`), with no task and no actor hop.
+    private var immediateHandlers: [OCPP201Action: ImmediateHandler] = [:]
     /// How often each action was registered: more than once is a wiring mistake (the first
     /// registration answers), which a test looks for.
     public private(set) var registrations: [OCPP201Action: Int] = [:]
@@ -48,6 +54,22 @@ public struct OCPP201OperationRegistry: Sendable {
         }
     }
 
+    /// `answer` gives the whole answer without suspending (a read of the station's state): the
+    /// CALL is answered where it was read when the station's loop reads it.
+    mutating func registerImmediateAnswering<R: OCPP201RequestPayload>(
+        _ type: R.Type, _ answer: @escaping @Sendable (isolated OCPP201ChargingStation, R) -> OCPPCallAnswer
+    ) {
+        registerAnswering(type) { station, request in answer(station, request) }
+        guard registrations[R.action] == 1 else { return }
+        immediateHandlers[R.action] = { station, payload in
+            do { return answer(station, try R(json: payload)) } catch let error as OCPPPayloadError {
+                return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
+            } catch {
+                return OCPPCallAnswer(.failure(OCPPCallError(.formationViolation, "\(error)")))
+            }
+        }
+    }
+
     /// An operation served outside this adapter (the device model): `respond` runs off the
     /// station's actor.
     public mutating func registerExternal<R: OCPP201RequestPayload>(
@@ -60,11 +82,17 @@ public struct OCPP201OperationRegistry: Sendable {
     mutating func add(_ other: OCPP201OperationRegistry) {
         for (action, handler) in other.handlers {
             registrations[action, default: 0] += other.registrations[action] ?? 1
-            if handlers[action] == nil { handlers[action] = handler }
+            if handlers[action] == nil {
+                handlers[action] = handler
+                immediateHandlers[action] = other.immediateHandlers[action]
+            }
         }
     }
 
     func handler(for action: OCPP201Action) -> Handler? { handlers[action] }
+    func immediateHandler(for action: OCPP201Action) -> ImmediateHandler? { immediateHandlers[action] }
+    /// The actions answered without suspending.
+    public var immediateActions: Set<OCPP201Action> { Set(immediateHandlers.keys) }
 }
 
 extension OCPP201ChargingStation {
@@ -109,6 +137,24 @@ extension OCPP201ChargingStation {
             return OCPPCallAnswer(.failure(OCPPCallError(.notImplemented, "\(action) is not supported by this charging station yet")))
         }
         return await handler(self, payload)
+    }
+
+    /// The RPC layer's immediate handler: the answer to a CALL whose handler never suspends,
+    /// given at once when called on the station's event loop (the one that reads the socket in
+    /// the firmware) while registered; nil otherwise, and `answer(action:payload:)` answers it.
+    /// The answer is the one `answer(action:payload:)` gives.
+    public nonisolated func answerImmediately(action: String, payload: JSONValue) -> OCPPCallAnswer? {
+        guard let known = OCPP201Action(rawValue: action), operations.immediateHandler(for: known) != nil,
+              executorLoop.inEventLoop else { return nil }
+        return assumeIsolated { station in station.answerWithoutSuspending(known, payload: payload) }
+    }
+
+    private func answerWithoutSuspending(_ action: OCPP201Action, payload: JSONValue) -> OCPPCallAnswer? {
+        // Not registered yet (or refused): the async path waits for the boot answer or refuses.
+        guard registration == .accepted || registration == .pending, let handler = operations.immediateHandler(for: action) else {
+            return nil
+        }
+        return handler(self, payload)
     }
 
     /// For callers without a socket (tests, tools): the answer; work promised after the reply

@@ -21,7 +21,7 @@ import StationPort
 ///   evaluated on those real values and their events go out as NotifyEvent.
 enum DeviceModelService {
     static func register(into registry: inout OCPP201OperationRegistry) {
-        registry.registerAnswering(GetVariablesRequest.self) { station, request in station.getVariables(request) }
+        registry.registerImmediateAnswering(GetVariablesRequest.self) { station, request in station.getVariables(request) }
         registry.registerAnswering(SetVariablesRequest.self) { station, request in station.setVariables(request) }
         registry.registerAnswering(GetBaseReportRequest.self) { station, request in station.getBaseReport(request) }
         registry.registerAnswering(GetReportRequest.self) { station, request in station.getReport(request) }
