@@ -46,10 +46,7 @@ public struct OCPP16OperationRegistry: Sendable {
         register(type) { chargePoint, request in respond(chargePoint, request) }
         guard registrations[R.action] == 1 else { return }
         immediateHandlers[R.action] = { chargePoint, request in
-            guard let typed = request.payload as? R else {
-                return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "\(R.action.rawValue) decoded as \(request.action.rawValue)")))
-            }
-            return OCPPCallAnswer(.success(respond(chargePoint, typed).toJSON()))
+            OCPPCallAnswer(Self.typed(request, as: R.self).map { respond(chargePoint, $0).toJSON() })
         }
     }
 
@@ -60,12 +57,19 @@ public struct OCPP16OperationRegistry: Sendable {
         registrations[R.action, default: 0] += 1
         guard handlers[R.action] == nil else { return }
         handlers[R.action] = { chargePoint, request in
-            // The request was decoded for this action, so it is an R; the cast only unwraps it.
-            guard let typed = request.payload as? R else {
-                return OCPPCallAnswer(.failure(OCPPCallError(.internalError, "\(R.action.rawValue) decoded as \(request.action.rawValue)")))
+            switch Self.typed(request, as: R.self) {
+            case .success(let typed): return await answer(chargePoint, typed)
+            case .failure(let error): return OCPPCallAnswer(.failure(error))
             }
-            return await answer(chargePoint, typed)
         }
+    }
+
+    /// The request was decoded for R's action, so it is an R: the cast only unwraps it.
+    private static func typed<R: OCPP16RequestPayload>(_ request: OCPP16AnyRequest, as: R.Type) -> Result<R, OCPPCallError> {
+        guard let typed = request.payload as? R else {
+            return .failure(OCPPCallError(.internalError, "\(R.action.rawValue) decoded as \(request.action.rawValue)"))
+        }
+        return .success(typed)
     }
 
     func handler(for action: OCPP16Action) -> Handler? { handlers[action] }
@@ -118,16 +122,15 @@ extension OCPP16ChargePoint {
     /// socket in the firmware) while registered; nil otherwise, and `answer(action:payload:)`
     /// answers it. The answer is the one `answer(action:payload:)` gives.
     public nonisolated func answerImmediately(action: String, payload: JSONValue) -> OCPPCallAnswer? {
-        guard let known = OCPP16Action(rawValue: action), operations.immediateHandler(for: known) != nil,
+        guard let known = OCPP16Action(rawValue: action), let handler = operations.immediateHandler(for: known),
               executorLoop.inEventLoop else { return nil }
-        return assumeIsolated { chargePoint in chargePoint.answerWithoutSuspending(known, payload: payload) }
+        return assumeIsolated { chargePoint in chargePoint.answerWithoutSuspending(known, payload: payload, handler) }
     }
 
-    private func answerWithoutSuspending(_ action: OCPP16Action, payload: JSONValue) -> OCPPCallAnswer? {
+    private func answerWithoutSuspending(_ action: OCPP16Action, payload: JSONValue,
+                                         _ handler: OCPP16OperationRegistry.ImmediateHandler) -> OCPPCallAnswer? {
         // Not registered yet (or refused): the async path waits for the boot answer or refuses.
-        guard registration == .accepted || registration == .pending, let handler = operations.immediateHandler(for: action) else {
-            return nil
-        }
+        guard registration == .accepted || registration == .pending else { return nil }
         do {
             return handler(self, try OCPP16Messages.decodeRequest(action: action, payload: payload))
         } catch {

@@ -44,13 +44,17 @@ public struct OCPP201OperationRegistry: Sendable {
         guard handlers[R.action] == nil else { return }
         handlers[R.action] = { station, payload in
             if let early = precheck?(payload) { return early }
-            let request: R
-            do { request = try R(json: payload) } catch let error as OCPPPayloadError {
-                return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
-            } catch {
-                return OCPPCallAnswer(.failure(OCPPCallError(.formationViolation, "\(error)")))
+            switch Self.decode(payload, as: R.self) {
+            case .success(let request): return await answer(station, request)
+            case .failure(let error): return OCPPCallAnswer(.failure(error))
             }
-            return await answer(station, request)
+        }
+    }
+
+    /// `payload` as an R, or the CallError its schema violation gets.
+    private static func decode<R: OCPP201RequestPayload>(_ payload: JSONValue, as: R.Type) -> Result<R, OCPPCallError> {
+        do { return .success(try R(json: payload)) } catch {
+            return .failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description))
         }
     }
 
@@ -62,10 +66,9 @@ public struct OCPP201OperationRegistry: Sendable {
         registerAnswering(type) { station, request in answer(station, request) }
         guard registrations[R.action] == 1 else { return }
         immediateHandlers[R.action] = { station, payload in
-            do { return answer(station, try R(json: payload)) } catch let error as OCPPPayloadError {
-                return OCPPCallAnswer(.failure(OCPPCallError(OCPP201ChargingStation.code(error), error.description)))
-            } catch {
-                return OCPPCallAnswer(.failure(OCPPCallError(.formationViolation, "\(error)")))
+            switch Self.decode(payload, as: R.self) {
+            case .success(let request): return answer(station, request)
+            case .failure(let error): return OCPPCallAnswer(.failure(error))
             }
         }
     }
@@ -144,16 +147,14 @@ extension OCPP201ChargingStation {
     /// the firmware) while registered; nil otherwise, and `answer(action:payload:)` answers it.
     /// The answer is the one `answer(action:payload:)` gives.
     public nonisolated func answerImmediately(action: String, payload: JSONValue) -> OCPPCallAnswer? {
-        guard let known = OCPP201Action(rawValue: action), operations.immediateHandler(for: known) != nil,
+        guard let known = OCPP201Action(rawValue: action), let handler = operations.immediateHandler(for: known),
               executorLoop.inEventLoop else { return nil }
-        return assumeIsolated { station in station.answerWithoutSuspending(known, payload: payload) }
+        return assumeIsolated { station in station.answerWithoutSuspending(payload, handler) }
     }
 
-    private func answerWithoutSuspending(_ action: OCPP201Action, payload: JSONValue) -> OCPPCallAnswer? {
+    private func answerWithoutSuspending(_ payload: JSONValue, _ handler: OCPP201OperationRegistry.ImmediateHandler) -> OCPPCallAnswer? {
         // Not registered yet (or refused): the async path waits for the boot answer or refuses.
-        guard registration == .accepted || registration == .pending, let handler = operations.immediateHandler(for: action) else {
-            return nil
-        }
+        guard registration == .accepted || registration == .pending else { return nil }
         return handler(self, payload)
     }
 
