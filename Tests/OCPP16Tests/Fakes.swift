@@ -1,3 +1,4 @@
+import TestSupport
 import ChargingCore
 import HAL
 import OCPP16
@@ -161,13 +162,10 @@ final class ManualSleeper: Sendable {
     }
 }
 
-/// Lets the charge point's tasks run until `condition` holds (bounded; no clock involved).
+/// Lets the charge point's tasks run until `condition` holds (`eventually`: its actor runs on
+/// an event loop thread, not on the pool this test yields on).
 func settle(_ what: String = "condition", _ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<20_000 {
-        if await condition() { return true }
-        await Task.yield()
-    }
-    return await condition()
+    await eventually(condition)
 }
 
 struct Harness {

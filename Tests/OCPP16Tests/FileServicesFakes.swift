@@ -79,12 +79,11 @@ struct FileHarness {
     /// Lets the tasks run, waking sleepers of the given durations between rounds, until
     /// `condition` holds.
     func settle(releasing durations: [EVSEDuration], _ condition: () -> Bool) async -> Bool {
-        for _ in 0..<400 {
+        await eventually(yieldsFirst: 20_000) {
             if condition() { return true }
             for d in durations { sleeper.release(d) }
-            for _ in 0..<50 { await Task.yield() }
+            return false
         }
-        return condition()
     }
 
     /// A signing certificate from `root` (an openssl-made CA) and the base64 signature of

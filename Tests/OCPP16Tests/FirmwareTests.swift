@@ -36,6 +36,13 @@ struct FirmwareTests {
 
     func restartRequested(_ h: FileHarness) -> Bool { h.station.commands.contains(.restart(hard: false)) }
 
+    /// The phase of the update as stored ("finished" once Installed was answered by the CSMS:
+    /// until then a restart reports it again, as it must).
+    func storedPhase(_ h: FileHarness) -> String? {
+        guard let stored = try? h.storage.config.value(for: "ocpp16.firmware.update") else { return nil }
+        return (try? JSONParser.parse(stored))?["phase"]?.stringValue
+    }
+
     func availability(_ h: FileHarness) -> [StationRequest] {
         h.station.commands.filter { if case .changeAvailability = $0 { return true } else { return false } }
     }
@@ -45,7 +52,8 @@ struct FirmwareTests {
         let h = try await FileHarness(scratch: scratch)
         #expect(await update(h) == [:], "the answer is empty")
         #expect(await h.settle(releasing: [.milliseconds(Int64(200)), .seconds(Int64(1))]) { restartRequested(h) })
-        #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "Installing"])
+        // The notifications go out through their own queue; the restart waits for them only so long.
+        #expect(await settle { h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded", "Installing"] })
         #expect(h.installer.installed == [FakeFileTransfer.image], "the installer got the downloaded image")
         #expect(h.transfer.downloadCalls == ["http://fw.example/image.bin"])
         #expect(availability(h) == [.changeAvailability(connectorId: 1, operative: false), .changeAvailability(connectorId: 2, operative: false)],
@@ -56,6 +64,7 @@ struct FirmwareTests {
         #expect(after.csms.actions.first == "BootNotification", "nothing before the new boot was accepted")
         #expect(availability(after) == [.changeAvailability(connectorId: 1, operative: true), .changeAvailability(connectorId: 2, operative: true)])
         #expect(await settle { after.csms.payloads("SecurityEventNotification").contains { $0["type"] == "FirmwareUpdated" } })
+        #expect(await settle { storedPhase(after) == "finished" }, "Installed was answered")
         let images = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("firmware"))) ?? []
         #expect(images.isEmpty, "the image is removed once installed")
 
@@ -109,7 +118,7 @@ struct FirmwareTests {
             for _ in 0..<200 { await Task.yield() }
         }
         #expect(h.installer.installed.isEmpty, "not while connector 2 charges")
-        #expect(h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded"])
+        #expect(await settle { h.statuses("FirmwareStatusNotification") == ["Downloading", "Downloaded"] })
         station.update(2) { $0.status = .available; $0.session = nil }
         #expect(await h.settle(releasing: [.seconds(Int64(1)), .milliseconds(Int64(200))]) { restartRequested(h) })
         #expect(h.installer.installed.count == 1)
@@ -196,7 +205,7 @@ struct FirmwareTests {
         let (certificate, signature) = try h.signed(FakeFileTransfer.image, by: "signer", root: "manufacturer")
         #expect(await signedUpdate(h, requestId: 42, certificate: certificate, signature: signature) == "Accepted")
         #expect(await h.settle(releasing: [.seconds(Int64(1)), .milliseconds(Int64(200))]) { restartRequested(h) })
-        #expect(h.statuses("SignedFirmwareStatusNotification") == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"])
+        #expect(await settle { h.statuses("SignedFirmwareStatusNotification") == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"] })
         #expect(h.csms.payloads("SignedFirmwareStatusNotification").allSatisfy { $0["requestId"] == 42 })
         #expect(h.statuses("FirmwareStatusNotification").isEmpty, "a signed update reports only the signed notification")
 
@@ -204,6 +213,7 @@ struct FirmwareTests {
         #expect(await settle { after.statuses("SignedFirmwareStatusNotification") == ["Installed"] })
         #expect(after.csms.payloads("SignedFirmwareStatusNotification").last?["requestId"] == 42)
         #expect(await settle { after.csms.payloads("SecurityEventNotification").contains { $0["type"] == "FirmwareUpdated" } })
+        #expect(await settle { storedPhase(after) == "finished" }, "Installed was answered: the trigger finds no update running")
         #expect(await after.call("ExtendedTriggerMessage", ["requestedMessage": "FirmwareStatusNotification"])?["status"] == "Accepted")
         #expect(await settle { after.statuses("SignedFirmwareStatusNotification").last == "Idle" })
     }
@@ -271,14 +281,13 @@ struct FirmwareTests {
         let install = OCPP16Timestamp.string(unixMs: h.clock.now() + 50_000)
         #expect(await signedUpdate(h, requestId: 5, certificate: certificate, signature: signature, retrieve: retrieve, install: install) == "Accepted")
         #expect(await settle { h.statuses("SignedFirmwareStatusNotification") == ["DownloadScheduled"] })
+        // The update may report DownloadScheduled before it starts sleeping: released until it woke.
         h.clock.advance(seconds: 30)
-        h.sleeper.release(.seconds(Int64(30)))
-        #expect(await settle { h.statuses("SignedFirmwareStatusNotification").last == "InstallScheduled" })
+        #expect(await h.settle(releasing: [.seconds(Int64(30))]) { h.statuses("SignedFirmwareStatusNotification").last == "InstallScheduled" })
         #expect(h.statuses("SignedFirmwareStatusNotification") == ["DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified", "InstallScheduled"])
         #expect(h.installer.installed.isEmpty)
         h.clock.advance(seconds: 20)
-        h.sleeper.release(.seconds(Int64(20)))
-        #expect(await h.settle(releasing: [.seconds(Int64(1)), .milliseconds(Int64(200))]) { restartRequested(h) })
+        #expect(await h.settle(releasing: [.seconds(Int64(20)), .seconds(Int64(1)), .milliseconds(Int64(200))]) { restartRequested(h) })
     }
 
     @Test func requireSignedAnswersUpdateFirmwareNotSupported() async throws {

@@ -95,7 +95,8 @@ struct SecurityTests {
         #expect(await h.change("AuthorizationKey", Self.key40) == "Accepted")
         #expect(await h.change("SecurityProfile", "2") == "Rejected", "profile 2 without a CSMS root")
         #expect(await h.change("SecurityProfile", "1") == "Accepted")
-        #expect(await settle { !h.raised.value.locked { $0 }.isEmpty } == false, "the switch waits for the answer to go out")
+        for _ in 0..<2_000 { await Task.yield() }
+        #expect(h.raised.value.locked { $0 }.isEmpty, "the switch waits for the answer to go out")
         #expect(await h.chargePoint.securityProfile == .unsecured, "not in force before it connected")
         await h.chargePoint.securityProfileConnected(.basicAuth)
         #expect(await h.chargePoint.securityProfile == .basicAuth)

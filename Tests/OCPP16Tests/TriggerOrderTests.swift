@@ -1,3 +1,4 @@
+import TestSupport
 import ChargingCore
 import NIOEmbedded
 import OCPP16
@@ -104,7 +105,7 @@ struct TriggerOrderTests {
         let served = rpc.receive(#"[2,"trigger-1","\#(trigger)",{"requestedMessage":"\#(requested)"}]"#)
         // The answer is held: nothing the trigger asked for may leave before it, however long
         // its task is kept from the transport.
-        let overtaken = await settle { wire.calls(sent) > before }
+        let overtaken = await happens { wire.calls(sent) > before }
         #expect(!overtaken, "\(sent) overtook the \(trigger).conf")
         gate.open()
         await served?.value

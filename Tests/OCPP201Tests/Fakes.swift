@@ -1,3 +1,4 @@
+import TestSupport
 import ChargingCore
 import FirmwareUpdate
 import HAL
@@ -146,13 +147,10 @@ final class ManualSleeper: Sendable {
     }
 }
 
-/// Lets the station's tasks run until `condition` holds (bounded; no clock involved).
+/// Lets the station's tasks run until `condition` holds (`eventually`: its actor runs on an
+/// event loop thread, not on the pool this test yields on).
 func settle(_ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<20_000 {
-        if await condition() { return true }
-        await Task.yield()
-    }
-    return await condition()
+    await eventually(condition)
 }
 
 /// A settable wall clock: 2026-01-01T00:00:00Z until a test moves it.

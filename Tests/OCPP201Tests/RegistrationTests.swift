@@ -43,6 +43,10 @@ struct RegistrationTests {
         #expect(h.csms.payloads("Heartbeat").isEmpty, "the old interval's sleep ended a cancelled task")
         h.sleeper.release(changed)
         #expect(await settle { h.csms.payloads("Heartbeat").count == 1 })
+        // The CSMS has the Heartbeat before the station has its answer: wait until the task
+        // sleeps its next interval (`requested` is the sleeps pending), or that sleep would be
+        // counted as the new socket's.
+        #expect(await settle { h.sleeper.requested.filter { $0 == changed }.count == 1 }, "the next interval")
         let waiting = h.sleeper.requested.filter { $0 == changed }.count
         h.chargingStation.connectionDown()
         h.chargingStation.connectionUp()

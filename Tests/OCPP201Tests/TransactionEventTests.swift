@@ -63,7 +63,7 @@ struct TransactionEventTests {
         let ended = events[2]["meterValue"]?.arrayValue ?? []
         #expect(ended.map { $0["sampledValue"]?.arrayValue?.first?["context"] } == ["Transaction.Begin", "Transaction.End"])
         #expect(ended.last?["sampledValue"]?.arrayValue?.first?["value"]?.doubleValue == 1_500)
-        #expect(h.chargingStation.transactions.pendingCount() == 0)
+        #expect(await settle { h.chargingStation.transactions.pendingCount() == 0 }, "each answered event leaves the queue")
     }
 
     @Test func eventsQueuedOfflineCarryOfflineAndGoOutInOrderOnReconnect() async throws {
@@ -73,14 +73,14 @@ struct TransactionEventTests {
         let session = try h.sessionStarted("tx-off")
         h.station.update(1) { $0.status = .suspendedEV }
         h.chargingStation.stationEvent(.statusChanged(connectorId: 1, .suspendedEV, nil, atUnixMs: h.clock.now()))
-        for _ in 0..<500 { await Task.yield() }
+        #expect(await settle { h.chargingStation.transactions.pendingCount() == 2 }, "Started, and Updated for the change")
         try h.sessionEnded(session, reason: .local)
-        for _ in 0..<500 { await Task.yield() }
+        #expect(await settle { h.chargingStation.transactions.pendingCount() == 3 })
         #expect(h.csms.payloads("TransactionEvent").isEmpty, "nothing goes out offline")
-        #expect(h.chargingStation.transactions.pendingCount() == 3)
         h.chargingStation.connectionUp()
         #expect(await settle { h.csms.payloads("TransactionEvent").count == 3 })
         let events = h.csms.payloads("TransactionEvent")
+        try #require(events.count == 3)
         #expect(events.map { $0["eventType"] } == ["Started", "Updated", "Ended"])
         #expect(events.map { $0["seqNo"] } == [.integer(0), .integer(1), .integer(2)])
         #expect(events.allSatisfy { $0["offline"] == .bool(true) })

@@ -121,7 +121,7 @@ struct ConnectionTests {
         connection.start(rpc: rpc) { log.append($0) }
         let boot = Task { try await rpc.call("BootNotification", payload: ["chargePointModel": "X"]) }
         try await eventually("first attempt failed") { log.scheduledDelays.count == 1 }
-        #expect(rpc.queuedCallCount == 1)
+        try await eventually("BootNotification queued while offline") { rpc.queuedCallCount == 1 }
         await loop.advanceTime(by: .seconds(5))
         try await eventually("connected") { connector.sessions.count == 1 }
         let session = try #require(connector.sessions.first)
