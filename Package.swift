@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "CConcurrencyHook"),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
-                dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles", "CConcurrencyHook",
+                dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles", "CConcurrencyHook", "CCrypto",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -68,6 +68,17 @@ struct WebSocketFrameHandlerTests {
         #expect(try h.closed.wait() == .pongTimeout)
     }
 
+    @Test("the charge point masks its frames with fresh, unpredictable keys")
+    func maskingKeysDiffer() throws {
+        // 32-bit keys from BoringSSL's generator: 500 of them repeat one another with a chance
+        // of about 3 in 100,000; a broken source (zeros, a constant, a counter stuck) cannot pass.
+        let keys = (0..<500).map { _ in WebSocketMaskingKey.fromDRBG() }
+        #expect(Set(keys.map { Array($0) }).count >= 499)
+        #expect(!keys.contains([0, 0, 0, 0]))
+        let bits = keys.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nonzeroBitCount } }
+        #expect((7_000...9_000).contains(bits), "about half of the 16,000 bits set: \(bits)")
+    }
+
     @Test("a pong in time keeps the connection, and pinging continues")
     func pongInTime() throws {
         let h = try makeHarness()

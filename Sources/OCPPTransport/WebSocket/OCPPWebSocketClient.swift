@@ -40,7 +40,7 @@ public final class OCPPWebSocketSession: OCPPTransportSession {
     }
 
     public func send(_ text: String) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(),
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .fromDRBG(),
                                    data: channel.allocator.buffer(string: text))
         // Always through the loop's task queue, also when called on the loop: a write made
         // directly on the loop thread (a CALL the RPC sends while reading an answer) would

@@ -89,7 +89,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
         pingCounter &+= 1
         var payload = context.channel.allocator.buffer(capacity: 4)
         payload.writeInteger(pingCounter)
-        let frame = WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: payload)
+        let frame = WebSocketFrame(fin: true, opcode: .ping, maskKey: .fromDRBG(), data: payload)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pongDeadline = context.eventLoop.scheduleTask(in: pongTimeout) {
@@ -128,7 +128,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
         case .binary:
             violation(context, "binary frames are not used by OCPP-J", .unacceptableData)
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .fromDRBG(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
             pongDeadline?.cancel()
@@ -140,7 +140,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
             if reason == nil { reason = .closedByServer(code: code, reason: text) }
             var echo = context.channel.allocator.buffer(capacity: 2)
             echo.writeInteger(code ?? 1000)
-            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .fromDRBG(), data: echo)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         default:
@@ -178,7 +178,7 @@ final class OCPPWebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHa
         guard context.channel.isActive else { return }
         var data = context.channel.allocator.buffer(capacity: 2)
         data.write(webSocketErrorCode: code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .fromDRBG(), data: data)
         let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
     }
