@@ -5,6 +5,7 @@ import NIOEmbedded
 import OCPPJSON
 import Locking
 import Synchronization
+import TestSupport
 @testable import OCPPTransport
 
 /// Collects what the RPC layer sends.
@@ -29,17 +30,14 @@ final class SentFrames: Sendable {
 
 struct ConditionTimedOut: Error { let what: String }
 
-/// Waits (bounded, real time) for something another task does; never a fixed sleep. The bound
-/// only ends a test that is failing anyway: a passing one returns as soon as the condition
-/// holds. It is 30 s because on CI's two cores the suite's long synchronous tests can hold both
+/// Waits for something another task does (`TestSupport.eventually`, polling from the start),
+/// and throws naming `what` when it does not come. The bound only ends a test that is failing
+/// anyway. It is 30 s because on CI's two cores the suite's long synchronous tests can hold both
 /// of the task pool's threads for several seconds, and a 5 s bound failed a passing test there
 /// ("wait 1 scheduled" in ConnectionTests, 2026-12-06).
 func eventually(_ what: String, within seconds: Double = 30, _ condition: @Sendable () -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + .milliseconds(Int(seconds * 1000))
-    while !condition() {
-        if clock.now > deadline { throw ConditionTimedOut(what: what) }
-        try await Task.sleep(for: .milliseconds(2))
+    guard await TestSupport.eventually(limit: .milliseconds(Int(seconds * 1000)), yieldsFirst: 0, { condition() }) else {
+        throw ConditionTimedOut(what: what)
     }
 }
 

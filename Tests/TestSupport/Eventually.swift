@@ -4,8 +4,8 @@
 /// It first yields (`Task.yield`), which is all it takes when the work shares the test's
 /// pool; after `yieldsFirst` it polls once a millisecond, so that on a busy machine the test's
 /// spinning does not keep the pool from the jobs it waits for. It gives up after `limit`, which
-/// only a failing test reaches: nothing here waits for time to pass. 30 s, as OCPPTransportTests'
-/// `eventually`: on CI's two cores long synchronous tests can hold the pool for seconds.
+/// only a failing test reaches: nothing here waits for time to pass. 30 s: on CI's two cores
+/// long synchronous tests can hold the pool for seconds (OCPPTransportTests' `eventually`).
 public func eventually(limit: Duration = .seconds(30), yieldsFirst: Int = 2_000,
                        _ condition: () async -> Bool) async -> Bool {
     for _ in 0..<yieldsFirst {
