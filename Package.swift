@@ -104,6 +104,8 @@ let package = Package(
                 swiftSettings: strict),
         // The address of Swift concurrency's global-enqueue hook, for the static build (OCPPExecutor).
         .target(name: "CConcurrencyHook"),
+        // glibc's malloc_trim for evsed: the start-up's temporaries given back once it is done.
+        .target(name: "CHeapTrim"),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
                 dependencies: ["OCPPJSON", "HAL", "Codecs", "SmallFiles", "CConcurrencyHook", "CCrypto",
@@ -170,7 +172,7 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "evsed",
                           // No ArgumentParser here: it brings FoundationEssentials into the firmware.
-                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "LogUpload", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles",
+                          dependencies: ["Station", "OCPP16", "OCPP201", "OCPP201DeviceModel", "OCPPSecurity", "FirmwareUpdate", "LogUpload", "OCPPTransport", "BoardDescription", "HAL", "SmallFiles", "CHeapTrim",
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
