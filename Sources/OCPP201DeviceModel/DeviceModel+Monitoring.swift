@@ -149,7 +149,7 @@ extension DeviceModel {
             }
             s.monitors.removeAll { removing.contains($0.id) }
             for id in removing { s.monitorStates[id] = nil }
-            s.variables[.activeMonitoringBase]?.values[.actual] = request.monitoringBase.rawValue
+            if let base = s.variable(.activeMonitoringBase) { s.holdInMemory(base, .actual, request.monitoringBase.rawValue) }
             return SetMonitoringBaseResponse(status: .accepted)
         }
     }
@@ -184,7 +184,7 @@ extension DeviceModel {
             }
             // One entry per variable, in catalogue order, with its monitors by id.
             let byKey = Dictionary(grouping: chosen, by: \.key)
-            let entries = s.order.compactMap { key -> MonitoringData? in
+            let entries = s.definitions.map(\.key).compactMap { key -> MonitoringData? in
                 guard let monitors = byKey[key] else { return nil }
                 return MonitoringData(component: key.componentType, variable: key.variableType,
                                       variableMonitoring: monitors.sorted { $0.id < $1.id }.map {

@@ -18,7 +18,7 @@ extension DeviceModel {
     public func baseReport(_ request: GetBaseReportRequest,
                            generatedAt: String) -> (GetBaseReportResponse, [NotifyReportRequest]) {
         state.locked { s in
-            let variables = s.order.compactMap { s.variables[$0] }.filter { variable in
+            let variables = s.allVariables.filter { variable in
                 switch request.reportBase {
                 case .fullInventory: true
                 case .configurationInventory: variable.definition.spec.attributes.contains { $0.mutability != .readOnly }
@@ -44,14 +44,14 @@ extension DeviceModel {
         }
         return state.locked { s in
             let criteria = request.componentCriteria ?? []
-            let componentsMeeting: Set<ComponentKey>? = criteria.isEmpty ? nil : Set(s.variables.values.compactMap { v -> ComponentKey? in
-                let key = v.definition.key
+            let componentsMeeting: Set<ComponentKey>? = criteria.isEmpty ? nil : Set(s.definitions.compactMap { v -> ComponentKey? in
+                let key = v.key
                 guard key.variableInstance == nil, criteria.contains(where: { $0.rawValue == key.variable }),
                       s.currentValue(key, .actual) == "true" else { return nil }
                 return key.componentKey
             })
             let filters = request.componentVariable ?? []
-            let variables = s.order.compactMap { s.variables[$0] }.filter { variable in
+            let variables = s.allVariables.filter { variable in
                 let key = variable.definition.key
                 if let componentsMeeting, !componentsMeeting.contains(key.componentKey) { return false }
                 return filters.isEmpty || filters.contains { Self.matches(key, $0) }
@@ -127,7 +127,7 @@ extension ModelState {
                 ReportData.VariableAttributeType(
                     type: attribute.type,
                     value: attribute.mutability == .writeOnly ? nil
-                        : currentValue(key, attribute.type).map { String($0.prefix(max(0, valueSize))) },
+                        : (try? readValue(variable, attribute.type))?.map { String($0.prefix(max(0, valueSize))) },
                     mutability: attribute.mutability, persistent: attribute.persistent, constant: attribute.constant)
             },
             variableCharacteristics: ReportData.VariableCharacteristicsType(

@@ -33,8 +33,12 @@ extension DeviceModel {
                     if attribute.mutability == .writeOnly {
                         return result(.rejected, reason: "WriteOnly", "\(item.variable.name) can be written, not read")
                     }
-                    let value = s.currentValue(variable.definition.key, type) ?? ""
-                    return result(.accepted, String(value.prefix(max(0, valueSize))))
+                    do {
+                        let value = try s.readValue(variable, type) ?? ""
+                        return result(.accepted, String(value.prefix(max(0, valueSize))))
+                    } catch {
+                        return result(.rejected, reason: "InternalError", String("could not read the value: \(error)".prefix(512)))
+                    }
                 }
             })
         }
@@ -49,8 +53,9 @@ extension DeviceModel {
     public func setVariables(_ request: SetVariablesRequest) -> SetVariablesResponse {
         let (response, changed, handlers) = state.locked { s -> (SetVariablesResponse, [(VariableKey, String)], [@Sendable (VariableKey, String) -> Void]) in
             var results: [SetVariablesResponse.SetVariableResultType] = []
-            // Accepted changes, in request order: (result index, key, attribute, value).
-            var pending: [(index: Int, key: VariableKey, type: AttributeEnumType, value: String, stored: Bool)] = []
+            // Accepted changes, in request order: (result index, variable, attribute, value, the value before).
+            var pending: [(index: Int, variable: VariableState, type: AttributeEnumType, value: String, stored: Bool,
+                           before: String?)] = []
             var secretsChanged: [VariableKey] = []
             let valueSize = s.integer(.configurationValueSize, fallback: StationVariables.configurationValueSize)
             for item in request.setVariableData {
@@ -104,14 +109,15 @@ extension DeviceModel {
                             results.append(result(.accepted))
                             continue
                         }
-                        pending.append((results.count, variable.definition.key, type, value, attribute.storedInDatabase))
+                        pending.append((results.count, variable, type, value, s.isStored(attribute),
+                                        try? s.readValue(variable, type)))
                         results.append(result(variable.definition.spec.rebootRequired ? .rebootRequired : .accepted))
                     }
                 }
             }
             do {
                 try store.setValues(pending.filter(\.stored).map {
-                    StoredValueChange(key: $0.key.stored, attributeType: $0.type.rawValue, value: $0.value)
+                    StoredValueChange(key: $0.variable.definition.key.stored, attributeType: $0.type.rawValue, value: $0.value)
                 })
             } catch {
                 for change in pending {
@@ -124,9 +130,10 @@ extension DeviceModel {
             // A secret's handlers hear that it changed, not its value.
             var changed: [(VariableKey, String)] = secretsChanged.map { ($0, "") }
             for change in pending {
-                let before = s.variables[change.key]?.values[change.type]
-                s.variables[change.key]?.values[change.type] = change.value
-                if change.type == .actual, before != change.value { changed.append((change.key, change.value)) }
+                s.holdInMemory(change.variable, change.type, change.value)
+                if change.type == .actual, change.before != change.value {
+                    changed.append((change.variable.definition.key, change.value))
+                }
             }
             return (SetVariablesResponse(setVariableResult: results), changed, s.changeHandlers)
         }

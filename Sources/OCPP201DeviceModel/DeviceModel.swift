@@ -4,7 +4,9 @@ import Locking
 import Synchronization
 
 /// The OCPP 2.0.1 device model of this charging station: every component and variable the
-/// firmware offers (the catalogue in `Catalogue/`), their current values, persisted in SQLite.
+/// firmware offers (the catalogue in `Catalogue/`) and their values. Settings and persistent
+/// station state are kept in SQLite and read from it when asked; only what lives in memory anyway
+/// (availability, power) is held here (`ModelState`).
 ///
 /// The 2.0.1 adapter answers GetVariables, SetVariables, GetBaseReport and GetReport with it and
 /// reads its settings through `variables`; the station reports what it owns (availability,
@@ -48,7 +50,6 @@ public final class DeviceModel: Sendable {
         }
 
         let stored = Dictionary(try store.variables().map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        var variables: [VariableKey: VariableState] = [:]
         var upserting: [StoredVariable] = []
         for definition in definitions {
             let previous = stored[definition.key.stored]
@@ -58,19 +59,23 @@ public final class DeviceModel: Sendable {
                 values[attribute.type] = Self.startValue(of: attribute, in: definition, stored: storedValue,
                                                          initial: attribute.type == .actual ? initial[definition.key] : nil)
             }
-            let variable = VariableState(definition: definition, values: values)
-            variables[definition.key] = variable
-            let row = variable.storedRow
+            let row = definition.storedRow(values: values)
             if previous != row { upserting.append(row) }
         }
         let known = Set(definitions.map(\.key.stored))
         let removing = stored.keys.filter { !known.contains($0) }
         try store.synchronize(upserting: upserting, removing: removing)
+        let ids = try store.variableIds()
+        let rowIds = try definitions.map { definition in
+            guard let id = ids[definition.key.stored] else {
+                throw DeviceModelError.invalidLayout("\(definition.key) was not stored")
+            }
+            return id
+        }
 
         self.store = store
         let monitors = try store.monitors().compactMap(VariableMonitor.init(stored:))
-        var model = ModelState(variables: variables, order: definitions.map(\.key),
-                               components: Set(definitions.map(\.key.componentKey)), monitors: monitors)
+        var model = ModelState(store: store, definitions: definitions, rowIds: rowIds, monitors: monitors)
         for monitor in monitors {
             model.monitorStates[monitor.id] = MonitorState(reference: model.currentValue(monitor.key, .actual))
         }
@@ -131,18 +136,19 @@ public final class DeviceModel: Sendable {
     @discardableResult
     public func setActual(_ key: VariableKey, _ value: String) -> Bool {
         state.locked { s in
-            guard let variable = s.variables[key], let attribute = variable.definition.attribute(.actual),
+            guard let variable = s.variable(key), let attribute = variable.definition.attribute(.actual),
                   case .success(let normalized) = variable.definition.spec.characteristics.validate(value) else {
                 return false
             }
-            if attribute.storedInDatabase, attribute.source != .firmware {
+            if s.isStored(attribute) {
                 do {
                     try store.setValues([StoredValueChange(key: key.stored, attributeType: "Actual", value: normalized)])
                 } catch {
                     return false
                 }
+            } else {
+                s.holdInMemory(variable, .actual, normalized)
             }
-            s.variables[key]?.values[.actual] = normalized
             return true
         }
     }
@@ -179,7 +185,7 @@ public final class DeviceModel: Sendable {
     }
 
     /// Every variable key, in catalogue order.
-    public var keys: [VariableKey] { state.locked { $0.order } }
+    public var keys: [VariableKey] { state.locked { $0.definitions.map(\.key) } }
 }
 
 /// What can go wrong opening the device model.
@@ -195,20 +201,24 @@ public enum DeviceModelError: Error, Equatable, Sendable, CustomStringConvertibl
     }
 }
 
-/// One variable with its current attribute values.
+/// One variable of the catalogue and where it sits in the model (its index in catalogue order).
 struct VariableState: Sendable {
     var definition: VariableDefinition
-    var values: [AttributeEnumType: String]
+    var position: Int
+}
 
-    var storedRow: StoredVariable {
-        let ch = definition.spec.characteristics
+extension VariableDefinition {
+    /// The row the device model's table keeps for this variable, with `values` as the stored
+    /// attributes' values.
+    func storedRow(values: [AttributeEnumType: String]) -> StoredVariable {
+        let ch = spec.characteristics
         return StoredVariable(
-            key: definition.key.stored,
+            key: key.stored,
             characteristics: StoredVariableCharacteristics(dataType: ch.dataType.rawValue, unit: ch.unit,
                                                            minLimit: ch.minLimit, maxLimit: ch.maxLimit,
                                                            valuesList: ch.valuesList,
                                                            supportsMonitoring: ch.supportsMonitoring),
-            attributes: definition.spec.attributes.map { attribute in
+            attributes: spec.attributes.map { attribute in
                 StoredVariableAttribute(type: attribute.type.rawValue,
                                         // Values that live in memory only are stored as their start value.
                                         value: attribute.source == .station(persistent: false) || attribute.source == .keptOutside
@@ -221,10 +231,23 @@ struct VariableState: Sendable {
 }
 
 /// Everything behind the device model's mutex.
+///
+/// What it holds: the catalogue (code: names, characteristics, start values), where each variable
+/// sits, and the values that live in memory only (station state such as availability and power;
+/// a firmware value the station changed for this run). The values of settings and of persistent
+/// station state are not held here: SQLite has them, and each read asks it (one indexed row,
+/// from a prepared statement), so memory and table can never disagree.
 struct ModelState: Sendable {
-    var variables: [VariableKey: VariableState]
-    var order: [VariableKey]
-    var components: Set<ComponentKey>
+    let store: DeviceModelStore
+    /// Every variable, in catalogue order.
+    let definitions: [VariableDefinition]
+    /// Index of each key in `definitions`.
+    let positions: [VariableKey: Int]
+    /// The device model table's row id of each variable, by position.
+    let rowIds: [Int64]
+    let components: Set<ComponentKey>
+    /// Values held in memory only, by `memorySlot(position, type)`.
+    var memoryValues: [Int: String] = [:]
     var changeHandlers: [@Sendable (VariableKey, String) -> Void] = []
     var providers: [VariableKey: @Sendable () -> String] = [:]
     var settingChecks: [VariableKey: @Sendable (String) -> String?] = [:]
@@ -233,9 +256,62 @@ struct ModelState: Sendable {
     var monitorStates: [Int: MonitorState] = [:]
     var nextEventId = 0
 
+    init(store: DeviceModelStore, definitions: [VariableDefinition], rowIds: [Int64], monitors: [VariableMonitor]) {
+        self.store = store
+        self.definitions = definitions
+        self.rowIds = rowIds
+        self.monitors = monitors
+        positions = Dictionary(uniqueKeysWithValues: definitions.enumerated().map { ($1.key, $0) })
+        components = Set(definitions.map(\.key.componentKey))
+    }
+
+    func variable(_ key: VariableKey) -> VariableState? {
+        positions[key].map { VariableState(definition: definitions[$0], position: $0) }
+    }
+
+    /// Every variable, in catalogue order.
+    var allVariables: [VariableState] {
+        definitions.enumerated().map { VariableState(definition: $1, position: $0) }
+    }
+
+    /// The attribute's value lives in the table (a setting, persistent station state), not here.
+    func isStored(_ attribute: AttributeSpec) -> Bool {
+        attribute.storedInDatabase && attribute.source != .firmware
+    }
+
+    /// Keeps a value that lives in memory only; a stored attribute's value is the table's business.
+    mutating func holdInMemory(_ variable: VariableState, _ type: AttributeEnumType, _ value: String) {
+        guard let attribute = variable.definition.attribute(type), !isStored(attribute) else { return }
+        memoryValues[Self.memorySlot(variable.position, type)] = value
+    }
+
+    private static func memorySlot(_ position: Int, _ type: AttributeEnumType) -> Int {
+        let index = switch type {
+        case .actual: 0
+        case .target: 1
+        case .minSet: 2
+        case .maxSet: 3
+        }
+        return position * 4 + index
+    }
+
+    /// The value of an attribute now: a provider's, the table's (stored attributes) or memory's,
+    /// else the catalogue's start value. Throws only when the table cannot be read.
+    func readValue(_ variable: VariableState, _ type: AttributeEnumType) throws -> String? {
+        let key = variable.definition.key
+        if type == .actual, let provider = providers[key] { return provider() }
+        guard let attribute = variable.definition.attribute(type) else { return nil }
+        if isStored(attribute) {
+            return try store.value(variableId: rowIds[variable.position], attributeType: type.rawValue)
+        }
+        return memoryValues[Self.memorySlot(variable.position, type)] ?? attribute.value
+    }
+
+    /// `readValue`, with nil for a variable this firmware does not have or a table that cannot be
+    /// read (the storage fault is raised by the station, which hears of every failed access).
     func currentValue(_ key: VariableKey, _ type: AttributeEnumType) -> String? {
-        if type == .actual, let provider = providers[key], variables[key] != nil { return provider() }
-        return variables[key]?.values[type]
+        guard let variable = variable(key) else { return nil }
+        return try? readValue(variable, type)
     }
 
     /// An integer the firmware or station fixed (message limits), or `fallback`.
@@ -254,7 +330,7 @@ struct ModelState: Sendable {
     func lookup(_ component: ComponentType, _ variable: VariableType, _ type: AttributeEnumType) -> Lookup {
         let key = VariableKey(component: component, variable: variable)
         guard components.contains(key.componentKey) else { return .unknownComponent }
-        guard let state = variables[key] else { return .unknownVariable }
+        guard let state = self.variable(key) else { return .unknownVariable }
         guard let attribute = state.definition.attribute(type) else { return .unsupportedAttribute }
         return .found(state, attribute)
     }

@@ -196,13 +196,13 @@ private struct SettingsReader {
 
     func text(_ component: String, _ variable: String, _ instance: String? = nil) -> String {
         let key = VariableKey(component: component, variable: variable, variableInstance: instance)
-        return state.currentValue(key, .actual) ?? state.variables[key]?.definition.attribute(.actual)?.value ?? ""
+        return state.currentValue(key, .actual) ?? state.variable(key)?.definition.attribute(.actual)?.value ?? ""
     }
 
     func int(_ component: String, _ variable: String, _ instance: String? = nil) -> Int {
         let key = VariableKey(component: component, variable: variable, variableInstance: instance)
         if let value = state.currentValue(key, .actual).flatMap({ Int($0) }) { return value }
-        return state.variables[key]?.definition.attribute(.actual)?.value.flatMap { Int($0) } ?? 0
+        return state.variable(key)?.definition.attribute(.actual)?.value.flatMap { Int($0) } ?? 0
     }
 
     func decimal(_ component: String, _ variable: String, _ instance: String? = nil) -> Double {

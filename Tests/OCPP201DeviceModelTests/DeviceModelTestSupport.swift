@@ -1,6 +1,9 @@
 import OCPP201DeviceModel
 import OCPP201Messages
 import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Two AC EVSEs with one connector each, as on our dual-socket boards.
 let twoEVSELayout = StationLayout(evses: [
@@ -40,4 +43,11 @@ func set(_ model: DeviceModel, _ component: ComponentType, _ variable: String, i
         .init(attributeType: type, attributeValue: value, component: component,
               variable: VariableType(name: variable, instance: instance)),
     ])).setVariableResult.first
+}
+
+/// A database file in a new directory of its own under /tmp (for tests that reopen it).
+func scratchDatabasePath() throws -> String {
+    var template = Array("/tmp/devicemodel-test-XXXXXX".utf8CString)
+    guard let directory = mkdtemp(&template) else { throw StorageError.invalidArgument("mkdtemp failed") }
+    return String(cString: directory) + "/station.sqlite"
 }

@@ -248,15 +248,49 @@ import Testing
     }
 
     @Test func aFailedWriteRejectsTheRequestAndChangesNothing() throws {
-        let database = try Database.inMemory()
+        let path = try scratchDatabasePath()
+        let database = try Database(path: path)
         let model = try openModel(StationStorage(database: database).deviceModel)
         database.close()
         let result = set(model, component("OCPPCommCtrlr"), "HeartbeatInterval", "45")
         #expect(result?.attributeStatus == .rejected)
         #expect(result?.attributeStatusInfo?.reasonCode == "InternalError")
-        #expect(model.value(.heartbeatInterval) == "300")
         #expect(model.setActual(.securityProfile, "3") == false)
-        #expect(model.variables.securityProfile == 1)
+        // Settings are read from the table, so a table that cannot be read is answered as such,
+        // never with a value made up from memory.
+        let read = get(model, component("OCPPCommCtrlr"), "HeartbeatInterval")
+        #expect(read?.attributeStatus == .rejected)
+        #expect(read?.attributeStatusInfo?.reasonCode == "InternalError")
+        #expect(model.value(.heartbeatInterval) == nil)
+        let reopened = try openModel(StationStorage(database: Database(path: path)).deviceModel)
+        #expect(reopened.value(.heartbeatInterval) == "300")
+        #expect(reopened.variables.securityProfile == 1)
+    }
+
+    @Test func settingsAreReadFromTheTableNotFromACopyInMemory() throws {
+        let database = try Database.inMemory()
+        let model = try openModel(StationStorage(database: database).deviceModel)
+        #expect(set(model, component("OCPPCommCtrlr"), "HeartbeatInterval", "45")?.attributeStatus == .accepted)
+        // Whatever the table says is the answer: the device model keeps no second copy that
+        // could disagree with it (a restore of the database, the sqlite3 shell).
+        try database.withConnection { c in
+            try c.execute("""
+                UPDATE device_variable_attributes SET value = '77' WHERE type = 'Actual' AND variable_id =
+                  (SELECT id FROM device_variables WHERE component = 'OCPPCommCtrlr' AND variable = 'HeartbeatInterval')
+                """)
+        }
+        #expect(get(model, component("OCPPCommCtrlr"), "HeartbeatInterval")?.attributeValue == "77")
+        #expect(model.variables.heartbeatInterval == 77)
+        // Station state that is not persistent lives in memory only; the table keeps its start value.
+        #expect(model.setActual(.evsePower(evseId: 1), "11000"))
+        #expect(get(model, component("EVSE", evse: 1), "Power")?.attributeValue == "11000")
+        let storedPower = try database.withConnection { c in
+            try c.queryFirst("""
+                SELECT a.value FROM device_variable_attributes a JOIN device_variables v ON v.id = a.variable_id
+                WHERE v.component = 'EVSE' AND v.evse_id = 1 AND v.variable = 'Power' AND a.type = 'Actual'
+                """) { try $0.stringOrNil(0) }
+        }
+        #expect(storedPower == "0")
     }
 
     @Test func setActualChecksTheValue() throws {

@@ -46,6 +46,28 @@ public final class DeviceModelStore: Sendable {
         }
     }
 
+    /// The row id of every stored variable: what `value(variableId:attributeType:)` takes.
+    public func variableIds() throws -> [StoredVariableKey: Int64] {
+        try database.withConnection { c in
+            var ids: [StoredVariableKey: Int64] = [:]
+            try c.withStatement("""
+                SELECT id, component, component_instance, evse_id, connector_id, variable, variable_instance
+                FROM device_variables
+                """) { statement in
+                try statement.forEachRow { row in ids[try Self.key(row, from: 1)] = try row.int64(0) }
+            }
+            return ids
+        }
+    }
+
+    /// The stored value of one attribute (nil: the attribute has no value or is not stored).
+    public func value(variableId: Int64, attributeType: String) throws -> String? {
+        try database.withConnection { c in
+            try c.queryFirst("SELECT value FROM device_variable_attributes WHERE variable_id = ? AND type = ?",
+                             [.integer(variableId), .text(attributeType)]) { try $0.stringOrNil(0) } ?? nil
+        }
+    }
+
     /// Writes the catalogue the firmware starts with: inserts or updates `upserting` (their
     /// characteristics and attributes replace the stored ones; a variable's monitors survive an
     /// update) and deletes `removing` with their monitors. All or nothing.
