@@ -4,3 +4,7 @@
 int swiftevse_release_free_heap(void) {
     return malloc_trim(0);
 }
+
+int swiftevse_use_one_malloc_arena(void) {
+    return mallopt(M_ARENA_MAX, 1);
+}

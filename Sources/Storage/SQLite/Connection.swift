@@ -1,13 +1,15 @@
 import CSQLite
 
-/// One open SQLite connection with its cache of prepared statements.
+/// One open SQLite connection with its cache of prepared statements (the `statementCacheCapacity`
+/// most recently used).
 ///
 /// Not Sendable and not thread-safe by design: SQLite is opened in multi-thread mode (no
 /// per-call locking inside SQLite) and `Database` hands the connection to one caller at a time.
 /// Code gets a `Connection` only inside `Database.withConnection` / `Database.transaction`.
 public final class Connection {
     let handle: OpaquePointer
-    private var cache: [String: Statement] = [:]
+    private var cache: [String: CachedStatement] = [:]
+    private var useCount: UInt64 = 0
     /// SQL strings whose cached statement is currently being stepped by a caller.
     private var inUse: Set<String> = []
     private var savepointDepth = 0
@@ -37,18 +39,36 @@ public final class Connection {
 
     // MARK: statements
 
+    /// How many prepared statements a connection keeps. A prepared statement holds its compiled
+    /// program, 1–5 KB each; the station runs a few dozen statements day to day, while start-up,
+    /// migrations, the local list's full update and the reports each run their own once. Kept
+    /// without a bound, those one-off statements stayed resident for the life of the process.
+    public static let statementCacheCapacity = 48
+
+    private struct CachedStatement {
+        let statement: Statement
+        var lastUse: UInt64
+    }
+
+    /// Statements in the cache now (for tests).
+    public var cachedStatementCount: Int { cache.count }
+
     /// Runs `body` with the prepared statement for `sql`, taken from the cache (prepared on first
-    /// use). The statement is reset and its bindings cleared afterwards, also when `body` throws.
-    /// A nested use of the same SQL while the cached one is being stepped gets its own statement.
+    /// use; the least recently used one leaves the cache when it is full). The statement is reset
+    /// and its bindings cleared afterwards, also when `body` throws. A nested use of the same SQL
+    /// while the cached one is being stepped gets its own statement.
     public func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
         let statement: Statement
         let cached: Bool
+        useCount &+= 1
         if let existing = cache[sql], !inUse.contains(sql) {
-            statement = existing
+            statement = existing.statement
+            cache[sql]?.lastUse = useCount
             cached = true
         } else if cache[sql] == nil {
             statement = try prepare(sql)
-            cache[sql] = statement
+            if cache.count >= Self.statementCacheCapacity { evictLeastRecentlyUsed() }
+            cache[sql] = CachedStatement(statement: statement, lastUse: useCount)
             cached = true
         } else {
             statement = try prepare(sql)
@@ -60,6 +80,22 @@ public final class Connection {
             if cached { inUse.remove(sql) }
         }
         return try body(statement)
+    }
+
+    /// Finalizes every cached statement no caller is stepping, and gives back the page cache's
+    /// unused pages (`sqlite3_db_release_memory`).
+    func releaseMemory() {
+        cache = cache.filter { inUse.contains($0.key) }
+        _ = sqlite3_db_release_memory(handle)
+    }
+
+    /// Drops the cached statement used longest ago, unless a caller is stepping it.
+    private func evictLeastRecentlyUsed() {
+        var oldest: (sql: String, lastUse: UInt64)?
+        for (sql, entry) in cache where !inUse.contains(sql) && entry.lastUse < (oldest?.lastUse ?? .max) {
+            oldest = (sql, entry.lastUse)
+        }
+        if let oldest { cache[oldest.sql] = nil }
     }
 
     private func prepare(_ sql: String) throws -> Statement {

@@ -103,6 +103,14 @@ public final class Database: Sendable {
         throw StorageError.sqlite(code: SQLITE_CORRUPT, message: problems.joined(separator: "; "), sql: "PRAGMA quick_check")
     }
 
+    /// Gives back what the connection holds beyond what it needs now: the prepared statements
+    /// (prepared again on their next use) and the page cache's unused pages. For the end of
+    /// start-up, whose one-off statements (migrations, the quick check, the 2.0.1 device model's
+    /// comparison with its table, recovery) the running station does not run again.
+    public func releaseMemory() {
+        connection.locked { $0?.releaseMemory() }
+    }
+
     /// The journal mode in effect: `"wal"` for a file database.
     public func journalMode() throws -> String {
         try withConnection { try $0.queryFirst("PRAGMA journal_mode") { try $0.string(0) } ?? "" }
