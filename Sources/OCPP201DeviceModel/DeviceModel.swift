@@ -241,11 +241,11 @@ struct ModelState: Sendable {
     let store: DeviceModelStore
     /// Every variable, in catalogue order.
     let definitions: [VariableDefinition]
-    /// Index of each key in `definitions`.
-    let positions: [VariableKey: Int]
+    /// The positions in `definitions`, sorted by key: a lookup is a binary search (a dictionary
+    /// of the keys would hold each key's six fields a second time, and half its slots empty).
+    let positionsByKey: [Int16]
     /// The device model table's row id of each variable, by position.
     let rowIds: [Int64]
-    let components: Set<ComponentKey>
     /// Values held in memory only, by `memorySlot(position, type)`.
     var memoryValues: [Int: String] = [:]
     var changeHandlers: [@Sendable (VariableKey, String) -> Void] = []
@@ -258,15 +258,31 @@ struct ModelState: Sendable {
 
     init(store: DeviceModelStore, definitions: [VariableDefinition], rowIds: [Int64], monitors: [VariableMonitor]) {
         self.store = store
-        self.definitions = definitions
+        // Copied at its exact size: the catalogue's array grew by doubling.
+        var exact: [VariableDefinition] = []
+        exact.reserveCapacity(definitions.count)
+        exact.append(contentsOf: definitions)
+        self.definitions = exact
         self.rowIds = rowIds
         self.monitors = monitors
-        positions = Dictionary(uniqueKeysWithValues: definitions.enumerated().map { ($1.key, $0) })
-        components = Set(definitions.map(\.key.componentKey))
+        positionsByKey = definitions.indices.sorted { definitions[$0].key.sortsBefore(definitions[$1].key) }.map { Int16($0) }
     }
 
     func variable(_ key: VariableKey) -> VariableState? {
-        positions[key].map { VariableState(definition: definitions[$0], position: $0) }
+        var low = 0, high = positionsByKey.count
+        while low < high {
+            let middle = (low + high) / 2
+            if definitions[Int(positionsByKey[middle])].key.sortsBefore(key) { low = middle + 1 } else { high = middle }
+        }
+        guard low < positionsByKey.count else { return nil }
+        let position = Int(positionsByKey[low])
+        return definitions[position].key == key ? VariableState(definition: definitions[position], position: position) : nil
+    }
+
+    /// Some variable of the model belongs to `component` (answers UnknownComponent against
+    /// UnknownVariable, after a variable was not found: a scan, on that path only).
+    func hasComponent(_ component: ComponentKey) -> Bool {
+        definitions.contains { $0.key.componentKey == component }
     }
 
     /// Every variable, in catalogue order.
@@ -329,8 +345,9 @@ struct ModelState: Sendable {
     /// Finds what a CSMS names, telling which part is unknown.
     func lookup(_ component: ComponentType, _ variable: VariableType, _ type: AttributeEnumType) -> Lookup {
         let key = VariableKey(component: component, variable: variable)
-        guard components.contains(key.componentKey) else { return .unknownComponent }
-        guard let state = self.variable(key) else { return .unknownVariable }
+        guard let state = self.variable(key) else {
+            return hasComponent(key.componentKey) ? .unknownVariable : .unknownComponent
+        }
         guard let attribute = state.definition.attribute(type) else { return .unsupportedAttribute }
         return .found(state, attribute)
     }

@@ -49,6 +49,28 @@ public struct VariableKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension VariableKey {
+    /// A total order of keys (component, EVSE, connector, component instance, variable, variable
+    /// instance; an absent part first), for the device model's binary search.
+    func sortsBefore(_ other: VariableKey) -> Bool {
+        func compare<T: Comparable>(_ a: T?, _ b: T?) -> Int {
+            switch (a, b) {
+            case (nil, nil): 0
+            case (nil, _): -1
+            case (_, nil): 1
+            case let (a?, b?): a < b ? -1 : (a == b ? 0 : 1)
+            }
+        }
+        var order = compare(component, other.component)
+        if order == 0 { order = compare(evseId, other.evseId) }
+        if order == 0 { order = compare(connectorId, other.connectorId) }
+        if order == 0 { order = compare(componentInstance, other.componentInstance) }
+        if order == 0 { order = compare(variable, other.variable) }
+        if order == 0 { order = compare(variableInstance, other.variableInstance) }
+        return order < 0
+    }
+}
+
 /// A component of the device model: controller name, instance, EVSE and connector.
 struct ComponentKey: Hashable, Sendable {
     var name: String

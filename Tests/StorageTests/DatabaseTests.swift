@@ -129,6 +129,31 @@ import Testing
         #expect(pairs.flatMap { $0 } == [11, 12, 13, 21, 22, 23, 31, 32, 33])
     }
 
+    @Test func theStatementCacheKeepsTheMostRecentlyUsedAndNeverOneInUse() throws {
+        let db = try Database.inMemory()
+        let capacity = Connection.statementCacheCapacity
+        try db.execute("CREATE TABLE t (a INTEGER)")
+        try db.execute("INSERT INTO t VALUES (1), (2)")
+        let counted = try db.withConnection { c -> [Int] in
+            var counts: [Int] = []
+            // The outer statement is being stepped while more than a cache's worth of others run.
+            try c.withStatement("SELECT a FROM t ORDER BY a") { outer in
+                while try outer.step() {
+                    for n in 0..<(capacity + 10) { _ = try c.query("SELECT \(n) + a FROM t") { try $0.int(0) } }
+                    counts.append(c.cachedStatementCount)
+                }
+            }
+            // Still cached, and still right, after all that.
+            counts.append(try c.query("SELECT a FROM t ORDER BY a") { try $0.int(0) }.count)
+            return counts
+        }
+        #expect(counted == [capacity, capacity, 2])
+        #expect(try db.withConnection { $0.cachedStatementCount } <= capacity)
+        db.releaseMemory()
+        #expect(try db.withConnection { $0.cachedStatementCount } == 0)
+        #expect(try db.query("SELECT a FROM t ORDER BY a") { try $0.int(0) } == [1, 2], "prepared again when next used")
+    }
+
     @Test func fileDatabaseRunsInWALWithFullSyncAndForeignKeys() throws {
         let dir = try TemporaryDirectory()
         let db = try Database(path: dir.file("wal.sqlite"))
