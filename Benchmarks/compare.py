@@ -12,7 +12,10 @@ Figures (goals of the event-driven-firmware issue):
 - CPU idle, connected, nothing plugged (≤ 0.1 % of one core);
 - CPU while one connector charges, MeterValues every 5 s (≤ 0.2 %);
 - CPU per GetConfiguration, all keys (≤ 0.08 × the reference's) and one key (≤ 0.12 ×);
-- threads (≤ 4) and anonymous memory (RssAnon).
+- threads (≤ 4) and anonymous memory (RssAnon) while charging. The latter has no goal here: the
+  budget's ≤ 2 MB is for the idle station with a 50,000-entry local list and 10,000 queued
+  messages, which Benchmarks/evsed_budget.py measures; a connection and a session in progress
+  hold about 0.1–0.2 MB more.
 The full run exits 1 when a goal is missed; --smoke (what CI runs) only checks that every figure
 can be measured.
 """
@@ -180,7 +183,8 @@ def main():
             meter_values = len(cs.received("MeterValues"))
 
             rows.append(Row("threads", len(threads(evsed.pid)), len(threads(reference.pid)), "", goal=4))
-            rows.append(Row("anonymous memory (RssAnon)", rss_anon_mb(evsed.pid), rss_anon_mb(reference.pid), "MB", goal=2))
+            rows.append(Row("anonymous memory (RssAnon), while charging", rss_anon_mb(evsed.pid),
+                            rss_anon_mb(reference.pid), "MB"))
             print(f"evsed threads: {', '.join(threads(evsed.pid))}")
             print(f"MeterValues received by the CSMS while both charged: {meter_values}")
         finally:
