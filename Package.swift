@@ -75,7 +75,7 @@ let package = Package(
         // `swift run -c release OCPPBenchmarks`: an inbound OCPP 1.6 and 2.0.1 CALL parsed,
         // validated, handled and answered, against the DESIGN budget.
         .executableTarget(name: "OCPPBenchmarks",
-                          dependencies: ["OCPP16", "OCPP16Messages", "OCPP201", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
+                          dependencies: ["OCPP16", "OCPP16Messages", "OCPP201", "OCPP201DeviceModel", "OCPP201Messages", "OCPPTransport", "OCPPJSON", "Storage", "ChargingCore", "StationPort",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Benchmarks/OCPPBenchmarks", swiftSettings: strict),

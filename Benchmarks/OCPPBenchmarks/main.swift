@@ -13,6 +13,7 @@ import NIOPosix
 import OCPP16
 import OCPP16Messages
 import OCPP201
+import OCPP201DeviceModel
 import OCPP201Messages
 import OCPPJSON
 import OCPPTransport
@@ -120,9 +121,13 @@ await chargePoint.stop()
 rpc.shutDown()
 
 let storage201 = try StationStorage(database: Database.inMemory())
+// With its device model, whose settings are read from SQLite on each GetVariables.
+let deviceModel201 = try DeviceModel(store: storage201.deviceModel,
+                                     layout: StationLayout(evses: [EVSELayout(evseId: 1), EVSELayout(evseId: 2)]),
+                                     identity: StationIdentity(vendorName: "SwiftEVSE", model: "Bench", firmwareVersion: "1"))
 let station201 = OCPP201ChargingStation(identity: .init(vendor: "SwiftEVSE", model: "Bench", serialNumber: "B1"),
                                         sender: AcceptingCSMS(), station: IdleStation(), storage: storage201,
-                                        unixMs: { 1_767_225_600_000 })
+                                        unixMs: { 1_767_225_600_000 }, deviceModel: deviceModel201)
 await station201.start()
 station201.connectionUp()
 while await station201.registration != .accepted { await Task.yield() }
@@ -133,6 +138,12 @@ let answers201 = AnswerBox()
 rpc201.transportUp { text in answers201.last.locked { $0 = text } }
 let ok201 = await run("inbound OCPP 2.0.1 CALL → CALLRESULT", rpc201, answers201, [
     ("GetTransactionStatus", #"[2,"c1","GetTransactionStatus",{}]"#, #""messagesInQueue":false"#),
+    ("GetVariables OCPPCommCtrlr.HeartbeatInterval",
+     #"[2,"c6","GetVariables",{"getVariableData":[{"component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"}}]}]"#,
+     #""attributeStatus":"Accepted""#),
+    ("SetVariables OCPPCommCtrlr.HeartbeatInterval (stored in SQLite)",
+     #"[2,"c7","SetVariables",{"setVariableData":[{"attributeValue":"300","component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"}}]}]"#,
+     #""attributeStatus":"Accepted""#),
     ("RequestStopTransaction (unknown id)", #"[2,"c2","RequestStopTransaction",{"transactionId":"4711"}]"#, #""Rejected""#),
     ("ClearCache", #"[2,"c3","ClearCache",{}]"#, #""Accepted""#),
     ("GetCompositeSchedule (no profiles)", #"[2,"c4","GetCompositeSchedule",{"duration":600,"evseId":1}]"#, #""Accepted""#),
