@@ -104,7 +104,8 @@ let package = Package(
                 swiftSettings: strict),
         // The address of Swift concurrency's global-enqueue hook, for the static build (OCPPExecutor).
         .target(name: "CConcurrencyHook"),
-        // glibc's malloc_trim for evsed: the start-up's temporaries given back once it is done.
+        // glibc's malloc settings for evsed: one arena for every thread, and the start-up's
+        // temporaries given back once it is done (mallopt and malloc_trim, which Glibc does not import).
         .target(name: "CHeapTrim"),
         // WebSocket (+TLS) client, RPC framing, retry and backoff; shared by both OCPP versions.
         .target(name: "OCPPTransport",
