@@ -70,8 +70,9 @@ struct WebSocketFrameHandlerTests {
 
     @Test("the charge point masks its frames with fresh, unpredictable keys")
     func maskingKeysDiffer() throws {
-        // 32-bit keys from BoringSSL's generator: 500 of them repeat one another with a chance
-        // of about 3 in 100,000; a broken source (zeros, a constant, a counter stuck) cannot pass.
+        // 32-bit keys from BoringSSL's generator; 500 of them come from more than one of the
+        // pool's draws of 256. They repeat one another with a chance of about 3 in 100,000; a
+        // broken source (zeros, a constant, a counter stuck, a pool never refilled) cannot pass.
         let keys = (0..<500).map { _ in WebSocketMaskingKey.fromDRBG() }
         #expect(Set(keys.map { Array($0) }).count >= 499)
         #expect(!keys.contains([0, 0, 0, 0]))
