@@ -53,6 +53,49 @@ struct WebSocketClientTests {
         await csms.shutdown()
     }
 
+    @Test("frames go out in the order of the send calls, from the loop and from other threads")
+    func sendOrder() async throws {
+        let csms = try await TestCSMS()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let configuration = OCPPWebSocketConfiguration(
+            endpoint: try OCPPEndpoint(backendURL: "ws://127.0.0.1:\(csms.port)/", identity: "CP1"), subprotocols: ["ocpp1.6"])
+        let client = try OCPPWebSocketClient(configuration: configuration, group: group, logger: quietLogger)
+        let session = try #require(try await client.connect { _ in } as? OCPPWebSocketSession)
+        let loop = session.channel.eventLoop
+
+        // Another thread hands "A" over while the loop is busy; the loop then sends "B" itself
+        // (as it answers a CALL it has just read). "A" was first, so it goes out first.
+        let aHandedOver = Mutex(false)
+        loop.execute {
+            while !aHandedOver.locked({ $0 }) { sched_yield() }
+            session.send("B")
+        }
+        session.send("A")
+        aHandedOver.locked { $0 = true }
+        try await eventually("A and B at the server") { csms.receivedTexts.count >= 2 }
+        #expect(csms.receivedTexts == ["A", "B"])
+
+        // Four other threads and the loop at once: every frame arrives, each sender's in order.
+        let perSender = 300
+        for i in 0..<perSender { loop.execute { session.send("loop \(i)") } }
+        await withTaskGroup(of: Void.self) { tasks in
+            for sender in 0..<4 {
+                tasks.addTask { for i in 0..<perSender { session.send("\(sender) \(i)") } }
+            }
+        }
+        try await eventually("every frame at the server") { csms.receivedTexts.count >= 2 + 5 * perSender }
+        let received = csms.receivedTexts.dropFirst(2)
+        #expect(received.count == 5 * perSender)
+        for sender in ["loop", "0", "1", "2", "3"] {
+            let sequence = received.filter { $0.hasPrefix(sender + " ") }
+            #expect(sequence == (0..<perSender).map { "\(sender) \($0)" })
+        }
+        session.close()
+        #expect(await session.closeReason() == .closedLocally)
+        try await group.shutdownGracefully()
+        await csms.shutdown()
+    }
+
     @Test("a subprotocol we did not offer, or none at all, is refused with a clear error",
           arguments: [("ocpp2.0.1" as String?), nil])
     func refusedSubprotocol(chosen: String?) async throws {

@@ -6,6 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import Locking
+import Synchronization
 
 /// One established connection to the CSMS.
 public protocol OCPPTransportSession: Sendable {
@@ -28,25 +30,90 @@ public protocol OCPPConnector: Sendable {
 }
 
 /// The WebSocket connection of a live session.
+///
+/// `send` may be called from any thread; the frames go on the wire in the order of the calls.
+/// Each call puts its frame in the outbox, under a lock, and the channel's loop writes the
+/// outbox out in that order: at once when `send` was called on the loop (an answer to a CALL
+/// the loop has just read), through one task on the loop's queue otherwise. A write made on
+/// the loop without the outbox would overtake a frame another thread queued a moment earlier
+/// (a CALL the RPC sends while reading an answer, ahead of the reply to a TriggerMessage); a
+/// task for every frame, as before, cost an answer a tenth of its CPU.
 public final class OCPPWebSocketSession: OCPPTransportSession {
     public let subprotocol: String
     let channel: any Channel
     let closed: EventLoopFuture<OCPPDisconnectReason>
+    private let writer: NIOLoopBound<TextFrameWriter>
 
-    init(subprotocol: String, channel: any Channel, closed: EventLoopFuture<OCPPDisconnectReason>) {
+    private struct Outbox {
+        var frames: [ByteBuffer] = []
+        /// A task to write the outbox is on the loop's queue.
+        var taskQueued = false
+        /// The loop is writing frames now. A `send` made meanwhile on the loop (from a handler
+        /// the write called) leaves its frame here for that pass, which writes it after the
+        /// ones before it.
+        var writing = false
+    }
+    private enum NextStep { case writeNow, writeOutbox, queueTask, nothing }
+    private let outbox = Mutex(Outbox())
+
+    init(subprotocol: String, channel: any Channel, writer: TextFrameWriter,
+         closed: EventLoopFuture<OCPPDisconnectReason>) {
         self.subprotocol = subprotocol
         self.channel = channel
+        self.writer = NIOLoopBound(writer, eventLoop: channel.eventLoop)
         self.closed = closed
     }
 
     public func send(_ text: String) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .fromDRBG(),
-                                   data: channel.allocator.buffer(string: text))
-        // Always through the loop's task queue, also when called on the loop: a write made
-        // directly on the loop thread (a CALL the RPC sends while reading an answer) would
-        // overtake one another thread queued a moment earlier (the reply to a TriggerMessage).
-        let channel = channel
-        channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+        let frame = TextFrame.encode(text, maskKey: MaskingKeyPool.shared.next(), allocator: channel.allocator)
+        let onLoop = channel.eventLoop.inEventLoop
+        let next = outbox.locked { outbox -> NextStep in
+            if onLoop && !outbox.writing && outbox.frames.isEmpty {
+                outbox.writing = true
+                return .writeNow
+            }
+            outbox.frames.append(frame)
+            if onLoop { return .writeOutbox }
+            if outbox.taskQueued { return .nothing }
+            outbox.taskQueued = true
+            return .queueTask
+        }
+        switch next {
+        case .writeNow:
+            writer.value.write(frame)
+            writeOutbox(passStarted: true)
+        case .writeOutbox:
+            writeOutbox(passStarted: false)
+        case .queueTask:
+            channel.eventLoop.execute {
+                self.outbox.locked { $0.taskQueued = false }
+                self.writeOutbox(passStarted: false)
+            }
+        case .nothing:
+            break
+        }
+    }
+
+    /// On the loop: writes the outbox's frames, oldest first, and what arrives meanwhile, then
+    /// flushes. Returns at once when a pass further up the stack is writing: that one takes them.
+    private func writeOutbox(passStarted: Bool) {
+        var ownsPass = passStarted
+        while true {
+            let frames = outbox.locked { outbox -> [ByteBuffer]? in
+                if !ownsPass && outbox.writing { return nil }
+                if outbox.frames.isEmpty {
+                    if ownsPass { outbox.writing = false }
+                    return nil
+                }
+                outbox.writing = true
+                defer { outbox.frames = [] }
+                return outbox.frames
+            }
+            guard let frames else { break }
+            ownsPass = true
+            for frame in frames { writer.value.write(frame) }
+        }
+        if ownsPass { writer.value.flush() }
     }
 
     public func close() {
@@ -204,9 +271,11 @@ public struct OCPPWebSocketClient: OCPPConnector {
                             pongTimeout: configuration.pongTimeout,
                             closed: closed, onText: onText)
                         return channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(frameHandler)
-                        }.map {
-                            upgraded.succeed(OCPPWebSocketSession(subprotocol: chosen, channel: channel,
+                            let sync = channel.pipeline.syncOperations
+                            try sync.addHandler(frameHandler)
+                            let writer = TextFrameWriter()
+                            try sync.addHandler(writer, position: .before(sync.handler(type: WebSocketFrameEncoder.self)))
+                            upgraded.succeed(OCPPWebSocketSession(subprotocol: chosen, channel: channel, writer: writer,
                                                                   closed: closed.futureResult))
                         }
                     }
