@@ -16,6 +16,18 @@ struct JSONWriterTests {
         #expect(JSONWriter.writeString(value) == #""q\"b\\s/ é😀\n\r\t\b\f\u0001\u001f""#)
     }
 
+    @Test("output far past the writer's first 256 bytes, in small pieces and in one long string")
+    func outputThatOutgrowsTheBuffer() throws {
+        let long = String(repeating: "ab\"é", count: 5_000)  // 25,000 bytes, 5,000 escapes
+        let many = JSONValue.array((0..<3_000).map { .object(["n": .integer(Int64($0) * -7), "s": .string("x\($0)")]) })
+        for value in [JSONValue.string(long), many, .array([many, .string(long), many])] {
+            let text = JSONWriter.writeString(value)
+            #expect(text.utf8.count > 20_000)
+            #expect(try JSONParser.parse(Array(text.utf8)) == value)
+            #expect(JSONWriter.write(value) == Array(text.utf8))
+        }
+    }
+
     @Test func numbers() {
         #expect(JSONWriter.writeString(.integer(0)) == "0")
         #expect(JSONWriter.writeString(.integer(-42)) == "-42")
