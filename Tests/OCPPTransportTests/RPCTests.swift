@@ -205,6 +205,20 @@ struct RPCTests {
         #expect(parse(sent.all[0])?.arrayValue?[1].stringValue == id)
     }
 
+    @Test("a message id may have 36 characters, counted as characters, not bytes")
+    func messageIDLength() {
+        func decodes(_ id: String) -> Bool {
+            if case .success = OCPPRPCFrame.decode(.array([2, .string(id), "Heartbeat", .object(JSONObject())])) { return true }
+            return false
+        }
+        #expect(decodes(String(repeating: "a", count: 36)))
+        #expect(!decodes(String(repeating: "a", count: 37)))
+        #expect(decodes(String(repeating: "é", count: 36)))  // 72 bytes
+        #expect(!decodes(String(repeating: "é", count: 37)))
+        #expect(decodes(String(repeating: "🇩🇪", count: 36)))  // 288 bytes, one character each
+        #expect(!decodes(""))
+    }
+
     @Test("garbage without a readable message id gets no answer at all",
           arguments: ["", "nope", "{}", "[]", "[2]", #"[2,5,"A",{}]"#, #"[2,null,"A",{}]"#, "[2,\"x\"",
                       "\u{0}\u{1}", #"{"2":"x"}"#, "123", #""[2,\"x\",\"A\",{}]""#])

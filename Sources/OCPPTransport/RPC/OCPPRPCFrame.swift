@@ -64,7 +64,9 @@ public enum OCPPRPCFrame: Sendable, Hashable {
         guard let typeID else {
             return fail(.malformedFrame, "message type id is \(elements[0].typeName), not an integer")
         }
-        if id.isEmpty || id.count > maxMessageIDLength {
+        // A character is at least one UTF-8 byte, so an id of at most 36 bytes needs no count
+        // of its characters (a walk over grapheme clusters, 1,000 instructions for a UUID).
+        if id.isEmpty || (id.utf8.count > maxMessageIDLength && id.count > maxMessageIDLength) {
             return fail(.malformedFrame, "message id must be 1 to \(maxMessageIDLength) characters, got \(id.count)")
         }
         switch typeID {
