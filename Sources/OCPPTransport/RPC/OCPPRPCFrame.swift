@@ -39,7 +39,7 @@ public enum OCPPRPCFrame: Sendable, Hashable {
     public static func decode(_ text: String) -> Result<OCPPRPCFrame, OCPPRPCFrameError> {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Array(text.utf8))
+            value = try JSONParser.parse(text)  // its UTF-8 in place, no copy
         } catch {
             return .failure(OCPPRPCFrameError(.notJSON, messageTypeID: nil, messageID: nil,
                                               reason: "frame is not valid JSON: \(error)"))
